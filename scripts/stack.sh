@@ -1,0 +1,265 @@
+#!/usr/bin/env bash
+# The local stack: a single-node Apache Kafka (KRaft, combined broker+controller) and Apicurio
+# Registry (Confluent-compatible API), as plain local processes, for machines without Docker.
+#
+#   scripts/stack.sh start    fetch jars if needed, start both, wait until ready (no-op if running)
+#   scripts/stack.sh stop     stop both by pid (TERM, then KILL after a bound)
+#   scripts/stack.sh status   one line per component, exit 1 if any is down
+#   scripts/stack.sh env      print the KAFKA_BROKERS / SCHEMA_REGISTRY_URL lines to eval
+#
+# Environment (all optional):
+#   HP_KAFKA_PORT (19092) HP_CONTROLLER_PORT (19093) HP_REGISTRY_PORT (18081)
+#   HP_DATA_DIR (<repo>/.data)   HP_CACHE_DIR (<repo>/.cache)   HP_STACK_TIMEOUT (120 seconds)
+#   HP_KAFKA_HEAP (768m)  HP_REGISTRY_HEAP (384m)
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+KAFKA_VERSION=4.1.1
+APICURIO_VERSION=3.3.3
+
+KAFKA_PORT=${HP_KAFKA_PORT:-19092}
+CONTROLLER_PORT=${HP_CONTROLLER_PORT:-19093}
+REGISTRY_PORT=${HP_REGISTRY_PORT:-18081}
+DATA=${HP_DATA_DIR:-$ROOT/.data}
+CACHE=${HP_CACHE_DIR:-$ROOT/.cache}
+TIMEOUT=${HP_STACK_TIMEOUT:-120}
+LOGS=$DATA/logs
+POM=$ROOT/deploy/local/pom.xml
+
+KAFKA_HOME=$CACHE/kafka-$KAFKA_VERSION
+APICURIO_HOME=$CACHE/apicurio-registry-$APICURIO_VERSION
+
+die() { echo "stack: $*" >&2; exit 1; }
+say() { echo "stack: $*" >&2; }
+
+# --- prerequisites ---------------------------------------------------------------------------
+
+java_major() { # prints the major version of the java binary $1, or nothing
+  "$1" -version 2>&1 | sed -nE '1s/.*version "([0-9]+)(\.[^"]*)?".*/\1/p'
+}
+
+# find_java MIN: the first java whose major version is >= MIN, looking at JAVA_HOME, PATH and
+# /usr/lib/jvm (newest first). Apicurio Registry 3.3 needs Java 21+, Kafka 4 needs 17+.
+find_java() {
+  local min=$1 candidates=() c major
+  [ -n "${JAVA_HOME:-}" ] && candidates+=("$JAVA_HOME/bin/java")
+  command -v java >/dev/null 2>&1 && candidates+=("$(command -v java)")
+  for c in $(ls -d /usr/lib/jvm/*/bin/java 2>/dev/null | sort -rV); do candidates+=("$c"); done
+  for c in "${candidates[@]}"; do
+    [ -x "$c" ] || continue
+    major=$(java_major "$c")
+    if [ -n "$major" ] && [ "$major" -ge "$min" ]; then echo "$c"; return 0; fi
+  done
+  return 1
+}
+
+need_tools() {
+  command -v mvn >/dev/null 2>&1 || die "Maven not found: install it (Debian: apt-get install maven) or use docker-compose.yml"
+  KAFKA_JAVA=$(find_java 17) || die "Java 17+ not found: install a JDK 21 or newer (e.g. apt-get install openjdk-21-jre-headless) or set JAVA_HOME"
+  REGISTRY_JAVA=$(find_java 21) || die "Apicurio Registry $APICURIO_VERSION needs Java 21+, found only $("$KAFKA_JAVA" -version 2>&1 | head -1): install a JDK 21 or newer or set JAVA_HOME to one"
+}
+
+# --- fetching (Maven Central, through the local Maven repository cache) ----------------------
+
+fetch() {
+  if [ ! -f "$KAFKA_HOME/.complete" ]; then
+    say "fetching Apache Kafka $KAFKA_VERSION jars with Maven"
+    rm -rf "$KAFKA_HOME"
+    mvn -q -B -f "$POM" dependency:copy-dependencies -Dkafka.version="$KAFKA_VERSION" \
+      -DincludeScope=runtime -DoutputDirectory="$KAFKA_HOME/libs" >"$CACHE/mvn-kafka.log" 2>&1 \
+      || die "Maven could not fetch Kafka (see $CACHE/mvn-kafka.log)"
+    touch "$KAFKA_HOME/.complete"
+  fi
+  if [ ! -f "$APICURIO_HOME/.complete" ]; then
+    say "fetching Apicurio Registry $APICURIO_VERSION with Maven"
+    rm -rf "$APICURIO_HOME" "$CACHE/dl"
+    mvn -q -B -f "$POM" dependency:copy \
+      -Dartifact="io.apicurio:apicurio-registry-app:$APICURIO_VERSION:tar.gz:all" \
+      -DoutputDirectory="$CACHE/dl" >"$CACHE/mvn-apicurio.log" 2>&1 \
+      || die "Maven could not fetch Apicurio Registry (see $CACHE/mvn-apicurio.log)"
+    mkdir -p "$APICURIO_HOME"
+    tar -xzf "$CACHE/dl/apicurio-registry-app-$APICURIO_VERSION-all.tar.gz" -C "$APICURIO_HOME"
+    rm -rf "$CACHE/dl"
+    touch "$APICURIO_HOME/.complete"
+  fi
+}
+
+# --- process bookkeeping ---------------------------------------------------------------------
+
+pidfile() { echo "$DATA/$1.pid"; }
+
+alive() { # alive NAME: NAME's pid file names a live process
+  local f pid
+  f=$(pidfile "$1")
+  [ -f "$f" ] || return 1
+  pid=$(cat "$f")
+  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null
+}
+
+# running NAME: alive, and the process is ours (its command line carries the marker), so a pid
+# reused by an unrelated process after a reboot is never taken for our broker.
+running() { alive "$1" && grep -q "hookpost-stack=$1" "/proc/$(cat "$(pidfile "$1")")/cmdline" 2>/dev/null; }
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# wait_for NAME CHECK...: runs CHECK until it succeeds, the process dies, or the timeout passes
+wait_for() {
+  local name=$1 deadline=$((SECONDS + TIMEOUT))
+  shift
+  until "$@"; do
+    if ! alive "$name"; then
+      tail -n 20 "$LOGS/$name.log" >&2 || true
+      die "$name exited during start-up (log: $LOGS/$name.log)"
+    fi
+    [ $SECONDS -lt $deadline ] || die "$name not ready after ${TIMEOUT}s (log: $LOGS/$name.log)"
+    sleep 0.25
+  done
+}
+
+# --- Kafka -----------------------------------------------------------------------------------
+
+kafka_config() {
+  mkdir -p "$DATA/kafka"
+  cat >"$DATA/kafka/server.properties" <<EOF
+# Written by scripts/stack.sh; edits are overwritten at the next start.
+process.roles=broker,controller
+node.id=1
+controller.quorum.voters=1@127.0.0.1:$CONTROLLER_PORT
+listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$CONTROLLER_PORT
+advertised.listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT
+controller.listener.names=CONTROLLER
+inter.broker.listener.name=PLAINTEXT
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+log.dirs=$DATA/kafka/data
+# Single node: internal topics cannot have more than one replica.
+offsets.topic.replication.factor=1
+offsets.topic.num.partitions=10
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+transaction.state.log.num.partitions=10
+share.coordinator.state.topic.replication.factor=1
+share.coordinator.state.topic.min.isr=1
+# Tests and demos join groups often; waiting 3 s for more members only slows them down.
+group.initial.rebalance.delay.ms=0
+# Topics come from the project's topic catalog, never from a typo.
+auto.create.topics.enable=false
+num.partitions=3
+message.max.bytes=8388608
+log.retention.hours=168
+EOF
+  cat >"$DATA/kafka/log4j2.properties" <<EOF
+status = warn
+appender.file.type = File
+appender.file.name = file
+appender.file.fileName = $LOGS/kafka.log
+appender.file.layout.type = PatternLayout
+appender.file.layout.pattern = [%d] %p %m (%c)%n
+rootLogger.level = INFO
+rootLogger.appenderRef.file.ref = file
+logger.state.name = state.change.logger
+logger.state.level = WARN
+logger.request.name = kafka.request.logger
+logger.request.level = WARN
+EOF
+}
+
+kafka_start() {
+  if running kafka; then say "kafka already running (pid $(cat "$(pidfile kafka)"))"; return; fi
+  if port_open "$KAFKA_PORT"; then
+    die "port $KAFKA_PORT is in use by another process: set HP_KAFKA_PORT, or KAFKA_BROKERS to use that broker"
+  fi
+  kafka_config
+  local cp="$KAFKA_HOME/libs/*" jvm=(-Xms256m "-Xmx${HP_KAFKA_HEAP:-768m}" -XX:+UseG1GC -Djava.awt.headless=true
+    "-Dlog4j2.configurationFile=$DATA/kafka/log4j2.properties")
+  if [ ! -f "$DATA/kafka/data/meta.properties" ]; then
+    local id
+    id=$("$KAFKA_JAVA" -cp "$cp" kafka.tools.StorageTool random-uuid 2>/dev/null | tail -n 1)
+    "$KAFKA_JAVA" "${jvm[@]}" -cp "$cp" kafka.tools.StorageTool format --ignore-formatted \
+      -t "$id" -c "$DATA/kafka/server.properties" >"$LOGS/kafka-format.log" 2>&1 \
+      || die "formatting Kafka storage failed (log: $LOGS/kafka-format.log)"
+  fi
+  : >"$LOGS/kafka.log"
+  nohup "$KAFKA_JAVA" "${jvm[@]}" -Dhookpost-stack=kafka -cp "$cp" kafka.Kafka "$DATA/kafka/server.properties" \
+    >"$LOGS/kafka.stdout" 2>&1 </dev/null &
+  echo $! >"$(pidfile kafka)"
+}
+
+kafka_ready() { port_open "$KAFKA_PORT" && grep -q "Kafka Server started" "$LOGS/kafka.log"; }
+
+# --- Apicurio Registry -----------------------------------------------------------------------
+
+registry_start() {
+  if running registry; then say "registry already running (pid $(cat "$(pidfile registry)"))"; return; fi
+  if port_open "$REGISTRY_PORT"; then
+    die "port $REGISTRY_PORT is in use by another process: set HP_REGISTRY_PORT, or SCHEMA_REGISTRY_URL to use that registry"
+  fi
+  mkdir -p "$DATA/registry"
+  # H2 in a file rather than the default in-memory storage: schema ids inside records already in
+  # Kafka stay resolvable across a registry restart.
+  (cd "$APICURIO_HOME"
+    nohup "$REGISTRY_JAVA" -Xms128m "-Xmx${HP_REGISTRY_HEAP:-384m}" -Dhookpost-stack=registry \
+    -Dquarkus.http.host=127.0.0.1 -Dquarkus.http.port="$REGISTRY_PORT" \
+    -Dapicurio.storage.kind=sql -Dapicurio.storage.sql.kind=h2 \
+    -Dapicurio.datasource.url="jdbc:h2:file:$DATA/registry/registry" \
+    -Dapicurio.datasource.username=sa -Dapicurio.datasource.password=sa \
+    -Dapicurio.ccompat.use-canonical-hash=true \
+    -jar quarkus-run.jar >"$LOGS/registry.log" 2>&1 </dev/null &
+    echo $! >"$(pidfile registry)")
+}
+
+registry_ready() { curl -sf -o /dev/null "http://127.0.0.1:$REGISTRY_PORT/apis/ccompat/v7/subjects"; }
+
+# --- commands --------------------------------------------------------------------------------
+
+stop_one() {
+  local name=$1 f pid deadline
+  f=$(pidfile "$name")
+  if ! running "$name"; then rm -f "$f"; say "$name not running"; return; fi
+  pid=$(cat "$f")
+  kill -TERM "$pid" 2>/dev/null || true
+  deadline=$((SECONDS + 30))
+  while kill -0 "$pid" 2>/dev/null; do
+    if [ $SECONDS -ge $deadline ]; then say "$name did not stop in 30s, killing"; kill -KILL "$pid" 2>/dev/null || true; fi
+    sleep 0.2
+  done
+  rm -f "$f"
+  say "$name stopped (pid $pid)"
+}
+
+cmd_start() {
+  need_tools
+  mkdir -p "$DATA" "$LOGS" "$CACHE"
+  fetch
+  local t0=$SECONDS
+  kafka_start
+  registry_start
+  wait_for kafka kafka_ready
+  say "kafka ready on 127.0.0.1:$KAFKA_PORT (pid $(cat "$(pidfile kafka)"), $((SECONDS - t0))s)"
+  wait_for registry registry_ready
+  say "registry ready on http://127.0.0.1:$REGISTRY_PORT/apis/ccompat/v7 (pid $(cat "$(pidfile registry)"), $((SECONDS - t0))s)"
+}
+
+cmd_stop() {
+  stop_one registry
+  stop_one kafka
+}
+
+cmd_status() {
+  local rc=0
+  if running kafka && kafka_ready; then echo "kafka    up   127.0.0.1:$KAFKA_PORT pid $(cat "$(pidfile kafka)")"; else echo "kafka    down"; rc=1; fi
+  if running registry && registry_ready; then echo "registry up   http://127.0.0.1:$REGISTRY_PORT pid $(cat "$(pidfile registry)")"; else echo "registry down"; rc=1; fi
+  return $rc
+}
+
+cmd_env() {
+  echo "KAFKA_BROKERS=127.0.0.1:$KAFKA_PORT"
+  echo "SCHEMA_REGISTRY_URL=http://127.0.0.1:$REGISTRY_PORT/apis/ccompat/v7"
+}
+
+case "${1:-}" in
+  start) cmd_start ;;
+  stop) cmd_stop ;;
+  status) cmd_status ;;
+  env) cmd_env ;;
+  *) echo "usage: scripts/stack.sh start|stop|status|env" >&2; exit 2 ;;
+esac
