@@ -1,0 +1,124 @@
+/**
+ * The topic catalog: every topic the product uses, its key, partitions and configs, in one place.
+ * Provisioning (provision.ts), the k8s Job and the tests all read it; nothing else spells a topic name.
+ */
+
+export interface TopicSpec {
+  name: string;
+  partitions: number;
+  /** Topic-level configs, applied on create and reconciled on later runs. */
+  config: Record<string, string>;
+  doc: string;
+}
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+export const TOPIC_KEYS = [
+  'events',
+  'subscriptions',
+  'dispatch',
+  'batches',
+  'dlq',
+  'attempts',
+  'operational',
+] as const;
+export type TopicKey = (typeof TOPIC_KEYS)[number];
+
+export interface CatalogOptions {
+  /** Prepended to every name; tests use a random prefix so they never share topics. */
+  prefix?: string;
+  /** Partitions of the partitioned data topics (events, dispatch, batches, retry tiers). */
+  partitions?: number;
+  /** Names of the retry tiers (e.g. ['10s', '100s', '5m']); each gets a topic. */
+  retryTiers?: readonly string[];
+  dlqRetentionMs?: number;
+}
+
+export interface TopicCatalog {
+  topics: Record<TopicKey, TopicSpec>;
+  retry: TopicSpec[];
+  all(): TopicSpec[];
+  retryTopic(tier: string): string;
+}
+
+export function topicCatalog(options: CatalogOptions = {}): TopicCatalog {
+  const prefix = options.prefix ?? '';
+  const partitions = options.partitions ?? 12;
+  const name = (n: string) => `${prefix}${n}`;
+  const topics: Record<TopicKey, TopicSpec> = {
+    events: {
+      name: name('email.events'),
+      partitions,
+      config: { 'retention.ms': String(7 * DAY_MS), 'cleanup.policy': 'delete' },
+      doc: 'Email events from the MTAs, Avro (Confluent wire format), keyed by domain id.',
+    },
+    subscriptions: {
+      name: name('webhooks.subscriptions'),
+      partitions: 3,
+      config: {
+        'cleanup.policy': 'compact',
+        'min.compaction.lag.ms': '0',
+        'segment.ms': String(DAY_MS),
+        'delete.retention.ms': String(DAY_MS),
+      },
+      doc: 'Webhook subscriptions keyed by webhook id; a tombstone deletes. The source of truth.',
+    },
+    dispatch: {
+      name: name('webhooks.dispatch'),
+      partitions,
+      config: { 'retention.ms': String(DAY_MS) },
+      doc: 'One rendered payload per (event, webhook), keyed by webhook id.',
+    },
+    batches: {
+      name: name('webhooks.batches'),
+      partitions,
+      config: { 'retention.ms': String(3 * DAY_MS), 'max.message.bytes': String(8 * 1024 * 1024) },
+      doc: 'Batches of up to 500 events for one webhook, ready to POST, keyed by webhook id.',
+    },
+    dlq: {
+      name: name('webhooks.dlq'),
+      partitions: 3,
+      config: {
+        'retention.ms': String(options.dlqRetentionMs ?? 30 * DAY_MS),
+        'max.message.bytes': String(8 * 1024 * 1024),
+      },
+      doc: 'Dead letters: undeliverable batches with every attempt, suspended and poison records with the reason.',
+    },
+    attempts: {
+      name: name('webhooks.attempts'),
+      partitions: 3,
+      config: { 'retention.ms': String(7 * DAY_MS) },
+      doc: 'One record per HTTP attempt (status, latency, error, response excerpt); 7 days of history.',
+    },
+    operational: {
+      name: name('webhooks.operational'),
+      partitions: 1,
+      config: { 'retention.ms': String(30 * DAY_MS) },
+      doc: 'webhook.suspended / webhook.resumed notices for owners and operators.',
+    },
+  };
+  const retry = (options.retryTiers ?? []).map((tier) => ({
+    name: name(`webhooks.retry.${tier}`),
+    partitions,
+    config: { 'retention.ms': String(3 * DAY_MS), 'max.message.bytes': String(8 * 1024 * 1024) },
+    doc: `Retry tier ${tier}: batches waiting for their due time.`,
+  }));
+  return {
+    topics,
+    retry,
+    all: () => [...Object.values(topics), ...retry],
+    retryTopic: (tier) => name(`webhooks.retry.${tier}`),
+  };
+}
+
+/** Header names shared by the stages. */
+export const HEADERS = {
+  dueAt: 'x-due-at',
+  attempt: 'x-attempt',
+  firstFailedAt: 'x-first-failed-at',
+  reason: 'x-reason',
+  error: 'x-error',
+  sourceTopic: 'x-source-topic',
+  sourcePartition: 'x-source-partition',
+  sourceOffset: 'x-source-offset',
+} as const;

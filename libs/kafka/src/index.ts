@@ -1,0 +1,19 @@
+export type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage, Message, Producer } from 'kafkajs';
+export {
+  connectAdmin,
+  createKafka,
+  createProducer,
+  type KafkaClientOptions,
+  KafkaUnavailableError,
+} from './client.ts';
+export {
+  type CatalogOptions,
+  HEADERS,
+  TOPIC_KEYS,
+  type TopicCatalog,
+  type TopicKey,
+  type TopicSpec,
+  topicCatalog,
+} from './definitions.ts';
+export { type ProvisionResult, provisionTopics } from './provision.ts';
+export { SerialProducer } from './serial-producer.ts';

@@ -1,0 +1,86 @@
+import type { Logger } from '@hookpost/logger';
+import kafkajs, { type Admin } from 'kafkajs';
+import type { TopicSpec } from './definitions.ts';
+
+// KafkaJS is CommonJS and Node's export detection misses this enum; take it from the default export.
+const { ConfigResourceTypes } = kafkajs;
+
+export interface ProvisionResult {
+  created: string[];
+  updated: string[];
+  unchanged: string[];
+}
+
+/**
+ * Makes the broker match the catalog, idempotently: creates missing topics, raises partition counts
+ * that are too low (never lowers them: Kafka cannot) and sets configs that differ. Safe to run from
+ * every service at start-up and from the provisioning Job.
+ */
+export async function provisionTopics(
+  admin: Admin,
+  specs: TopicSpec[],
+  logger?: Logger,
+): Promise<ProvisionResult> {
+  const result: ProvisionResult = { created: [], updated: [], unchanged: [] };
+  const existing = new Set(await admin.listTopics());
+  const missing = specs.filter((s) => !existing.has(s.name));
+  if (missing.length > 0) {
+    await admin.createTopics({
+      waitForLeaders: true,
+      topics: missing.map((s) => ({
+        topic: s.name,
+        numPartitions: s.partitions,
+        configEntries: Object.entries(s.config).map(([name, value]) => ({ name, value })),
+      })),
+    });
+    result.created.push(...missing.map((s) => s.name));
+  }
+  const present = specs.filter((s) => existing.has(s.name));
+  if (present.length === 0) return result;
+
+  const metadata = await admin.fetchTopicMetadata({ topics: present.map((s) => s.name) });
+  const partitionsOf = new Map(metadata.topics.map((t) => [t.name, t.partitions.length]));
+  const described = await admin.describeConfigs({
+    includeSynonyms: false,
+    resources: present.map((s) => ({
+      type: ConfigResourceTypes.TOPIC,
+      name: s.name,
+      configNames: Object.keys(s.config),
+    })),
+  });
+  const configsOf = new Map(
+    described.resources.map((r) => [
+      r.resourceName,
+      new Map(r.configEntries.map((e) => [e.configName, e.configValue])),
+    ]),
+  );
+  for (const spec of present) {
+    let changed = false;
+    const current = partitionsOf.get(spec.name) ?? 0;
+    if (current < spec.partitions) {
+      await admin.createPartitions({ topicPartitions: [{ topic: spec.name, count: spec.partitions }] });
+      changed = true;
+    }
+    const have = configsOf.get(spec.name) ?? new Map<string, string>();
+    const diff = Object.entries(spec.config).filter(([k, v]) => have.get(k) !== v);
+    if (diff.length > 0) {
+      // alterConfigs replaces the whole set of dynamic configs, so send every key of the spec.
+      await admin.alterConfigs({
+        validateOnly: false,
+        resources: [
+          {
+            type: ConfigResourceTypes.TOPIC,
+            name: spec.name,
+            configEntries: Object.entries(spec.config).map(([name, value]) => ({ name, value })),
+          },
+        ],
+      });
+      changed = true;
+    }
+    (changed ? result.updated : result.unchanged).push(spec.name);
+  }
+  if (logger && (result.created.length > 0 || result.updated.length > 0)) {
+    logger.info({ created: result.created, updated: result.updated }, 'topics provisioned');
+  }
+  return result;
+}

@@ -1,0 +1,148 @@
+/**
+ * The shared skeleton of every service's composition root: load and validate config, create the
+ * logger, metrics registry and Kafka client, check the broker is reachable (bounded), run the
+ * service, serve /metrics /healthz /readyz, and shut down gracefully on SIGTERM/SIGINT within a bound.
+ * Services stay small: `main.ts` calls runService with their own schema and start function.
+ */
+import { brokerList, type CommonConfig, ConfigError, loadConfig, type Schema } from '@hookpost/config';
+import { type Admin, connectAdmin, createKafka, type Kafka, KafkaUnavailableError } from '@hookpost/kafka';
+import { createLogger, type Logger } from '@hookpost/logger';
+import { type Check, createRegistry, type Registry, startOpsServer } from '@hookpost/metrics';
+
+export interface ServiceContext<C extends CommonConfig> {
+  name: string;
+  config: C;
+  logger: Logger;
+  metrics: Registry;
+  kafka: Kafka;
+  /** Connected admin client, already proven to reach the broker. */
+  admin: Admin;
+  /** Aborted when shutdown begins. */
+  signal: AbortSignal;
+}
+
+export interface RunningService {
+  /** Readiness for /readyz (e.g. caught up, consumer running). */
+  ready?: Check;
+  /** Graceful stop: stop fetching, finish or hand back in-flight work, commit, close clients. */
+  stop?: () => Promise<void>;
+}
+
+export interface RunServiceOptions<C extends CommonConfig> {
+  name: string;
+  schema: Schema<C>;
+  env?: Record<string, string | undefined>;
+  start: (ctx: ServiceContext<C>) => Promise<RunningService>;
+  shutdownTimeoutMs?: number;
+  /** Exit the process when done (true for real services; false in tests). */
+  exit?: boolean;
+}
+
+export interface ServiceHandle {
+  /** Resolves with the exit code once the service has stopped. */
+  done: Promise<number>;
+  stop(): Promise<number>;
+  port: () => number;
+}
+
+/** Starts a service; on a configuration error or an unreachable broker exits (or resolves) non-zero with one clear line. */
+export async function runService<C extends CommonConfig>(
+  options: RunServiceOptions<C>,
+): Promise<ServiceHandle> {
+  const exit = options.exit ?? true;
+  const finish = (code: number): number => {
+    if (exit) process.exit(code);
+    return code;
+  };
+  let config: C;
+  try {
+    config = loadConfig(options.schema, { env: options.env ?? process.env });
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`${options.name}: ${error.message}\n`);
+    const code = finish(2);
+    return { done: Promise.resolve(code), stop: async () => code, port: () => 0 };
+  }
+  const logger = createLogger({ name: options.name, level: config.log.level });
+  const metrics = createRegistry({ service: options.name });
+  const brokers = brokerList(config.kafka.brokers);
+  const kafka = createKafka({ brokers, clientId: `${config.kafka.clientId}-${options.name}`, logger });
+  const controller = new AbortController();
+
+  let admin: Admin;
+  try {
+    admin = await connectAdmin(kafka, brokers, config.kafka.connectTimeoutMs);
+  } catch (error) {
+    if (!(error instanceof KafkaUnavailableError)) throw error;
+    logger.fatal({ code: error.code }, error.message);
+    process.stderr.write(`${options.name}: ${error.message}\n`);
+    const code = finish(1);
+    return { done: Promise.resolve(code), stop: async () => code, port: () => 0 };
+  }
+
+  let running: RunningService;
+  try {
+    running = await options.start({
+      name: options.name,
+      config,
+      logger,
+      metrics,
+      kafka,
+      admin,
+      signal: controller.signal,
+    });
+  } catch (error) {
+    logger.fatal({ err: error }, 'start-up failed');
+    process.stderr.write(`${options.name}: start-up failed: ${(error as Error).message}\n`);
+    await admin.disconnect().catch(() => {});
+    const code = finish(1);
+    return { done: Promise.resolve(code), stop: async () => code, port: () => 0 };
+  }
+  const ops = await startOpsServer({
+    registry: metrics,
+    port: config.http.port,
+    host: config.http.host,
+    ready: running.ready,
+  });
+  logger.info({ port: ops.port }, `${options.name} started`);
+
+  let resolveDone!: (code: number) => void;
+  const done = new Promise<number>((r) => {
+    resolveDone = r;
+  });
+  let stopping: Promise<number> | undefined;
+  const stop = (): Promise<number> => {
+    stopping ??= (async () => {
+      controller.abort();
+      const bound = options.shutdownTimeoutMs ?? 20_000;
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = new Promise<'timeout'>((r) => {
+        timer = setTimeout(() => r('timeout'), bound);
+      });
+      const outcome = await Promise.race([
+        (async () => {
+          await running.stop?.();
+          await admin.disconnect();
+          await ops.close();
+          return 'ok' as const;
+        })().catch((error: unknown) => {
+          logger.error({ err: error }, 'error during shutdown');
+          return 'error' as const;
+        }),
+        timedOut,
+      ]);
+      clearTimeout(timer);
+      const code = outcome === 'ok' ? 0 : 1;
+      if (outcome === 'timeout') logger.error({ boundMs: bound }, 'shutdown did not finish in time');
+      logger.info({ code }, `${options.name} stopped`);
+      resolveDone(code);
+      return finish(code);
+    })();
+    return stopping;
+  };
+  if (exit) {
+    process.once('SIGTERM', () => void stop());
+    process.once('SIGINT', () => void stop());
+  }
+  return { done, stop, port: () => ops.port };
+}

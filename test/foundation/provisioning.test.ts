@@ -1,0 +1,51 @@
+import { provisionTopics } from '@hookpost/kafka';
+import kafkajs from 'kafkajs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type TestEnv, testEnv } from '../support/env.ts';
+
+let env: TestEnv;
+beforeAll(async () => {
+  env = await testEnv({ retryTiers: ['10s', '100s'] });
+});
+afterAll(async () => env?.close());
+
+async function configOf(topic: string, key: string) {
+  const r = await env.admin.describeConfigs({
+    includeSynonyms: false,
+    resources: [{ type: kafkajs.ConfigResourceTypes.TOPIC, name: topic, configNames: [key] }],
+  });
+  return r.resources[0]?.configEntries.find((e) => e.configName === key)?.configValue;
+}
+
+describe('topic provisioning', () => {
+  it('creates the whole catalog once, then changes nothing on a second run', async () => {
+    const specs = env.catalog.all();
+    const first = await provisionTopics(env.admin, specs);
+    expect(first.created.sort()).toEqual(specs.map((s) => s.name).sort());
+    expect(specs.map((s) => s.name)).toContain(`${env.prefix}webhooks.retry.100s`);
+    const second = await provisionTopics(env.admin, specs);
+    expect(second).toEqual({ created: [], updated: [], unchanged: specs.map((s) => s.name) });
+    expect(await configOf(env.catalog.topics.subscriptions.name, 'cleanup.policy')).toBe('compact');
+    expect(await configOf(env.catalog.topics.attempts.name, 'retention.ms')).toBe(
+      String(7 * 24 * 3600 * 1000),
+    );
+  });
+
+  it('reconciles a drifted config and raises a partition count, never lowering one', async () => {
+    const spec = { ...env.catalog.topics.dispatch };
+    await provisionTopics(env.admin, [spec]);
+    const changed = {
+      ...spec,
+      partitions: spec.partitions + 2,
+      config: { ...spec.config, 'retention.ms': '3600000' },
+    };
+    expect((await provisionTopics(env.admin, [changed])).updated).toEqual([spec.name]);
+    expect(await configOf(spec.name, 'retention.ms')).toBe('3600000');
+    const meta = await env.admin.fetchTopicMetadata({ topics: [spec.name] });
+    expect(meta.topics[0]?.partitions).toHaveLength(spec.partitions + 2);
+    // Asking for fewer partitions than exist leaves them alone.
+    expect((await provisionTopics(env.admin, [{ ...changed, partitions: 1 }])).unchanged).toEqual([
+      spec.name,
+    ]);
+  });
+});

@@ -1,0 +1,81 @@
+import { AvroCodec, emailEventSchema, registerSchema, valueSubject } from '@hookpost/events';
+import { createProducer, provisionTopics } from '@hookpost/kafka';
+import { eventGenerator } from '@hookpost/loadgen';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type TestEnv, testEnv, uniq, waitFor } from '../support/env.ts';
+
+// v2 of the email event: what a later release might add. A new field with a default is BACKWARD
+// compatible; a new field without one is not and the registry must refuse it.
+const v1 = emailEventSchema();
+const v2 = {
+  ...v1,
+  fields: [...(v1.fields as object[]), { name: 'ip_pool', type: ['null', 'string'], default: null }],
+};
+const breaking = { ...v1, fields: [...(v1.fields as object[]), { name: 'stream', type: 'string' }] };
+
+let env: TestEnv;
+let topic: string;
+
+beforeAll(async () => {
+  env = await testEnv();
+  topic = env.catalog.topics.events.name;
+  await provisionTopics(env.admin, [env.catalog.topics.events]);
+});
+afterAll(async () => env?.close());
+
+async function readAll(groupReader: Record<string, unknown>, count: number) {
+  const codec = new AvroCodec<Record<string, unknown>>(env.registry, groupReader);
+  const out: Record<string, unknown>[] = [];
+  const consumer = env.kafka.consumer({ groupId: uniq('g'), maxWaitTimeInMs: 100 });
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  await consumer.run({
+    eachMessage: async ({ message }) => {
+      const r = await codec.decode(message.value);
+      if (!r.ok) throw new Error(`${r.reason}: ${r.error}`);
+      out.push(r.value);
+    },
+  });
+  await waitFor(() => out.length === count, { what: `${count} records` });
+  await consumer.disconnect();
+  return out;
+}
+
+describe('schema evolution under BACKWARD compatibility', () => {
+  it('old and new consumers both read records written with either schema version', async () => {
+    const subject = valueSubject(topic);
+    const id1 = await registerSchema(env.registry, env.registryUrl, subject, v1);
+    const id2 = await registerSchema(env.registry, env.registryUrl, subject, v2);
+    expect(id2).not.toBe(id1);
+    // Registering the same schema again is idempotent.
+    expect(await registerSchema(env.registry, env.registryUrl, subject, v2)).toBe(id2);
+
+    const gen = eventGenerator({ domains: 2 });
+    const oldEvent = gen();
+    const newEvent = { ...gen(), ip_pool: 'pool-a' };
+    const producer = createProducer(env.kafka);
+    await producer.connect();
+    await producer.send({
+      topic,
+      messages: [
+        { key: oldEvent.domain_id, value: new AvroCodec(env.registry, v1).encode(id1, oldEvent) },
+        { key: newEvent.domain_id, value: new AvroCodec(env.registry, v2).encode(id2, newEvent) },
+      ],
+    });
+    await producer.disconnect();
+
+    const byOld = await readAll(v1, 2);
+    expect(byOld.find((e) => e.id === newEvent.id)).not.toHaveProperty('ip_pool');
+    expect(byOld.find((e) => e.id === oldEvent.id)).toEqual(oldEvent);
+
+    const byNew = await readAll(v2, 2);
+    expect(byNew.find((e) => e.id === oldEvent.id)?.ip_pool).toBeNull();
+    expect(byNew.find((e) => e.id === newEvent.id)?.ip_pool).toBe('pool-a');
+  });
+
+  it('the registry refuses a version that breaks BACKWARD compatibility', async () => {
+    const subject = valueSubject(`${topic}-breaking`);
+    await registerSchema(env.registry, env.registryUrl, subject, v1);
+    await expect(registerSchema(env.registry, env.registryUrl, subject, breaking)).rejects.toThrow();
+  });
+});
