@@ -1,0 +1,68 @@
+import type { EventType } from '@hookpost/events';
+
+export type WebhookStatus = 'active' | 'suspended';
+export type PayloadFormat = 'json' | 'jsonl';
+
+/** Limits that bound what a subscription may ask for. */
+export const LIMITS = {
+  maxEventsPerBatch: 500,
+  minWindowMs: 1_000,
+  maxWindowMs: 300_000,
+  defaultWindowMs: 30_000,
+  defaultTimeoutMs: 10_000,
+  minTimeoutMs: 1_000,
+  maxTimeoutMs: 30_000,
+  nameMax: 191,
+  secretGraceMs: 24 * 60 * 60 * 1000,
+} as const;
+
+export interface SigningSecret {
+  /** `whsec_` + base64 of 24–64 random bytes (Standard Webhooks form). */
+  value: string;
+  created_at: number;
+  /** Set on the old secret during a rotation: it signs beside the new one until then. */
+  expires_at: number | null;
+}
+
+export type WebhookAuth =
+  | { type: 'basic'; username: string; password: string }
+  | { type: 'token'; param: string; value: string };
+
+/**
+ * A webhook subscription as services hold it in memory (secrets in clear). In the subscriptions topic
+ * the secret values, the basic-auth password and the token are encrypted (see crypto.ts).
+ */
+export interface Webhook {
+  id: string;
+  account_id: string;
+  domain_id: string;
+  name: string;
+  url: string;
+  events: EventType[];
+  enabled: boolean;
+  status: WebhookStatus;
+  /** Why it is suspended (exhausted, gone, …); null when active. */
+  status_reason: string | null;
+  secrets: SigningSecret[];
+  format: PayloadFormat;
+  batch: { max_events: number; window_ms: number };
+  timeout_ms: number;
+  auth: WebhookAuth | null;
+  created_at: number;
+  updated_at: number;
+  /** Incremented on every write; lets readers tell a newer document from an older one. */
+  version: number;
+}
+
+/** The secrets that sign a request at time `now`: every secret not yet expired, newest first. */
+export function activeSecrets(webhook: Pick<Webhook, 'secrets'>, now: number): string[] {
+  return webhook.secrets
+    .filter((s) => s.expires_at === null || s.expires_at > now)
+    .sort((a, b) => b.created_at - a.created_at)
+    .map((s) => s.value);
+}
+
+/** Whether fan-out should dispatch this event type to the webhook now. */
+export function wants(webhook: Webhook, type: string): boolean {
+  return webhook.enabled && (webhook.events as string[]).includes(type);
+}
