@@ -1,0 +1,2 @@
+export { type ChangeListener, SubscriptionTable, type SubscriptionTableOptions } from './table.ts';
+export { SubscriptionWriter, type WriteResult } from './writer.ts';

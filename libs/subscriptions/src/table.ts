@@ -1,0 +1,291 @@
+import { randomUUID } from 'node:crypto';
+import {
+  openWebhook,
+  parseJson,
+  type SecretBox,
+  type StoredWebhook,
+  type Webhook,
+} from '@hookpost/contracts';
+import type { Consumer, Kafka } from '@hookpost/kafka';
+import type { Logger } from '@hookpost/logger';
+import { Counter, Gauge, type Registry } from '@hookpost/metrics';
+
+export interface SubscriptionTableOptions {
+  kafka: Kafka;
+  /** The compacted subscriptions topic. */
+  topic: string;
+  box: SecretBox;
+  logger: Logger;
+  metrics?: Registry;
+  /** Prefix of the table's private consumer group (every instance reads every partition). */
+  groupPrefix?: string;
+}
+
+export type ChangeListener = (
+  id: string,
+  current: Webhook | undefined,
+  previous: Webhook | undefined,
+) => void;
+
+interface Waiter {
+  partition: number;
+  offset: number;
+  resolve: () => void;
+}
+
+/**
+ * The webhook subscriptions, materialised in memory from the compacted topic (the source of truth),
+ * indexed by domain and event type for fan-out. Every instance reads every partition: KafkaJS has no
+ * manual assignment, so the table uses a consumer group of its own that never commits. `start()`
+ * resolves only once the table has caught up with the end of the topic as it was at start-up, so a
+ * service never serves from a half-loaded table. Changes apply within a fetch wait (100 ms).
+ */
+export class SubscriptionTable {
+  private readonly options: SubscriptionTableOptions;
+  private readonly byId = new Map<string, Webhook>();
+  /** domain id -> event type -> webhook ids */
+  private readonly index = new Map<string, Map<string, Set<string>>>();
+  /** Highest offset applied per partition. */
+  private readonly applied = new Map<number, number>();
+  private readonly listeners = new Set<ChangeListener>();
+  private waiters: Waiter[] = [];
+  private consumer: Consumer | undefined;
+  private caughtUp = false;
+  private readonly log: Logger;
+  private readonly records?: Counter;
+  private readonly count?: Gauge;
+
+  constructor(options: SubscriptionTableOptions) {
+    this.options = options;
+    this.log = options.logger.child({ component: 'subscription-table', topic: options.topic });
+    if (options.metrics) {
+      this.records = new Counter({
+        name: 'webhooks_subscription_records_total',
+        help: 'Subscription topic records applied to the in-memory table, by result',
+        labelNames: ['result'],
+        registers: [options.metrics],
+      });
+      this.count = new Gauge({
+        name: 'webhooks_subscriptions',
+        help: 'Webhook subscriptions in the table, by status',
+        labelNames: ['status'],
+        registers: [options.metrics],
+        collect: () => this.collectCounts(),
+      });
+    }
+  }
+
+  get ready(): boolean {
+    return this.caughtUp;
+  }
+
+  get size(): number {
+    return this.byId.size;
+  }
+
+  /** Loads the table; resolves when caught up with the topic's end as of now. */
+  async start(timeoutMs = 60_000): Promise<void> {
+    const admin = this.options.kafka.admin();
+    await admin.connect();
+    let targets: Map<number, number>;
+    try {
+      const offsets = await admin.fetchTopicOffsets(this.options.topic);
+      // The last record of each non-empty partition (high - 1) is what "caught up" means.
+      targets = new Map(
+        offsets.filter((o) => Number(o.high) > Number(o.low)).map((o) => [o.partition, Number(o.high) - 1]),
+      );
+    } finally {
+      await admin.disconnect();
+    }
+    const consumer = this.options.kafka.consumer({
+      groupId: `${this.options.groupPrefix ?? 'hookpost'}-subscriptions-${randomUUID()}`,
+      maxWaitTimeInMs: 100,
+      allowAutoTopicCreation: false,
+    });
+    this.consumer = consumer;
+    await consumer.connect();
+    await consumer.subscribe({ topic: this.options.topic, fromBeginning: true });
+    const loaded = Promise.all(
+      [...targets].map(([partition, offset]) => this.waitForOffset(partition, offset, timeoutMs)),
+    );
+    await consumer.run({
+      autoCommit: false,
+      eachBatch: async ({ batch, heartbeat }) => {
+        for (const message of batch.messages) {
+          this.apply(message.key, message.value, batch.partition, message.offset);
+        }
+        if (batch.messages.length > 0 || !batch.isEmpty()) {
+          this.advance(batch.partition, Number(batch.lastOffset()));
+        }
+        await heartbeat();
+      },
+    });
+    await loaded;
+    this.caughtUp = true;
+    this.log.info({ webhooks: this.byId.size }, 'subscription table caught up');
+  }
+
+  async stop(): Promise<void> {
+    await this.consumer?.disconnect();
+    this.consumer = undefined;
+  }
+
+  get(id: string): Webhook | undefined {
+    return this.byId.get(id);
+  }
+
+  all(): Webhook[] {
+    return [...this.byId.values()];
+  }
+
+  /** Enabled webhooks of the domain subscribed to the type, whatever their status. */
+  forEvent(domainId: string, type: string): Webhook[] {
+    const ids = this.index.get(domainId)?.get(type);
+    if (!ids) return [];
+    const out: Webhook[] = [];
+    for (const id of ids) {
+      const w = this.byId.get(id);
+      if (w?.enabled) out.push(w);
+    }
+    return out;
+  }
+
+  onChange(listener: ChangeListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /**
+   * Resolves once the table has applied the record at `offset` of `partition` (or later): after a
+   * write, waiting on the producer's offset gives read-your-writes. Rejects after `timeoutMs`.
+   */
+  waitForOffset(partition: number, offset: number, timeoutMs = 10_000): Promise<void> {
+    if ((this.applied.get(partition) ?? -1) >= offset) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiters = this.waiters.filter((w) => w !== waiter);
+        reject(
+          new Error(
+            `subscription table did not reach ${this.options.topic}[${partition}]@${offset} within ${timeoutMs} ms`,
+          ),
+        );
+      }, timeoutMs);
+      const waiter: Waiter = {
+        partition,
+        offset,
+        resolve: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+      };
+      this.waiters.push(waiter);
+    });
+  }
+
+  private advance(partition: number, offset: number): void {
+    if ((this.applied.get(partition) ?? -1) >= offset) return;
+    this.applied.set(partition, offset);
+    if (this.waiters.length === 0) return;
+    const still: Waiter[] = [];
+    for (const w of this.waiters) {
+      if (w.partition === partition && w.offset <= offset) w.resolve();
+      else still.push(w);
+    }
+    this.waiters = still;
+  }
+
+  private apply(key: Buffer | null, value: Buffer | null, partition: number, offset: string): void {
+    const id = key?.toString('utf8');
+    if (!id) {
+      this.records?.inc({ result: 'invalid' });
+      this.log.error({ partition, offset }, 'subscription record without a key ignored');
+      return;
+    }
+    const previous = this.byId.get(id);
+    let current: Webhook | undefined;
+    if (value !== null) {
+      const parsed = parseJson<StoredWebhook>(value, {
+        id: 'string',
+        domain_id: 'string',
+        url: 'string',
+        events: 'object',
+      });
+      if (!parsed.ok || parsed.value.id !== id) {
+        this.records?.inc({ result: 'invalid' });
+        this.log.error(
+          { webhookId: id, partition, offset, error: parsed.ok ? 'key and id differ' : parsed.error },
+          'invalid subscription document ignored',
+        );
+        return;
+      }
+      try {
+        current = openWebhook(this.options.box, parsed.value);
+      } catch (error) {
+        this.records?.inc({ result: 'undecryptable' });
+        this.log.error(
+          { webhookId: id, partition, offset, error: (error as Error).message },
+          'subscription secrets could not be decrypted; check the encryption keys',
+        );
+        return;
+      }
+      // Compaction may replay an older document after a newer one only across a topic rewrite; never go back.
+      if (previous && current.version < previous.version) {
+        this.records?.inc({ result: 'stale' });
+        return;
+      }
+    }
+    if (previous) this.unindex(previous);
+    if (current) {
+      this.byId.set(id, current);
+      this.indexWebhook(current);
+    } else {
+      this.byId.delete(id);
+    }
+    this.records?.inc({ result: 'applied' });
+    for (const listener of this.listeners) {
+      try {
+        listener(id, current, previous);
+      } catch (error) {
+        this.log.error({ err: error, webhookId: id }, 'subscription change listener failed');
+      }
+    }
+  }
+
+  private indexWebhook(w: Webhook): void {
+    let byType = this.index.get(w.domain_id);
+    if (!byType) {
+      byType = new Map();
+      this.index.set(w.domain_id, byType);
+    }
+    for (const type of w.events) {
+      let ids = byType.get(type);
+      if (!ids) {
+        ids = new Set();
+        byType.set(type, ids);
+      }
+      ids.add(w.id);
+    }
+  }
+
+  private unindex(w: Webhook): void {
+    const byType = this.index.get(w.domain_id);
+    if (!byType) return;
+    for (const type of w.events) {
+      const ids = byType.get(type);
+      ids?.delete(w.id);
+      if (ids?.size === 0) byType.delete(type);
+    }
+    if (byType.size === 0) this.index.delete(w.domain_id);
+  }
+
+  private collectCounts(): void {
+    let active = 0;
+    let suspended = 0;
+    for (const w of this.byId.values()) {
+      if (w.status === 'suspended') suspended += 1;
+      else active += 1;
+    }
+    this.count?.set({ status: 'active' }, active);
+    this.count?.set({ status: 'suspended' }, suspended);
+  }
+}

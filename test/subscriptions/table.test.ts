@@ -1,0 +1,107 @@
+import { createProducer, provisionTopics } from '@hookpost/kafka';
+import type { SubscriptionTable } from '@hookpost/subscriptions';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type TestEnv, testEnv, uniq, waitFor } from '../support/env.ts';
+import { makeWebhook, subscriptions } from '../support/webhooks.ts';
+
+let env: TestEnv;
+let subs: Awaited<ReturnType<typeof subscriptions>>;
+const tables: SubscriptionTable[] = [];
+
+beforeAll(async () => {
+  env = await testEnv();
+  await provisionTopics(env.admin, [env.catalog.topics.subscriptions]);
+  subs = await subscriptions(env);
+});
+afterAll(async () => {
+  for (const t of tables) await t.stop();
+  await subs?.writer.close();
+  await env?.close();
+});
+
+async function open() {
+  const t = await subs.openTable();
+  tables.push(t);
+  return t;
+}
+
+describe('subscription table', () => {
+  it('is not ready until it has loaded everything already in the topic', async () => {
+    const written = Array.from({ length: 40 }, (_, i) => makeWebhook({ domain_id: `dom-${i % 4}` }));
+    for (const w of written) await subs.writer.put(w);
+    const table = await open();
+    expect(table.ready).toBe(true);
+    for (const w of written) expect(table.get(w.id)).toEqual(w);
+  });
+
+  it('indexes by domain and event type, and only returns enabled webhooks', async () => {
+    const domain = uniq('dom');
+    const a = makeWebhook({ domain_id: domain, events: ['activity.sent', 'activity.opened'] });
+    const b = makeWebhook({ domain_id: domain, events: ['activity.opened'] });
+    const off = makeWebhook({ domain_id: domain, events: ['activity.opened'], enabled: false });
+    const other = makeWebhook({ domain_id: uniq('dom'), events: ['activity.opened'] });
+    const table = await open();
+    let last = { partition: 0, offset: 0 };
+    for (const w of [a, b, off, other]) last = await subs.writer.put(w);
+    await waitFor(() => table.get(other.id) && table.get(a.id) && table.get(b.id) && table.get(off.id));
+    expect(last.offset).toBeGreaterThanOrEqual(0);
+    expect(table.forEvent(domain, 'activity.sent').map((w) => w.id)).toEqual([a.id]);
+    expect(
+      table
+        .forEvent(domain, 'activity.opened')
+        .map((w) => w.id)
+        .sort(),
+    ).toEqual([a.id, b.id].sort());
+    expect(table.forEvent(domain, 'activity.clicked')).toEqual([]);
+  });
+
+  it('applies an update in a running table within 2 s, and a tombstone deletes', async () => {
+    const table = await open();
+    const w = makeWebhook({ events: ['activity.sent'] });
+    const first = await subs.writer.put(w);
+    await table.waitForOffset(first.partition, first.offset);
+    expect(table.forEvent(w.domain_id, 'activity.sent').map((x) => x.id)).toContain(w.id);
+
+    const started = Date.now();
+    const changed = await subs.writer.put({ ...w, events: ['activity.clicked'], version: 2 });
+    await table.waitForOffset(changed.partition, changed.offset, 2_000);
+    expect(Date.now() - started).toBeLessThan(2_000);
+    expect(table.forEvent(w.domain_id, 'activity.sent').map((x) => x.id)).not.toContain(w.id);
+    expect(table.forEvent(w.domain_id, 'activity.clicked').map((x) => x.id)).toContain(w.id);
+
+    const removed = await subs.writer.remove(w.id);
+    await table.waitForOffset(removed.partition, removed.offset, 2_000);
+    expect(table.get(w.id)).toBeUndefined();
+    expect(table.forEvent(w.domain_id, 'activity.clicked').map((x) => x.id)).not.toContain(w.id);
+  });
+
+  it('keeps secrets sealed in the topic: the raw records hold no signing secret or password', async () => {
+    const w = makeWebhook({ auth: { type: 'basic', username: 'u', password: 'correct-horse' } });
+    await subs.writer.put(w);
+    const raw: string[] = [];
+    const consumer = env.kafka.consumer({ groupId: uniq('g'), maxWaitTimeInMs: 100 });
+    await consumer.connect();
+    await consumer.subscribe({ topic: subs.topic, fromBeginning: true });
+    await consumer.run({
+      eachMessage: async ({ message }) => void raw.push(message.value?.toString() ?? ''),
+    });
+    await waitFor(() => raw.some((r) => r.includes(w.id)));
+    await consumer.disconnect();
+    const text = raw.join('\n');
+    expect(text).not.toContain(w.secrets[0]!.value);
+    expect(text).not.toContain('correct-horse');
+  });
+
+  it('skips a record it cannot parse and keeps going', async () => {
+    const table = await open();
+    const producer = createProducer(env.kafka);
+    await producer.connect();
+    await producer.send({ topic: subs.topic, messages: [{ key: 'junk', value: '{not json' }] });
+    await producer.disconnect();
+    const w = makeWebhook();
+    const r = await subs.writer.put(w);
+    await table.waitForOffset(r.partition, r.offset);
+    expect(table.get(w.id)).toEqual(w);
+    expect(table.get('junk')).toBeUndefined();
+  });
+});
