@@ -49,3 +49,22 @@ describe('topic provisioning', () => {
     ]);
   });
 });
+
+describe('the provisioning job', () => {
+  it('creates the catalog and registers the schema, and a second run changes nothing', async () => {
+    const { execFileSync } = await import('node:child_process');
+    const run = () =>
+      execFileSync(process.execPath, ['services/provision/src/main.ts'], {
+        env: {
+          ...process.env,
+          TOPIC_PREFIX: `${env.prefix}job.`,
+          TOPIC_PARTITIONS: '2',
+          RETRY_TIERS: '1s,2s',
+          LOG_LEVEL: 'error',
+        },
+        encoding: 'utf8',
+      });
+    expect(run()).toMatch(/topics created 9, updated 0, unchanged 0; schema .*email\.events-value id \d+/);
+    expect(run()).toMatch(/topics created 0, updated 0, unchanged 9;/);
+  });
+});
