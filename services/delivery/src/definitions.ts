@@ -1,0 +1,35 @@
+/** Names and defaults of the delivery service in one place. */
+
+/**
+ * Default retry tiers: seven delays that together span about a day (10 s + 100 s + 5 min + 30 min +
+ * 2 h + 5 h + 10 h ≈ 17.6 h of waiting, so the last attempt lands most of a day after the first).
+ */
+export const DEFAULT_TIERS = '10s,100s,5m,30m,2h,5h,10h';
+
+export const DELIVERY_DEFAULTS = {
+  /** Records of one partition accepted but not yet committable (in flight, waiting, or done behind one that is not). */
+  partitionWindow: 64,
+  /** Concurrent requests to one origin from this process; also the undici connection pool per origin. */
+  perEndpoint: 8,
+  /** Positive jitter as a fraction of the tier delay: 0.1 → 10 s becomes 10–11 s. */
+  jitter: 0.1,
+  /** How often resolved-but-uncommitted progress is committed even without new completions. */
+  commitIntervalMs: 500,
+  /** Fetch wait: a partition resumed at its due time is fetched within this. */
+  maxWaitTimeMs: 100,
+  /** Pause to retry a produce that failed (broker outage); the record stays in flight meanwhile. */
+  produceRetryMs: 1_000,
+} as const;
+
+/** Roles a delivery process can run: the main consumer of batches, retry tiers, the suspender. */
+export const ROLES = ['main', 'retry', 'suspender'] as const;
+export type Role = (typeof ROLES)[number];
+
+/** Consumer group names, prefixed like topics so side-by-side environments stay apart. */
+export function groupIds(prefix: string) {
+  return {
+    main: `${prefix}hookpost-delivery`,
+    tier: (tier: string) => `${prefix}hookpost-delivery-retry-${tier}`,
+    suspender: `${prefix}hookpost-suspender`,
+  };
+}

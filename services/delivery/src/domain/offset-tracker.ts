@@ -1,0 +1,93 @@
+/**
+ * Which offsets of one partition may be committed while records finish out of order.
+ *
+ * Records are accepted in offset order (gaps allowed: transaction markers and compaction leave holes),
+ * finish in any order, and the committable offset is the first offset that is not finished: committing
+ * it means "everything before this is durable". A record fetched but not accepted yet (a retry record
+ * not due) is `held`: it keeps the commit point from passing it while records behind it go ahead.
+ *
+ * Invariant: entries are strictly increasing by offset; the commit point never moves backwards.
+ */
+type State = 'held' | 'accepted' | 'done';
+
+export class OffsetTracker {
+  private readonly entries: { offset: number; state: State }[] = [];
+  private readonly byOffset = new Map<number, { offset: number; state: State }>();
+  private head = 0;
+  /** Everything below this offset is done (the commit point when nothing is outstanding). */
+  private low: number;
+
+  /** `start`: the offset the partition is consumed from (everything below is already committed). */
+  constructor(start = 0) {
+    this.low = start;
+  }
+
+  /** Records tracked and not yet behind the commit point: what the partition window bounds. */
+  get size(): number {
+    return this.entries.length - this.head;
+  }
+
+  /** Accepted and not finished. */
+  get pending(): number {
+    let n = 0;
+    for (let i = this.head; i < this.entries.length; i += 1)
+      if (this.entries[i]!.state === 'accepted') n += 1;
+    return n;
+  }
+
+  /** The offset to commit: the first not finished, or past the last finished when none is outstanding. */
+  get committable(): number {
+    return this.head < this.entries.length ? this.entries[this.head]!.offset : this.low;
+  }
+
+  /** True when the record was accepted before (a re-fetch after pause, seek or rebalance): skip it. */
+  seen(offset: number): boolean {
+    if (offset < this.low) return true;
+    const e = this.byOffset.get(offset);
+    return e !== undefined && e.state !== 'held';
+  }
+
+  /** A record fetched but not taken on: the commit point must not pass it. */
+  hold(offset: number): void {
+    if (this.byOffset.get(offset)) return;
+    this.append(offset, 'held');
+  }
+
+  accept(offset: number): void {
+    const e = this.byOffset.get(offset);
+    if (e) {
+      if (e.state !== 'held') throw new Error(`offset ${offset} accepted twice`);
+      e.state = 'accepted';
+      return;
+    }
+    this.append(offset, 'accepted');
+  }
+
+  /** Marks a record finished (its outcome is durable); returns true when the commit point moved. */
+  complete(offset: number): boolean {
+    const e = this.byOffset.get(offset);
+    if (e?.state !== 'accepted') return false;
+    e.state = 'done';
+    const before = this.committable;
+    while (this.head < this.entries.length && this.entries[this.head]!.state === 'done') {
+      const done = this.entries[this.head]!;
+      this.byOffset.delete(done.offset);
+      this.low = done.offset + 1;
+      this.head += 1;
+    }
+    if (this.head > 1024 && this.head * 2 > this.entries.length) {
+      this.entries.splice(0, this.head);
+      this.head = 0;
+    }
+    return this.committable !== before;
+  }
+
+  private append(offset: number, state: State): void {
+    const last = this.entries[this.entries.length - 1];
+    if (offset < this.low || (last && this.head < this.entries.length && offset <= last.offset))
+      throw new Error(`offset ${offset} out of order`);
+    const e = { offset, state };
+    this.entries.push(e);
+    this.byOffset.set(offset, e);
+  }
+}
