@@ -15,5 +15,19 @@ export {
   type TopicSpec,
   topicCatalog,
 } from './definitions.ts';
+export {
+  type BatchContext,
+  type BatchDecision,
+  isFencedError,
+  type OutputRecord,
+  type PartitionControl,
+  type PartitionHandler,
+  type PartitionTx,
+  PartitionWorker,
+  type TxProducer,
+  transactionalIdFor,
+  type WorkerHooks,
+} from './partition-worker.ts';
 export { type ProvisionResult, provisionTopics } from './provision.ts';
 export { SerialProducer } from './serial-producer.ts';
+export { TransactionalRunner, type TransactionalRunnerOptions } from './transactional-runner.ts';

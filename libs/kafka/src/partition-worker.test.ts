@@ -1,0 +1,188 @@
+import type { KafkaMessage } from 'kafkajs';
+import { describe, expect, it } from 'vitest';
+import {
+  type BatchContext,
+  isFencedError,
+  type PartitionControl,
+  type PartitionHandler,
+  PartitionWorker,
+  type TxProducer,
+  transactionalIdFor,
+} from './partition-worker.ts';
+
+/** A fake transactional producer that records what each transaction did and checks serialisation. */
+function fakeProducer(opts: { failCommit?: (n: number) => unknown } = {}) {
+  const log: string[] = [];
+  let inFlight = 0;
+  let maxInFlight = 0;
+  let commits = 0;
+  const step = async (what: string) => {
+    inFlight += 1;
+    maxInFlight = Math.max(maxInFlight, inFlight);
+    await new Promise((r) => setImmediate(r));
+    inFlight -= 1;
+    log.push(what);
+  };
+  const producer: TxProducer = {
+    connect: async () => void log.push('connect'),
+    disconnect: async () => void log.push('disconnect'),
+    transaction: async () => ({
+      sendBatch: async ({ topicMessages }) => {
+        await step(`send ${topicMessages!.flatMap((t) => t.messages.map((m) => String(m.value))).join(',')}`);
+        return [];
+      },
+      sendOffsets: async ({ topics }) => step(`offsets ${topics[0]!.partitions[0]!.offset}`),
+      commit: async () => {
+        commits += 1;
+        const err = opts.failCommit?.(commits);
+        if (err) throw err;
+        await step('commit');
+      },
+      abort: async () => step('abort'),
+    }),
+  };
+  return { producer, log, maxInFlight: () => maxInFlight };
+}
+
+const msg = (offset: number, value = `v${offset}`): KafkaMessage =>
+  ({
+    offset: String(offset),
+    key: null,
+    value: Buffer.from(value),
+    headers: {},
+    timestamp: '0',
+    attributes: 0,
+  }) as KafkaMessage;
+
+function ctx(resolved: string[] = []): BatchContext {
+  return { heartbeat: async () => {}, resolveOffset: (o) => void resolved.push(o), isStale: () => false };
+}
+
+function worker(options: {
+  producer: TxProducer;
+  handler: (control: PartitionControl) => PartitionHandler;
+  committed?: string;
+  seeks?: string[];
+  fenced?: unknown[];
+}) {
+  return new PartitionWorker({
+    topic: 'in',
+    partition: 0,
+    groupId: 'g',
+    producer: () => options.producer,
+    handler: options.handler,
+    hooks: {
+      seek: (o) => void options.seeks?.push(o),
+      fetchCommitted: async () => options.committed,
+      onFenced: (e) => void options.fenced?.push(e),
+      onTransaction: () => {},
+      onError: () => {},
+    },
+  });
+}
+
+/** Echoes every input value to `out`; commits per batch. */
+const echo =
+  (decision: 'commit' | 'hold', resets: number[] = []) =>
+  (): PartitionHandler => ({
+    onMessages: async (messages, tx) => {
+      await tx.send(messages.map((m) => ({ topic: 'out', key: null, value: m.value!.toString() })));
+      return decision;
+    },
+    reset: () => void resets.push(1),
+  });
+
+describe('PartitionWorker', () => {
+  it('fences first, then sends outputs and the next offset in one transaction', async () => {
+    const f = fakeProducer();
+    const w = worker({ producer: f.producer, handler: echo('commit'), committed: '10' });
+    const resolved: string[] = [];
+    await w.handleBatch([msg(10), msg(11)], ctx(resolved));
+    expect(f.log).toEqual(['connect', 'abort', 'send v10,v11', 'offsets 12', 'commit']);
+    expect(resolved).toEqual(['11']);
+  });
+
+  it('skips records below the offset committed by the previous owner', async () => {
+    const f = fakeProducer();
+    const w = worker({ producer: f.producer, handler: echo('commit'), committed: '12' });
+    await w.handleBatch([msg(10), msg(11), msg(12)], ctx());
+    expect(f.log).toContain('send v12');
+    expect(f.log.join()).not.toContain('v10');
+  });
+
+  it('never runs two producer operations at once, even when a timer commits during batches', async () => {
+    const f = fakeProducer();
+    let control!: PartitionControl;
+    const w = worker({
+      producer: f.producer,
+      handler: (c) => {
+        control = c;
+        return echo('hold')();
+      },
+    });
+    await Promise.all([
+      w.handleBatch([msg(0)], ctx()),
+      control?.commit(async (tx) => tx.send([{ topic: 'out', key: null, value: 'timer' }])),
+      w.handleBatch([msg(1)], ctx()),
+      w.handleBatch([msg(2)], ctx()),
+    ]);
+    await control.commit(async () => {});
+    expect(f.maxInFlight()).toBe(1);
+    expect(f.log.filter((l) => l.startsWith('offsets')).at(-1)).toBe('offsets 3');
+  });
+
+  it('on a failed commit aborts, resets the handler, seeks back to the committed offset and rethrows', async () => {
+    const f = fakeProducer({ failCommit: (n) => (n === 2 ? new Error('broker says no') : undefined) });
+    const resets: number[] = [];
+    const seeks: string[] = [];
+    const w = worker({ producer: f.producer, handler: echo('commit', resets), committed: '0', seeks });
+    await w.handleBatch([msg(0)], ctx());
+    await expect(w.handleBatch([msg(1), msg(2)], ctx())).rejects.toThrow('broker says no');
+    expect(resets).toHaveLength(1);
+    expect(seeks).toEqual(['1']);
+    expect(f.log.at(-1)).toBe('abort');
+    // The records come again and are processed again from the committed offset.
+    await w.handleBatch([msg(1), msg(2)], ctx());
+    expect(f.log.slice(-3)).toEqual(['send v1,v2', 'offsets 3', 'commit']);
+  });
+
+  it('when fenced, stops using the producer and reports it', async () => {
+    const fencedError = Object.assign(new Error('old epoch'), { type: 'INVALID_PRODUCER_EPOCH' });
+    const f = fakeProducer({ failCommit: () => fencedError });
+    const fenced: unknown[] = [];
+    const w = worker({ producer: f.producer, handler: echo('commit'), committed: '0', fenced });
+    await expect(w.handleBatch([msg(0)], ctx())).rejects.toBe(fencedError);
+    expect(w.status).toBe('fenced');
+    expect(fenced).toEqual([fencedError]);
+    expect(f.log.at(-1)).toBe('disconnect');
+    const before = f.log.length;
+    await w.handleBatch([msg(0)], ctx());
+    expect(f.log.length).toBe(before);
+  });
+
+  it('a held transaction is committed by the handler through its control, with the last position', async () => {
+    const f = fakeProducer();
+    let control!: PartitionControl;
+    const w = worker({
+      producer: f.producer,
+      handler: (c) => {
+        control = c;
+        return echo('hold')();
+      },
+    });
+    await w.handleBatch([msg(5)], ctx());
+    await w.handleBatch([msg(6)], ctx());
+    expect(f.log).not.toContain('commit');
+    await control.commit(async () => {});
+    expect(f.log.slice(-2)).toEqual(['offsets 7', 'commit']);
+    expect(w.consumedPosition).toBe('7');
+  });
+});
+
+describe('helpers', () => {
+  it('recognises fencing however KafkaJS wraps it', () => {
+    expect(isFencedError({ originalError: { type: 'INVALID_PRODUCER_EPOCH' } })).toBe(true);
+    expect(isFencedError(new Error('timeout'))).toBe(false);
+    expect(transactionalIdFor('fanout', 'email.events', 3)).toBe('fanout.email.events.3');
+  });
+});

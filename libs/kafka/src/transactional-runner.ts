@@ -1,0 +1,203 @@
+/**
+ * Consume-transform-produce exactly once with KafkaJS. KafkaJS transactions carry no consumer-group
+ * generation, so fencing comes from transactional ids instead: one transactional producer per
+ * assigned input partition, its id derived from the service id, topic and partition. A new owner's
+ * InitProducerId aborts the old owner's open transaction and makes its later commits fail, and the
+ * new owner reads the committed offset only after that, so no record is processed twice or skipped.
+ *
+ * Outputs and the consumed offsets go in the same transaction; consumers of the outputs read
+ * committed (KafkaJS's default). KafkaJS has no revocation callback: the assignment in each
+ * GROUP_JOIN event is the truth, and workers of partitions no longer in it are closed.
+ */
+import type { Logger } from '@hookpost/logger';
+import { Counter, Gauge, type Registry } from '@hookpost/metrics';
+import type { Admin, Consumer, Kafka } from 'kafkajs';
+import { createProducer } from './client.ts';
+import {
+  type PartitionControl,
+  type PartitionHandler,
+  PartitionWorker,
+  transactionalIdFor,
+} from './partition-worker.ts';
+
+export interface TransactionalRunnerOptions {
+  kafka: Kafka;
+  logger: Logger;
+  metrics?: Registry;
+  groupId: string;
+  topic: string;
+  /** Service id; transactional ids are `<prefix>.<topic>.<partition>`, equal on every instance. */
+  transactionalIdPrefix: string;
+  /** Must exceed the longest time a transaction stays open (the batcher's window) with margin. */
+  transactionTimeoutMs: number;
+  createHandler: (control: PartitionControl) => PartitionHandler;
+  partitionsConsumedConcurrently?: number;
+  maxWaitTimeInMs?: number;
+  maxBytesPerPartition?: number;
+  sessionTimeoutMs?: number;
+  /** Where a group without committed offsets starts. */
+  fromBeginning?: boolean;
+}
+
+interface RunnerMetrics {
+  transactions: Counter;
+  lag: Gauge;
+}
+
+export class TransactionalRunner {
+  private readonly options: TransactionalRunnerOptions;
+  private readonly log: Logger;
+  private readonly workers = new Map<number, PartitionWorker>();
+  private readonly metrics: RunnerMetrics | undefined;
+  private consumer: Consumer | undefined;
+  private admin: Admin | undefined;
+  private assigned = new Set<number>();
+  private joined = false;
+  private stopped = false;
+  private readonly fenceTimers = new Set<NodeJS.Timeout>();
+
+  constructor(options: TransactionalRunnerOptions) {
+    this.options = options;
+    this.log = options.logger.child({
+      component: 'tx-runner',
+      topic: options.topic,
+      groupId: options.groupId,
+    });
+    if (options.metrics) {
+      this.metrics = {
+        transactions: new Counter({
+          name: 'webhooks_transactions_total',
+          help: 'Kafka transactions of the consume-transform-produce loop, by result (commit, abort)',
+          labelNames: ['result'],
+          registers: [options.metrics],
+        }),
+        lag: new Gauge({
+          name: 'webhooks_consumer_lag_records',
+          help: 'Records between the last fetched offset and the high watermark, per input partition',
+          labelNames: ['partition'],
+          registers: [options.metrics],
+        }),
+      };
+    }
+  }
+
+  /** Whether the consumer has joined its group at least once. */
+  get running(): boolean {
+    return this.joined && !this.stopped;
+  }
+
+  /** Partitions this instance currently owns. */
+  get partitions(): number[] {
+    return [...this.assigned].sort((a, b) => a - b);
+  }
+
+  async start(): Promise<void> {
+    const { kafka, groupId, topic } = this.options;
+    this.admin = kafka.admin();
+    await this.admin.connect();
+    const consumer = kafka.consumer({
+      groupId,
+      allowAutoTopicCreation: false,
+      readUncommitted: false,
+      maxWaitTimeInMs: this.options.maxWaitTimeInMs ?? 200,
+      maxBytesPerPartition: this.options.maxBytesPerPartition ?? 1024 * 1024,
+      sessionTimeout: this.options.sessionTimeoutMs ?? 30_000,
+    });
+    this.consumer = consumer;
+    consumer.on(consumer.events.GROUP_JOIN, (event) => this.onAssignment(event.payload.memberAssignment));
+    consumer.on(consumer.events.CRASH, (event) =>
+      this.log.error({ err: event.payload.error, restart: event.payload.restart }, 'consumer crashed'),
+    );
+    await consumer.connect();
+    await consumer.subscribe({ topic, fromBeginning: this.options.fromBeginning ?? true });
+    await consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? 4,
+      eachBatch: async ({ batch, heartbeat, resolveOffset, isStale }) => {
+        const worker = this.workers.get(batch.partition);
+        if (!worker) return;
+        const last = batch.messages[batch.messages.length - 1];
+        if (last) {
+          const lag = Number(batch.highWatermark) - Number(last.offset) - 1;
+          this.metrics?.lag.set({ partition: String(batch.partition) }, Math.max(0, lag));
+        }
+        await worker.handleBatch(batch.messages, { heartbeat, resolveOffset, isStale });
+      },
+    });
+  }
+
+  /** Stops fetching, aborts open transactions (their records are consumed again by the next owner). */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    for (const t of this.fenceTimers) clearTimeout(t);
+    await this.consumer?.disconnect().catch((e: unknown) => this.log.warn({ err: e }, 'consumer disconnect'));
+    await Promise.all([...this.workers.values()].map((w) => w.close()));
+    this.workers.clear();
+    await this.admin?.disconnect().catch(() => {});
+  }
+
+  private onAssignment(assignment: Record<string, number[]>): void {
+    this.joined = true;
+    const now = new Set(assignment[this.options.topic] ?? []);
+    for (const [partition, worker] of this.workers) {
+      if (!now.has(partition) || worker.status === 'fenced' || worker.status === 'closed') {
+        this.workers.delete(partition);
+        this.metrics?.lag.remove({ partition: String(partition) });
+        void worker.close();
+      }
+    }
+    for (const partition of now) {
+      if (!this.workers.has(partition)) this.workers.set(partition, this.createWorker(partition));
+    }
+    // A partition paused after fencing is owned afresh now.
+    this.consumer?.resume([{ topic: this.options.topic, partitions: [...now] }]);
+    this.assigned = now;
+    this.log.info({ partitions: this.partitions }, 'partitions assigned');
+  }
+
+  private createWorker(partition: number): PartitionWorker {
+    const { kafka, topic, groupId, transactionalIdPrefix, transactionTimeoutMs } = this.options;
+    const log = this.log.child({ partition });
+    return new PartitionWorker({
+      topic,
+      partition,
+      groupId,
+      handler: this.options.createHandler,
+      producer: () =>
+        createProducer(kafka, {
+          transactionalId: transactionalIdFor(transactionalIdPrefix, topic, partition),
+          idempotent: true,
+          maxInFlightRequests: 1,
+          transactionTimeout: transactionTimeoutMs,
+        }),
+      hooks: {
+        seek: (offset) => this.consumer?.seek({ topic, partition, offset }),
+        fetchCommitted: async () => {
+          const [t] = await this.admin!.fetchOffsets({ groupId, topics: [topic] });
+          const offset = t?.partitions.find((p) => p.partition === partition)?.offset;
+          return offset === undefined || Number(offset) < 0 ? undefined : offset;
+        },
+        onFenced: (error) => {
+          log.warn({ err: error }, 'producer fenced: another instance owns the partition now');
+          this.consumer?.pause([{ topic, partitions: [partition] }]);
+          // Normally the rebalance that moved the partition reaches us first; if we still own it
+          // after a session timeout (e.g. the transaction had expired), start it afresh.
+          const timer = setTimeout(() => {
+            this.fenceTimers.delete(timer);
+            if (this.stopped || !this.assigned.has(partition)) return;
+            const w = this.workers.get(partition);
+            if (w?.status !== 'fenced') return;
+            this.workers.set(partition, this.createWorker(partition));
+            this.consumer?.resume([{ topic, partitions: [partition] }]);
+          }, this.options.sessionTimeoutMs ?? 30_000);
+          this.fenceTimers.add(timer);
+        },
+        onTransaction: (result) => this.metrics?.transactions.inc({ result }),
+        onError: (error, during) =>
+          log.warn({ err: error, during }, 'transaction failed; records will be consumed again'),
+      },
+    });
+  }
+}

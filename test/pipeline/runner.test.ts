@@ -1,0 +1,155 @@
+import {
+  createProducer,
+  type KafkaMessage,
+  type PartitionControl,
+  type PartitionHandler,
+  provisionTopics,
+  TransactionalRunner,
+  type TransactionalRunnerOptions,
+  transactionalIdFor,
+} from '@hookpost/kafka';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type TestEnv, testEnv, uniq, waitFor } from '../support/env.ts';
+
+let env: TestEnv;
+const runners: TransactionalRunner[] = [];
+beforeAll(async () => {
+  env = await testEnv();
+});
+afterAll(async () => {
+  for (const r of runners) await r.stop();
+  await env?.close();
+});
+
+async function topics(partitions: number) {
+  const base = `${env.prefix}${uniq('rt')}`;
+  await provisionTopics(env.admin, [
+    { name: `${base}.in`, partitions, config: {}, doc: 'test' },
+    { name: `${base}.out`, partitions, config: {}, doc: 'test' },
+  ]);
+  return { input: `${base}.in`, output: `${base}.out` };
+}
+
+async function produce(topic: string, values: string[]) {
+  const p = createProducer(env.kafka, { idempotent: true, maxInFlightRequests: 1 });
+  await p.connect();
+  await p.send({ topic, messages: values.map((v) => ({ key: v, value: v })) });
+  await p.disconnect();
+}
+
+/** Reads `topic` read_committed into an array that fills as records arrive. */
+async function collect(topic: string) {
+  const seen: string[] = [];
+  const consumer = env.kafka.consumer({ groupId: uniq('reader'), maxWaitTimeInMs: 100 });
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  await consumer.run({ eachMessage: async ({ message }) => void seen.push(message.value!.toString()) });
+  return { seen, close: () => consumer.disconnect() };
+}
+
+function echo(output: string, hooks: { before?: (m: KafkaMessage[]) => void } = {}) {
+  return (_: PartitionControl): PartitionHandler => ({
+    onMessages: async (messages, tx) => {
+      hooks.before?.(messages);
+      await tx.send(messages.map((m) => ({ topic: output, key: null, value: `out-${m.value!.toString()}` })));
+      return 'commit';
+    },
+    reset: () => {},
+  });
+}
+
+async function runner(
+  input: string,
+  groupId: string,
+  prefix: string,
+  createHandler: TransactionalRunnerOptions['createHandler'],
+) {
+  const r = new TransactionalRunner({
+    kafka: env.kafka,
+    logger: env.logger,
+    groupId,
+    topic: input,
+    transactionalIdPrefix: prefix,
+    transactionTimeoutMs: 20_000,
+    createHandler,
+    maxWaitTimeInMs: 100,
+  });
+  runners.push(r);
+  await r.start();
+  return r;
+}
+
+describe('transactional runner against the real broker', () => {
+  it('produces each output once and commits the consumed offsets with it, even after a failed batch', async () => {
+    const { input, output } = await topics(3);
+    const values = Array.from({ length: 60 }, (_, i) => `r${i}`);
+    await produce(input, values);
+    let failures = 1;
+    const groupId = uniq('g');
+    const r = await runner(
+      input,
+      groupId,
+      uniq('svc'),
+      echo(output, {
+        before: (m) => {
+          // The first batch fails after its outputs were sent: the abort must hide them.
+          if (failures > 0 && m.length > 0) {
+            failures -= 1;
+            throw new Error('handler failed once');
+          }
+        },
+      }),
+    );
+    const out = await collect(output);
+    await waitFor(() => out.seen.length >= values.length, { what: 'all outputs' });
+    await waitFor(
+      async () => {
+        const [t] = await env.admin.fetchOffsets({ groupId, topics: [input] });
+        return t!.partitions.reduce((n, p) => n + Number(p.offset), 0) === values.length;
+      },
+      { what: 'offsets committed' },
+    );
+    await out.close();
+    expect(out.seen.sort()).toEqual(values.map((v) => `out-${v}`).sort());
+    expect(r.partitions).toEqual([0, 1, 2]);
+  });
+
+  it('a new owner of the transactional id fences the old one: its open transaction never becomes visible', async () => {
+    const { input, output } = await topics(1);
+    await produce(input, ['a', 'b']);
+    const prefix = uniq('svc');
+    let sent = false;
+    let control!: PartitionControl;
+    const groupId = uniq('g');
+    await runner(input, groupId, prefix, (c) => {
+      control = c;
+      return {
+        onMessages: async (messages, tx) => {
+          await tx.send(messages.map((m) => ({ topic: output, key: null, value: `zombie-${m.value}` })));
+          sent = true;
+          return 'hold';
+        },
+        reset: () => {},
+      };
+    });
+    await waitFor(() => sent, { what: 'held transaction' });
+    // What a new owner does first: InitProducerId with the same transactional id.
+    const usurper = createProducer(env.kafka, {
+      transactionalId: transactionalIdFor(prefix, input, 0),
+      idempotent: true,
+      maxInFlightRequests: 1,
+    });
+    await usurper.connect();
+    const tx = await usurper.transaction();
+    await tx.send({ topic: output, messages: [{ value: 'owner' }] });
+    await tx.commit();
+    await usurper.disconnect();
+    await expect(control.commit(async () => {})).rejects.toThrow();
+    const out = await collect(output);
+    await waitFor(() => out.seen.includes('owner'), { what: 'owner record' });
+    await out.close();
+    expect(out.seen).toEqual(['owner']);
+    const [t] = await env.admin.fetchOffsets({ groupId, topics: [input] });
+    expect(t!.partitions[0]!.offset).toBe('-1');
+  });
+});
