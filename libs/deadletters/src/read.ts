@@ -1,0 +1,75 @@
+import { randomUUID } from 'node:crypto';
+import type { Kafka, KafkaMessage } from '@hookpost/kafka';
+
+export interface ReadToEndOptions {
+  kafka: Kafka;
+  topic: string;
+  /** Prefix of the throw-away consumer group (it never commits). */
+  groupPrefix?: string;
+  timeoutMs?: number;
+  onMessage: (message: KafkaMessage, partition: number) => void;
+}
+
+/**
+ * Reads a topic from its start up to its end as of the call, then stops. The end is the high watermark
+ * seen first; the last offsets of a transactional topic are commit markers that never reach eachBatch,
+ * so progress is taken from KafkaJS's end-of-batch instrumentation, which also reports batches that
+ * held only control records. Reads committed data only. Uses a private group that never commits, so
+ * every reader sees every partition.
+ */
+export async function readToEnd(options: ReadToEndOptions): Promise<void> {
+  const admin = options.kafka.admin();
+  await admin.connect();
+  let targets: Map<number, number>;
+  try {
+    const offsets = await admin.fetchTopicOffsets(options.topic);
+    targets = new Map(
+      offsets.filter((o) => Number(o.high) > Number(o.low)).map((o) => [o.partition, Number(o.high) - 1]),
+    );
+  } finally {
+    await admin.disconnect();
+  }
+  if (targets.size === 0) return;
+  const consumer = options.kafka.consumer({
+    groupId: `${options.groupPrefix ?? 'hookpost'}-read-${randomUUID()}`,
+    maxWaitTimeInMs: 100,
+    allowAutoTopicCreation: false,
+  });
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await consumer.connect();
+    await consumer.subscribe({ topic: options.topic, fromBeginning: true });
+    const done = new Promise<void>((resolve, reject) => {
+      const check = () => {
+        if (targets.size === 0) resolve();
+      };
+      consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+        const target = targets.get(payload.partition);
+        if (target !== undefined && Number(payload.lastOffset) >= target) targets.delete(payload.partition);
+        check();
+      });
+      timer = setTimeout(
+        () =>
+          reject(
+            new Error(`reading ${options.topic} did not finish within ${options.timeoutMs ?? 60_000} ms`),
+          ),
+        options.timeoutMs ?? 60_000,
+      );
+    });
+    await consumer.run({
+      autoCommit: false,
+      eachBatch: async ({ batch }) => {
+        const target = targets.get(batch.partition);
+        for (const message of batch.messages) {
+          // Records written after the call started are not part of this read.
+          if (target === undefined || Number(message.offset) > target) continue;
+          options.onMessage(message, batch.partition);
+        }
+      },
+    });
+    await done;
+  } finally {
+    clearTimeout(timer);
+    await consumer.disconnect();
+  }
+}

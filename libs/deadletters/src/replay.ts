@@ -1,0 +1,220 @@
+import { randomUUID } from 'node:crypto';
+import type { Webhook } from '@hookpost/contracts';
+import { createProducer, type Kafka } from '@hookpost/kafka';
+import { REPLAY_HEADERS } from './definitions.ts';
+import { type StoredDeadLetter, scanDeadLetters } from './dlq.ts';
+import { type LedgerEntry, readLedger } from './ledger.ts';
+import { type DeadLetterFilter, decide, eventCount, replayMessages, type SkipReason } from './select.ts';
+
+export interface ReplayTopics {
+  dlq: string;
+  batches: string;
+  dispatch: string;
+  ledger: string;
+}
+
+export interface ReplayProgress {
+  done: number;
+  total: number;
+  replayed: number;
+  elapsedMs: number;
+  /** Estimated time left, null until the first chunk is through. */
+  etaMs: number | null;
+}
+
+export interface ReplayOptions {
+  kafka: Kafka;
+  topics: ReplayTopics;
+  filter: DeadLetterFilter;
+  /** The current document of a webhook (a caught-up subscription table). */
+  lookup: (id: string) => Webhook | undefined;
+  /** When given, suspended target webhooks are resumed (before anything is re-enqueued). */
+  resume?: (id: string) => Promise<void>;
+  dryRun?: boolean;
+  /** Replay records already in the ledger again. */
+  force?: boolean;
+  /** Dead letters per second; 0 or absent = as fast as the broker takes them. */
+  ratePerSec?: number;
+  /** Recorded in the ledger: `cli`, `api:<token>`. */
+  by: string;
+  groupPrefix?: string;
+  now?: () => number;
+  sleep?: (ms: number) => Promise<void>;
+  onProgress?: (progress: ReplayProgress) => void;
+  signal?: AbortSignal;
+}
+
+export interface ReplayItem {
+  dlq_id: string;
+  webhook_id: string | null;
+  reason: string;
+  dead_at: number;
+  events: number;
+  /** `batches` / `dispatch` when (to be) replayed, else the skip reason. */
+  outcome: 'batches' | 'dispatch' | SkipReason;
+}
+
+export interface ReplayReport {
+  dryRun: boolean;
+  matched: number;
+  /** Dead letters re-enqueued (in a dry run: that would be). */
+  replayed: number;
+  events: number;
+  skipped: Record<SkipReason, number>;
+  /** Webhooks resumed first (in a dry run: that would be). */
+  resumed: string[];
+  unreadable: number;
+  items: ReplayItem[];
+}
+
+export type ReplayResult =
+  | { ok: true; report: ReplayReport }
+  /** Nothing was replayed: some targets are suspended and resuming was not asked for. */
+  | { ok: false; code: 'webhook_suspended'; webhooks: string[]; report: ReplayReport };
+
+const sleeper = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/**
+ * Re-enqueues dead letters. Each dead letter is replayed at most once (unless forced): the re-enqueued
+ * records and the ledger entry are produced in one Kafka transaction, so a crash mid-way never leaves
+ * a replayed record without its ledger entry or the reverse, and the next run picks up exactly where
+ * this one stopped. Batches keep their batch_id, body and event ids (receivers dedupe on them) and go
+ * to the main delivery topic, which starts them at attempt 1.
+ *
+ * Two replays running at the same moment over the same range could both pass the ledger check; the
+ * ledger protects sequential runs (the SRE's "run it again"), and receivers' dedupe covers the rest.
+ */
+export async function replay(options: ReplayOptions): Promise<ReplayResult> {
+  const now = options.now ?? Date.now;
+  const sleep = options.sleep ?? sleeper;
+  const [scan, ledger] = await Promise.all([
+    scanDeadLetters(options.kafka, options.topics.dlq, options.filter, options.groupPrefix),
+    readLedger(options.kafka, options.topics.ledger, options.groupPrefix),
+  ]);
+  const replayed = new Set(ledger.keys());
+  const skipped: Record<SkipReason, number> = {
+    already_replayed: 0,
+    not_replayable: 0,
+    webhook_missing: 0,
+    webhook_suspended: 0,
+  };
+  // Which targets are suspended decides whether the run may go ahead at all.
+  const suspended = new Set<string>();
+  for (const { letter } of scan.letters) {
+    const d = decide(letter, {
+      replayed,
+      force: options.force ?? false,
+      lookup: options.lookup,
+      resuming: new Set(),
+    });
+    if (!d.ok && d.skip === 'webhook_suspended' && letter.webhook_id) suspended.add(letter.webhook_id);
+  }
+  const resuming = options.resume ? suspended : new Set<string>();
+  const items: ReplayItem[] = [];
+  const todo: { stored: StoredDeadLetter; target: 'batches' | 'dispatch' }[] = [];
+  let events = 0;
+  for (const stored of scan.letters) {
+    const dl = stored.letter;
+    const d = decide(dl, { replayed, force: options.force ?? false, lookup: options.lookup, resuming });
+    const item: ReplayItem = {
+      dlq_id: dl.dlq_id,
+      webhook_id: dl.webhook_id,
+      reason: dl.reason,
+      dead_at: dl.dead_at,
+      events: eventCount(dl),
+      outcome: d.ok ? d.target : d.skip,
+    };
+    items.push(item);
+    if (d.ok) {
+      todo.push({ stored, target: d.target });
+      events += item.events;
+    } else skipped[d.skip] += 1;
+  }
+  const report: ReplayReport = {
+    dryRun: options.dryRun ?? false,
+    matched: scan.letters.length,
+    replayed: todo.length,
+    events,
+    skipped,
+    resumed: [...resuming],
+    unreadable: scan.unreadable.length,
+    items,
+  };
+  if (suspended.size > 0 && !options.resume)
+    return {
+      ok: false,
+      code: 'webhook_suspended',
+      webhooks: [...suspended],
+      report: { ...report, replayed: 0, events: 0 },
+    };
+  if (options.dryRun) return { ok: true, report };
+
+  for (const id of resuming) await options.resume?.(id);
+  report.replayed = 0;
+  report.events = 0;
+  if (todo.length === 0) return { ok: true, report };
+
+  const producer = createProducer(options.kafka, {
+    transactionalId: `${options.groupPrefix ?? 'hookpost'}-dlq-replay-${randomUUID()}`,
+    idempotent: true,
+    maxInFlightRequests: 1,
+  });
+  await producer.connect();
+  try {
+    const rate = options.ratePerSec ?? 0;
+    const chunkSize = rate > 0 ? Math.max(1, Math.min(100, Math.ceil(rate / 5))) : 100;
+    const started = now();
+    for (let i = 0; i < todo.length; i += chunkSize) {
+      if (options.signal?.aborted) break;
+      const chunk = todo.slice(i, i + chunkSize);
+      const at = now();
+      const tx = await producer.transaction();
+      try {
+        const byTopic = new Map<string, ReturnType<typeof replayMessages>>();
+        const ledgerMessages = [];
+        for (const { stored, target } of chunk) {
+          const topic = target === 'batches' ? options.topics.batches : options.topics.dispatch;
+          const list = byTopic.get(topic) ?? [];
+          list.push(...replayMessages(stored.letter, at, REPLAY_HEADERS));
+          byTopic.set(topic, list);
+          const entry: LedgerEntry = {
+            dlq_id: stored.letter.dlq_id,
+            webhook_id: stored.letter.webhook_id,
+            target,
+            replayed_at: at,
+            by: options.by,
+          };
+          ledgerMessages.push({ key: entry.dlq_id, value: JSON.stringify(entry) });
+        }
+        await tx.sendBatch({
+          topicMessages: [
+            ...[...byTopic].map(([topic, messages]) => ({ topic, messages })),
+            { topic: options.topics.ledger, messages: ledgerMessages },
+          ],
+        });
+        await tx.commit();
+      } catch (error) {
+        await tx.abort().catch(() => {});
+        throw error;
+      }
+      report.replayed += chunk.length;
+      for (const { stored } of chunk) report.events += eventCount(stored.letter);
+      const elapsed = now() - started;
+      options.onProgress?.({
+        done: report.replayed,
+        total: todo.length,
+        replayed: report.replayed,
+        elapsedMs: elapsed,
+        etaMs: Math.round((elapsed / report.replayed) * (todo.length - report.replayed)),
+      });
+      if (rate > 0) {
+        const due = started + (report.replayed / rate) * 1000;
+        const wait = due - now();
+        if (wait > 0 && i + chunkSize < todo.length) await sleep(wait);
+      }
+    }
+  } finally {
+    await producer.disconnect();
+  }
+  return { ok: true, report };
+}

@@ -1,0 +1,52 @@
+import type { OperationalNotice, Webhook } from '@hookpost/contracts';
+import type { SerialProducer } from '@hookpost/kafka';
+import type { SubscriptionTable, SubscriptionWriter } from '@hookpost/subscriptions';
+
+/** The document after an explicit resume: active again, reason cleared, a newer version. */
+export function resumedWebhook(webhook: Webhook, now: number): Webhook {
+  return { ...webhook, status: 'active', status_reason: null, version: webhook.version + 1, updated_at: now };
+}
+
+export function resumedNotice(webhook: Webhook, now: number, by: string): OperationalNotice {
+  return {
+    type: 'webhook.resumed',
+    webhook_id: webhook.id,
+    account_id: webhook.account_id,
+    domain_id: webhook.domain_id,
+    reason: `resumed by ${by} (was suspended: ${webhook.status_reason ?? 'unknown'})`,
+    at: now,
+    counts: {},
+  };
+}
+
+export interface ResumeDeps {
+  writer: SubscriptionWriter;
+  table: SubscriptionTable;
+  /** Producer for the operational topic. */
+  notices: SerialProducer;
+  operationalTopic: string;
+  now: () => number;
+}
+
+export type ResumeResult =
+  | { ok: true; webhook: Webhook; changed: boolean }
+  | { ok: false; reason: 'not_found' };
+
+/**
+ * Resumes a suspended webhook: writes the active document, waits until this process's table shows it
+ * (so a caller that replays next sees it active), then tells the owner with a `webhook.resumed` notice.
+ * Resuming an active webhook changes nothing and sends no notice.
+ */
+export async function resumeWebhook(deps: ResumeDeps, id: string, by: string): Promise<ResumeResult> {
+  const current = deps.table.get(id);
+  if (!current) return { ok: false, reason: 'not_found' };
+  if (current.status !== 'suspended') return { ok: true, webhook: current, changed: false };
+  const now = deps.now();
+  const next = resumedWebhook(current, now);
+  const written = await deps.writer.put(next);
+  await deps.table.waitForOffset(written.partition, written.offset);
+  await deps.notices.send(deps.operationalTopic, [
+    { key: id, value: JSON.stringify(resumedNotice(current, now, by)) },
+  ]);
+  return { ok: true, webhook: deps.table.get(id) ?? next, changed: true };
+}

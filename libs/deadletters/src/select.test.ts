@@ -1,0 +1,81 @@
+import type { BatchRecord, DeadLetter, Webhook } from '@hookpost/contracts';
+import { describe, expect, it } from 'vitest';
+import { REPLAY_HEADERS } from './definitions.ts';
+import { decide, matches, replayMessages, summarise } from './select.ts';
+
+const batch: BatchRecord = {
+  batch_id: 'b1',
+  webhook_id: 'wh1',
+  format: 'json',
+  body: '[]',
+  event_ids: ['e1', 'e2'],
+  first_enqueued_at: 1,
+  oldest_event_at: 1,
+  created_at: 1,
+};
+
+function dl(over: Partial<DeadLetter> = {}): DeadLetter {
+  return {
+    dlq_id: 'd1',
+    reason: 'exhausted',
+    webhook_id: 'wh1',
+    batch,
+    dispatch: null,
+    attempts: [],
+    error: 'HTTP 500',
+    dead_at: 1_000,
+    source: null,
+    ...over,
+  };
+}
+
+const active = { id: 'wh1', status: 'active' } as Webhook;
+const lookup = (id: string) => (id === 'wh1' ? active : undefined);
+const base = { replayed: new Set<string>(), force: false, lookup, resuming: new Set<string>() };
+
+describe('dead-letter selection', () => {
+  it('filters by webhook, reason and a half-open time range', () => {
+    expect(matches(dl(), { webhookId: 'wh1', reasons: ['exhausted'], from: 1_000, to: 1_001 })).toBe(true);
+    expect(matches(dl(), { to: 1_000 })).toBe(false);
+    expect(matches(dl(), { from: 1_001 })).toBe(false);
+    expect(matches(dl(), { reasons: ['gone'] })).toBe(false);
+    expect(matches(dl(), { webhookId: 'wh2' })).toBe(false);
+  });
+
+  it('summarises counts and events by webhook and reason', () => {
+    const rows = summarise([
+      dl(),
+      dl({ dlq_id: 'd2', dead_at: 5 }),
+      dl({ dlq_id: 'd3', reason: 'suspended', batch: null, dispatch: [{} as never] }),
+    ]);
+    expect(rows[0]).toMatchObject({ webhook_id: 'wh1', reason: 'exhausted', count: 2, events: 4, oldest: 5 });
+    expect(rows[1]).toMatchObject({ reason: 'suspended', count: 1, events: 1 });
+  });
+
+  it('replays a batch to batches and dispatch-only letters to dispatch', () => {
+    expect(decide(dl(), base)).toEqual({ ok: true, target: 'batches', webhookId: 'wh1' });
+    expect(decide(dl({ batch: null, dispatch: [{} as never], reason: 'suspended' }), base)).toMatchObject({
+      target: 'dispatch',
+    });
+  });
+
+  it('skips what was replayed unless forced, poison, missing and suspended webhooks', () => {
+    const replayed = new Set(['d1']);
+    expect(decide(dl(), { ...base, replayed })).toMatchObject({ ok: false, skip: 'already_replayed' });
+    expect(decide(dl(), { ...base, replayed, force: true })).toMatchObject({ ok: true });
+    expect(decide(dl({ reason: 'poison', webhook_id: null, batch: null }), base)).toMatchObject({
+      skip: 'not_replayable',
+    });
+    expect(decide(dl({ webhook_id: 'gone' }), base)).toMatchObject({ skip: 'webhook_missing' });
+    const suspended = { ...base, lookup: () => ({ id: 'wh1', status: 'suspended' }) as Webhook };
+    expect(decide(dl(), suspended)).toMatchObject({ skip: 'webhook_suspended' });
+    expect(decide(dl(), { ...suspended, resuming: new Set(['wh1']) })).toMatchObject({ ok: true });
+  });
+
+  it('re-enqueues the batch unchanged, keyed by webhook id, marked as a replay', () => {
+    const [m] = replayMessages(dl(), 42, REPLAY_HEADERS);
+    expect(m?.key).toBe('wh1');
+    expect(JSON.parse(m!.value)).toEqual(batch);
+    expect(m?.headers).toEqual({ 'x-replay-of': 'd1', 'x-replayed-at': '42' });
+  });
+});
