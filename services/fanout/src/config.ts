@@ -1,0 +1,66 @@
+/** Fan-out configuration: the common keys plus its consumer group, transactions and subscription key. */
+import { commonSchema } from '@hookpost/config';
+import { SecretBox } from '@hookpost/contracts';
+
+/** Validates a SecretBox key spec without ever echoing it (the key is sensitive). */
+export function secretBoxSpec(value: unknown): void {
+  if (typeof value !== 'string' || value.trim() === '')
+    throw new Error('must be set: comma separated "<id>:<base64 of 32 bytes>" keys');
+  new SecretBox(value);
+}
+
+export const subscriptionKeys = {
+  encryptionKeys: {
+    doc: 'Keys that open the sealed secrets in the subscriptions topic: "<id>:<base64 32 bytes>", comma separated, the first encrypts.',
+    format: secretBoxSpec,
+    default: '',
+    env: 'SUBSCRIPTION_ENCRYPTION_KEYS',
+    sensitive: true,
+  },
+} as const;
+
+export const schema = {
+  ...commonSchema,
+  subscriptions: subscriptionKeys,
+  fanout: {
+    groupId: {
+      doc: 'Consumer group of the fan-out (the topic prefix is prepended).',
+      format: String,
+      default: 'hookpost-fanout',
+      env: 'FANOUT_GROUP_ID',
+    },
+    transactionalIdPrefix: {
+      doc: 'Service id in the transactional ids (<id>.<topic>.<partition>); equal on every instance so a new owner fences the old.',
+      format: String,
+      default: 'hookpost-fanout',
+      env: 'FANOUT_TRANSACTIONAL_ID_PREFIX',
+    },
+    transactionTimeoutMs: {
+      doc: 'Kafka transaction timeout; a fan-out transaction lasts one fetched batch.',
+      format: 'nat',
+      default: 60_000,
+      env: 'FANOUT_TRANSACTION_TIMEOUT_MS',
+    },
+    partitionsConcurrently: {
+      doc: 'Input partitions processed at the same time by one instance.',
+      format: 'nat',
+      default: 4,
+      env: 'FANOUT_PARTITIONS_CONCURRENTLY',
+    },
+  },
+};
+
+export interface FanoutConfig {
+  kafka: { brokers: string; clientId: string; connectTimeoutMs: number };
+  registry: { url: string };
+  topics: { prefix: string; partitions: number };
+  log: { level: string };
+  http: { port: number; host: string };
+  subscriptions: { encryptionKeys: string };
+  fanout: {
+    groupId: string;
+    transactionalIdPrefix: string;
+    transactionTimeoutMs: number;
+    partitionsConcurrently: number;
+  };
+}

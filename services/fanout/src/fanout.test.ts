@@ -1,0 +1,94 @@
+import type { Webhook } from '@hookpost/contracts';
+import type { DecodeResult, EmailEvent } from '@hookpost/events';
+import type { KafkaMessage } from '@hookpost/kafka';
+import { eventGenerator } from '@hookpost/loadgen';
+import { describe, expect, it } from 'vitest';
+import { type FanoutDeps, fanOut } from './fanout.ts';
+
+const event = eventGenerator({ domains: 1, seed: 1, mix: { 'activity.delivered': 1 } })();
+const msg = (value: string): KafkaMessage =>
+  ({
+    offset: '7',
+    key: Buffer.from('k'),
+    value: Buffer.from(value),
+    headers: { h: Buffer.from('v') },
+  }) as unknown as KafkaMessage;
+
+function hook(id: string, status: Webhook['status'] = 'active'): Webhook {
+  return { id, url: `https://example.com/${id}`, status } as Webhook;
+}
+
+function deps(result: DecodeResult<EmailEvent>, webhooks: Webhook[]): FanoutDeps {
+  return {
+    decode: async () => result,
+    match: () => webhooks,
+    topics: { dispatch: 'dispatch', dlq: 'dlq' },
+    now: () => 42,
+  };
+}
+
+const source = { topic: 'events', partition: 2 };
+
+describe('fanOut', () => {
+  it('produces one dispatch record per active webhook, keyed by webhook id, and dead-letters suspended ones', async () => {
+    const out = await fanOut(
+      source,
+      msg('x'),
+      deps({ ok: true, value: event, schemaId: 1 }, [hook('a'), hook('b', 'suspended')]),
+    );
+    expect(out.kind).toBe('matched');
+    expect(out.records.map((r) => [r.topic, r.key])).toEqual([
+      ['dispatch', 'a'],
+      ['dlq', 'b'],
+    ]);
+    const dispatch = JSON.parse(String(out.records[0]!.value));
+    expect(dispatch).toMatchObject({ event_id: event.id, webhook_id: 'a', dispatched_at: 42 });
+    expect(dispatch.payload).toMatchObject({
+      type: 'activity.delivered',
+      webhook_id: 'a',
+      url: 'https://example.com/a',
+    });
+    const letter = JSON.parse(String(out.records[1]!.value));
+    expect(letter).toMatchObject({
+      reason: 'suspended',
+      webhook_id: 'b',
+      dispatch: [{ event_id: event.id }],
+    });
+  });
+
+  it('drops an event no webhook wants', async () => {
+    expect((await fanOut(source, msg('x'), deps({ ok: true, value: event, schemaId: 1 }, []))).kind).toBe(
+      'dropped',
+    );
+  });
+
+  it('dead-letters an undecodable record with its original bytes, headers and position', async () => {
+    const out = await fanOut(
+      source,
+      msg('garbage'),
+      deps({ ok: false, reason: 'bad-magic', error: 'first byte 103' }, []),
+    );
+    expect(out.kind).toBe('poison');
+    const letter = JSON.parse(String(out.records[0]!.value));
+    expect(letter).toMatchObject({
+      reason: 'poison',
+      error: 'bad-magic: first byte 103',
+      source: {
+        topic: 'events',
+        partition: 2,
+        offset: '7',
+        key_b64: Buffer.from('k').toString('base64'),
+        headers: { h: 'v' },
+      },
+    });
+    expect(Buffer.from(letter.source.value_b64, 'base64').toString()).toBe('garbage');
+  });
+
+  it('lets a transient decode failure propagate (the batch is retried, never dead-lettered)', async () => {
+    const d = deps({ ok: true, value: event, schemaId: 1 }, []);
+    d.decode = async () => {
+      throw new Error('registry down');
+    };
+    await expect(fanOut(source, msg('x'), d)).rejects.toThrow('registry down');
+  });
+});

@@ -1,0 +1,41 @@
+/** The fan-out's partition handler: every fetched batch is one transaction (outputs + offsets). */
+
+import type { OutputRecord, PartitionControl, PartitionHandler } from '@hookpost/kafka';
+import type { Logger } from '@hookpost/logger';
+import { type FanoutDeps, fanOut } from './fanout.ts';
+import type { FanoutMetrics } from './metrics.ts';
+
+/** Heartbeat at least this often inside a long batch so the group does not think we died. */
+const HEARTBEAT_EVERY = 500;
+
+export function fanoutHandler(deps: FanoutDeps, metrics: FanoutMetrics, logger: Logger) {
+  return (control: PartitionControl): PartitionHandler => {
+    const source = { topic: control.topic, partition: control.partition };
+    const log = logger.child({ topic: control.topic, partition: control.partition });
+    return {
+      onMessages: async (messages, tx, heartbeat) => {
+        const out: OutputRecord[] = [];
+        for (let i = 0; i < messages.length; i += 1) {
+          const message = messages[i]!;
+          const outcome = await fanOut(source, message, deps);
+          metrics.consumed.inc();
+          if (outcome.kind === 'poison') {
+            metrics.poison.inc({ reason: outcome.reason });
+            log.warn({ offset: message.offset, reason: outcome.reason }, 'poison record dead-lettered');
+          } else if (outcome.kind === 'dropped') {
+            metrics.dropped.inc();
+          } else {
+            metrics.matched.inc();
+            metrics.dispatched.inc(outcome.dispatched);
+            metrics.suspended.inc(outcome.suspended);
+          }
+          for (const r of outcome.records) out.push(r);
+          if (i > 0 && i % HEARTBEAT_EVERY === 0) await heartbeat();
+        }
+        await tx.send(out);
+        return 'commit';
+      },
+      reset: () => {},
+    };
+  };
+}

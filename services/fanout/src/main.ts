@@ -1,0 +1,65 @@
+/**
+ * Composition root of the fan-out: email.events (Avro) → matched, rendered dispatch records on
+ * webhooks.dispatch (keyed by webhook id), suspended and poison records on webhooks.dlq, exactly once
+ * per input partition through Kafka transactions. Not ready until the subscription table caught up.
+ */
+import { SecretBox } from '@hookpost/contracts';
+import { AvroCodec, createRegistry, type EmailEvent, emailEventSchema } from '@hookpost/events';
+import { provisionTopics, TransactionalRunner, topicCatalog } from '@hookpost/kafka';
+import { runService } from '@hookpost/service';
+import { SubscriptionTable } from '@hookpost/subscriptions';
+import { type FanoutConfig, schema } from './config.ts';
+import { fanoutHandler } from './handler.ts';
+import { fanoutMetrics } from './metrics.ts';
+
+await runService<FanoutConfig>({
+  name: 'fanout',
+  schema: schema as never,
+  async start({ config, logger, kafka, admin, metrics }) {
+    const prefix = config.topics.prefix;
+    const catalog = topicCatalog({ prefix, partitions: config.topics.partitions });
+    const { events, subscriptions, dispatch, dlq } = catalog.topics;
+    await provisionTopics(admin, [events, subscriptions, dispatch, dlq], logger);
+
+    const table = new SubscriptionTable({
+      kafka,
+      topic: subscriptions.name,
+      box: new SecretBox(config.subscriptions.encryptionKeys),
+      logger,
+      metrics,
+      groupPrefix: `${prefix}hookpost-fanout`,
+    });
+    await table.start();
+
+    const codec = new AvroCodec<EmailEvent>(createRegistry(config.registry.url), emailEventSchema());
+    const runner = new TransactionalRunner({
+      kafka,
+      logger,
+      metrics,
+      groupId: `${prefix}${config.fanout.groupId}`,
+      topic: events.name,
+      transactionalIdPrefix: config.fanout.transactionalIdPrefix,
+      transactionTimeoutMs: config.fanout.transactionTimeoutMs,
+      partitionsConsumedConcurrently: config.fanout.partitionsConcurrently,
+      createHandler: fanoutHandler(
+        {
+          decode: (buffer) => codec.decode(buffer),
+          match: (domain, type) => table.forEvent(domain, type),
+          topics: { dispatch: dispatch.name, dlq: dlq.name },
+          now: Date.now,
+        },
+        fanoutMetrics(metrics),
+        logger,
+      ),
+    });
+    await runner.start();
+
+    return {
+      ready: () => table.ready && runner.running,
+      stop: async () => {
+        await runner.stop();
+        await table.stop();
+      },
+    };
+  },
+});

@@ -1,0 +1,30 @@
+import { Counter, type Registry } from '@hookpost/metrics';
+
+/** Fan-out counters; labels are bounded (poison reason only). Counted as processed, before commit. */
+export function fanoutMetrics(registry: Registry) {
+  const counter = (name: string, help: string, labelNames: string[] = []) =>
+    new Counter({ name, help, labelNames, registers: [registry] });
+  return {
+    consumed: counter('webhooks_fanout_events_consumed_total', 'Records read from the events topic'),
+    matched: counter('webhooks_fanout_events_matched_total', 'Events with at least one subscribed webhook'),
+    dropped: counter(
+      'webhooks_fanout_events_dropped_total',
+      'Events no webhook subscribes to (counted and dropped)',
+    ),
+    dispatched: counter(
+      'webhooks_fanout_dispatched_total',
+      'Dispatch records produced, one per (event, webhook)',
+    ),
+    suspended: counter(
+      'webhooks_fanout_suspended_total',
+      'Dispatch records dead-lettered because the webhook is suspended',
+    ),
+    poison: counter(
+      'webhooks_fanout_poison_total',
+      'Undecodable or unrenderable records dead-lettered, by reason',
+      ['reason'],
+    ),
+  };
+}
+
+export type FanoutMetrics = ReturnType<typeof fanoutMetrics>;

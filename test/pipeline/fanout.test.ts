@@ -1,0 +1,214 @@
+/**
+ * The real fan-out process against the real broker and registry. One partition everywhere in this
+ * file, so a sentinel event processed last proves everything before it has been seen.
+ */
+import { type DeadLetter, type DispatchRecord, SecretBox } from '@hookpost/contracts';
+import { type EmailEvent, registerSchema } from '@hookpost/events';
+import { createProducer, provisionTopics } from '@hookpost/kafka';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type TestEnv, testEnv, uniq, waitFor } from '../support/env.ts';
+import { mta, type Tailed, tail } from '../support/pipeline.ts';
+import { metricsText, metricValue, type RunningProcess, spawnService } from '../support/services.ts';
+import { makeWebhook, subscriptions } from '../support/webhooks.ts';
+
+let env: TestEnv;
+let subs: Awaited<ReturnType<typeof subscriptions>>;
+let events: Awaited<ReturnType<typeof mta>>;
+let fanout: RunningProcess;
+let dispatch: Awaited<ReturnType<typeof tail<DispatchRecord>>>;
+let dlq: Awaited<ReturnType<typeof tail<DeadLetter>>>;
+const domain = uniq('dom');
+// The writer seals with this key; the service gets the same key through its environment.
+const boxSpec = SecretBox.generateSpec();
+const witness = makeWebhook({ domain_id: domain, events: ['activity.opened', 'activity.delivered'] });
+
+beforeAll(async () => {
+  env = await testEnv({ partitions: 1 });
+  const t = env.catalog.topics;
+  await provisionTopics(env.admin, [t.events, t.subscriptions, t.dispatch, t.dlq]);
+  subs = await subscriptions(env, new SecretBox(boxSpec));
+  await subs.writer.put(witness);
+  events = await mta(env);
+  fanout = spawnService('fanout', {
+    TOPIC_PREFIX: env.prefix,
+    TOPIC_PARTITIONS: '1',
+    KAFKA_BROKERS: env.brokers,
+    SCHEMA_REGISTRY_URL: env.registryUrl,
+    SUBSCRIPTION_ENCRYPTION_KEYS: boxSpec,
+  });
+  await fanout.ready();
+  dispatch = await tail<DispatchRecord>(env, t.dispatch.name);
+  dlq = await tail<DeadLetter>(env, t.dlq.name);
+});
+afterAll(async () => {
+  await fanout?.kill();
+  await dispatch?.close();
+  await dlq?.close();
+  await events?.producer.close();
+  await subs?.writer.close();
+  await env?.close();
+});
+
+/** Sends events, then a sentinel for the witness, and waits until the sentinel is dispatched. */
+async function sendAndSettle(list: EmailEvent[]) {
+  const sentinel = events.make(domain, 'activity.opened');
+  await events.producer.send([...list, sentinel]);
+  await waitFor(() => dispatch.records.some((r) => r.value.event_id === sentinel.id), { what: 'sentinel' });
+}
+
+const pairs = (records: Tailed<DispatchRecord>[], ids: Set<string>) =>
+  records
+    .filter((r) => ids.has(r.value.event_id))
+    .map((r) => `${r.value.event_id}>${r.value.webhook_id}`)
+    .sort();
+
+describe('fan-out', () => {
+  it('dispatches to enabled, active webhooks of the event domain subscribed to its type; suspended go to the DLQ', async () => {
+    const a = makeWebhook({ domain_id: domain, events: ['activity.delivered'] });
+    const b = makeWebhook({ domain_id: domain, events: ['activity.delivered', 'activity.clicked'] });
+    const off = makeWebhook({ domain_id: domain, events: ['activity.delivered'], enabled: false });
+    const suspended = makeWebhook({ domain_id: domain, events: ['activity.delivered'], status: 'suspended' });
+    const elsewhere = makeWebhook({ domain_id: uniq('dom'), events: ['activity.delivered'] });
+    for (const w of [a, b, off, suspended, elsewhere]) await subs.writer.put(w);
+    // A write reaches the running table within a fetch wait; a probe proves it before we measure.
+    await waitUntilMatched(b.id, 'activity.delivered');
+
+    const delivered = events.make(domain, 'activity.delivered');
+    const clicked = events.make(domain, 'activity.clicked');
+    const nobody = events.make(domain, 'activity.spam_complaint');
+    const otherDomain = events.make(uniq('dom'), 'activity.delivered');
+    await sendAndSettle([delivered, clicked, nobody, otherDomain]);
+
+    const ids = new Set([delivered.id, clicked.id, nobody.id, otherDomain.id]);
+    expect(pairs(dispatch.records, ids)).toEqual(
+      [
+        `${delivered.id}>${a.id}`,
+        `${delivered.id}>${b.id}`,
+        `${delivered.id}>${witness.id}`,
+        `${clicked.id}>${b.id}`,
+      ].sort(),
+    );
+    const rec = dispatch.records.find(
+      (r) => r.value.event_id === delivered.id && r.value.webhook_id === a.id,
+    )!;
+    expect(rec.key).toBe(a.id);
+    expect(rec.value.payload).toMatchObject({
+      type: 'activity.delivered',
+      domain_id: domain,
+      webhook_id: a.id,
+      url: a.url,
+      data: { object: 'activity', id: delivered.id, type: 'delivered', email: { object: 'email' } },
+    });
+    const dead = await waitFor(() =>
+      dlq.records.find(
+        (r) =>
+          r.value.reason === 'suspended' &&
+          r.value.webhook_id === suspended.id &&
+          r.value.dispatch?.[0]?.event_id === delivered.id,
+      ),
+    );
+    expect(dead.value.dispatch?.[0]?.payload).toMatchObject({ webhook_id: suspended.id });
+    expect(dead.key).toBe(suspended.id);
+    const text = await metricsText(fanout);
+    expect(metricValue(text, 'webhooks_fanout_events_dropped_total')).toBeGreaterThanOrEqual(2);
+    expect(metricValue(text, 'webhooks_fanout_suspended_total')).toBeGreaterThanOrEqual(1);
+  });
+
+  it('applies an updated and a deleted subscription within 2 s, without a restart', async () => {
+    const w = makeWebhook({ domain_id: domain, events: ['activity.delivered'] });
+    await subs.writer.put(w);
+    await waitUntilMatched(w.id, 'activity.delivered');
+
+    const updatedAt = Date.now();
+    await subs.writer.put({ ...w, events: ['activity.opened'], version: 2 });
+    const firstUpdated = await probe('activity.opened', (got) => got.has(w.id));
+    expect(firstUpdated - updatedAt).toBeLessThan(2_000);
+
+    const deletedAt = Date.now();
+    await subs.writer.remove(w.id);
+    const firstDeleted = await probe('activity.opened', (got) => !got.has(w.id));
+    expect(firstDeleted - deletedAt).toBeLessThan(2_000);
+  });
+
+  it('dead-letters every kind of poison with its original bytes, and the good records behind it flow', async () => {
+    const t = env.catalog.topics;
+    const good = events.make(domain, 'activity.delivered');
+    const valid = events.producer.encode(good);
+    const unknownId = Buffer.from(valid);
+    unknownId.writeUInt32BE(0x7ffffff0, 1);
+    const corrupt = Buffer.concat([valid.subarray(0, 5), Buffer.from([0xff, 0xff, 0xff, 0xff, 0xff, 0x01])]);
+    const otherId = await registerSchema(env.registry, env.registryUrl, `${env.prefix}unrelated-value`, {
+      type: 'record',
+      name: 'Unrelated',
+      namespace: 'test',
+      fields: [{ name: 'x', type: 'int' }],
+    });
+    const unresolvable = Buffer.from([0, 0, 0, 0, 0, 2]);
+    unresolvable.writeUInt32BE(otherId, 1);
+    const poison = {
+      'bad-magic': Buffer.from('{"not":"avro"}'),
+      'unknown-schema': unknownId,
+      corrupt,
+      unresolvable,
+    };
+    const raw = createProducer(env.kafka);
+    await raw.connect();
+    await raw.send({
+      topic: t.events.name,
+      messages: Object.entries(poison).map(([kind, value]) => ({ key: domain, value, headers: { kind } })),
+    });
+    await raw.disconnect();
+    await sendAndSettle([good]);
+    expect(dispatch.records.some((r) => r.value.event_id === good.id)).toBe(true);
+
+    const letters = await waitFor(() => {
+      const found = dlq.records.filter((r) => r.value.reason === 'poison' && r.value.source?.headers.kind);
+      return found.length >= 4 ? found : undefined;
+    });
+    for (const [kind, bytes] of Object.entries(poison)) {
+      const letter = letters.find((l) => l.value.source?.headers.kind === kind)!.value;
+      expect(letter.error).toMatch(new RegExp(`^${kind}:`));
+      expect(Buffer.from(letter.source!.value_b64!, 'base64').equals(bytes)).toBe(true);
+      expect(letter.source).toMatchObject({
+        topic: t.events.name,
+        partition: 0,
+        key_b64: Buffer.from(domain).toString('base64'),
+      });
+    }
+    expect(metricValue(await metricsText(fanout), 'webhooks_fanout_poison_total')).toBe(4);
+  });
+});
+
+/** Waits until a probe event reaches webhook `id` (its subscription is live in the service). */
+async function waitUntilMatched(id: string, type: EmailEvent['type']) {
+  await probe(type, (got) => got.has(id));
+}
+
+/**
+ * Sends probe events of `type` (the witness wants opened and delivered) every 100 ms until one
+ * satisfies `condition` on the set of webhooks it reached; returns that probe's send time. A probe
+ * is judged once the next probe reached the witness: one partition, so it is complete by then.
+ */
+async function probe(
+  type: EmailEvent['type'],
+  condition: (reached: Set<string>) => boolean,
+): Promise<number> {
+  const sent: { id: string; at: number }[] = [];
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    const p = events.make(domain, type);
+    sent.push({ id: p.id, at: Date.now() });
+    await events.producer.send([p]);
+    await waitFor(() =>
+      dispatch.records.some((r) => r.value.event_id === p.id && r.value.webhook_id === witness.id),
+    );
+    for (const s of sent.slice(0, -1)) {
+      const reached = new Set(
+        dispatch.records.filter((r) => r.value.event_id === s.id).map((r) => r.value.webhook_id),
+      );
+      if (condition(reached)) return s.at;
+    }
+    if (Date.now() > deadline) throw new Error('probe condition never held');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
