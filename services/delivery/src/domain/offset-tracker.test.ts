@@ -75,3 +75,18 @@ describe('OffsetTracker', () => {
     );
   });
 });
+
+describe('OffsetTracker counts', () => {
+  it('counts accepted-but-unfinished records', () => {
+    const t = new OffsetTracker(0);
+    t.hold(0);
+    t.accept(1);
+    t.accept(2);
+    expect(t.pending).toBe(2);
+    t.complete(2);
+    expect(t.pending).toBe(1);
+    t.accept(0);
+    expect(t.pending).toBe(2);
+    expect(t.size).toBe(3);
+  });
+});

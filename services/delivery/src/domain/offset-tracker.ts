@@ -14,6 +14,7 @@ export class OffsetTracker {
   private readonly entries: { offset: number; state: State }[] = [];
   private readonly byOffset = new Map<number, { offset: number; state: State }>();
   private head = 0;
+  private accepted = 0;
   /** Everything below this offset is done (the commit point when nothing is outstanding). */
   private low: number;
 
@@ -29,10 +30,7 @@ export class OffsetTracker {
 
   /** Accepted and not finished. */
   get pending(): number {
-    let n = 0;
-    for (let i = this.head; i < this.entries.length; i += 1)
-      if (this.entries[i]!.state === 'accepted') n += 1;
-    return n;
+    return this.accepted;
   }
 
   /** The offset to commit: the first not finished, or past the last finished when none is outstanding. */
@@ -58,9 +56,11 @@ export class OffsetTracker {
     if (e) {
       if (e.state !== 'held') throw new Error(`offset ${offset} accepted twice`);
       e.state = 'accepted';
+      this.accepted += 1;
       return;
     }
     this.append(offset, 'accepted');
+    this.accepted += 1;
   }
 
   /** Marks a record finished (its outcome is durable); returns true when the commit point moved. */
@@ -68,6 +68,7 @@ export class OffsetTracker {
     const e = this.byOffset.get(offset);
     if (e?.state !== 'accepted') return false;
     e.state = 'done';
+    this.accepted -= 1;
     const before = this.committable;
     while (this.head < this.entries.length && this.entries[this.head]!.state === 'done') {
       const done = this.entries[this.head]!;

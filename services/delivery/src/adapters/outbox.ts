@@ -1,0 +1,79 @@
+/**
+ * The one producer of delivery outcomes (attempt records, retry records, dead letters). Many records
+ * finish concurrently, but KafkaJS's idempotent producer must never have two send() calls in flight
+ * (kafkajs#1005). So outcomes are queued and each send carries everything queued since the previous
+ * one (group commit): one record waits at most one broker round trip longer, and throughput grows with
+ * concurrency instead of being capped at one outcome per round trip.
+ */
+import { createProducer, type Kafka, type Message, type Producer } from '@hookpost/kafka';
+
+export interface TopicMessages {
+  topic: string;
+  messages: Message[];
+}
+
+interface Pending {
+  items: TopicMessages[];
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
+
+export class Outbox {
+  private readonly producer: Producer;
+  private queue: Pending[] = [];
+  private sending = false;
+  /** Bounds one send so a burst does not build a request bigger than the broker accepts. */
+  private readonly maxPerSend: number;
+
+  constructor(options: { kafka: Kafka; maxPerSend?: number; producer?: Producer }) {
+    this.producer =
+      options.producer ?? createProducer(options.kafka, { idempotent: true, maxInFlightRequests: 1 });
+    this.maxPerSend = options.maxPerSend ?? 200;
+  }
+
+  connect(): Promise<void> {
+    return this.producer.connect();
+  }
+
+  /** Resolves once every message is acknowledged by the broker (acks=all); rejects if that send failed. */
+  send(items: TopicMessages[]): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.queue.push({ items, resolve, reject });
+      if (!this.sending) void this.drain();
+    });
+  }
+
+  private async drain(): Promise<void> {
+    this.sending = true;
+    try {
+      while (this.queue.length > 0) {
+        const group = this.queue.splice(0, this.maxPerSend);
+        const byTopic = new Map<string, Message[]>();
+        for (const p of group)
+          for (const { topic, messages } of p.items) {
+            let list = byTopic.get(topic);
+            if (!list) {
+              list = [];
+              byTopic.set(topic, list);
+            }
+            list.push(...messages);
+          }
+        try {
+          await this.producer.sendBatch({
+            topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
+          });
+          for (const p of group) p.resolve();
+        } catch (error) {
+          for (const p of group) p.reject(error);
+        }
+      }
+    } finally {
+      this.sending = false;
+    }
+  }
+
+  async close(): Promise<void> {
+    while (this.sending || this.queue.length > 0) await new Promise((r) => setTimeout(r, 10));
+    await this.producer.disconnect();
+  }
+}

@@ -1,0 +1,187 @@
+/** Delivery configuration: the common keys plus roles, tiers, limits, timeouts and the SSRF allow-list. */
+import { type CommonConfig, commonSchema } from '@hookpost/config';
+import { SecretBox } from '@hookpost/contracts';
+import { DEFAULT_TIERS, DELIVERY_DEFAULTS, ROLES } from './definitions.ts';
+import { parseTiers, type Tier } from './domain/retry-policy.ts';
+
+function secretBoxSpec(value: unknown): void {
+  if (typeof value !== 'string' || value.trim() === '')
+    throw new Error('must be set: comma separated "<id>:<base64 of 32 bytes>" keys');
+  new SecretBox(value);
+}
+
+function tierSpec(value: unknown): void {
+  const r = parseTiers(String(value));
+  if (!r.ok) throw new Error(r.reason);
+}
+
+function csv(value: string): string[] {
+  return value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
+function roleSpec(value: unknown): void {
+  for (const role of csv(String(value)))
+    if (!(ROLES as readonly string[]).includes(role) && !parseTiers(role).ok)
+      throw new Error(`"${role}" is not a role (${ROLES.join(', ')}) or a tier name`);
+  if (csv(String(value)).length === 0) throw new Error('at least one role is required');
+}
+
+function cidrList(value: unknown): void {
+  for (const c of csv(String(value)))
+    if (!/^[0-9a-fA-F:.]+\/\d{1,3}$/.test(c)) throw new Error(`"${c}" is not a CIDR range`);
+}
+
+const ratio = (value: unknown) => {
+  if (typeof value !== 'number' || value < 0 || value > 1) throw new Error('must be a number from 0 to 1');
+};
+const positive = (value: unknown) => {
+  if (!Number.isInteger(value) || (value as number) < 1) throw new Error('must be a positive integer');
+};
+
+export const schema = {
+  ...commonSchema,
+  subscriptions: {
+    encryptionKeys: {
+      doc: 'Keys that open the sealed secrets in the subscriptions topic: "<id>:<base64 32 bytes>", comma separated, the first encrypts.',
+      format: secretBoxSpec,
+      default: '',
+      env: 'SUBSCRIPTION_ENCRYPTION_KEYS',
+      sensitive: true,
+    },
+  },
+  delivery: {
+    roles: {
+      doc: 'What this process runs, comma separated: main (webhooks.batches), retry (every tier), a tier name (that tier only), suspender (webhooks.dlq).',
+      format: roleSpec,
+      default: 'main,retry,suspender',
+      env: 'DELIVERY_ROLES',
+    },
+    tiers: {
+      doc: 'Retry tier delays in order, e.g. 10s,100s,5m; each is a topic webhooks.retry.<tier>. After the last, the DLQ.',
+      format: tierSpec,
+      default: DEFAULT_TIERS,
+      env: 'RETRY_TIERS',
+    },
+    jitter: {
+      doc: 'Random extra delay as a fraction of the tier delay (0.1: a 10 s tier waits 10–11 s).',
+      format: ratio,
+      default: DELIVERY_DEFAULTS.jitter,
+      env: 'DELIVERY_JITTER',
+    },
+    partitionWindow: {
+      doc: 'Records of one partition in flight at once; reaching it pauses the partition (backpressure).',
+      format: positive,
+      default: DELIVERY_DEFAULTS.partitionWindow,
+      env: 'DELIVERY_PARTITION_WINDOW',
+    },
+    perEndpoint: {
+      doc: 'Concurrent requests to one origin (scheme, host, port) from this process; also its connection pool size.',
+      format: positive,
+      default: DELIVERY_DEFAULTS.perEndpoint,
+      env: 'DELIVERY_PER_ENDPOINT',
+    },
+    connectTimeoutMs: {
+      doc: 'TCP/TLS connect timeout of a request (the webhook timeout bounds the whole attempt).',
+      format: positive,
+      default: 10_000,
+      env: 'DELIVERY_CONNECT_TIMEOUT_MS',
+    },
+    maxRetryAfterMs: {
+      doc: 'Cap on a receiver Retry-After (429/503).',
+      format: positive,
+      default: 3_600_000,
+      env: 'DELIVERY_MAX_RETRY_AFTER_MS',
+    },
+    sessionTimeoutMs: {
+      doc: 'Kafka consumer session timeout. Requests in flight do not count against it (heartbeats continue).',
+      format: positive,
+      default: 30_000,
+      env: 'DELIVERY_SESSION_TIMEOUT_MS',
+    },
+    heartbeatIntervalMs: {
+      doc: 'Kafka consumer heartbeat interval (well below the session timeout).',
+      format: positive,
+      default: 3_000,
+      env: 'DELIVERY_HEARTBEAT_INTERVAL_MS',
+    },
+    maxWaitTimeMs: {
+      doc: 'Fetch wait: bounds how late a partition resumed at its due time is fetched.',
+      format: positive,
+      default: DELIVERY_DEFAULTS.maxWaitTimeMs,
+      env: 'DELIVERY_MAX_WAIT_MS',
+    },
+    commitIntervalMs: {
+      doc: 'Periodic commit of finished progress (completions also commit at once).',
+      format: positive,
+      default: DELIVERY_DEFAULTS.commitIntervalMs,
+      env: 'DELIVERY_COMMIT_INTERVAL_MS',
+    },
+    ssrf: {
+      allowLoopback: {
+        doc: 'Allow webhook URLs that resolve to loopback (127/8, ::1). Tests and local demos only.',
+        format: Boolean,
+        default: false,
+        env: 'DELIVERY_ALLOW_LOOPBACK',
+      },
+      allowPrivate: {
+        doc: 'Allow private addresses (10/8, 172.16/12, 192.168/16, fc00::/7).',
+        format: Boolean,
+        default: false,
+        env: 'DELIVERY_ALLOW_PRIVATE',
+      },
+      allowCidrs: {
+        doc: 'Extra ranges allowed whatever their class, comma separated CIDRs.',
+        format: cidrList,
+        default: '',
+        env: 'DELIVERY_ALLOW_CIDRS',
+      },
+    },
+  },
+};
+
+export interface DeliveryConfig extends CommonConfig {
+  subscriptions: { encryptionKeys: string };
+  delivery: {
+    roles: string;
+    tiers: string;
+    jitter: number;
+    partitionWindow: number;
+    perEndpoint: number;
+    connectTimeoutMs: number;
+    maxRetryAfterMs: number;
+    sessionTimeoutMs: number;
+    heartbeatIntervalMs: number;
+    maxWaitTimeMs: number;
+    commitIntervalMs: number;
+    ssrf: { allowLoopback: boolean; allowPrivate: boolean; allowCidrs: string };
+  };
+}
+
+export interface RoleSet {
+  main: boolean;
+  suspender: boolean;
+  /** Tiers whose topics this process consumes. */
+  tiers: Tier[];
+}
+
+/** Which consumers to run: `retry` means every tier; a tier name only that one. */
+export function rolesOf(roles: string, tiers: readonly Tier[]): RoleSet {
+  const list = csv(roles);
+  const all = list.includes('retry');
+  return {
+    main: list.includes('main'),
+    suspender: list.includes('suspender'),
+    tiers: tiers.filter((t) => all || list.includes(t.name)),
+  };
+}
+
+export function tiersOf(spec: string): Tier[] {
+  const r = parseTiers(spec);
+  if (!r.ok) throw new Error(r.reason);
+  return r.tiers;
+}
+
+export { csv };

@@ -1,0 +1,291 @@
+/**
+ * One record's work, from the consumed bytes to a durable outcome: find the webhook, make the attempt
+ * (within the endpoint's concurrency limit), decide what follows, and produce the attempt record plus
+ * the retry record or dead letter in one acknowledged send. Resolves only when that send is acked, so
+ * the caller may then let the commit point pass the record. Never rejects: a failed produce is retried
+ * (the record stays in flight; a crash meanwhile redelivers it, at least once).
+ */
+import {
+  type AttemptOutcome,
+  BATCH_FIELDS,
+  type BatchRecord,
+  type DeadLetter,
+  type DeadLetterReason,
+  parseJson,
+  RETRY_FIELDS,
+  type RetryRecord,
+  type Webhook,
+} from '@hookpost/contracts';
+import { HEADERS, type Message, type TopicCatalog } from '@hookpost/kafka';
+import type { Logger } from '@hookpost/logger';
+import type { TopicMessages } from './adapters/outbox.ts';
+import { endpointKey, type KeyedLimiter } from './domain/limiter.ts';
+import {
+  type AttemptResult,
+  attemptOutcome,
+  attemptRecord,
+  deadLetter,
+  retryRecord,
+} from './domain/records.ts';
+import { decide, MAIN_TIER, type Tier } from './domain/retry-policy.ts';
+import type { DeliveryMetrics } from './metrics.ts';
+import { statusClass } from './metrics.ts';
+import type { RecordContext } from './partition-consumer.ts';
+
+export interface SendRequest {
+  webhook: Webhook;
+  batch: BatchRecord;
+  attempt: number;
+  now: number;
+}
+
+/** The HTTP attempt (HttpSender.send in production; tests may inject another). */
+export type Send = (request: SendRequest) => Promise<AttemptResult>;
+
+export interface DelivererOptions {
+  catalog: TopicCatalog;
+  tiers: readonly Tier[];
+  jitter: number;
+  lookup: (webhookId: string) => Webhook | undefined;
+  send: Send;
+  limiter: KeyedLimiter;
+  publish: (items: TopicMessages[]) => Promise<void>;
+  metrics: DeliveryMetrics;
+  logger: Logger;
+  now: () => number;
+  random?: () => number;
+  produceRetryMs: number;
+  /** Aborted at shutdown: a produce that keeps failing then gives up (the record stays uncommitted). */
+  signal?: AbortSignal;
+}
+
+interface Job {
+  batch: BatchRecord;
+  /** Attempt number of this attempt (1 = first). */
+  attempt: number;
+  /** The tier this attempt is made from: MAIN_TIER or a retry tier name. */
+  tier: string;
+  history: AttemptOutcome[];
+  firstFailedAt: number | null;
+  dueAt: number | null;
+  ctx: RecordContext;
+}
+
+export class Deliverer {
+  private readonly o: DelivererOptions;
+  private readonly log: Logger;
+
+  constructor(options: DelivererOptions) {
+    this.o = options;
+    this.log = options.logger.child({ component: 'deliverer' });
+  }
+
+  /** A record of webhooks.batches: the first attempt. */
+  handleBatch = async (ctx: RecordContext): Promise<void> => {
+    const parsed = parseJson<BatchRecord>(ctx.message.value, BATCH_FIELDS);
+    if (!parsed.ok) return this.poison(ctx, parsed.error);
+    await this.attempt({
+      batch: parsed.value,
+      attempt: 1,
+      tier: MAIN_TIER,
+      history: [],
+      firstFailedAt: null,
+      dueAt: null,
+      ctx,
+    });
+  };
+
+  /** A record of a retry tier topic (already due: the tier consumer held it until then). */
+  handleRetry(tier: string): (ctx: RecordContext) => Promise<void> {
+    return async (ctx) => {
+      const parsed = parseJson<RetryRecord>(ctx.message.value, RETRY_FIELDS);
+      const r = parsed.ok ? parsed.value : null;
+      const batchOk = r ? parseJson<BatchRecord>(Buffer.from(JSON.stringify(r.batch)), BATCH_FIELDS) : null;
+      if (!r || !batchOk?.ok)
+        return this.poison(ctx, parsed.ok ? 'retry record without a valid batch' : parsed.error);
+      await this.attempt({
+        batch: r.batch,
+        attempt: r.attempt + 1,
+        tier,
+        history: Array.isArray(r.history) ? r.history : [],
+        firstFailedAt: r.first_failed_at ?? null,
+        dueAt: r.due_at,
+        ctx,
+      });
+    };
+  }
+
+  private async attempt(job: Job): Promise<void> {
+    const { batch, ctx } = job;
+    const log = this.log.child({
+      webhookId: batch.webhook_id,
+      batchId: batch.batch_id,
+      topic: ctx.topic,
+      partition: ctx.partition,
+      offset: ctx.message.offset,
+      attempt: job.attempt,
+      tier: job.tier,
+    });
+    const webhook = this.o.lookup(batch.webhook_id);
+    if (!webhook) return this.dead(job, 'deleted', 'webhook no longer exists', [], log);
+    if (webhook.status === 'suspended' || !webhook.enabled)
+      return this.dead(
+        job,
+        'suspended',
+        `webhook ${webhook.status === 'suspended' ? 'suspended' : 'disabled'}`,
+        [],
+        log,
+      );
+
+    const result = await this.o.limiter.run(endpointKey(webhook.url), async () => {
+      const at = this.o.now();
+      if (job.dueAt !== null)
+        this.o.metrics.lateness.observe({ tier: job.tier }, Math.max(0, at - job.dueAt) / 1000);
+      this.o.metrics.inFlight.inc();
+      try {
+        return { at, r: await this.o.send({ webhook, batch, attempt: job.attempt, now: at }) };
+      } catch (error) {
+        // The sender maps failures to values; anything thrown is unexpected, and retrying is safe.
+        return { at, r: unexpected(error) };
+      } finally {
+        this.o.metrics.inFlight.dec();
+      }
+    });
+    const { at, r } = result;
+    this.o.metrics.requests.inc({ outcome: r.kind, status_class: statusClass(r.status), tier: job.tier });
+    this.o.metrics.latency.observe({ tier: job.tier }, r.latencyMs / 1000);
+    const history = [...job.history, attemptOutcome(job.attempt, job.tier, at, r)];
+    const decision = decide({
+      outcome: r,
+      fromTier: job.tier,
+      tiers: this.o.tiers,
+      now: this.o.now(),
+      jitter: this.o.jitter,
+      random: this.o.random ?? Math.random,
+    });
+    const attemptsTopic = this.o.catalog.topics.attempts.name;
+    const key = batch.webhook_id;
+    const outcomeOf =
+      decision.kind === 'delivered' ? 'delivered' : decision.kind === 'retry' ? 'retry' : 'dead';
+    const items: TopicMessages[] = [
+      {
+        topic: attemptsTopic,
+        messages: [
+          { key, value: JSON.stringify(attemptRecord(batch, job.attempt, job.tier, at, r, outcomeOf)) },
+        ],
+      },
+    ];
+    if (decision.kind === 'retry') {
+      const rec = retryRecord(batch, history, decision.tier.name, decision.dueAt, job.firstFailedAt ?? at);
+      items.push({
+        topic: this.o.catalog.retryTopic(decision.tier.name),
+        messages: [
+          {
+            key,
+            value: JSON.stringify(rec),
+            headers: {
+              [HEADERS.dueAt]: String(rec.due_at),
+              [HEADERS.attempt]: String(rec.attempt),
+              [HEADERS.firstFailedAt]: String(rec.first_failed_at),
+            },
+          },
+        ],
+      });
+      await this.publish(items, log);
+      this.o.metrics.retries.inc({ tier: decision.tier.name });
+      log.debug(
+        { status: r.status, error: r.error, nextTier: decision.tier.name, dueAt: decision.dueAt },
+        'attempt failed; retry scheduled',
+      );
+      return;
+    }
+    if (decision.kind === 'dead') return this.dead(job, decision.reason, r.error, history, log, items);
+    await this.publish(items, log);
+    log.debug({ status: r.status, latencyMs: r.latencyMs }, 'delivered');
+  }
+
+  private async dead(
+    job: Job,
+    reason: DeadLetterReason,
+    error: string | null,
+    history: AttemptOutcome[],
+    log: Logger,
+    items: TopicMessages[] = [],
+  ): Promise<void> {
+    const { batch, ctx } = job;
+    const letter = deadLetter({
+      reason,
+      webhookId: batch.webhook_id,
+      batch,
+      attempts: history.length > 0 ? history : job.history,
+      error,
+      now: this.o.now(),
+      source: source(ctx, false),
+    });
+    items.push({ topic: this.o.catalog.topics.dlq.name, messages: [dlqMessage(letter, batch.webhook_id)] });
+    await this.publish(items, log);
+    this.o.metrics.dead.inc({ reason });
+    log.warn({ reason, error, attempts: letter.attempts.length }, 'batch dead-lettered');
+  }
+
+  /** An unreadable record: to the DLQ with its exact bytes, and the partition moves on. */
+  private async poison(ctx: RecordContext, error: string): Promise<void> {
+    const log = this.log.child({ topic: ctx.topic, partition: ctx.partition, offset: ctx.message.offset });
+    const key = ctx.message.key?.toString('utf8') ?? null;
+    const letter = deadLetter({
+      reason: 'poison',
+      webhookId: key,
+      batch: null,
+      attempts: [],
+      error,
+      now: this.o.now(),
+      source: source(ctx, true),
+    });
+    await this.publish([{ topic: this.o.catalog.topics.dlq.name, messages: [dlqMessage(letter, key)] }], log);
+    this.o.metrics.dead.inc({ reason: 'poison' });
+    log.error({ error }, 'poison record dead-lettered');
+  }
+
+  private async publish(items: TopicMessages[], log: Logger): Promise<void> {
+    for (;;) {
+      try {
+        await this.o.publish(items);
+        return;
+      } catch (error) {
+        this.o.metrics.produceErrors.inc();
+        if (this.o.signal?.aborted) throw error;
+        log.warn({ err: error }, 'producing the outcome failed; retrying');
+        await new Promise((r) => setTimeout(r, this.o.produceRetryMs));
+      }
+    }
+  }
+}
+
+function unexpected(error: unknown): AttemptResult {
+  return {
+    kind: 'retry',
+    status: null,
+    latencyMs: 0,
+    error: `unexpected: ${(error as Error)?.message ?? String(error)}`.slice(0, 300),
+    retryAfterMs: null,
+    responseExcerpt: null,
+  };
+}
+
+function dlqMessage(letter: DeadLetter, key: string | null): Message {
+  return { key, value: JSON.stringify(letter), headers: { [HEADERS.reason]: letter.reason } };
+}
+
+function source(ctx: RecordContext, withBytes: boolean): DeadLetter['source'] {
+  const headers: Record<string, string> = {};
+  for (const [k, v] of Object.entries(ctx.message.headers ?? {}))
+    if (v !== undefined) headers[k] = Array.isArray(v) ? v.map(String).join(',') : v.toString();
+  return {
+    topic: ctx.topic,
+    partition: ctx.partition,
+    offset: ctx.message.offset,
+    key_b64: ctx.message.key ? ctx.message.key.toString('base64') : null,
+    value_b64: withBytes && ctx.message.value ? ctx.message.value.toString('base64') : null,
+    headers,
+  };
+}

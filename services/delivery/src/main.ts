@@ -1,0 +1,55 @@
+/**
+ * Composition root of the delivery service: signed POSTs of batches, retry tiers, dead letters and
+ * suspension. Which of those this process runs comes from DELIVERY_ROLES (main, retry or tier names,
+ * suspender), so one image scales each role separately.
+ */
+import { provisionTopics, topicCatalog } from '@hookpost/kafka';
+import { runService } from '@hookpost/service';
+import { csv, type DeliveryConfig, rolesOf, schema, tiersOf } from './config.ts';
+import { startDelivery } from './service.ts';
+
+/** Requests in flight finish within their timeout (at most 30 s), then their outcomes are produced. */
+const SHUTDOWN_MS = 40_000;
+
+await runService<DeliveryConfig>({
+  name: 'delivery',
+  schema,
+  shutdownTimeoutMs: SHUTDOWN_MS,
+  async start({ config, logger, kafka, admin, metrics }) {
+    const d = config.delivery;
+    const tiers = tiersOf(d.tiers);
+    const catalog = topicCatalog({
+      prefix: config.topics.prefix,
+      partitions: config.topics.partitions,
+      retryTiers: tiers.map((t) => t.name),
+    });
+    await provisionTopics(admin, catalog.all(), logger);
+    const handle = await startDelivery({
+      kafka,
+      catalog,
+      logger,
+      registry: metrics,
+      encryptionKeys: config.subscriptions.encryptionKeys,
+      settings: {
+        roles: rolesOf(d.roles, tiers),
+        tiers,
+        jitter: d.jitter,
+        partitionWindow: d.partitionWindow,
+        perEndpoint: d.perEndpoint,
+        connectTimeoutMs: d.connectTimeoutMs,
+        maxRetryAfterMs: d.maxRetryAfterMs,
+        sessionTimeoutMs: d.sessionTimeoutMs,
+        heartbeatIntervalMs: d.heartbeatIntervalMs,
+        maxWaitTimeMs: d.maxWaitTimeMs,
+        commitIntervalMs: d.commitIntervalMs,
+        ssrf: {
+          loopback: d.ssrf.allowLoopback,
+          private: d.ssrf.allowPrivate,
+          cidrs: csv(d.ssrf.allowCidrs),
+        },
+        groupPrefix: config.topics.prefix,
+      },
+    });
+    return { ready: () => handle.ready(), stop: () => handle.stop() };
+  },
+});

@@ -1,0 +1,88 @@
+/**
+ * Delivery metrics, registered once on the injected registry. Labels are bounded: outcome, status
+ * class, tier (from config), reason (a closed set), consumer (main or a tier); never webhook or URL.
+ */
+import { Counter, Gauge, Histogram, type Registry } from '@hookpost/metrics';
+
+export function statusClass(status: number | null): string {
+  if (status === null) return 'none';
+  if (status >= 100 && status < 600) return `${Math.floor(status / 100)}xx`;
+  return 'other';
+}
+
+export class DeliveryMetrics {
+  readonly requests: Counter<'outcome' | 'status_class' | 'tier'>;
+  readonly latency: Histogram<'tier'>;
+  readonly retries: Counter<'tier'>;
+  readonly dead: Counter<'reason'>;
+  readonly suspensions: Counter<'reason'>;
+  readonly inFlight: Gauge;
+  readonly paused: Gauge<'consumer'>;
+  readonly lateness: Histogram<'tier'>;
+  readonly commitErrors: Counter<'consumer'>;
+  readonly produceErrors: Counter;
+
+  constructor(registry: Registry) {
+    const registers = [registry];
+    this.requests = new Counter({
+      name: 'webhooks_delivery_requests_total',
+      help: 'HTTP attempts by outcome (delivered, retry, gone, refused), status class and tier (main or retry tier)',
+      labelNames: ['outcome', 'status_class', 'tier'],
+      registers,
+    });
+    this.latency = new Histogram({
+      name: 'webhooks_delivery_request_duration_seconds',
+      help: 'HTTP attempt latency, from request start to response body read or failure',
+      labelNames: ['tier'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers,
+    });
+    this.retries = new Counter({
+      name: 'webhooks_delivery_retries_total',
+      help: 'Batches produced to a retry tier, by the tier they were produced to',
+      labelNames: ['tier'],
+      registers,
+    });
+    this.dead = new Counter({
+      name: 'webhooks_delivery_dlq_total',
+      help: 'Records produced to the dead-letter topic by delivery, by reason',
+      labelNames: ['reason'],
+      registers,
+    });
+    this.suspensions = new Counter({
+      name: 'webhooks_delivery_suspensions_total',
+      help: 'Webhooks the suspender set to suspended, by reason',
+      labelNames: ['reason'],
+      registers,
+    });
+    this.inFlight = new Gauge({
+      name: 'webhooks_delivery_inflight_requests',
+      help: 'HTTP requests in flight in this process',
+      registers,
+    });
+    this.paused = new Gauge({
+      name: 'webhooks_delivery_paused_partitions',
+      help: 'Partitions paused for backpressure or until a retry is due, by consumer (main or tier)',
+      labelNames: ['consumer'],
+      registers,
+    });
+    this.lateness = new Histogram({
+      name: 'webhooks_delivery_due_lateness_seconds',
+      help: 'How late a retry attempt started after its due time',
+      labelNames: ['tier'],
+      buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+      registers,
+    });
+    this.commitErrors = new Counter({
+      name: 'webhooks_delivery_commit_errors_total',
+      help: 'Offset commits that failed (retried with the next progress); usually rebalances',
+      labelNames: ['consumer'],
+      registers,
+    });
+    this.produceErrors = new Counter({
+      name: 'webhooks_delivery_produce_errors_total',
+      help: 'Produce calls for outcomes that failed and were retried',
+      registers,
+    });
+  }
+}

@@ -1,0 +1,330 @@
+/**
+ * A consumer that works on the records of each partition concurrently and commits only what is
+ * finished: the shape both the main consumer (webhooks.batches) and the retry-tier consumers share.
+ *
+ * KafkaJS facts this relies on (checked against kafkajs 2.2.4 and the real broker in
+ * test/delivery/kafkajs-semantics.test.ts):
+ * - The next fetch of a partition starts at the last *resolved* offset + 1. With auto-resolve off, a
+ *   record that `eachBatch` did not resolve is fetched again, so unresolved work must come with a pause
+ *   (otherwise the loop refetches it at once: busy polling).
+ * - A paused partition is left out of fetches; resume() makes the next fetch start at the resolved
+ *   offset again. When every partition is paused the fetch loop sleeps `maxWaitTimeInMs` and
+ *   heartbeats, so the session stays alive however long requests take.
+ * - Heartbeats only happen from the fetch loop, so `eachBatch` never awaits HTTP: it starts the work
+ *   and returns; the work completes in the background and moves the commit point.
+ * - consumer.commitOffsets() works outside eachBatch; on a rebalance KafkaJS rebuilds its resolved
+ *   offsets from the committed ones (records in flight may be fetched again: they are skipped while
+ *   the partition stays ours, and redelivered (at least once) when it moves to another member).
+ *
+ * Invariants: the committed offset of a partition never passes a record whose outcome is not durable;
+ * per partition at most `window` records are tracked (in flight, waiting, or done behind an unfinished
+ * one), and reaching it pauses the partition instead of buffering.
+ */
+import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from '@hookpost/kafka';
+import type { Logger } from '@hookpost/logger';
+import { OffsetTracker } from './domain/offset-tracker.ts';
+import type { DeliveryMetrics } from './metrics.ts';
+
+export interface RecordContext {
+  topic: string;
+  partition: number;
+  message: KafkaMessage;
+  /** When the record became due (retry tiers) or null (main); for the lateness metric. */
+  dueAt: number | null;
+}
+
+export interface PartitionConsumerOptions {
+  kafka: Kafka;
+  groupId: string;
+  topic: string;
+  /** `main` or the tier name: the metric label and the log field. */
+  name: string;
+  logger: Logger;
+  metrics: DeliveryMetrics;
+  window: number;
+  maxWaitTimeMs: number;
+  commitIntervalMs: number;
+  sessionTimeoutMs?: number;
+  heartbeatIntervalMs?: number;
+  now: () => number;
+  /** When a record may be attempted; null = now. Records not due are held and the partition paused. */
+  dueAt?: (message: KafkaMessage) => number | null;
+  /** Does the work; resolves once the outcome is durable. Must not reject (it retries itself). */
+  handle: (ctx: RecordContext) => Promise<void>;
+}
+
+/** How many records may wait, finished, behind an unfinished one, in multiples of the window. */
+const TRACKED_FACTOR = 16;
+
+type PauseReason = 'window' | 'due';
+
+interface PartitionState {
+  partition: number;
+  tracker: OffsetTracker;
+  reasons: Set<PauseReason>;
+  /** Due times of held records, so a partition whose head is held knows when to look again. */
+  heldDue: Map<number, number>;
+  dueTimer: NodeJS.Timeout | undefined;
+  dueAt: number;
+  committed: number;
+}
+
+export class PartitionConsumer {
+  private readonly options: PartitionConsumerOptions;
+  private readonly log: Logger;
+  private readonly consumer: Consumer;
+  private readonly partitions = new Map<number, PartitionState>();
+  private assigned = new Set<number>();
+  private commitTimer: NodeJS.Timeout | undefined;
+  private committing: Promise<void> | undefined;
+  private commitAgain = false;
+  private stopping = false;
+  private running = false;
+  private inFlight = 0;
+  private idle: (() => void)[] = [];
+
+  constructor(options: PartitionConsumerOptions) {
+    this.options = options;
+    this.log = options.logger.child({
+      component: 'partition-consumer',
+      consumer: options.name,
+      topic: options.topic,
+    });
+    this.consumer = options.kafka.consumer({
+      groupId: options.groupId,
+      maxWaitTimeInMs: options.maxWaitTimeMs,
+      sessionTimeout: options.sessionTimeoutMs ?? 30_000,
+      heartbeatInterval: options.heartbeatIntervalMs ?? 3_000,
+      allowAutoTopicCreation: false,
+    });
+  }
+
+  get ready(): boolean {
+    return this.running && !this.stopping;
+  }
+
+  /** Records accepted and not finished, across partitions. */
+  get pending(): number {
+    return this.inFlight;
+  }
+
+  async start(): Promise<void> {
+    const c = this.consumer;
+    c.on(c.events.GROUP_JOIN, ({ payload }) =>
+      this.onAssignment(payload.memberAssignment[this.options.topic] ?? []),
+    );
+    c.on(c.events.CRASH, ({ payload }) =>
+      this.log.error({ err: payload.error, restart: payload.restart }, 'consumer crashed'),
+    );
+    await c.connect();
+    await c.subscribe({ topic: this.options.topic, fromBeginning: true });
+    await c.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: 1,
+      eachBatch: (payload) => this.onBatch(payload),
+    });
+    this.running = true;
+    this.commitTimer = setInterval(() => this.flushCommits(), this.options.commitIntervalMs);
+    this.commitTimer.unref();
+  }
+
+  /** Stops taking records, lets in-flight work finish (each bounded by its timeout), commits, leaves. */
+  async stop(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    if (this.running) this.consumer.pause([{ topic: this.options.topic }]);
+    if (this.inFlight > 0) await new Promise<void>((r) => this.idle.push(r));
+    clearInterval(this.commitTimer);
+    for (const s of this.partitions.values()) clearTimeout(s.dueTimer);
+    await this.flushCommits();
+    await this.committing;
+    await this.consumer.disconnect();
+    this.running = false;
+    this.options.metrics.paused.set({ consumer: this.options.name }, 0);
+  }
+
+  private onAssignment(partitions: number[]): void {
+    this.assigned = new Set(partitions);
+    // Work of a partition that moved away finishes but can no longer commit; the new owner starts
+    // from the committed offset (at least once). Partitions we keep keep their trackers, so records
+    // KafkaJS fetches again after the rebalance are recognised and skipped.
+    for (const [p, s] of this.partitions) {
+      if (!this.assigned.has(p)) {
+        clearTimeout(s.dueTimer);
+        this.partitions.delete(p);
+      } else {
+        s.committed = -1;
+        // A new generation forgets pauses: re-apply ours.
+        if (s.reasons.size > 0) this.consumer.pause([{ topic: this.options.topic, partitions: [p] }]);
+      }
+    }
+    this.updatePausedGauge();
+    this.log.info({ partitions }, 'partitions assigned');
+  }
+
+  private state(partition: number, firstOffset: number): PartitionState {
+    let s = this.partitions.get(partition);
+    if (!s) {
+      s = {
+        partition,
+        tracker: new OffsetTracker(firstOffset),
+        reasons: new Set(),
+        heldDue: new Map(),
+        dueTimer: undefined,
+        dueAt: Number.POSITIVE_INFINITY,
+        committed: -1,
+      };
+      this.partitions.set(partition, s);
+    }
+    return s;
+  }
+
+  private async onBatch(payload: EachBatchPayload): Promise<void> {
+    const { batch, resolveOffset, heartbeat, isRunning, isStale } = payload;
+    const first = batch.messages[0];
+    if (!first || this.stopping) return;
+    const s = this.state(batch.partition, Number(first.offset));
+    const now = this.options.now();
+    // Resolving moves KafkaJS's fetch position; it may only pass records we have taken on.
+    let contiguous = true;
+    let heldUntil = Number.POSITIVE_INFINITY;
+    for (const message of batch.messages) {
+      if (!isRunning() || isStale() || this.stopping) break;
+      const offset = Number(message.offset);
+      if (s.tracker.seen(offset)) {
+        if (contiguous) resolveOffset(message.offset);
+        continue;
+      }
+      if (this.full(s)) {
+        // Pending work will resume us; with none, the head is a held record and its due time will.
+        if (s.tracker.pending > 0) this.pause(s, 'window');
+        else heldUntil = Math.min(heldUntil, s.heldDue.get(s.tracker.committable) ?? now + 1000);
+        break;
+      }
+      const dueAt = this.options.dueAt?.(message) ?? null;
+      if (dueAt !== null && dueAt > now) {
+        s.tracker.hold(offset);
+        s.heldDue.set(offset, dueAt);
+        contiguous = false;
+        heldUntil = Math.min(heldUntil, dueAt);
+        continue;
+      }
+      s.tracker.accept(offset);
+      s.heldDue.delete(offset);
+      if (contiguous) resolveOffset(message.offset);
+      this.begin(s, { topic: batch.topic, partition: batch.partition, message, dueAt });
+    }
+    if (heldUntil !== Number.POSITIVE_INFINITY) this.pauseUntil(s, heldUntil);
+    await heartbeat();
+  }
+
+  private begin(s: PartitionState, ctx: RecordContext): void {
+    const offset = Number(ctx.message.offset);
+    this.inFlight += 1;
+    this.options
+      .handle(ctx)
+      .then(
+        () => {
+          // A tracker replaced by a rebalance no longer commits: the new owner redoes the record.
+          if (this.partitions.get(s.partition) !== s) return;
+          if (s.tracker.complete(offset)) this.scheduleCommit();
+          if (s.reasons.has('window') && (!this.full(s) || s.tracker.pending === 0)) this.resume(s, 'window');
+        },
+        (error: unknown) => {
+          // handle() retries its own failures; reaching here is a bug. The record stays unfinished so
+          // the commit point never passes it (a restart redelivers it) and the window bounds the damage.
+          this.log.error(
+            { err: error, partition: s.partition, offset },
+            'record handler failed; record left uncommitted',
+          );
+        },
+      )
+      .finally(() => {
+        this.inFlight -= 1;
+        if (this.inFlight === 0) for (const r of this.idle.splice(0)) r();
+      });
+  }
+
+  /**
+   * In-flight work per partition is bounded by `window`; the records tracked behind an unfinished one
+   * (a request hanging until its timeout, a held retry) by `window * TRACKED_FACTOR`.
+   */
+  private full(s: PartitionState): boolean {
+    return s.tracker.pending >= this.options.window || s.tracker.size >= this.options.window * TRACKED_FACTOR;
+  }
+
+  private pause(s: PartitionState, reason: PauseReason): void {
+    if (s.reasons.size === 0) this.consumer.pause([{ topic: this.options.topic, partitions: [s.partition] }]);
+    s.reasons.add(reason);
+    this.updatePausedGauge();
+  }
+
+  private resume(s: PartitionState, reason: PauseReason): void {
+    if (!s.reasons.delete(reason)) return;
+    if (s.reasons.size === 0 && !this.stopping)
+      this.consumer.resume([{ topic: this.options.topic, partitions: [s.partition] }]);
+    this.updatePausedGauge();
+  }
+
+  /** Pauses until `dueAt`: one timer per partition, moved earlier if an earlier record is held. */
+  private pauseUntil(s: PartitionState, dueAt: number): void {
+    if (s.dueTimer && s.dueAt <= dueAt) return;
+    clearTimeout(s.dueTimer);
+    s.dueAt = dueAt;
+    this.pause(s, 'due');
+    const wait = Math.min(Math.max(0, dueAt - this.options.now()), 2 ** 31 - 1);
+    s.dueTimer = setTimeout(() => {
+      s.dueTimer = undefined;
+      s.dueAt = Number.POSITIVE_INFINITY;
+      this.resume(s, 'due');
+    }, wait);
+  }
+
+  private updatePausedGauge(): void {
+    let n = 0;
+    for (const s of this.partitions.values()) if (s.reasons.size > 0) n += 1;
+    this.options.metrics.paused.set({ consumer: this.options.name }, n);
+  }
+
+  private scheduleCommit(): void {
+    // Coalesce completions of the same tick into one commit.
+    if (this.commitAgain) return;
+    this.commitAgain = true;
+    setImmediate(() => void this.flushCommits());
+  }
+
+  /** Commits every assigned partition whose commit point moved; one commit request at a time. */
+  private flushCommits(): Promise<void> {
+    if (this.committing) {
+      this.commitAgain = true;
+      return this.committing;
+    }
+    this.commitAgain = false;
+    const offsets: { topic: string; partition: number; offset: string }[] = [];
+    for (const s of this.partitions.values()) {
+      const c = s.tracker.committable;
+      if (c > s.committed && this.assigned.has(s.partition))
+        offsets.push({ topic: this.options.topic, partition: s.partition, offset: String(c) });
+    }
+    if (offsets.length === 0 || !this.running) return Promise.resolve();
+    this.committing = this.consumer
+      .commitOffsets(offsets)
+      .then(() => {
+        for (const o of offsets) {
+          const s = this.partitions.get(o.partition);
+          if (s) s.committed = Math.max(s.committed, Number(o.offset));
+        }
+      })
+      .catch((error: unknown) => {
+        // Usually a rebalance in progress; the next flush retries with the then-current progress.
+        this.options.metrics.commitErrors.inc({ consumer: this.options.name });
+        this.log.warn({ err: error }, 'offset commit failed; will retry');
+      })
+      .finally(() => {
+        this.committing = undefined;
+        if (this.commitAgain) void this.flushCommits();
+      });
+    return this.committing;
+  }
+}

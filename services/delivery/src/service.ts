@@ -1,0 +1,192 @@
+/**
+ * Wires the delivery roles from already-created clients: the subscription table, the outcome outbox,
+ * the HTTP sender, the main and tier consumers and the suspender. `main.ts` calls it with config; the
+ * integration tests call it directly (or spawn main.ts when a real process must die).
+ */
+import { SecretBox } from '@hookpost/contracts';
+import { HEADERS, type Kafka, type TopicCatalog } from '@hookpost/kafka';
+import type { Logger } from '@hookpost/logger';
+import type { Registry } from '@hookpost/metrics';
+import { HttpSender, type SsrfAllow } from '@hookpost/sender';
+import { SubscriptionTable, SubscriptionWriter } from '@hookpost/subscriptions';
+import { Outbox } from './adapters/outbox.ts';
+import type { RoleSet } from './config.ts';
+import { DELIVERY_DEFAULTS, groupIds } from './definitions.ts';
+import { Deliverer, type Send } from './deliverer.ts';
+import { KeyedLimiter } from './domain/limiter.ts';
+import type { Tier } from './domain/retry-policy.ts';
+import { DeliveryMetrics } from './metrics.ts';
+import { PartitionConsumer } from './partition-consumer.ts';
+import { Suspender } from './suspender.ts';
+
+export interface DeliverySettings {
+  roles: RoleSet;
+  tiers: Tier[];
+  jitter: number;
+  partitionWindow: number;
+  perEndpoint: number;
+  connectTimeoutMs: number;
+  maxRetryAfterMs: number;
+  sessionTimeoutMs: number;
+  heartbeatIntervalMs: number;
+  maxWaitTimeMs: number;
+  commitIntervalMs: number;
+  ssrf: SsrfAllow;
+  /** Prefix of the consumer group names (the topic prefix). */
+  groupPrefix: string;
+}
+
+export interface DeliveryDeps {
+  kafka: Kafka;
+  catalog: TopicCatalog;
+  logger: Logger;
+  registry: Registry;
+  /** SUBSCRIPTION_ENCRYPTION_KEYS */
+  encryptionKeys: string;
+  settings: DeliverySettings;
+  /** Replaces the HTTP sender (unit-style tests); production uses HttpSender. */
+  send?: Send;
+  now?: () => number;
+}
+
+export interface DeliveryHandle {
+  metrics: DeliveryMetrics;
+  table: SubscriptionTable;
+  ready(): boolean;
+  stop(): Promise<void>;
+}
+
+export async function startDelivery(deps: DeliveryDeps): Promise<DeliveryHandle> {
+  const { kafka, catalog, logger, settings } = deps;
+  const now = deps.now ?? Date.now;
+  const metrics = new DeliveryMetrics(deps.registry);
+  const box = new SecretBox(deps.encryptionKeys);
+  const groups = groupIds(settings.groupPrefix);
+  const abort = new AbortController();
+
+  const table = new SubscriptionTable({
+    kafka,
+    topic: catalog.topics.subscriptions.name,
+    box,
+    logger,
+    metrics: deps.registry,
+    groupPrefix: `${settings.groupPrefix}hookpost-delivery`,
+  });
+  await table.start();
+
+  let sender: HttpSender | undefined;
+  let send = deps.send;
+  if (!send) {
+    const http = new HttpSender({
+      allow: settings.ssrf,
+      connectionsPerOrigin: settings.perEndpoint,
+      connectTimeoutMs: settings.connectTimeoutMs,
+      maxRetryAfterMs: settings.maxRetryAfterMs,
+      now,
+    });
+    sender = http;
+    send = (r) => http.send(r);
+  }
+  const outbox = new Outbox({ kafka });
+  await outbox.connect();
+  const deliverer = new Deliverer({
+    catalog,
+    tiers: settings.tiers,
+    jitter: settings.jitter,
+    lookup: (id) => table.get(id),
+    send,
+    limiter: new KeyedLimiter(settings.perEndpoint),
+    publish: (items) => outbox.send(items),
+    metrics,
+    logger,
+    now,
+    produceRetryMs: DELIVERY_DEFAULTS.produceRetryMs,
+    signal: abort.signal,
+  });
+
+  const common = {
+    kafka,
+    logger,
+    metrics,
+    window: settings.partitionWindow,
+    maxWaitTimeMs: settings.maxWaitTimeMs,
+    commitIntervalMs: settings.commitIntervalMs,
+    sessionTimeoutMs: settings.sessionTimeoutMs,
+    heartbeatIntervalMs: settings.heartbeatIntervalMs,
+    now,
+  };
+  const consumers: PartitionConsumer[] = [];
+  if (settings.roles.main)
+    consumers.push(
+      new PartitionConsumer({
+        ...common,
+        groupId: groups.main,
+        topic: catalog.topics.batches.name,
+        name: 'main',
+        handle: deliverer.handleBatch,
+      }),
+    );
+  for (const tier of settings.roles.tiers)
+    consumers.push(
+      new PartitionConsumer({
+        ...common,
+        groupId: groups.tier(tier.name),
+        topic: catalog.retryTopic(tier.name),
+        name: tier.name,
+        dueAt: dueAtOf,
+        handle: deliverer.handleRetry(tier.name),
+      }),
+    );
+  let suspender: Suspender | undefined;
+  let writer: SubscriptionWriter | undefined;
+  if (settings.roles.suspender) {
+    writer = new SubscriptionWriter({ kafka, topic: catalog.topics.subscriptions.name, box });
+    await writer.connect();
+    suspender = new Suspender({
+      kafka,
+      groupId: groups.suspender,
+      catalog,
+      table,
+      writer,
+      metrics,
+      logger,
+      now,
+      maxWaitTimeMs: settings.maxWaitTimeMs,
+    });
+    await suspender.start();
+  }
+  await Promise.all(consumers.map((c) => c.start()));
+  logger.info(
+    {
+      main: settings.roles.main,
+      tiers: settings.roles.tiers.map((t) => t.name),
+      suspender: settings.roles.suspender,
+    },
+    'delivery running',
+  );
+
+  return {
+    metrics,
+    table,
+    ready: () => table.ready && consumers.every((c) => c.ready) && (suspender?.ready ?? true),
+    stop: async () => {
+      // Consumers first: they stop fetching and let in-flight work reach a durable outcome.
+      const stopping = Promise.all(consumers.map((c) => c.stop()));
+      await stopping;
+      abort.abort();
+      await suspender?.stop();
+      await writer?.close();
+      await outbox.close();
+      await sender?.close();
+      await table.stop();
+    },
+  };
+}
+
+/** The due time of a retry record, from its header (cheap: no JSON parse to decide to wait). */
+export function dueAtOf(message: { headers?: Record<string, unknown> }): number | null {
+  const raw = message.headers?.[HEADERS.dueAt];
+  const text = Buffer.isBuffer(raw) ? raw.toString() : typeof raw === 'string' ? raw : undefined;
+  const n = text === undefined ? Number.NaN : Number(text);
+  return Number.isFinite(n) ? n : null;
+}

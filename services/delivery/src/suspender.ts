@@ -1,0 +1,121 @@
+/**
+ * The DLQ triggers suspension: a dead letter with reason `exhausted` or `gone` sets its webhook to
+ * `suspended` in the subscriptions topic and tells the owner through webhooks.operational.
+ *
+ * Order matters for "at least once" of the notice: the notice is produced first, then the webhook is
+ * written, then the DLQ offset commits (after the handler). A crash in between replays the dead letter;
+ * the webhook is then still active, so both steps run again (a duplicate notice, never a lost one).
+ * Once the write is applied (read-your-writes through the table) later dead letters of the same
+ * webhook find it suspended and change nothing.
+ */
+import { DEAD_LETTER_FIELDS, type DeadLetter, parseJson, type Webhook } from '@hookpost/contracts';
+import {
+  type Consumer,
+  createProducer,
+  type Kafka,
+  SerialProducer,
+  type TopicCatalog,
+} from '@hookpost/kafka';
+import type { Logger } from '@hookpost/logger';
+import type { SubscriptionTable, SubscriptionWriter } from '@hookpost/subscriptions';
+import { suspend, suspendedNotice } from './domain/records.ts';
+import type { DeliveryMetrics } from './metrics.ts';
+
+/** Dead-letter reasons that suspend the webhook. */
+export const SUSPENDING_REASONS: ReadonlySet<string> = new Set(['exhausted', 'gone']);
+
+export interface SuspenderOptions {
+  kafka: Kafka;
+  groupId: string;
+  catalog: TopicCatalog;
+  table: SubscriptionTable;
+  writer: SubscriptionWriter;
+  metrics: DeliveryMetrics;
+  logger: Logger;
+  now: () => number;
+  maxWaitTimeMs: number;
+}
+
+export class Suspender {
+  private readonly o: SuspenderOptions;
+  private readonly log: Logger;
+  private readonly consumer: Consumer;
+  private readonly producer: SerialProducer;
+  private running = false;
+
+  constructor(options: SuspenderOptions) {
+    this.o = options;
+    this.log = options.logger.child({ component: 'suspender' });
+    this.consumer = options.kafka.consumer({
+      groupId: options.groupId,
+      maxWaitTimeInMs: options.maxWaitTimeMs,
+      allowAutoTopicCreation: false,
+    });
+    this.producer = new SerialProducer(
+      createProducer(options.kafka, { idempotent: true, maxInFlightRequests: 1 }),
+    );
+  }
+
+  get ready(): boolean {
+    return this.running;
+  }
+
+  async start(): Promise<void> {
+    await this.producer.producer.connect();
+    await this.consumer.connect();
+    await this.consumer.subscribe({ topic: this.o.catalog.topics.dlq.name, fromBeginning: true });
+    // Each record is a couple of acknowledged Kafka writes, never HTTP: short enough for eachMessage.
+    await this.consumer.run({
+      eachMessage: async ({ message, partition }) => {
+        const parsed = parseJson<DeadLetter>(message.value, DEAD_LETTER_FIELDS);
+        if (!parsed.ok) {
+          this.log.error(
+            { partition, offset: message.offset, error: parsed.error },
+            'unreadable dead letter skipped',
+          );
+          return;
+        }
+        await this.onDeadLetter(parsed.value);
+      },
+    });
+    this.running = true;
+  }
+
+  async onDeadLetter(letter: DeadLetter): Promise<void> {
+    if (!SUSPENDING_REASONS.has(letter.reason) || !letter.webhook_id) return;
+    const current = this.o.table.get(letter.webhook_id);
+    if (!current || current.status === 'suspended') return;
+    const now = this.o.now();
+    const counts = {
+      events: letter.batch?.event_ids.length ?? 0,
+      attempts: letter.attempts.length,
+    };
+    const notice = suspendedNotice(current, letter.reason, counts, now);
+    await this.producer.send(this.o.catalog.topics.operational.name, [
+      { key: current.id, value: JSON.stringify(notice) },
+    ]);
+    await this.write(suspend(current, letter.reason, now));
+    this.o.metrics.suspensions.inc({ reason: letter.reason });
+    this.log.warn(
+      {
+        webhookId: current.id,
+        accountId: current.account_id,
+        reason: letter.reason,
+        counts,
+        dlqId: letter.dlq_id,
+      },
+      'webhook.suspended',
+    );
+  }
+
+  private async write(webhook: Webhook): Promise<void> {
+    const { partition, offset } = await this.o.writer.put(webhook);
+    await this.o.table.waitForOffset(partition, offset);
+  }
+
+  async stop(): Promise<void> {
+    await this.consumer.disconnect();
+    await this.producer.disconnect();
+    this.running = false;
+  }
+}
