@@ -1,0 +1,16 @@
+/**
+ * The delivery service's door for in-process use (integration tests, benchmarks); production runs
+ * `src/main.ts`.
+ */
+export { type DeliveryConfig, type RoleSet, rolesOf, schema, tiersOf } from './config.ts';
+export { DEFAULT_TIERS, DELIVERY_DEFAULTS, groupIds } from './definitions.ts';
+export type { Send, SendRequest } from './deliverer.ts';
+export { decide, MAIN_TIER, parseTiers, type Tier } from './domain/retry-policy.ts';
+export { DeliveryMetrics } from './metrics.ts';
+export {
+  type DeliveryDeps,
+  type DeliveryHandle,
+  type DeliverySettings,
+  dueAtOf,
+  startDelivery,
+} from './service.ts';

@@ -1,0 +1,159 @@
+/** Shared pieces of the delivery integration tests: topics, batches, an in-process service, a tail. */
+import { randomUUID } from 'node:crypto';
+import type { BatchRecord, Webhook } from '@hookpost/contracts';
+import { type DeliveryHandle, type DeliverySettings, startDelivery } from '@hookpost/delivery';
+import {
+  type Consumer,
+  createProducer,
+  type KafkaMessage,
+  type Producer,
+  provisionTopics,
+} from '@hookpost/kafka';
+import { createRegistry } from '@hookpost/metrics';
+import type { TestEnv } from '../support/env.ts';
+import { uniq } from '../support/env.ts';
+
+export const TEST_TIERS = [
+  { name: '200ms', delayMs: 200 },
+  { name: '500ms', delayMs: 500 },
+  { name: '1s', delayMs: 1000 },
+];
+
+export function settings(env: TestEnv, overrides: Partial<DeliverySettings> = {}): DeliverySettings {
+  return {
+    roles: { main: true, suspender: true, tiers: TEST_TIERS },
+    tiers: TEST_TIERS,
+    jitter: 0.1,
+    partitionWindow: 64,
+    perEndpoint: 8,
+    connectTimeoutMs: 2000,
+    maxRetryAfterMs: 60_000,
+    sessionTimeoutMs: 10_000,
+    heartbeatIntervalMs: 1000,
+    maxWaitTimeMs: 50,
+    commitIntervalMs: 200,
+    ssrf: { loopback: true },
+    groupPrefix: env.prefix,
+    ...overrides,
+  };
+}
+
+export async function provision(env: TestEnv): Promise<void> {
+  await provisionTopics(env.admin, env.catalog.all());
+}
+
+export async function startInProcess(
+  env: TestEnv,
+  encryptionKeys: string,
+  overrides: Partial<DeliverySettings> = {},
+): Promise<DeliveryHandle> {
+  return startDelivery({
+    kafka: env.kafka,
+    catalog: env.catalog,
+    logger: env.logger,
+    registry: createRegistry(),
+    encryptionKeys,
+    settings: settings(env, overrides),
+  });
+}
+
+export function makeBatch(webhook: Webhook, events = 3, id = `b-${randomUUID()}`): BatchRecord {
+  const now = Date.now();
+  const payloads = Array.from({ length: events }, (_, i) => ({
+    type: 'activity.delivered',
+    domain_id: webhook.domain_id,
+    created_at: new Date(now).toISOString(),
+    webhook_id: webhook.id,
+    url: webhook.url,
+    data: { object: 'activity', id: `${id}-e${i}` },
+  }));
+  return {
+    batch_id: id,
+    webhook_id: webhook.id,
+    format: webhook.format,
+    body: JSON.stringify(payloads),
+    event_ids: payloads.map((p) => p.data.id),
+    first_enqueued_at: now,
+    oldest_event_at: now,
+    created_at: now,
+  };
+}
+
+/** Produces batches to webhooks.batches keyed by webhook id (as the batcher would). */
+export class BatchProducer {
+  private readonly producer: Producer;
+  private readonly topic: string;
+  constructor(env: TestEnv) {
+    this.producer = createProducer(env.kafka, { idempotent: true, maxInFlightRequests: 1 });
+    this.topic = env.catalog.topics.batches.name;
+  }
+  connect() {
+    return this.producer.connect();
+  }
+  async send(batches: BatchRecord[]): Promise<void> {
+    for (let i = 0; i < batches.length; i += 500)
+      await this.producer.send({
+        topic: this.topic,
+        messages: batches.slice(i, i + 500).map((b) => ({ key: b.webhook_id, value: JSON.stringify(b) })),
+      });
+  }
+  close() {
+    return this.producer.disconnect();
+  }
+}
+
+export interface Tailed<T> {
+  value: T;
+  headers: Record<string, string>;
+  partition: number;
+  offset: string;
+}
+
+/** Reads a topic from the beginning into an array (a private group that never commits). */
+export class Tail<T> {
+  readonly records: Tailed<T>[] = [];
+  private readonly consumer: Consumer;
+  private readonly topic: string;
+  constructor(env: TestEnv, topic: string) {
+    this.topic = topic;
+    this.consumer = env.kafka.consumer({ groupId: uniq('tail'), maxWaitTimeInMs: 50 });
+  }
+  async start(): Promise<this> {
+    await this.consumer.connect();
+    await this.consumer.subscribe({ topic: this.topic, fromBeginning: true });
+    await this.consumer.run({
+      autoCommit: false,
+      eachMessage: async ({ message, partition }) => {
+        this.records.push({
+          value: parse<T>(message),
+          headers: headersOf(message),
+          partition,
+          offset: message.offset,
+        });
+      },
+    });
+    return this;
+  }
+  values(): T[] {
+    return this.records.map((r) => r.value);
+  }
+  stop() {
+    return this.consumer.disconnect();
+  }
+}
+
+function parse<T>(m: KafkaMessage): T {
+  return JSON.parse(m.value?.toString('utf8') ?? 'null') as T;
+}
+
+function headersOf(m: KafkaMessage): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(m.headers ?? {})) if (v !== undefined) out[k] = String(v);
+  return out;
+}
+
+export function percentile(values: number[], p: number): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
