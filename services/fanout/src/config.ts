@@ -41,6 +41,12 @@ export const schema = {
       default: 60_000,
       env: 'FANOUT_TRANSACTION_TIMEOUT_MS',
     },
+    sessionTimeoutMs: {
+      doc: 'Consumer group session timeout: how long a crashed instance keeps its partitions before the group moves them.',
+      format: 'nat',
+      default: 30_000,
+      env: 'FANOUT_SESSION_TIMEOUT_MS',
+    },
     partitionsConcurrently: {
       doc: 'Input partitions processed at the same time by one instance.',
       format: 'nat',
@@ -61,6 +67,6 @@ export interface FanoutConfig {
     groupId: string;
     transactionalIdPrefix: string;
     transactionTimeoutMs: number;
-    partitionsConcurrently: number;
+    partitionsConcurrently: number; sessionTimeoutMs: number;
   };
 }

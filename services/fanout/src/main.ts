@@ -41,6 +41,7 @@ await runService<FanoutConfig>({
       transactionalIdPrefix: config.fanout.transactionalIdPrefix,
       transactionTimeoutMs: config.fanout.transactionTimeoutMs,
       partitionsConsumedConcurrently: config.fanout.partitionsConcurrently,
+      sessionTimeoutMs: config.fanout.sessionTimeoutMs,
       createHandler: fanoutHandler(
         {
           decode: (buffer) => codec.decode(buffer),

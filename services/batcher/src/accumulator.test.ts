@@ -1,0 +1,121 @@
+import type { BatchRecord, DispatchRecord } from '@hookpost/contracts';
+import { describe, expect, it } from 'vitest';
+import { type BatchSettings, WindowAccumulator } from './accumulator.ts';
+
+const rec = (i: number, webhook = 'w1', pad = 0): DispatchRecord => ({
+  event_id: `e${i}`,
+  webhook_id: webhook,
+  type: 'activity.sent',
+  event_created_at: 1000 + i,
+  dispatched_at: 0,
+  payload: { n: i, pad: 'x'.repeat(pad) },
+});
+const settings = (over: Partial<BatchSettings> = {}): BatchSettings => ({
+  webhookId: 'w1',
+  format: 'json',
+  maxEvents: 500,
+  windowMs: 30_000,
+  ...over,
+});
+
+function run(n: number, options: { maxBytes?: number; pad?: number; format?: 'json' | 'jsonl' } = {}) {
+  const acc = new WindowAccumulator({
+    topic: 't',
+    partition: 0,
+    windowMs: 30_000,
+    maxBytes: options.maxBytes ?? 1 << 20,
+  });
+  const early: BatchRecord[] = [];
+  for (let i = 0; i < n; i += 1)
+    early.push(
+      ...acc.add(rec(i, 'w1', options.pad), String(i), settings({ format: options.format }), 10 + i),
+    );
+  return { acc, early, late: acc.drain(99_999) };
+}
+
+const parse = (b: BatchRecord) =>
+  b.format === 'jsonl'
+    ? b.body
+        .trimEnd()
+        .split('\n')
+        .map((l) => JSON.parse(l))
+    : JSON.parse(b.body);
+
+describe('WindowAccumulator', () => {
+  it.each([
+    [1, [], [1]],
+    [499, [], [499]],
+    [500, [500], []],
+    [501, [500], [1]],
+    [1001, [500, 500], [1]],
+  ])('%i events → full batches at once %j, the rest at the window end %j', (n, early, late) => {
+    const r = run(n);
+    expect(r.early.map((b) => b.event_ids.length)).toEqual(early);
+    expect(r.late.map((b) => b.event_ids.length)).toEqual(late);
+    const all = [...r.early, ...r.late];
+    expect(all.flatMap((b) => parse(b).map((p: { n: number }) => p.n))).toEqual(
+      Array.from({ length: n }, (_, i) => i),
+    );
+    expect(new Set(all.map((b) => b.batch_id)).size).toBe(all.length);
+    expect(r.acc.bufferedEvents).toBe(0);
+  });
+
+  it('a full batch leaves memory at once: never more than the open batch is held', () => {
+    const acc = new WindowAccumulator({ topic: 't', partition: 0, windowMs: 30_000, maxBytes: 1 << 20 });
+    for (let i = 0; i < 1200; i += 1) {
+      acc.add(rec(i), String(i), settings(), i);
+      expect(acc.bufferedEvents).toBeLessThan(500);
+    }
+  });
+
+  it('splits on the byte cap and keeps every body within it', () => {
+    const { early, late } = run(40, { maxBytes: 2000, pad: 100 });
+    const all = [...early, ...late];
+    expect(all.length).toBeGreaterThan(1);
+    for (const b of all) expect(Buffer.byteLength(b.body)).toBeLessThanOrEqual(2000);
+    expect(all.flatMap((b) => b.event_ids)).toEqual(Array.from({ length: 40 }, (_, i) => `e${i}`));
+  });
+
+  it('writes JSON Lines that parse back to exactly the payloads', () => {
+    const { late } = run(3, { format: 'jsonl' });
+    expect(late[0]!.body).toBe('{"n":0,"pad":""}\n{"n":1,"pad":""}\n{"n":2,"pad":""}\n');
+  });
+
+  it('respects the webhook max events and records times', () => {
+    const acc = new WindowAccumulator({ topic: 't', partition: 3, windowMs: 30_000, maxBytes: 1 << 20 });
+    const out = [0, 1, 2].flatMap((i) => acc.add(rec(i), String(i), settings({ maxEvents: 2 }), 100 + i));
+    expect(out).toHaveLength(1);
+    expect(out[0]).toMatchObject({
+      event_ids: ['e0', 'e1'],
+      first_enqueued_at: 100,
+      oldest_event_at: 1000,
+      created_at: 101,
+    });
+  });
+
+  it('the partition window ends at its length or at the earliest open batch window, whichever is first', () => {
+    const acc = new WindowAccumulator({ topic: 't', partition: 0, windowMs: 30_000, maxBytes: 1 << 20 });
+    expect(acc.deadline()).toBeUndefined();
+    acc.touch(1000);
+    expect(acc.deadline()).toBe(31_000);
+    acc.add(rec(1, 'fast'), '1', settings({ webhookId: 'fast', windowMs: 5_000 }), 2000);
+    expect(acc.deadline()).toBe(7_000);
+    const closed = acc.drain(7_000);
+    expect(closed.map((b) => b.webhook_id)).toEqual(['fast']);
+    expect(acc.deadline()).toBeUndefined();
+  });
+
+  it('groups per webhook and gives a stable batch id for the same first record', () => {
+    const a = run(2).late[0]!;
+    const b = run(2).late[0]!;
+    expect(a.batch_id).toBe(b.batch_id);
+    const acc = new WindowAccumulator({ topic: 't', partition: 0, windowMs: 1, maxBytes: 1 << 20 });
+    acc.add(rec(1, 'x'), '1', settings({ webhookId: 'x' }), 0);
+    acc.add(rec(2, 'y'), '2', settings({ webhookId: 'y' }), 0);
+    acc.add(rec(3, 'x'), '3', settings({ webhookId: 'x' }), 0);
+    expect(acc.drain(1).map((b) => [b.webhook_id, b.event_ids])).toEqual([
+      ['x', ['e1', 'e3']],
+      ['y', ['e2']],
+    ]);
+  });
+});

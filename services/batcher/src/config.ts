@@ -1,0 +1,84 @@
+/** Batcher configuration: the common keys plus windows, limits, consumer group and transactions. */
+import { commonSchema } from '@hookpost/config';
+import { SecretBox } from '@hookpost/contracts';
+
+function secretBoxSpec(value: unknown): void {
+  if (typeof value !== 'string' || value.trim() === '')
+    throw new Error('must be set: comma separated "<id>:<base64 of 32 bytes>" keys');
+  new SecretBox(value);
+}
+
+export const schema = {
+  ...commonSchema,
+  subscriptions: {
+    encryptionKeys: {
+      doc: 'Keys that open the sealed secrets in the subscriptions topic: "<id>:<base64 32 bytes>", comma separated, the first encrypts.',
+      format: secretBoxSpec,
+      default: '',
+      env: 'SUBSCRIPTION_ENCRYPTION_KEYS',
+      sensitive: true,
+    },
+  },
+  batch: {
+    windowMs: {
+      doc: "Length of an input partition's window; it ends earlier when an open batch's webhook asks for a shorter window.",
+      format: 'nat',
+      default: 30_000,
+      env: 'BATCH_WINDOW_MS',
+    },
+    maxBytes: {
+      doc: 'Cap on a batch body in bytes; a batch that would pass it is closed and another begins.',
+      format: 'nat',
+      default: 1024 * 1024,
+      env: 'BATCH_MAX_BYTES',
+    },
+  },
+  batcher: {
+    groupId: {
+      doc: 'Consumer group of the batcher (the topic prefix is prepended).',
+      format: String,
+      default: 'hookpost-batcher',
+      env: 'BATCHER_GROUP_ID',
+    },
+    transactionalIdPrefix: {
+      doc: 'Service id in the transactional ids (<id>.<topic>.<partition>); equal on every instance so a new owner fences the old.',
+      format: String,
+      default: 'hookpost-batcher',
+      env: 'BATCHER_TRANSACTIONAL_ID_PREFIX',
+    },
+    transactionMarginMs: {
+      doc: 'Transaction timeout beyond the window: a transaction stays open for a whole window.',
+      format: 'nat',
+      default: 60_000,
+      env: 'BATCHER_TRANSACTION_MARGIN_MS',
+    },
+    sessionTimeoutMs: {
+      doc: 'Consumer group session timeout: how long a crashed instance keeps its partitions before the group moves them.',
+      format: 'nat',
+      default: 30_000,
+      env: 'BATCHER_SESSION_TIMEOUT_MS',
+    },
+    partitionsConcurrently: {
+      doc: 'Input partitions processed at the same time by one instance.',
+      format: 'nat',
+      default: 4,
+      env: 'BATCHER_PARTITIONS_CONCURRENTLY',
+    },
+  },
+};
+
+export interface BatcherConfig {
+  kafka: { brokers: string; clientId: string; connectTimeoutMs: number };
+  registry: { url: string };
+  topics: { prefix: string; partitions: number };
+  log: { level: string };
+  http: { port: number; host: string };
+  subscriptions: { encryptionKeys: string };
+  batch: { windowMs: number; maxBytes: number };
+  batcher: {
+    groupId: string;
+    transactionalIdPrefix: string;
+    transactionMarginMs: number;
+    partitionsConcurrently: number; sessionTimeoutMs: number;
+  };
+}

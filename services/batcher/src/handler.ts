@@ -1,0 +1,139 @@
+/**
+ * The batcher's partition handler. Records join their webhook's open batch; full batches are produced
+ * at once in the partition's open transaction; when the partition's window ends (a timer, through
+ * PartitionControl.commit, serialised with the fetch loop) every open batch is produced and the
+ * consumed offsets commit with them. An abort resets the window: its records are consumed again.
+ */
+import {
+  type BatchRecord,
+  DISPATCH_FIELDS,
+  type DispatchRecord,
+  LIMITS,
+  parseJson,
+  type Webhook,
+} from '@hookpost/contracts';
+import type { OutputRecord, PartitionControl, PartitionHandler } from '@hookpost/kafka';
+import type { Logger } from '@hookpost/logger';
+import { type BatchSettings, WindowAccumulator } from './accumulator.ts';
+import { deadLetter, letterHeaders } from './dead-letters.ts';
+import type { BatcherMetrics } from './metrics.ts';
+
+export interface Clock {
+  now(): number;
+  /** Runs `fn` after `ms`; returns a cancel function. */
+  schedule(fn: () => void, ms: number): () => void;
+}
+
+export interface BatcherDeps {
+  webhook(id: string): Webhook | undefined;
+  topics: { batches: string; dlq: string };
+  windowMs: number;
+  maxBytes: number;
+  clock: Clock;
+  metrics: BatcherMetrics;
+  logger: Logger;
+}
+
+const HEARTBEAT_EVERY = 500;
+
+export function settingsOf(w: Webhook): BatchSettings {
+  const maxEvents = Math.min(
+    LIMITS.maxEventsPerBatch,
+    Math.max(1, w.batch?.max_events ?? LIMITS.maxEventsPerBatch),
+  );
+  return {
+    webhookId: w.id,
+    format: w.format,
+    maxEvents,
+    windowMs: w.batch?.window_ms ?? LIMITS.defaultWindowMs,
+  };
+}
+
+export function batcherHandler(deps: BatcherDeps) {
+  return (control: PartitionControl): PartitionHandler => {
+    const acc = new WindowAccumulator({
+      topic: control.topic,
+      partition: control.partition,
+      windowMs: deps.windowMs,
+      maxBytes: deps.maxBytes,
+    });
+    deps.metrics.track(acc);
+    const log = deps.logger.child({ topic: control.topic, partition: control.partition });
+    let cancel: (() => void) | undefined;
+    let timerAt: number | undefined;
+
+    const toRecords = (batches: BatchRecord[]): OutputRecord[] =>
+      batches.map((b) => {
+        deps.metrics.produced(b);
+        return { topic: deps.topics.batches, key: b.webhook_id, value: JSON.stringify(b) };
+      });
+
+    const endWindow = () => {
+      cancel = undefined;
+      timerAt = undefined;
+      control
+        .commit(async (tx) => {
+          await tx.send(toRecords(acc.drain(deps.clock.now())));
+        })
+        .catch((error: unknown) =>
+          log.warn({ err: error }, 'window commit failed; its records will be consumed again'),
+        );
+    };
+
+    const schedule = () => {
+      const at = acc.deadline();
+      if (at === undefined || (timerAt !== undefined && timerAt <= at)) return;
+      cancel?.();
+      timerAt = at;
+      cancel = deps.clock.schedule(endWindow, Math.max(0, at - deps.clock.now()));
+    };
+
+    return {
+      onMessages: async (messages, tx, heartbeat) => {
+        const out: OutputRecord[] = [];
+        for (let i = 0; i < messages.length; i += 1) {
+          const m = messages[i]!;
+          const now = deps.clock.now();
+          acc.touch(now);
+          deps.metrics.consumed.inc();
+          const parsed = parseJson<DispatchRecord>(m.value, DISPATCH_FIELDS);
+          if (!parsed.ok) {
+            deps.metrics.deadLettered.inc({ reason: 'poison' });
+            log.warn({ offset: m.offset, error: parsed.error }, 'undecodable dispatch record dead-lettered');
+            const letter = deadLetter('poison', control, m, null, parsed.error, now);
+            out.push({
+              topic: deps.topics.dlq,
+              key: null,
+              value: JSON.stringify(letter),
+              headers: letterHeaders(letter),
+            });
+            continue;
+          }
+          const webhook = deps.webhook(parsed.value.webhook_id);
+          if (!webhook) {
+            deps.metrics.deadLettered.inc({ reason: 'deleted' });
+            const letter = deadLetter('deleted', control, m, parsed.value, 'webhook was deleted', now);
+            out.push({
+              topic: deps.topics.dlq,
+              key: parsed.value.webhook_id,
+              value: JSON.stringify(letter),
+              headers: letterHeaders(letter),
+            });
+            continue;
+          }
+          for (const r of toRecords(acc.add(parsed.value, m.offset, settingsOf(webhook), now))) out.push(r);
+          if (i > 0 && i % HEARTBEAT_EVERY === 0) await heartbeat();
+        }
+        await tx.send(out);
+        schedule();
+        return 'hold';
+      },
+      reset: () => {
+        cancel?.();
+        cancel = undefined;
+        timerAt = undefined;
+        acc.reset();
+      },
+    };
+  };
+}

@@ -1,0 +1,71 @@
+/**
+ * Composition root of the batcher: webhooks.dispatch (read committed) → webhooks.batches, grouped per
+ * webhook (≤ max events, ≤ max bytes) in windows aligned per input partition, exactly once through
+ * one Kafka transaction per partition window. Not ready until the subscription table caught up.
+ */
+import { SecretBox } from '@hookpost/contracts';
+import { provisionTopics, TransactionalRunner, topicCatalog } from '@hookpost/kafka';
+import { runService } from '@hookpost/service';
+import { SubscriptionTable } from '@hookpost/subscriptions';
+import { type BatcherConfig, schema } from './config.ts';
+import { batcherHandler } from './handler.ts';
+import { batcherMetrics } from './metrics.ts';
+
+await runService<BatcherConfig>({
+  name: 'batcher',
+  schema: schema as never,
+  async start({ config, logger, kafka, admin, metrics }) {
+    const prefix = config.topics.prefix;
+    const catalog = topicCatalog({ prefix, partitions: config.topics.partitions });
+    const { subscriptions, dispatch, batches, dlq } = catalog.topics;
+    await provisionTopics(admin, [subscriptions, dispatch, batches, dlq], logger);
+
+    const table = new SubscriptionTable({
+      kafka,
+      topic: subscriptions.name,
+      box: new SecretBox(config.subscriptions.encryptionKeys),
+      logger,
+      metrics,
+      groupPrefix: `${prefix}hookpost-batcher`,
+    });
+    await table.start();
+
+    const runner = new TransactionalRunner({
+      kafka,
+      logger,
+      metrics,
+      groupId: `${prefix}${config.batcher.groupId}`,
+      topic: dispatch.name,
+      transactionalIdPrefix: config.batcher.transactionalIdPrefix,
+      transactionTimeoutMs: config.batch.windowMs + config.batcher.transactionMarginMs,
+      partitionsConsumedConcurrently: config.batcher.partitionsConcurrently,
+      sessionTimeoutMs: config.batcher.sessionTimeoutMs,
+      // A batch of 500 payloads is well above the fetch default; fetch enough to fill one at once.
+      maxBytesPerPartition: 4 * 1024 * 1024,
+      createHandler: batcherHandler({
+        webhook: (id) => table.get(id),
+        topics: { batches: batches.name, dlq: dlq.name },
+        windowMs: config.batch.windowMs,
+        maxBytes: config.batch.maxBytes,
+        clock: {
+          now: Date.now,
+          schedule: (fn, ms) => {
+            const t = setTimeout(fn, ms);
+            return () => clearTimeout(t);
+          },
+        },
+        metrics: batcherMetrics(metrics),
+        logger,
+      }),
+    });
+    await runner.start();
+
+    return {
+      ready: () => table.ready && runner.running,
+      stop: async () => {
+        await runner.stop();
+        await table.stop();
+      },
+    };
+  },
+});

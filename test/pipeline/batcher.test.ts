@@ -1,0 +1,174 @@
+/**
+ * The real batcher process: size and byte boundaries, both body formats, deleted webhooks. The
+ * dispatch records are written before the batcher starts, so each partition's records arrive in one
+ * fetch and one window (800 ms here; 30 s by default).
+ */
+import { type BatchRecord, type DeadLetter, type DispatchRecord, SecretBox } from '@hookpost/contracts';
+import { createProducer, provisionTopics } from '@hookpost/kafka';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type TestEnv, testEnv, waitFor } from '../support/env.ts';
+import { tail } from '../support/pipeline.ts';
+import { metricsText, metricValue, type RunningProcess, spawnService } from '../support/services.ts';
+import { makeWebhook, subscriptions } from '../support/webhooks.ts';
+
+const boxSpec = SecretBox.generateSpec();
+const COUNTS = [1, 499, 500, 501, 1001];
+const hooks = COUNTS.map(() => makeWebhook());
+const lines = makeWebhook({ format: 'jsonl' });
+const big = makeWebhook();
+const small = makeWebhook({ batch: { max_events: 3, window_ms: 30_000 } });
+const MAX_BYTES = 300_000;
+
+let env: TestEnv;
+let batcher: RunningProcess;
+let batches: Awaited<ReturnType<typeof tail<BatchRecord>>>;
+let dlq: Awaited<ReturnType<typeof tail<DeadLetter>>>;
+const sent = new Map<string, DispatchRecord[]>();
+
+function record(webhookId: string, i: number, pad = 0): DispatchRecord {
+  return {
+    event_id: `${webhookId}-e${i}`,
+    webhook_id: webhookId,
+    type: 'activity.delivered',
+    event_created_at: 1_700_000_000_000 + i,
+    dispatched_at: Date.now(),
+    payload: { type: 'activity.delivered', webhook_id: webhookId, data: { i, pad: 'x'.repeat(pad) } },
+  };
+}
+
+beforeAll(async () => {
+  env = await testEnv({ partitions: 3 });
+  const t = env.catalog.topics;
+  await provisionTopics(env.admin, [t.subscriptions, t.dispatch, t.batches, t.dlq]);
+  const subs = await subscriptions(env, new SecretBox(boxSpec));
+  for (const w of [...hooks, lines, big, small]) await subs.writer.put(w);
+  await subs.writer.close();
+
+  hooks.forEach((w, k) => {
+    sent.set(
+      w.id,
+      Array.from({ length: COUNTS[k]! }, (_, i) => record(w.id, i)),
+    );
+  });
+  sent.set(
+    lines.id,
+    Array.from({ length: 7 }, (_, i) => record(lines.id, i)),
+  );
+  sent.set(
+    big.id,
+    Array.from({ length: 40 }, (_, i) => record(big.id, i, 20_000)),
+  );
+  sent.set(
+    small.id,
+    Array.from({ length: 7 }, (_, i) => record(small.id, i)),
+  );
+  sent.set('deleted-webhook', [record('deleted-webhook', 0)]);
+  const producer = createProducer(env.kafka, { idempotent: true, maxInFlightRequests: 1 });
+  await producer.connect();
+  await producer.send({
+    topic: t.dispatch.name,
+    messages: [...sent.values()].flat().map((r) => ({ key: r.webhook_id, value: JSON.stringify(r) })),
+  });
+  await producer.disconnect();
+
+  batcher = spawnService('batcher', {
+    TOPIC_PREFIX: env.prefix,
+    TOPIC_PARTITIONS: '3',
+    KAFKA_BROKERS: env.brokers,
+    SUBSCRIPTION_ENCRYPTION_KEYS: boxSpec,
+    BATCH_WINDOW_MS: '800',
+    BATCH_MAX_BYTES: String(MAX_BYTES),
+  });
+  await batcher.ready();
+  batches = await tail<BatchRecord>(env, t.batches.name);
+  dlq = await tail<DeadLetter>(env, t.dlq.name);
+  const expected = [...sent.values()].flat().length - 1;
+  await waitFor(() => batches.records.reduce((n, b) => n + b.value.event_ids.length, 0) >= expected, {
+    what: 'every event batched',
+  });
+});
+afterAll(async () => {
+  await batcher?.kill();
+  await batches?.close();
+  await dlq?.close();
+  await env?.close();
+});
+
+const of = (webhookId: string) =>
+  batches.records.filter((b) => b.value.webhook_id === webhookId).map((b) => b.value);
+const parse = (b: BatchRecord) =>
+  b.format === 'jsonl'
+    ? b.body
+        .trimEnd()
+        .split('\n')
+        .map((l) => JSON.parse(l))
+    : JSON.parse(b.body);
+
+describe('batcher', () => {
+  it.each(COUNTS.map((n, k) => [n, k]))('%i events for one webhook in one window', (n, k) => {
+    const w = hooks[k]!;
+    const got = of(w.id);
+    const sizes = got.map((b) => b.event_ids.length).sort((a, b) => b - a);
+    const expected = [...Array(Math.floor(n / 500)).fill(500), ...(n % 500 ? [n % 500] : [])];
+    expect(sizes).toEqual(expected);
+    // The bodies parse back to exactly the payloads sent, in order, and batch ids are unique.
+    const bodies = got.sort((a, b) =>
+      a.event_ids[0]!.localeCompare(b.event_ids[0]!, 'en', { numeric: true }),
+    );
+    expect(bodies.flatMap(parse)).toEqual(sent.get(w.id)!.map((r) => r.payload));
+    expect(new Set(got.map((b) => b.batch_id)).size).toBe(got.length);
+    for (const b of got) {
+      expect(b).toMatchObject({ webhook_id: w.id, format: 'json' });
+      expect(b.first_enqueued_at).toBeLessThanOrEqual(b.created_at);
+      expect(b.oldest_event_at).toBe(
+        Math.min(...b.event_ids.map((id) => 1_700_000_000_000 + Number(id.split('-e')[1]))),
+      );
+    }
+  });
+
+  it('keys batches by webhook id', () => {
+    expect(batches.records.every((b) => b.key === b.value.webhook_id)).toBe(true);
+  });
+
+  it('writes JSON Lines for a webhook that asks for it', () => {
+    const got = of(lines.id);
+    expect(got).toHaveLength(1);
+    expect(got[0]!.format).toBe('jsonl');
+    expect(parse(got[0]!)).toEqual(sent.get(lines.id)!.map((r) => r.payload));
+  });
+
+  it('splits on the byte cap', () => {
+    const got = of(big.id);
+    expect(got.length).toBeGreaterThan(1);
+    for (const b of got) expect(Buffer.byteLength(b.body)).toBeLessThanOrEqual(MAX_BYTES);
+    expect(got.flatMap((b) => b.event_ids).sort()).toEqual(
+      sent
+        .get(big.id)!
+        .map((r) => r.event_id)
+        .sort(),
+    );
+  });
+
+  it("honours the webhook's own max events", () => {
+    expect(
+      of(small.id)
+        .map((b) => b.event_ids.length)
+        .sort(),
+    ).toEqual([1, 3, 3]);
+  });
+
+  it('dead-letters the records of a deleted webhook with reason deleted', async () => {
+    const letter = await waitFor(() => dlq.records.find((r) => r.value.webhook_id === 'deleted-webhook'));
+    expect(letter.value.reason).toBe('deleted');
+    expect(letter.value.dispatch?.[0]?.event_id).toBe('deleted-webhook-e0');
+  });
+
+  it('reports batches, sizes and fill times on /metrics', async () => {
+    const text = await metricsText(batcher);
+    expect(metricValue(text, 'webhooks_batches_produced_total')).toBe(batches.records.length);
+    expect(text).toContain('webhooks_batch_size_events_bucket');
+    expect(text).toContain('webhooks_batch_fill_seconds_bucket');
+    expect(text).toMatch(/webhooks_consumer_lag_records\{partition="\d"/);
+    expect(metricValue(text, 'webhooks_transactions_total')).toBeGreaterThan(0);
+  });
+});
