@@ -22,7 +22,7 @@ export async function readToEnd(options: ReadToEndOptions): Promise<void> {
   await admin.connect();
   let targets: Map<number, number>;
   try {
-    const offsets = await admin.fetchTopicOffsets(options.topic);
+    const offsets = await fetchOffsets(() => admin.fetchTopicOffsets(options.topic));
     targets = new Map(
       offsets.filter((o) => Number(o.high) > Number(o.low)).map((o) => [o.partition, Number(o.high) - 1]),
     );
@@ -71,5 +71,17 @@ export async function readToEnd(options: ReadToEndOptions): Promise<void> {
   } finally {
     clearTimeout(timer);
     await consumer.disconnect();
+  }
+}
+
+/** A just-created topic may answer NOT_LEADER for a moment; that error is retriable. */
+async function fetchOffsets<T>(work: () => Promise<T>, attempts = 6): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await work();
+    } catch (error) {
+      if (i >= attempts || !(error as { retriable?: boolean }).retriable) throw error;
+      await new Promise((r) => setTimeout(r, 250 * i));
+    }
   }
 }

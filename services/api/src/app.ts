@@ -1,0 +1,146 @@
+/**
+ * The HTTP application: fastify with the route schemas, bearer auth, MailerSend-shaped errors, and the
+ * OpenAPI document generated from the same schemas. Everything it talks to comes in through `ApiDeps`.
+ */
+import swagger from '@fastify/swagger';
+import type { Webhook } from '@hookpost/contracts';
+import type { Kafka, SerialProducer } from '@hookpost/kafka';
+import type { Logger } from '@hookpost/logger';
+import type { HttpSender, SsrfAllow } from '@hookpost/sender';
+import type { SubscriptionTable, SubscriptionWriter } from '@hookpost/subscriptions';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from 'fastify';
+import type { Principal, TokenAuthority } from './auth.ts';
+import type { HistoryStore } from './history-store.ts';
+import { fieldErrors, INVALID, KeyedLock } from './http-support.ts';
+import { registerActionRoutes } from './routes-actions.ts';
+import { registerWebhookRoutes } from './routes-webhooks.ts';
+
+export interface ApiDeps {
+  logger: Logger;
+  authority: TokenAuthority;
+  table: SubscriptionTable;
+  writer: SubscriptionWriter;
+  /** Producer of operational notices. */
+  notices: SerialProducer;
+  kafka: Kafka;
+  topics: { operational: string; dlq: string; batches: string; dispatch: string; ledger: string };
+  groupPrefix: string;
+  sender: Pick<HttpSender, 'send'>;
+  history: HistoryStore;
+  allow: SsrfAllow;
+  bodyLimitBytes: number;
+  secretGraceMs: number;
+  historyMs: number;
+  now: () => number;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal: Principal | null;
+  }
+  interface FastifyContextConfig {
+    write?: boolean;
+  }
+}
+
+/** Shared by the route modules. */
+export interface RouteContext {
+  deps: ApiDeps;
+  lock: KeyedLock;
+  /** The webhook if it exists and the caller's token may see its domain; otherwise the reply is a 404. */
+  visible(request: FastifyRequest, reply: FastifyReply, id: string): Webhook | undefined;
+}
+
+const NOT_FOUND = { message: 'Resource not found.' };
+
+export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: deps.logger.child({ component: 'http' }) as FastifyBaseLogger,
+    bodyLimit: deps.bodyLimitBytes,
+    // Requests are logged by method, url and status only: headers (Authorization) never reach a line.
+    ajv: {
+      customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false, allErrors: true },
+    },
+  });
+  app.decorateRequest('principal', null);
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: {
+        title: 'hookpost management API',
+        version: '1.0.0',
+        description:
+          'Webhook subscriptions for email events, shaped like MailerSend’s webhook API, plus test sends, resume, secret rotation, resend from the dead-letter queue and a 7-day delivery history.',
+      },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+    },
+  });
+
+  app.addHook('onRequest', async (request, reply) => {
+    if (!request.url.startsWith('/v1/')) return;
+    const result = deps.authority.authenticate(request.headers.authorization);
+    if (!result.ok) {
+      reply.header('WWW-Authenticate', 'Bearer');
+      return reply.code(401).send({ message: `Unauthenticated: ${result.reason}.` });
+    }
+    request.principal = result.principal;
+    if (request.routeOptions.config.write && result.principal.access !== 'read-write')
+      return reply.code(403).send({ message: 'This token may read but not change webhooks.' });
+  });
+  // Routes whose body is optional see `{}` when none was sent, so the schema (not a crash) decides.
+  app.addHook('preValidation', async (request) => {
+    if (request.body === undefined && (request.method === 'POST' || request.method === 'PUT'))
+      request.body = {};
+  });
+
+  app.setErrorHandler(
+    (
+      error: Error & {
+        statusCode?: number;
+        code?: string;
+        validation?: unknown[];
+        validationContext?: string;
+      },
+      request,
+      reply,
+    ) => {
+      if (error.validation)
+        return reply.code(422).send({
+          message: INVALID,
+          errors: fieldErrors(error.validation as never, error.validationContext),
+        });
+      const status = error.statusCode ?? 500;
+      if (status === 413)
+        return reply.code(413).send({ message: `Request body is larger than ${deps.bodyLimitBytes} bytes.` });
+      if (error.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || error instanceof SyntaxError)
+        return reply.code(400).send({ message: `Request body is not valid JSON: ${error.message}` });
+      if (status >= 400 && status < 500) return reply.code(status).send({ message: error.message });
+      request.log.error({ err: error }, 'request failed');
+      return reply.code(500).send({ message: 'Internal error.' });
+    },
+  );
+  app.setNotFoundHandler((_request, reply) => reply.code(404).send({ message: 'No such route.' }));
+
+  const ctx: RouteContext = {
+    deps,
+    lock: new KeyedLock(),
+    visible(request, reply, id) {
+      const w = deps.table.get(id);
+      if (w && request.principal?.canSee(w.domain_id)) return w;
+      void reply.code(404).send(NOT_FOUND);
+      return undefined;
+    },
+  };
+  registerWebhookRoutes(app, ctx);
+  registerActionRoutes(app, ctx);
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  await app.ready();
+  return app;
+}

@@ -1,0 +1,99 @@
+/** Configuration of the management API: the common keys plus its own, every one documented. */
+import { type CommonConfig, commonSchema } from '@hookpost/config';
+import { parseTokens } from './auth.ts';
+
+export const apiSchema = {
+  ...commonSchema,
+  api: {
+    port: {
+      doc: 'Port of the management API; 0 picks a free port.',
+      format: 'port',
+      default: 8080,
+      env: 'API_PORT',
+    },
+    host: {
+      doc: 'Interface the management API binds to.',
+      format: String,
+      default: '0.0.0.0',
+      env: 'API_HOST',
+    },
+    tokens: {
+      doc: 'Bearer tokens, stored hashed: a JSON list of {"name","sha256" (hex of the token),"domains" (domain ids, "*" for all),"access" ("read" | "read-write")}.',
+      format: (value: unknown) => {
+        parseTokens(String(value));
+      },
+      default: '[]',
+      env: 'API_TOKENS',
+      sensitive: true,
+    },
+    bodyLimitBytes: {
+      doc: 'Largest request body accepted; larger bodies answer 413.',
+      format: 'nat',
+      default: 65_536,
+      env: 'API_BODY_LIMIT_BYTES',
+    },
+    secretGraceMs: {
+      doc: 'After a secret rotation, how long the old signing secret keeps signing beside the new one.',
+      format: 'nat',
+      default: 24 * 60 * 60 * 1000,
+      env: 'API_SECRET_GRACE_MS',
+    },
+    dataDir: {
+      doc: 'Directory of the embedded delivery-history store (SQLite); keep it on a persistent volume.',
+      format: String,
+      default: '.data/api',
+      env: 'API_DATA_DIR',
+    },
+    historyDays: {
+      doc: 'Days of delivery attempts kept and served by GET /v1/webhooks/{id}/attempts.',
+      format: 'nat',
+      default: 7,
+      env: 'API_HISTORY_DAYS',
+    },
+  },
+  ssrf: {
+    allowLoopback: {
+      doc: 'Allow webhook URLs that point at loopback addresses (tests and local demos only).',
+      format: Boolean,
+      default: false,
+      env: 'SSRF_ALLOW_LOOPBACK',
+    },
+    allowPrivate: {
+      doc: 'Allow webhook URLs that point into private networks (RFC 1918, ULA, link-local).',
+      format: Boolean,
+      default: false,
+      env: 'SSRF_ALLOW_PRIVATE',
+    },
+    allowCidrs: {
+      doc: 'Comma-separated CIDRs allowed even though they are private (e.g. an internal receiver).',
+      format: String,
+      default: '',
+      env: 'SSRF_ALLOW_CIDRS',
+    },
+  },
+  subscriptions: {
+    encryptionKeys: {
+      doc: 'Keys sealing secrets in the subscriptions topic: comma-separated "<id>:<base64 32 bytes>", the first encrypts.',
+      format: (value: unknown) => {
+        if (typeof value !== 'string' || value.trim() === '') throw new Error('must be set');
+      },
+      default: '',
+      env: 'SUBSCRIPTION_ENCRYPTION_KEYS',
+      sensitive: true,
+    },
+  },
+};
+
+export interface ApiConfig extends CommonConfig {
+  api: {
+    port: number;
+    host: string;
+    tokens: string;
+    bodyLimitBytes: number;
+    secretGraceMs: number;
+    dataDir: string;
+    historyDays: number;
+  };
+  ssrf: { allowLoopback: boolean; allowPrivate: boolean; allowCidrs: string };
+  subscriptions: { encryptionKeys: string };
+}

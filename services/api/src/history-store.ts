@@ -1,0 +1,145 @@
+/**
+ * The 7-day delivery history: attempts materialised from webhooks.attempts into SQLite (node:sqlite, no
+ * native addon). The consumed offset of each partition is stored in the same database, in the same
+ * transaction as the rows, so after a restart the consumer resumes exactly where the rows end: no gap,
+ * and a record read twice is an upsert on (partition, offset), never a duplicate row.
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import type { AttemptRecord } from '@hookpost/contracts';
+
+export type StatusClass = '2xx' | '3xx' | '4xx' | '5xx' | 'error';
+
+export function statusClass(status: number | null): StatusClass {
+  if (status === null || status < 200 || status > 599) return 'error';
+  return `${Math.floor(status / 100)}xx` as StatusClass;
+}
+
+export interface StoredAttempt extends AttemptRecord {
+  partition: number;
+  offset: number;
+  status_class: StatusClass;
+}
+
+export interface AttemptQuery {
+  webhookId: string;
+  statusClass?: StatusClass;
+  from?: number;
+  to?: number;
+  limit: number;
+  offset: number;
+}
+
+export class HistoryStore {
+  private readonly db: DatabaseSync;
+
+  constructor(path: string) {
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    this.db = new DatabaseSync(path);
+    this.db.exec(`
+      PRAGMA journal_mode = WAL;
+      PRAGMA synchronous = NORMAL;
+      CREATE TABLE IF NOT EXISTS attempts (
+        topic TEXT NOT NULL, partition INTEGER NOT NULL, offset INTEGER NOT NULL,
+        webhook_id TEXT NOT NULL, batch_id TEXT NOT NULL, attempt INTEGER NOT NULL, tier TEXT NOT NULL,
+        at INTEGER NOT NULL, status INTEGER, status_class TEXT NOT NULL, latency_ms INTEGER NOT NULL,
+        outcome TEXT NOT NULL, error TEXT, response_excerpt TEXT, event_count INTEGER NOT NULL,
+        PRIMARY KEY (topic, partition, offset));
+      CREATE INDEX IF NOT EXISTS attempts_by_webhook ON attempts (webhook_id, at);
+      CREATE INDEX IF NOT EXISTS attempts_by_time ON attempts (at);
+      CREATE TABLE IF NOT EXISTS consumed (
+        topic TEXT NOT NULL, partition INTEGER NOT NULL, offset INTEGER NOT NULL,
+        PRIMARY KEY (topic, partition));
+    `);
+  }
+
+  /** Highest offset applied per partition of `topic`. */
+  offsets(topic: string): Map<number, number> {
+    const rows = this.db.prepare('SELECT partition, offset FROM consumed WHERE topic = ?').all(topic) as {
+      partition: number;
+      offset: number;
+    }[];
+    return new Map(rows.map((r) => [Number(r.partition), Number(r.offset)]));
+  }
+
+  /** Applies a fetched batch and the partition's new offset atomically. */
+  apply(
+    topic: string,
+    partition: number,
+    lastOffset: number,
+    records: { offset: number; record: AttemptRecord }[],
+  ) {
+    const insert = this.db.prepare(`INSERT OR REPLACE INTO attempts VALUES
+      (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+    this.db.exec('BEGIN');
+    try {
+      for (const { offset, record: r } of records) {
+        insert.run(
+          topic,
+          partition,
+          offset,
+          r.webhook_id,
+          r.batch_id,
+          r.attempt ?? 1,
+          r.tier ?? '',
+          r.at,
+          r.status ?? null,
+          statusClass(r.status ?? null),
+          r.latency_ms ?? 0,
+          r.outcome ?? 'retry',
+          r.error ?? null,
+          r.response_excerpt ?? null,
+          r.event_count ?? 0,
+        );
+      }
+      this.db
+        .prepare(
+          `INSERT INTO consumed VALUES (?, ?, ?) ON CONFLICT (topic, partition)
+           DO UPDATE SET offset = MAX(offset, excluded.offset)`,
+        )
+        .run(topic, partition, lastOffset);
+      this.db.exec('COMMIT');
+    } catch (error) {
+      this.db.exec('ROLLBACK');
+      throw error;
+    }
+  }
+
+  /** Newest first. */
+  query(q: AttemptQuery): { rows: StoredAttempt[]; total: number } {
+    const where = ['webhook_id = ?'];
+    const args: (string | number)[] = [q.webhookId];
+    if (q.statusClass) {
+      where.push('status_class = ?');
+      args.push(q.statusClass);
+    }
+    if (q.from !== undefined) {
+      where.push('at >= ?');
+      args.push(q.from);
+    }
+    if (q.to !== undefined) {
+      where.push('at < ?');
+      args.push(q.to);
+    }
+    const clause = where.join(' AND ');
+    const total = Number(
+      (this.db.prepare(`SELECT COUNT(*) AS n FROM attempts WHERE ${clause}`).get(...args) as { n: number }).n,
+    );
+    const rows = this.db
+      .prepare(
+        `SELECT * FROM attempts WHERE ${clause} ORDER BY at DESC, partition, offset DESC LIMIT ? OFFSET ?`,
+      )
+      .all(...args, q.limit, q.offset) as unknown as StoredAttempt[];
+    return { rows, total };
+  }
+
+  /** Deletes attempts older than `before` (ms); returns how many went. */
+  prune(before: number): number {
+    return Number(this.db.prepare('DELETE FROM attempts WHERE at < ?').run(before).changes);
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}

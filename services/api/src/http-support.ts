@@ -1,0 +1,98 @@
+/** Pieces of the HTTP surface: ajv errors as MailerSend-style field errors, pagination, a per-key lock. */
+import type { FastifyRequest } from 'fastify';
+import type { FieldErrors } from './webhook-doc.ts';
+
+export const INVALID = 'The given data was invalid.';
+
+interface AjvError {
+  keyword: string;
+  instancePath: string;
+  message?: string;
+  params: Record<string, unknown>;
+}
+
+const field = (path: string) => path.replace(/^\//, '').replaceAll('/', '.');
+const join = (base: string, name: string) => (base ? `${base}.${name}` : name);
+
+/** `{ "<field>": ["…"] }` from ajv errors; the field is a dotted path (`events.0`, `batch.max_events`). */
+export function fieldErrors(errors: readonly AjvError[], context: string | undefined): FieldErrors {
+  const out: FieldErrors = {};
+  for (const e of errors) {
+    let name = field(e.instancePath);
+    let message = e.message ?? 'is invalid';
+    if (e.keyword === 'additionalProperties') {
+      name = join(name, String(e.params.additionalProperty));
+      message = 'is not a known field';
+    } else if (e.keyword === 'required') {
+      name = join(name, String(e.params.missingProperty));
+      message = 'is required';
+    } else if (e.keyword === 'maxLength') {
+      message = `may not be greater than ${String(e.params.limit)} characters`;
+    } else if (e.keyword === 'enum') {
+      const allowed = (e.params.allowedValues as unknown[]).map(String);
+      message = name.startsWith('events')
+        ? `must be one of the event types: ${allowed.join(', ')}`
+        : `must be one of: ${allowed.join(', ')}`;
+    }
+    const key = name || (context === 'body' ? 'body' : (context ?? 'request'));
+    out[key] ??= [];
+    if (!out[key].includes(message)) out[key].push(message);
+  }
+  return out;
+}
+
+export interface Page {
+  page: number;
+  limit: number;
+  offset: number;
+}
+
+export function pageOf(query: { page?: string; limit?: string }): Page {
+  const page = Number(query.page ?? 1);
+  const limit = Number(query.limit ?? 25);
+  return { page, limit, offset: (page - 1) * limit };
+}
+
+/** MailerSend's `links` and `meta` for a page of `total` items. */
+export function pagination(request: FastifyRequest, p: Page, total: number) {
+  const base = `${request.protocol}://${request.host}${request.url.split('?')[0]}`;
+  const query = new URLSearchParams(request.query as Record<string, string>);
+  const last = Math.max(1, Math.ceil(total / p.limit));
+  const link = (n: number) => {
+    query.set('page', String(n));
+    return `${base}?${query.toString()}`;
+  };
+  return {
+    links: {
+      first: link(1),
+      last: link(last),
+      prev: p.page > 1 ? link(p.page - 1) : null,
+      next: p.page < last ? link(p.page + 1) : null,
+    },
+    meta: {
+      current_page: p.page,
+      from: total > p.offset ? p.offset + 1 : null,
+      last_page: last,
+      path: base,
+      per_page: p.limit,
+      to: total > p.offset ? Math.min(p.offset + p.limit, total) : null,
+      total,
+    },
+  };
+}
+
+/** Serialises read-modify-write per webhook within this process, so two updates cannot lose one another. */
+export class KeyedLock {
+  private readonly tails = new Map<string, Promise<unknown>>();
+
+  run<T>(key: string, work: () => Promise<T>): Promise<T> {
+    const previous = this.tails.get(key) ?? Promise.resolve();
+    const next = previous.then(work, work);
+    const tail = next.catch(() => undefined);
+    this.tails.set(key, tail);
+    void tail.then(() => {
+      if (this.tails.get(key) === tail) this.tails.delete(key);
+    });
+    return next;
+  }
+}

@@ -1,0 +1,245 @@
+/**
+ * JSON schemas of the routes: fastify validates requests with them and @fastify/swagger publishes
+ * the same objects as the OpenAPI document, so the documentation cannot drift from the validation.
+ * Bodies reject unknown fields (additionalProperties: false); ajv runs without coercion or defaults.
+ */
+import { LIMITS } from '@hookpost/contracts';
+import { EVENT_TYPES } from '@hookpost/events';
+
+const eventType = { type: 'string', enum: [...EVENT_TYPES], description: 'An event type of the catalog.' };
+
+const authInput = {
+  type: ['object', 'null'],
+  additionalProperties: false,
+  required: ['type'],
+  description:
+    'How hookpost authenticates to the endpoint: basic auth (username, password) or a token query parameter (param, value). null removes it. Passwords and tokens are never returned.',
+  properties: {
+    type: { type: 'string', enum: ['basic', 'token'] },
+    username: { type: 'string', minLength: 1, maxLength: 191 },
+    password: { type: 'string', minLength: 1, maxLength: 512 },
+    param: { type: 'string', minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_.-]+$' },
+    value: { type: 'string', minLength: 1, maxLength: 512 },
+  },
+};
+
+const common = {
+  url: {
+    type: 'string',
+    minLength: 1,
+    maxLength: 2048,
+    description: 'http(s) endpoint; private targets are refused.',
+  },
+  name: { type: 'string', minLength: 1, maxLength: LIMITS.nameMax },
+  events: { type: 'array', minItems: 1, maxItems: EVENT_TYPES.length, uniqueItems: true, items: eventType },
+  enabled: { type: 'boolean' },
+  format: { type: 'string', enum: ['json', 'jsonl'], description: 'JSON array (default) or JSON Lines.' },
+  batch: {
+    type: 'object',
+    additionalProperties: false,
+    properties: {
+      max_events: { type: 'integer', minimum: 1, maximum: LIMITS.maxEventsPerBatch },
+      window_seconds: {
+        type: 'integer',
+        minimum: LIMITS.minWindowMs / 1000,
+        maximum: LIMITS.maxWindowMs / 1000,
+      },
+    },
+  },
+  timeout_seconds: {
+    type: 'integer',
+    minimum: LIMITS.minTimeoutMs / 1000,
+    maximum: LIMITS.maxTimeoutMs / 1000,
+  },
+  auth: authInput,
+};
+
+export const createBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['url', 'name', 'events', 'domain_id'],
+  properties: {
+    ...common,
+    domain_id: { type: 'string', minLength: 1, maxLength: 191 },
+    account_id: {
+      type: 'string',
+      minLength: 1,
+      maxLength: 191,
+      description: 'Owner account; defaults to the domain id.',
+    },
+  },
+};
+
+export const updateBody = { type: 'object', additionalProperties: false, properties: common };
+
+export const testBody = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    event_type: { ...eventType, description: 'Defaults to the first event the webhook subscribes to.' },
+  },
+};
+
+export const resendBody = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    date_from: { type: 'integer', minimum: 0, description: 'Unix seconds, inclusive (dead_at).' },
+    date_to: { type: 'integer', minimum: 0, description: 'Unix seconds, exclusive.' },
+    reasons: {
+      type: 'array',
+      uniqueItems: true,
+      items: { type: 'string', enum: ['exhausted', 'suspended', 'gone', 'refused'] },
+    },
+    dry_run: { type: 'boolean' },
+    resume: { type: 'boolean', description: 'Resume a suspended webhook first instead of answering 409.' },
+    force: { type: 'boolean', description: 'Replay dead letters that were already replayed.' },
+  },
+};
+
+export const idParams = {
+  type: 'object',
+  required: ['id'],
+  properties: { id: { type: 'string', minLength: 1, maxLength: 64 } },
+};
+
+const page = { type: 'string', pattern: '^[1-9][0-9]{0,5}$', description: 'Page number, from 1.' };
+const limit = {
+  type: 'string',
+  pattern: '^([1-9]|[1-9][0-9]|100)$',
+  description: 'Items per page, 1–100 (default 25).',
+};
+const unixSeconds = { type: 'string', pattern: '^[0-9]{1,12}$' };
+
+export const listQuery = {
+  type: 'object',
+  required: ['domain_id'],
+  properties: { domain_id: { type: 'string', minLength: 1, maxLength: 191 }, page, limit },
+};
+
+export const attemptsQuery = {
+  type: 'object',
+  properties: {
+    status: { type: 'string', enum: ['2xx', '3xx', '4xx', '5xx', 'error'] },
+    date_from: { ...unixSeconds, description: 'Unix seconds, inclusive.' },
+    date_to: { ...unixSeconds, description: 'Unix seconds, exclusive.' },
+    page,
+    limit,
+  },
+};
+
+const nullableString = { type: ['string', 'null'] };
+
+export const webhookObject = {
+  type: 'object',
+  properties: {
+    id: { type: 'string' },
+    url: { type: 'string' },
+    events: { type: 'array', items: { type: 'string' } },
+    name: { type: 'string' },
+    enabled: { type: 'boolean' },
+    editable: { type: 'boolean' },
+    domain_id: { type: 'string' },
+    account_id: { type: 'string' },
+    secret: { ...nullableString, description: 'The newest signing secret (whsec_…).' },
+    secrets: {
+      type: 'array',
+      description:
+        'Every secret that signs now, newest first; an old one carries its expiry during a rotation.',
+      items: {
+        type: 'object',
+        properties: { secret: { type: 'string' }, created_at: nullableString, expires_at: nullableString },
+      },
+    },
+    status: { type: 'string', enum: ['active', 'suspended'] },
+    status_reason: nullableString,
+    format: { type: 'string' },
+    batch: {
+      type: 'object',
+      properties: { max_events: { type: 'integer' }, window_seconds: { type: 'number' } },
+    },
+    timeout_seconds: { type: 'number' },
+    auth: {
+      type: ['object', 'null'],
+      properties: { type: { type: 'string' }, username: { type: 'string' }, param: { type: 'string' } },
+    },
+    version: { type: 'integer' },
+    created_at: nullableString,
+    updated_at: nullableString,
+  },
+};
+
+export const links = {
+  type: 'object',
+  properties: { first: nullableString, last: nullableString, prev: nullableString, next: nullableString },
+};
+
+export const meta = {
+  type: 'object',
+  properties: {
+    current_page: { type: 'integer' },
+    from: { type: ['integer', 'null'] },
+    last_page: { type: 'integer' },
+    path: { type: 'string' },
+    per_page: { type: 'integer' },
+    to: { type: ['integer', 'null'] },
+    total: { type: 'integer' },
+  },
+};
+
+export const errorBody = {
+  type: 'object',
+  properties: {
+    message: { type: 'string' },
+    errors: { type: 'object', additionalProperties: { type: 'array', items: { type: 'string' } } },
+  },
+};
+
+export const attemptObject = {
+  type: 'object',
+  properties: {
+    id: { type: 'string' },
+    batch_id: { type: 'string' },
+    attempt: { type: 'integer' },
+    tier: { type: 'string' },
+    created_at: { type: 'string' },
+    status: { type: ['integer', 'null'] },
+    status_class: { type: 'string' },
+    latency_ms: { type: 'integer' },
+    outcome: { type: 'string' },
+    error: nullableString,
+    response_excerpt: nullableString,
+    event_count: { type: 'integer' },
+  },
+};
+
+export const testResult = {
+  type: 'object',
+  properties: {
+    batch_id: { type: 'string' },
+    event_type: { type: 'string' },
+    delivered: { type: 'boolean' },
+    kind: { type: 'string' },
+    status: { type: ['integer', 'null'] },
+    latency_ms: { type: 'integer' },
+    error: nullableString,
+    response_excerpt: nullableString,
+  },
+};
+
+export const resendResult = {
+  type: 'object',
+  properties: {
+    dry_run: { type: 'boolean' },
+    matched: { type: 'integer' },
+    replayed: { type: 'integer' },
+    events: { type: 'integer' },
+    skipped: { type: 'object', additionalProperties: { type: 'integer' } },
+    resumed: { type: 'array', items: { type: 'string' } },
+  },
+};
+
+const errors = { 401: errorBody, 403: errorBody, 404: errorBody, 422: errorBody };
+
+export const data = (schema: object) => ({ type: 'object', properties: { data: schema } });
+export const responses = (ok: Record<number, unknown>) => ({ ...ok, ...errors });

@@ -1,0 +1,103 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type ApiConfig, apiSchema, hashToken, type RunningApi, startApi } from '@hookpost/api';
+import { loadConfig } from '@hookpost/config';
+import { SecretBox } from '@hookpost/contracts';
+import { createLogger, type Logger } from '@hookpost/logger';
+import { createRegistry } from '@hookpost/metrics';
+import type { TestEnv } from '../support/env.ts';
+
+export const TOKENS = {
+  backend: 'tok-backend-0123456789',
+  reader: 'tok-reader-0123456789',
+  scoped: 'tok-scoped-0123456789',
+} as const;
+
+export const SCOPED_DOMAIN = 'dom-scoped';
+
+export function tokenConfig(): string {
+  return JSON.stringify([
+    { name: 'backend', sha256: hashToken(TOKENS.backend), domains: ['*'], access: 'read-write' },
+    { name: 'reader', sha256: hashToken(TOKENS.reader), domains: ['*'], access: 'read' },
+    { name: 'scoped', sha256: hashToken(TOKENS.scoped), domains: [SCOPED_DOMAIN], access: 'read-write' },
+  ]);
+}
+
+export interface TestApiOptions {
+  dataDir?: string;
+  now?: () => number;
+  logger?: Logger;
+  encryptionKeys?: string;
+  overrides?: Record<string, unknown>;
+}
+
+/** Starts the API in-process through its start function, on port 0, over the test's topics. */
+export async function startTestApi(env: TestEnv, options: TestApiOptions = {}) {
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'hookpost-api-'));
+  const encryptionKeys = options.encryptionKeys ?? SecretBox.generateSpec();
+  const config = loadConfig<ApiConfig>(apiSchema as never, {
+    overrides: {
+      kafka: { brokers: env.brokers },
+      topics: { prefix: env.prefix, partitions: 3 },
+      http: { port: 0 },
+      api: { port: 0, host: '127.0.0.1', tokens: tokenConfig(), dataDir, bodyLimitBytes: 16_384 },
+      ssrf: { allowLoopback: true },
+      subscriptions: { encryptionKeys },
+      ...options.overrides,
+    },
+  });
+  const controller = new AbortController();
+  const api: RunningApi = await startApi(
+    {
+      name: 'api',
+      config,
+      logger: options.logger ?? createLogger({ name: 'api', level: process.env.LOG_LEVEL ?? 'error' }),
+      metrics: createRegistry(),
+      kafka: env.kafka,
+      admin: env.admin,
+      signal: controller.signal,
+    },
+    { now: options.now },
+  );
+  const call = async (
+    method: string,
+    path: string,
+    body?: unknown,
+    token: string | null = TOKENS.backend,
+    raw?: { body: string; type?: string },
+  ) => {
+    const headers: Record<string, string> = {};
+    if (token) headers.authorization = `Bearer ${token}`;
+    let payload: string | undefined;
+    if (raw) {
+      payload = raw.body;
+      headers['content-type'] = raw.type ?? 'application/json';
+    } else if (body !== undefined) {
+      payload = JSON.stringify(body);
+      headers['content-type'] = 'application/json';
+    }
+    const res = await fetch(`${api.url}${path}`, { method, headers, body: payload });
+    const text = await res.text();
+    // biome-ignore lint/suspicious/noExplicitAny: tests inspect responses loosely
+    let json: any;
+    try {
+      json = text ? JSON.parse(text) : null;
+    } catch {
+      json = text;
+    }
+    return { status: res.status, body: json, headers: res.headers };
+  };
+  return {
+    api,
+    config,
+    dataDir,
+    encryptionKeys,
+    call,
+    stop: async () => {
+      controller.abort();
+      await api.stop?.();
+    },
+    cleanup: () => rmSync(dataDir, { recursive: true, force: true }),
+  };
+}
