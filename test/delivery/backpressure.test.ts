@@ -1,0 +1,103 @@
+/**
+ * Bounded in-flight work: the partition window caps concurrent requests of a partition (the partition
+ * is paused, not buffered), and the per-endpoint limit caps concurrent requests to one origin.
+ */
+import { SecretBox } from '@hookpost/contracts';
+import type { DeliveryHandle } from '@hookpost/delivery';
+import { type Receiver, startReceiver } from '@hookpost/sender';
+import { afterAll, describe, expect, it } from 'vitest';
+import { type TestEnv, testEnv, waitFor } from '../support/env.ts';
+import { makeWebhook, subscriptions } from '../support/webhooks.ts';
+import { BatchProducer, makeBatch, provision, startInProcess, TEST_TIERS } from './support.ts';
+
+const SLOW_MS = 300;
+const cleanup: (() => Promise<void>)[] = [];
+afterAll(async () => {
+  for (const c of cleanup.reverse()) await c();
+});
+
+/** Highest number of requests in flight at once, given arrivals and a fixed service time. */
+function maxOverlap(arrivals: number[], serviceMs: number): number {
+  const events = arrivals.flatMap((a) => [
+    [a, 1],
+    [a + serviceMs, -1],
+  ]);
+  events.sort((x, y) => x[0]! - y[0]! || x[1]! - y[1]!);
+  let cur = 0;
+  let max = 0;
+  for (const [, d] of events) {
+    cur += d!;
+    max = Math.max(max, cur);
+  }
+  return max;
+}
+
+async function setup(overrides: { partitionWindow: number; perEndpoint: number }) {
+  const env: TestEnv = await testEnv({ partitions: 1, retryTiers: TEST_TIERS.map((t) => t.name) });
+  await provision(env);
+  const receiver: Receiver = await startReceiver();
+  const keys = SecretBox.generateSpec();
+  const subs = await subscriptions(env, new SecretBox(keys));
+  const delivery: DeliveryHandle = await startInProcess(env, keys, {
+    ...overrides,
+    roles: { main: true, suspender: false, tiers: [] },
+  });
+  const batches = new BatchProducer(env);
+  await batches.connect();
+  cleanup.push(async () => {
+    await batches.close();
+    await delivery.stop();
+    await subs.writer.close();
+    await receiver.close();
+    await env.close();
+  });
+  const register = async (path: string) => {
+    const w = makeWebhook({ url: `${receiver.url}${path}` });
+    const { partition, offset } = await subs.writer.put(w);
+    await delivery.table.waitForOffset(partition, offset);
+    return w;
+  };
+  return { receiver, delivery, batches, register };
+}
+
+describe('backpressure', () => {
+  it('a full partition window pauses the partition: never more than the window in flight', async () => {
+    const { receiver, delivery, batches, register } = await setup({ partitionWindow: 4, perEndpoint: 16 });
+    const webhooks = await Promise.all(
+      Array.from({ length: 8 }, (_, i) => register(`/slow/${SLOW_MS}/w${i}`)),
+    );
+    let pausedSeen = 0;
+    const probe = setInterval(async () => {
+      const g = await delivery.metrics.paused.get();
+      pausedSeen = Math.max(pausedSeen, ...g.values.map((v) => v.value));
+    }, 20);
+    await batches.send(Array.from({ length: 24 }, (_, i) => makeBatch(webhooks[i % 8]!, 1)));
+    await waitFor(() => receiver.requests.length === 24, { what: 'all delivered' });
+    clearInterval(probe);
+    const concurrency = maxOverlap(
+      receiver.requests.map((r) => r.at),
+      SLOW_MS,
+    );
+    console.log(
+      `partition window 4: max ${concurrency} concurrent requests; paused partitions seen ${pausedSeen}`,
+    );
+    expect(concurrency).toBeLessThanOrEqual(4);
+    expect(concurrency).toBeGreaterThanOrEqual(3);
+    expect(pausedSeen).toBe(1);
+  });
+
+  it('the per-endpoint limit caps requests to one origin while the partition goes on', async () => {
+    const { receiver, batches, register } = await setup({ partitionWindow: 64, perEndpoint: 2 });
+    const webhooks = await Promise.all(
+      Array.from({ length: 6 }, (_, i) => register(`/slow/${SLOW_MS}/e${i}`)),
+    );
+    await batches.send(Array.from({ length: 12 }, (_, i) => makeBatch(webhooks[i % 6]!, 1)));
+    await waitFor(() => receiver.requests.length === 12, { what: 'all delivered' });
+    const concurrency = maxOverlap(
+      receiver.requests.map((r) => r.at),
+      SLOW_MS,
+    );
+    expect(concurrency).toBeLessThanOrEqual(2);
+    expect(concurrency).toBe(2);
+  });
+});
