@@ -1,0 +1,182 @@
+import type { BatchRecord, DeadLetter, RetryRecord, Webhook } from '@hookpost/contracts';
+import { HEADERS, topicCatalog } from '@hookpost/kafka';
+import { createLogger } from '@hookpost/logger';
+import { createRegistry } from '@hookpost/metrics';
+import { describe, expect, it } from 'vitest';
+import type { TopicMessages } from './adapters/outbox.ts';
+import { Deliverer, type Send } from './deliverer.ts';
+import { KeyedLimiter } from './domain/limiter.ts';
+import type { AttemptResult } from './domain/records.ts';
+import { DeliveryMetrics } from './metrics.ts';
+import type { RecordContext } from './partition-consumer.ts';
+
+const tiers = [
+  { name: '10s', delayMs: 10_000 },
+  { name: '100s', delayMs: 100_000 },
+];
+const catalog = topicCatalog({ prefix: 'p.', retryTiers: tiers.map((t) => t.name) });
+const webhook = {
+  id: 'wh1',
+  url: 'https://example.com/hook',
+  status: 'active',
+  enabled: true,
+  secrets: [],
+} as unknown as Webhook;
+const batch: BatchRecord = {
+  batch_id: 'b1',
+  webhook_id: 'wh1',
+  format: 'json',
+  body: '[]',
+  event_ids: ['e1', 'e2'],
+  first_enqueued_at: 1,
+  oldest_event_at: 1,
+  created_at: 1,
+};
+const result = (r: Partial<AttemptResult>): AttemptResult => ({
+  kind: 'delivered',
+  status: 200,
+  latencyMs: 5,
+  error: null,
+  retryAfterMs: null,
+  responseExcerpt: 'ok',
+  ...r,
+});
+
+function setup(
+  send: Send,
+  hooks: Record<string, Webhook> = { wh1: webhook },
+  publish?: (items: TopicMessages[]) => Promise<void>,
+) {
+  const published: TopicMessages[][] = [];
+  const d = new Deliverer({
+    catalog,
+    tiers,
+    jitter: 0,
+    lookup: (id) => hooks[id],
+    send,
+    limiter: new KeyedLimiter(2),
+    publish:
+      publish ??
+      (async (items) => {
+        published.push(items);
+      }),
+    metrics: new DeliveryMetrics(createRegistry()),
+    logger: createLogger({ name: 't', level: 'silent' }),
+    now: () => 1_000,
+    random: () => 0,
+    produceRetryMs: 1,
+  });
+  return { d, published };
+}
+
+const ctx = (value: unknown, topic = catalog.topics.batches.name): RecordContext => ({
+  topic,
+  partition: 0,
+  message: {
+    key: Buffer.from('wh1'),
+    value: Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)),
+    offset: '7',
+    timestamp: '0',
+    attributes: 0,
+    headers: {},
+  },
+  dueAt: null,
+});
+const parse = <T>(m: TopicMessages) => JSON.parse(String(m.messages[0]!.value)) as T;
+
+describe('Deliverer', () => {
+  it('a delivered batch produces only its attempt record', async () => {
+    const { d, published } = setup(async () => result({}));
+    await d.handleBatch(ctx(batch));
+    expect(published).toHaveLength(1);
+    expect(published[0]!.map((t) => t.topic)).toEqual([catalog.topics.attempts.name]);
+    expect(parse(published[0]![0]!)).toMatchObject({
+      batch_id: 'b1',
+      attempt: 1,
+      outcome: 'delivered',
+      event_count: 2,
+    });
+  });
+
+  it('a failure goes to the first tier with its due time in a header, in the same send as the attempt', async () => {
+    const { d, published } = setup(async () => result({ kind: 'retry', status: 500, error: 'HTTP 500' }));
+    await d.handleBatch(ctx(batch));
+    const [attempt, retry] = published[0]!;
+    expect(attempt!.topic).toBe(catalog.topics.attempts.name);
+    expect(retry!.topic).toBe(catalog.retryTopic('10s'));
+    const r = parse<RetryRecord>(retry!);
+    expect(r).toMatchObject({
+      attempt: 1,
+      tier: '10s',
+      due_at: 11_000,
+      first_failed_at: 1_000,
+      last_error: 'HTTP 500',
+    });
+    expect(retry!.messages[0]!.headers).toMatchObject({ [HEADERS.dueAt]: '11000', [HEADERS.attempt]: '1' });
+  });
+
+  it('after the last tier the batch is dead-lettered with every attempt', async () => {
+    const { d, published } = setup(async () => result({ kind: 'retry', status: 503, error: 'HTTP 503' }));
+    const prior: RetryRecord = {
+      batch,
+      attempt: 2,
+      tier: '100s',
+      due_at: 900,
+      first_failed_at: 10,
+      last_error: 'x',
+      history: [
+        { attempt: 1, tier: 'main', at: 10, status: 500, latency_ms: 1, error: 'HTTP 500' },
+        { attempt: 2, tier: '10s', at: 20, status: 500, latency_ms: 1, error: 'HTTP 500' },
+      ],
+    };
+    await d.handleRetry('100s')(ctx(prior, catalog.retryTopic('100s')));
+    const dead = published[0]!.find((t) => t.topic === catalog.topics.dlq.name)!;
+    const letter = parse<DeadLetter>(dead);
+    expect(letter.reason).toBe('exhausted');
+    expect(letter.attempts.map((a) => [a.attempt, a.tier, a.status])).toEqual([
+      [1, 'main', 500],
+      [2, '10s', 500],
+      [3, '100s', 503],
+    ]);
+    expect(dead.messages[0]!.headers).toMatchObject({ [HEADERS.reason]: 'exhausted' });
+  });
+
+  it('poison keeps its exact bytes; unknown and suspended webhooks are dead-lettered without a request', async () => {
+    let sent = 0;
+    const { d, published } = setup(
+      async () => {
+        sent += 1;
+        return result({});
+      },
+      { wh2: { ...webhook, id: 'wh2', status: 'suspended' } as Webhook },
+    );
+    await d.handleBatch(ctx('{not json'));
+    await d.handleBatch(ctx(batch));
+    await d.handleBatch(ctx({ ...batch, webhook_id: 'wh2' }));
+    const letters = published.map((p) =>
+      parse<DeadLetter>(p.find((t) => t.topic === catalog.topics.dlq.name)!),
+    );
+    expect(letters.map((l) => l.reason)).toEqual(['poison', 'deleted', 'suspended']);
+    expect(Buffer.from(letters[0]!.source!.value_b64!, 'base64').toString()).toBe('{not json');
+    expect(sent).toBe(0);
+  });
+
+  it('a sender that throws counts as a retryable failure, and a failed produce is retried', async () => {
+    let calls = 0;
+    const published: TopicMessages[][] = [];
+    const { d } = setup(
+      async () => {
+        throw new Error('boom');
+      },
+      undefined,
+      async (items) => {
+        calls += 1;
+        if (calls === 1) throw new Error('broker down');
+        published.push(items);
+      },
+    );
+    await d.handleBatch(ctx(batch));
+    expect(calls).toBe(2);
+    expect(parse<RetryRecord>(published[0]![1]!).last_error).toContain('boom');
+  });
+});
