@@ -1,0 +1,64 @@
+/** Parsing of the CLI's option values: times, rates, reasons. Pure, so the rules are unit-tested. */
+
+export class UsageError extends Error {
+  readonly code = 'USAGE';
+}
+
+const UNITS: Record<string, number> = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/**
+ * A point in time: ISO 8601 (`2026-11-25T10:00:00Z`, `2026-11-25`), `now`, or a duration ago (`90m`,
+ * `24h`, `7d`). Returns ms since the epoch.
+ */
+export function parseTime(value: string, now: number, option: string): number {
+  if (value === 'now') return now;
+  const rel = /^(\d+)([smhd])$/.exec(value);
+  if (rel) return now - Number(rel[1]) * UNITS[rel[2]!]!;
+  if (/^\d{4}-\d{2}-\d{2}/.test(value)) {
+    const t = Date.parse(value);
+    if (!Number.isNaN(t)) return t;
+  }
+  throw new UsageError(
+    `${option}: "${value}" is not a time (ISO 8601 like 2026-11-25T10:00:00Z, "now", or a duration ago like 30m, 24h, 7d)`,
+  );
+}
+
+/** `N/s` or `N`: dead letters per second; 0 means unlimited. */
+export function parseRate(value: string): number {
+  const m = /^(\d+(?:\.\d+)?)(?:\/s)?$/.exec(value);
+  if (!m) throw new UsageError(`--rate: "${value}" is not a rate (like 50/s)`);
+  return Number(m[1]);
+}
+
+export const REASONS = ['exhausted', 'suspended', 'gone', 'poison', 'refused', 'deleted'] as const;
+
+export function parseReasons(values: string[] | undefined): string[] | undefined {
+  if (!values || values.length === 0) return undefined;
+  const list = values
+    .flatMap((v) => v.split(','))
+    .map((v) => v.trim())
+    .filter(Boolean);
+  for (const r of list)
+    if (!(REASONS as readonly string[]).includes(r))
+      throw new UsageError(`--reason: "${r}" is not a reason (${REASONS.join(', ')})`);
+  return list;
+}
+
+export function formatDuration(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000));
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
+  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
+}
+
+/** One line of the replay progress bar: `[#####.....] 50/100  12.5/s  ETA 4s`. */
+export function progressLine(
+  p: { done: number; total: number; elapsedMs: number; etaMs: number | null },
+  width = 30,
+): string {
+  const ratio = p.total === 0 ? 1 : Math.min(1, p.done / p.total);
+  const filled = Math.round(ratio * width);
+  const rate = p.elapsedMs > 0 ? (p.done / p.elapsedMs) * 1000 : 0;
+  const eta = p.etaMs === null ? '?' : formatDuration(p.etaMs);
+  return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${p.done}/${p.total}  ${rate.toFixed(1)}/s  ETA ${eta}`;
+}

@@ -1,0 +1,351 @@
+/**
+ * The SRE dead-letter CLI: argument parsing, wiring of Kafka clients, and output. The work itself is
+ * @hookpost/deadletters (the same code the API's resend route runs).
+ */
+import { parseArgs } from 'node:util';
+import { brokerList, ConfigError, commonSchema, loadConfig } from '@hookpost/config';
+import { SecretBox } from '@hookpost/contracts';
+import {
+  type DeadLetterFilter,
+  type ReplayResult,
+  replay,
+  replayLedgerTopic,
+  resumeWebhook,
+  scanDeadLetters,
+  summarise,
+} from '@hookpost/deadletters';
+import {
+  connectAdmin,
+  createKafka,
+  createProducer,
+  type Kafka,
+  KafkaUnavailableError,
+  provisionTopics,
+  SerialProducer,
+  topicCatalog,
+} from '@hookpost/kafka';
+import { createLogger } from '@hookpost/logger';
+import { SubscriptionTable, SubscriptionWriter } from '@hookpost/subscriptions';
+import { parseRate, parseReasons, parseTime, progressLine, UsageError } from './args.ts';
+import { HELP } from './help.ts';
+
+export const EXIT = { ok: 0, failed: 1, usage: 2, refused: 3, notFound: 4 } as const;
+
+export interface Io {
+  env: Record<string, string | undefined>;
+  out: (text: string) => void;
+  err: (text: string) => void;
+  /** Whether stderr is a terminal (the progress bar redraws in place). */
+  tty: boolean;
+  now?: () => number;
+}
+
+const schema = {
+  kafka: commonSchema.kafka,
+  topics: commonSchema.topics,
+  // The CLI's own messages say what failed; client-library chatter only when asked for (LOG_LEVEL).
+  log: { level: { ...commonSchema.log.level, default: 'fatal' } },
+  subscriptions: {
+    encryptionKeys: {
+      doc: 'Keys of the subscriptions topic (needed by replay to check and resume webhooks).',
+      format: String,
+      default: '',
+      env: 'SUBSCRIPTION_ENCRYPTION_KEYS',
+      sensitive: true,
+    },
+  },
+};
+
+interface CliConfig {
+  kafka: { brokers: string; clientId: string; connectTimeoutMs: number };
+  topics: { prefix: string; partitions: number };
+  log: { level: string };
+  subscriptions: { encryptionKeys: string };
+}
+
+const OPTIONS = {
+  help: { type: 'boolean', short: 'h' },
+  webhook: { type: 'string' },
+  reason: { type: 'string', multiple: true },
+  from: { type: 'string' },
+  to: { type: 'string' },
+  'dry-run': { type: 'boolean' },
+  rate: { type: 'string' },
+  resume: { type: 'boolean' },
+  force: { type: 'boolean' },
+  json: { type: 'boolean' },
+} as const;
+
+const ALLOWED: Record<string, readonly string[]> = {
+  list: ['help', 'webhook', 'reason', 'from', 'to', 'json'],
+  show: ['help', 'json'],
+  replay: ['help', 'webhook', 'reason', 'from', 'to', 'dry-run', 'rate', 'resume', 'force', 'json'],
+};
+
+export async function runCli(argv: string[], io: Io): Promise<number> {
+  const now = io.now ?? Date.now;
+  const [command, ...rest] = argv;
+  if (!command || command === '--help' || command === '-h' || command === 'help') {
+    io.out(HELP.main!);
+    return command ? EXIT.ok : EXIT.usage;
+  }
+  if (!ALLOWED[command]) {
+    io.err(`dlq: unknown command "${command}"\n\n${HELP.main}`);
+    return EXIT.usage;
+  }
+  let values: ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>['values'];
+  let positionals: string[];
+  try {
+    ({ values, positionals } = parseArgs({
+      args: rest,
+      options: OPTIONS,
+      allowPositionals: true,
+      strict: true,
+    }));
+    for (const key of Object.keys(values))
+      if (!ALLOWED[command]!.includes(key))
+        throw new UsageError(`option --${key} does not apply to ${command}`);
+    if (values.help) {
+      io.out(HELP[command]!);
+      return EXIT.ok;
+    }
+    if (command === 'show' ? positionals.length !== 1 : positionals.length > 0)
+      throw new UsageError(
+        command === 'show' ? 'show needs exactly one dlq_id' : `unexpected argument "${positionals[0]}"`,
+      );
+  } catch (error) {
+    io.err(`dlq ${command}: ${(error as Error).message}\n\n${HELP[command]}`);
+    return EXIT.usage;
+  }
+
+  let config: CliConfig;
+  let filter: DeadLetterFilter;
+  let rate = 0;
+  try {
+    config = loadConfig<CliConfig>(schema as never, { env: io.env });
+    filter = {
+      webhookId: values.webhook,
+      reasons: parseReasons(values.reason),
+      from: values.from ? parseTime(values.from, now(), '--from') : undefined,
+      to: values.to ? parseTime(values.to, now(), '--to') : undefined,
+    };
+    if (values.rate) rate = parseRate(values.rate);
+    if (command === 'replay' && !config.subscriptions.encryptionKeys)
+      throw new UsageError('replay needs SUBSCRIPTION_ENCRYPTION_KEYS to read the webhooks it replays to');
+  } catch (error) {
+    if (!(error instanceof UsageError || error instanceof ConfigError)) throw error;
+    io.err(`dlq ${command}: ${error.message}\n`);
+    return EXIT.usage;
+  }
+
+  const logger = createLogger({ name: 'dlq', level: config.log.level, destination: process.stderr });
+  const brokers = brokerList(config.kafka.brokers);
+  const kafka = createKafka({ brokers, clientId: `${config.kafka.clientId}-dlq`, logger });
+  let admin: Awaited<ReturnType<typeof connectAdmin>>;
+  try {
+    admin = await connectAdmin(kafka, brokers, config.kafka.connectTimeoutMs);
+  } catch (error) {
+    io.err(`dlq: ${(error as Error).message}\n`);
+    return EXIT.failed;
+  }
+  const catalog = topicCatalog({ prefix: config.topics.prefix, partitions: config.topics.partitions });
+  const groupPrefix = `${config.topics.prefix}hookpost-dlq-cli`;
+  try {
+    const topics = await admin.listTopics();
+    if (!topics.includes(catalog.topics.dlq.name)) {
+      io.err(`dlq: topic ${catalog.topics.dlq.name} does not exist (check TOPIC_PREFIX and KAFKA_BROKERS)\n`);
+      return EXIT.failed;
+    }
+    if (command === 'list') {
+      const scan = await scanDeadLetters(kafka, catalog.topics.dlq.name, filter, groupPrefix);
+      const rows = summarise(scan.letters.map((s) => s.letter));
+      if (values.json) io.out(`${JSON.stringify({ rows, unreadable: scan.unreadable.length }, null, 2)}\n`);
+      else io.out(renderList(rows, scan.unreadable.length));
+      return EXIT.ok;
+    }
+    if (command === 'show') {
+      const id = positionals[0]!;
+      const scan = await scanDeadLetters(kafka, catalog.topics.dlq.name, {}, groupPrefix);
+      const found = scan.letters.find((s) => s.letter.dlq_id === id);
+      if (!found) {
+        io.err(`dlq show: no dead letter with id ${id}\n`);
+        return EXIT.notFound;
+      }
+      io.out(values.json ? `${JSON.stringify(found, null, 2)}\n` : renderShow(found));
+      return EXIT.ok;
+    }
+    const ledger = replayLedgerTopic(config.topics.prefix);
+    await provisionTopics(admin, [ledger]);
+    return await runReplay(kafka, io, config, {
+      topics: {
+        dlq: catalog.topics.dlq.name,
+        batches: catalog.topics.batches.name,
+        dispatch: catalog.topics.dispatch.name,
+        ledger: ledger.name,
+        subscriptions: catalog.topics.subscriptions.name,
+        operational: catalog.topics.operational.name,
+      },
+      filter,
+      rate,
+      groupPrefix,
+      dryRun: values['dry-run'] ?? false,
+      resume: values.resume ?? false,
+      force: values.force ?? false,
+      json: values.json ?? false,
+      logger,
+      now,
+    });
+  } catch (error) {
+    const message =
+      error instanceof KafkaUnavailableError ? error.message : `failed: ${(error as Error).message}`;
+    io.err(`dlq ${command}: ${message}\n`);
+    return EXIT.failed;
+  } finally {
+    await admin.disconnect().catch(() => {});
+  }
+}
+
+interface ReplayRun {
+  topics: {
+    dlq: string;
+    batches: string;
+    dispatch: string;
+    ledger: string;
+    subscriptions: string;
+    operational: string;
+  };
+  filter: DeadLetterFilter;
+  rate: number;
+  groupPrefix: string;
+  dryRun: boolean;
+  resume: boolean;
+  force: boolean;
+  json: boolean;
+  logger: ReturnType<typeof createLogger>;
+  now: () => number;
+}
+
+async function runReplay(kafka: Kafka, io: Io, config: CliConfig, run: ReplayRun): Promise<number> {
+  const box = new SecretBox(config.subscriptions.encryptionKeys);
+  const table = new SubscriptionTable({
+    kafka,
+    topic: run.topics.subscriptions,
+    box,
+    logger: run.logger,
+    groupPrefix: run.groupPrefix,
+  });
+  const writer = new SubscriptionWriter({ kafka, topic: run.topics.subscriptions, box });
+  const notices = new SerialProducer(createProducer(kafka, { idempotent: true, maxInFlightRequests: 1 }));
+  await Promise.all([table.start(), writer.connect(), notices.producer.connect()]);
+  let result: ReplayResult;
+  try {
+    const started = run.now();
+    result = await replay({
+      kafka,
+      topics: run.topics,
+      filter: run.filter,
+      groupPrefix: run.groupPrefix,
+      lookup: (id) => table.get(id),
+      resume: run.resume
+        ? async (id) => {
+            const r = await resumeWebhook(
+              { writer, table, notices, operationalTopic: run.topics.operational, now: run.now },
+              id,
+              'cli',
+            );
+            if (r.ok && r.changed) io.err(`resumed webhook ${id}\n`);
+          }
+        : undefined,
+      dryRun: run.dryRun,
+      force: run.force,
+      ratePerSec: run.rate,
+      by: 'cli',
+      now: run.now,
+      onProgress: (p) => io.err(`${io.tty ? '\r' : ''}${progressLine(p)}${io.tty ? '' : '\n'}`),
+    });
+    if (io.tty && result.ok && result.report.replayed > 0 && !run.dryRun) io.err('\n');
+    const r = result.report;
+    if (run.json) io.out(`${JSON.stringify({ ...result, elapsed_ms: run.now() - started }, null, 2)}\n`);
+    if (!result.ok) {
+      io.err(
+        `dlq replay: refused: webhook(s) ${result.webhooks.join(', ')} still suspended; nothing was replayed.\n` +
+          'Resume them with --resume (or through the API), or narrow the replay with --webhook.\n',
+      );
+      return EXIT.refused;
+    }
+    if (!run.json) {
+      const verb = run.dryRun ? 'would replay' : 'replayed';
+      const skipped = Object.entries(r.skipped)
+        .filter(([, n]) => n > 0)
+        .map(([k, n]) => `${k.replaceAll('_', ' ')}: ${n}`)
+        .join(', ');
+      io.out(
+        `${run.dryRun ? 'dry run: ' : ''}${r.matched} dead letter(s) matched; ${verb} ${r.replayed} (${r.events} events)` +
+          `${skipped ? `; skipped ${skipped}` : ''}` +
+          `${r.resumed.length > 0 ? `; ${run.dryRun ? 'would resume' : 'resumed'} ${r.resumed.join(', ')}` : ''}\n`,
+      );
+      if (run.dryRun)
+        for (const item of r.items)
+          io.out(
+            `  ${item.dlq_id}  ${item.webhook_id ?? '-'}  ${item.reason}  ${new Date(item.dead_at).toISOString()}  -> ${item.outcome}\n`,
+          );
+    }
+    return EXIT.ok;
+  } finally {
+    await table.stop();
+    await writer.close();
+    await notices.disconnect();
+  }
+}
+
+function renderList(rows: ReturnType<typeof summarise>, unreadable: number): string {
+  if (rows.length === 0)
+    return `no dead letters match${unreadable ? ` (${unreadable} unreadable records)` : ''}\n`;
+  const head = ['WEBHOOK', 'REASON', 'COUNT', 'EVENTS', 'OLDEST', 'NEWEST'];
+  const body = rows.map((r) => [
+    r.webhook_id ?? '-',
+    r.reason,
+    String(r.count),
+    String(r.events),
+    new Date(r.oldest).toISOString(),
+    new Date(r.newest).toISOString(),
+  ]);
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((row) => row[i]!.length)));
+  const line = (cells: string[]) =>
+    `${cells
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd()}\n`;
+  const total = rows.reduce((n, r) => n + r.count, 0);
+  return `${line(head)}${body.map(line).join('')}total ${total}${unreadable ? `, ${unreadable} unreadable records` : ''}\n`;
+}
+
+function renderShow(found: Awaited<ReturnType<typeof scanDeadLetters>>['letters'][number]): string {
+  const dl = found.letter;
+  const lines = [
+    `dlq_id     ${dl.dlq_id}`,
+    `reason     ${dl.reason}`,
+    `webhook    ${dl.webhook_id ?? '-'}`,
+    `dead_at    ${new Date(dl.dead_at).toISOString()}`,
+    `location   partition ${found.partition}, offset ${found.offset}`,
+    `error      ${dl.error ?? '-'}`,
+  ];
+  if (dl.batch) {
+    lines.push(
+      `batch      ${dl.batch.batch_id} (${dl.batch.format}, ${dl.batch.event_ids.length} events)`,
+      `events     ${dl.batch.event_ids.join(', ')}`,
+      `body       ${dl.batch.body.length > 300 ? `${dl.batch.body.slice(0, 300)}… (${dl.batch.body.length} chars)` : dl.batch.body}`,
+    );
+  }
+  if (dl.dispatch)
+    lines.push(
+      `dispatch   ${dl.dispatch.length} record(s): ${dl.dispatch.map((d) => d.event_id).join(', ')}`,
+    );
+  if (dl.source) lines.push(`source     ${dl.source.topic}[${dl.source.partition}]@${dl.source.offset}`);
+  lines.push(`attempts   ${dl.attempts.length}`);
+  for (const a of dl.attempts)
+    lines.push(
+      `  #${a.attempt} ${a.tier.padEnd(6)} ${new Date(a.at).toISOString()}  ${a.status ?? '---'}  ${a.latency_ms} ms  ${a.error ?? ''}`.trimEnd(),
+    );
+  return `${lines.join('\n')}\n`;
+}
