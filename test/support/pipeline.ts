@@ -12,13 +12,16 @@ export interface Tailed<T> {
   headers: Record<string, string>;
 }
 
-/** Reads a JSON topic from the beginning, read_committed, into `records` as they arrive. */
-export async function tail<T>(env: TestEnv, topic: string) {
+/**
+ * Reads a JSON topic from the beginning into `records` as they arrive: read_committed unless asked
+ * (a read_uncommitted tail also shows records of open and aborted transactions).
+ */
+export async function tail<T>(env: TestEnv, topic: string, options: { readUncommitted?: boolean } = {}) {
   const records: Tailed<T>[] = [];
   const consumer = env.kafka.consumer({
     groupId: uniq('tail'),
     maxWaitTimeInMs: 100,
-    readUncommitted: false,
+    readUncommitted: options.readUncommitted ?? false,
   });
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });
