@@ -3,58 +3,12 @@
  * OpenAPI document generated from the same schemas. Everything it talks to comes in through `ApiDeps`.
  */
 import swagger from '@fastify/swagger';
-import type { Webhook } from '@hookpost/contracts';
-import type { Kafka, SerialProducer } from '@hookpost/kafka';
-import type { Logger } from '@hookpost/logger';
-import type { HttpSender, SsrfAllow } from '@hookpost/sender';
-import type { SubscriptionTable, SubscriptionWriter } from '@hookpost/subscriptions';
-import Fastify, {
-  type FastifyBaseLogger,
-  type FastifyInstance,
-  type FastifyReply,
-  type FastifyRequest,
-} from 'fastify';
-import type { Principal, TokenAuthority } from './auth.ts';
-import type { HistoryStore } from './history-store.ts';
+import { Counter, Histogram } from '@hookpost/metrics';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { ApiDeps, RouteContext } from './deps.ts';
 import { fieldErrors, INVALID, KeyedLock } from './http-support.ts';
 import { registerActionRoutes } from './routes-actions.ts';
 import { registerWebhookRoutes } from './routes-webhooks.ts';
-
-export interface ApiDeps {
-  logger: Logger;
-  authority: TokenAuthority;
-  table: SubscriptionTable;
-  writer: SubscriptionWriter;
-  /** Producer of operational notices. */
-  notices: SerialProducer;
-  kafka: Kafka;
-  topics: { operational: string; dlq: string; batches: string; dispatch: string; ledger: string };
-  groupPrefix: string;
-  sender: Pick<HttpSender, 'send'>;
-  history: HistoryStore;
-  allow: SsrfAllow;
-  bodyLimitBytes: number;
-  secretGraceMs: number;
-  historyMs: number;
-  now: () => number;
-}
-
-declare module 'fastify' {
-  interface FastifyRequest {
-    principal: Principal | null;
-  }
-  interface FastifyContextConfig {
-    write?: boolean;
-  }
-}
-
-/** Shared by the route modules. */
-export interface RouteContext {
-  deps: ApiDeps;
-  lock: KeyedLock;
-  /** The webhook if it exists and the caller's token may see its domain; otherwise the reply is a 404. */
-  visible(request: FastifyRequest, reply: FastifyReply, id: string): Webhook | undefined;
-}
 
 const NOT_FOUND = { message: 'Resource not found.' };
 
@@ -68,6 +22,32 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     },
   });
   app.decorateRequest('principal', null);
+  if (deps.metrics) {
+    // Labels stay bounded: the route pattern (never the id in it), the method and the status class.
+    const labelNames = ['method', 'route', 'status_class'] as const;
+    const requests = new Counter({
+      name: 'webhooks_api_requests_total',
+      help: 'Management API requests by route pattern and status class',
+      labelNames,
+      registers: [deps.metrics],
+    });
+    const duration = new Histogram({
+      name: 'webhooks_api_request_duration_seconds',
+      help: 'Management API request duration',
+      labelNames,
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [deps.metrics],
+    });
+    app.addHook('onResponse', async (request, reply) => {
+      const labels = {
+        method: request.method,
+        route: request.routeOptions.url ?? 'unmatched',
+        status_class: `${Math.floor(reply.statusCode / 100)}xx`,
+      };
+      requests.inc(labels);
+      duration.observe(labels, reply.elapsedTime / 1000);
+    });
+  }
 
   await app.register(swagger, {
     openapi: {

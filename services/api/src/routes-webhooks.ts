@@ -1,9 +1,8 @@
 /** CRUD of webhooks, after MailerSend's API; every write waits until this instance's table shows it. */
 import { randomBytes } from 'node:crypto';
-import type { Webhook } from '@hookpost/contracts';
 import { checkUrl, generateSecret } from '@hookpost/sender';
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import type { ApiDeps, RouteContext } from './app.ts';
+import { type ApiDeps, commit, type RouteContext } from './deps.ts';
 import { INVALID, pageOf, pagination } from './http-support.ts';
 import * as s from './schemas.ts';
 import {
@@ -21,13 +20,6 @@ const TAG = ['webhooks'];
 export function newWebhookId(): string {
   const bytes = randomBytes(16);
   return Array.from(bytes, (b) => (b % 36).toString(36)).join('');
-}
-
-/** Writes the document and resolves once this instance's table has applied it (read-your-writes). */
-export async function commit(deps: ApiDeps, webhook: Webhook): Promise<Webhook> {
-  const written = await deps.writer.put(webhook);
-  await deps.table.waitForOffset(written.partition, written.offset);
-  return deps.table.get(webhook.id) ?? webhook;
 }
 
 function semanticErrors(deps: ApiDeps, input: WebhookInput): FieldErrors {

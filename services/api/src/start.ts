@@ -99,6 +99,7 @@ export async function startApi(
     stops.unshift(() => feed.stop());
     const app = await buildApp({
       logger,
+      metrics: ctx.metrics,
       authority: new TokenAuthority(parseTokens(config.api.tokens)),
       table,
       writer,
