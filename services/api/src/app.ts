@@ -102,6 +102,14 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
       if (error.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || error instanceof SyntaxError)
         return reply.code(400).send({ message: `Request body is not valid JSON: ${error.message}` });
       if (status >= 400 && status < 500) return reply.code(status).send({ message: error.message });
+      // Kafka down or the table lagging: a retry can help, so say so (a retried PUT is idempotent).
+      if (error.name?.startsWith('KafkaJS') || /did not reach/.test(error.message)) {
+        request.log.warn({ err: error }, 'subscriptions store unavailable');
+        return reply
+          .code(503)
+          .header('Retry-After', '5')
+          .send({ message: 'Webhook store unavailable; retry shortly.' });
+      }
       request.log.error({ err: error }, 'request failed');
       return reply.code(500).send({ message: 'Internal error.' });
     },
