@@ -11,7 +11,7 @@ import {
 } from '@hookpost/kafka';
 import { createRegistry } from '@hookpost/metrics';
 import type { TestEnv } from '../support/env.ts';
-import { uniq } from '../support/env.ts';
+import { uniq, waitFor } from '../support/env.ts';
 
 export const TEST_TIERS = [
   { name: '200ms', delayMs: 200 },
@@ -38,8 +38,16 @@ export function settings(env: TestEnv, overrides: Partial<DeliverySettings> = {}
   };
 }
 
+/**
+ * Creates the test's topics and waits until their leaders answer: right after creation a busy broker
+ * can still say "not the leader" to ListOffsets, which SubscriptionTable.start() does not retry.
+ */
 export async function provision(env: TestEnv): Promise<void> {
   await provisionTopics(env.admin, env.catalog.all());
+  for (const spec of env.catalog.all())
+    await waitFor(() => env.admin.fetchTopicOffsets(spec.name).then(() => true), {
+      what: `${spec.name} leaders`,
+    });
 }
 
 export async function startInProcess(
