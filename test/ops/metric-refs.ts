@@ -10,9 +10,9 @@ import { ROOT } from './manifests.ts';
 export const ALERTS = join(ROOT, 'deploy/prometheus/alerts.yml');
 export const DASHBOARD = join(ROOT, 'deploy/grafana/dashboards/hookpost.json');
 
-/** Every `webhooks_*` name in a PromQL expression (label values never start with it). */
+/** Every metric name of ours (webhooks_*) or prom-client's defaults (process_*, nodejs_*) in PromQL. */
 export function metricNames(expr: string): string[] {
-  return [...new Set([...expr.matchAll(/\b(webhooks_[a-z0-9_]+)/g)].map((m) => m[1]!))];
+  return [...new Set([...expr.matchAll(/\b((?:webhooks|process|nodejs)_[a-z0-9_]+)/g)].map((m) => m[1]!))];
 }
 
 export interface AlertRule {
