@@ -153,10 +153,11 @@ export class PartitionConsumer {
       if (!this.assigned.has(p)) {
         clearTimeout(s.dueTimer);
         this.partitions.delete(p);
+        // KafkaJS keeps pauses across rebalances: lift ours, or the partition would come back paused
+        // with no state left to resume it.
+        if (s.reasons.size > 0) this.consumer.resume([{ topic: this.options.topic, partitions: [p] }]);
       } else {
         s.committed = -1;
-        // A new generation forgets pauses: re-apply ours.
-        if (s.reasons.size > 0) this.consumer.pause([{ topic: this.options.topic, partitions: [p] }]);
       }
     }
     this.updatePausedGauge();
