@@ -1,23 +1,43 @@
 /**
- * `npm start`: the product on the local stack with demo traffic, for a newcomer's first minutes.
- * Starts Kafka and the registry (unless KAFKA_BROKERS is given), then runs each service as its own
- * child process (as production runs them, one process per role) and prefixes their output. Ctrl-C
- * (or SIGTERM) stops the services gracefully, then the stack if this command started it.
+ * `npm start`: the whole product on the local stack with demo traffic, for a newcomer's first minutes.
+ *
+ * 1. Starts Kafka and the registry (unless KAFKA_BROKERS is given) and provisions topics and schemas.
+ * 2. Runs every service as its own child process, as production runs them (one process per role,
+ *    roles chosen by config): fan-out, batcher, delivery (main + suspender), delivery (retry tiers), API.
+ * 3. Starts a demo receiver and creates three webhooks through the API: one JSON, one JSON Lines, and one
+ *    whose endpoint always fails, so it walks the retry tiers and ends suspended.
+ * 4. Starts the demo MTA producer, and prints as it happens: batches arriving (size, webhook, signature
+ *    verified), retries by tier, the suspension.
+ * Ctrl-C (or SIGTERM) stops the services gracefully, then the stack if this command started it.
+ * Demo settings are short on purpose (5 s batch window, 2s/5s/10s retry tiers); production defaults are
+ * 30 s and a schedule that spans about a day.
  */
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
+import { type AttemptRecord, type OperationalNotice, SecretBox } from '@hookpost/contracts';
+import { createKafka, topicCatalog } from '@hookpost/kafka';
+import { createLogger } from '@hookpost/logger';
+import { startReceiver, verifySignatures } from '@hookpost/sender';
 
 const root = new URL('..', import.meta.url).pathname;
 const stack = `${root}scripts/stack.sh`;
+const started = Date.now();
+const say = (line: string) =>
+  console.log(`${((Date.now() - started) / 1000).toFixed(1).padStart(6)}s  ${line}`);
+
+const API_PORT = Number(process.env.DEMO_API_PORT ?? 8090);
+const RECEIVER_PORT = Number(process.env.DEMO_RECEIVER_PORT ?? 9480);
+const TIERS = '2s,5s,10s';
 
 interface Role {
   name: string;
   entry: string;
-  env?: Record<string, string>;
+  env: Record<string, string>;
 }
 
-// Each role's ops port is fixed so that Prometheus (deploy/prometheus) can scrape the demo.
-const roles: Role[] = [{ name: 'demo', entry: 'services/demo/src/main.ts', env: { HTTP_PORT: '9470' } }];
+// --- 1. the stack --------------------------------------------------------------------------------
 
 let startedStack = false;
 if (!process.env.KAFKA_BROKERS) {
@@ -29,18 +49,103 @@ if (!process.env.KAFKA_BROKERS) {
   }
 }
 
+// The encryption key and the API token are kept with the demo's data, so webhooks created by an
+// earlier run (still in the compacted topic) stay readable.
+const dataDir = `${root}.data/demo`;
+mkdirSync(dataDir, { recursive: true });
+const secretsFile = `${dataDir}/secrets.json`;
+if (!existsSync(secretsFile)) {
+  writeFileSync(
+    secretsFile,
+    JSON.stringify({
+      encryptionKeys: SecretBox.generateSpec(),
+      apiToken: randomBytes(24).toString('base64url'),
+    }),
+    { mode: 0o600 },
+  );
+}
+const { encryptionKeys, apiToken } = JSON.parse(readFileSync(secretsFile, 'utf8')) as {
+  encryptionKeys: string;
+  apiToken: string;
+};
+
+const common: Record<string, string> = {
+  // The story is printed by this script; services log only errors unless LOG_LEVEL says otherwise.
+  LOG_LEVEL: process.env.LOG_LEVEL ?? 'error',
+  SUBSCRIPTION_ENCRYPTION_KEYS: encryptionKeys,
+  RETRY_TIERS: TIERS,
+  DELIVERY_JITTER: '0',
+};
+
+const provision = spawnSync(process.execPath, ['services/provision/src/main.ts'], {
+  cwd: root,
+  env: { ...process.env, ...common },
+  encoding: 'utf8',
+});
+if (provision.status !== 0) {
+  console.error(provision.stderr || provision.stdout);
+  await stopStack();
+  process.exit(1);
+}
+say(provision.stdout.trim());
+
+// --- 2. the services -----------------------------------------------------------------------------
+
+const roles: Role[] = [
+  { name: 'fanout', entry: 'services/fanout/src/main.ts', env: { HTTP_PORT: '9471' } },
+  {
+    name: 'batcher',
+    entry: 'services/batcher/src/main.ts',
+    env: { HTTP_PORT: '9472', BATCH_WINDOW_MS: '5000' },
+  },
+  {
+    name: 'delivery',
+    entry: 'services/delivery/src/main.ts',
+    env: { HTTP_PORT: '9473', DELIVERY_ROLES: 'main,suspender', DELIVERY_ALLOW_LOOPBACK: 'true' },
+  },
+  {
+    name: 'delivery-retry',
+    entry: 'services/delivery/src/main.ts',
+    env: { HTTP_PORT: '9474', DELIVERY_ROLES: 'retry', DELIVERY_ALLOW_LOOPBACK: 'true' },
+  },
+  {
+    name: 'api',
+    entry: 'services/api/src/main.ts',
+    env: {
+      HTTP_PORT: '9475',
+      API_PORT: String(API_PORT),
+      API_DATA_DIR: `${dataDir}/api`,
+      SSRF_ALLOW_LOOPBACK: 'true',
+      API_TOKENS: JSON.stringify([
+        {
+          name: 'demo',
+          sha256: createHash('sha256').update(apiToken).digest('hex'),
+          domains: ['*'],
+          access: 'read-write',
+        },
+      ]),
+    },
+  },
+];
+const producer: Role = {
+  name: 'demo',
+  entry: 'services/demo/src/main.ts',
+  env: { HTTP_PORT: '9470', DEMO_RATE: '20', DEMO_DOMAINS: '3', DEMO_REPORT_EVERY_MS: '15000' },
+};
+
 const children = new Map<string, ChildProcess>();
 let stopping = false;
+let exitCode = 0;
 
 function run(role: Role): void {
   const child = spawn(process.execPath, [role.entry], {
     cwd: root,
-    env: { LOG_LEVEL: 'warn', ...process.env, ...role.env },
+    env: { ...process.env, ...common, ...role.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   children.set(role.name, child);
   for (const stream of [child.stdout, child.stderr]) {
-    createInterface({ input: stream }).on('line', (line) => console.log(`[${role.name}] ${line}`));
+    createInterface({ input: stream }).on('line', (line) => console.log(`        [${role.name}] ${line}`));
   }
   child.on('exit', (code, signal) => {
     children.delete(role.name);
@@ -48,14 +153,155 @@ function run(role: Role): void {
       console.error(`[${role.name}] exited (${signal ?? code}); stopping everything`);
       void shutdown(code || 1);
     } else if (children.size === 0) {
-      finish();
+      void finish();
     }
   });
 }
 
-let exitCode = 0;
-function finish(): void {
+async function ready(port: number, timeoutMs = 90_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline && !stopping) {
+    const ok = await fetch(`http://127.0.0.1:${port}/readyz`).then(
+      (r) => r.ok,
+      () => false,
+    );
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`a service on ops port ${port} did not become ready`);
+}
+
+for (const role of roles) run(role);
+try {
+  await Promise.all(roles.map((r) => ready(Number(r.env.HTTP_PORT))));
+} catch (error) {
+  console.error(`start: ${(error as Error).message}`);
+  await shutdown(1);
+}
+say(
+  `services ready: ${roles.map((r) => r.name).join(', ')} (API on http://127.0.0.1:${API_PORT}, token in .data/demo/secrets.json)`,
+);
+
+// --- 3. receiver and webhooks --------------------------------------------------------------------
+
+const receiver = await startReceiver({ port: RECEIVER_PORT });
+const api = async (method: string, path: string, body?: unknown) => {
+  const res = await fetch(`http://127.0.0.1:${API_PORT}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${apiToken}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`${method} ${path}: HTTP ${res.status} ${text}`);
+  return text ? (JSON.parse(text) as { data: Record<string, unknown> }) : undefined;
+};
+
+const demoWebhooks = [
+  {
+    name: 'orders (JSON)',
+    domain_id: 'dom-0',
+    url: `${receiver.url}/ok/json`,
+    format: 'json',
+    events: ['activity.sent', 'activity.delivered', 'activity.opened', 'activity.clicked'],
+  },
+  {
+    name: 'analytics (JSON Lines)',
+    domain_id: 'dom-1',
+    url: `${receiver.url}/ok/jsonl`,
+    format: 'jsonl',
+    events: [
+      'activity.delivered',
+      'activity.opened',
+      'activity.clicked',
+      'activity.hard_bounced',
+      'activity.soft_bounced',
+    ],
+  },
+  {
+    name: 'always failing',
+    domain_id: 'dom-2',
+    url: `${receiver.url}/status/500/failing`,
+    format: 'json',
+    events: ['activity.delivered', 'activity.hard_bounced'],
+  },
+];
+const byPath = new Map<string, { id: string; name: string; secrets: string[] }>();
+const names = new Map<string, string>();
+for (const w of demoWebhooks) {
+  // Webhooks of an earlier demo run are still in the compacted topic; start from a clean slate.
+  const existing = await api('GET', `/v1/webhooks?domain_id=${w.domain_id}&limit=100`);
+  for (const old of (existing?.data ?? []) as unknown as { id: string }[])
+    await api('DELETE', `/v1/webhooks/${old.id}`);
+  const created = (await api('POST', '/v1/webhooks', {
+    ...w,
+    enabled: true,
+    batch: { max_events: 500, window_seconds: 5 },
+  }))!.data;
+  const secret = String(created.secret);
+  byPath.set(new URL(w.url).pathname, { id: String(created.id), name: w.name, secrets: [secret] });
+  names.set(String(created.id), w.name);
+  say(`created webhook "${w.name}" ${created.id} on ${w.domain_id} → ${w.url} (${w.format})`);
+}
+
+// --- 4. traffic and what happens to it ------------------------------------------------------------
+
+let seen = 0;
+const receiverTick = setInterval(() => {
+  for (; seen < receiver.requests.length; seen++) {
+    const r = receiver.requests[seen]!;
+    const hook = byPath.get(r.path);
+    const verified = hook ? verifySignatures(r.headers, Buffer.from(r.body), hook.secrets) : false;
+    const outcome = r.status !== null && r.status < 300 ? 'delivered' : `answered ${r.status}`;
+    say(
+      `${outcome.padEnd(12)} batch of ${String(r.events ?? '?').padStart(3)} events → "${hook?.name ?? r.path}" ` +
+        `(${r.headers['content-type']}) signature ${verified ? 'verified' : 'NOT verified'}, webhook-id ${r.headers['webhook-id']}`,
+    );
+  }
+}, 250);
+
+const catalog = topicCatalog({ retryTiers: TIERS.split(',') });
+const kafka = createKafka({
+  brokers: process.env.KAFKA_BROKERS!.split(','),
+  clientId: 'hookpost-demo-observer',
+  logger: createLogger({ name: 'demo-observer', level: 'warn' }),
+});
+const observer = kafka.consumer({ groupId: `hookpost-demo-observer-${process.pid}`, maxWaitTimeInMs: 200 });
+await observer.connect();
+await observer.subscribe({
+  topics: [catalog.topics.attempts.name, catalog.topics.operational.name],
+  fromBeginning: false,
+});
+await observer.run({
+  eachMessage: async ({ topic, message }) => {
+    const value = JSON.parse(message.value?.toString() ?? '{}');
+    if (topic === catalog.topics.operational.name) {
+      const n = value as OperationalNotice;
+      say(`${n.type} "${names.get(n.webhook_id) ?? n.webhook_id}": ${n.reason} ${JSON.stringify(n.counts)}`);
+    } else {
+      const a = value as AttemptRecord;
+      if (a.outcome === 'delivered') return;
+      const next = a.outcome === 'retry' ? 'moved to the next retry tier' : 'dead-lettered';
+      say(
+        `attempt ${a.attempt} (tier ${a.tier}) to "${names.get(a.webhook_id) ?? a.webhook_id}" failed: ${a.error ?? a.status}; ${next}`,
+      );
+    }
+  },
+});
+
+run(producer);
+say('demo producer started (20 events/s over dom-0, dom-1, dom-2); Ctrl-C stops everything');
+
+// --- shutdown ------------------------------------------------------------------------------------
+
+async function stopStack(): Promise<void> {
   if (startedStack) execFileSync('bash', [stack, 'stop'], { stdio: 'inherit' });
+}
+
+async function finish(): Promise<void> {
+  clearInterval(receiverTick);
+  await observer.disconnect().catch(() => {});
+  await receiver.close().catch(() => {});
+  await stopStack();
   process.exit(exitCode);
 }
 
@@ -74,7 +320,3 @@ async function shutdown(code = 0): Promise<void> {
 
 process.on('SIGINT', () => void shutdown());
 process.on('SIGTERM', () => void shutdown());
-for (const role of roles) run(role);
-console.log(
-  `running ${roles.map((r) => r.name).join(', ')} on ${process.env.KAFKA_BROKERS}; Ctrl-C stops everything`,
-);
