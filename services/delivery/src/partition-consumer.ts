@@ -56,6 +56,9 @@ export interface PartitionConsumerOptions {
 /** How many records may wait, finished, behind an unfinished one, in multiples of the window. */
 const TRACKED_FACTOR = 16;
 
+/** Every this many commit intervals, owned partitions are committed again even without progress. */
+const RECOMMIT_EVERY = 10;
+
 type PauseReason = 'window' | 'due';
 
 interface PartitionState {
@@ -113,6 +116,10 @@ export class PartitionConsumer {
     c.on(c.events.GROUP_JOIN, ({ payload }) =>
       this.onAssignment(payload.memberAssignment[this.options.topic] ?? []),
     );
+    // Until the new assignment is known, commit nothing: we may be about to lose any partition.
+    c.on(c.events.REBALANCING, () => {
+      this.assigned = new Set();
+    });
     c.on(c.events.CRASH, ({ payload }) =>
       this.log.error({ err: payload.error, restart: payload.restart }, 'consumer crashed'),
     );
@@ -125,7 +132,11 @@ export class PartitionConsumer {
       eachBatch: (payload) => this.onBatch(payload),
     });
     this.running = true;
-    this.commitTimer = setInterval(() => this.flushCommits(), this.options.commitIntervalMs);
+    let tick = 0;
+    this.commitTimer = setInterval(() => {
+      tick += 1;
+      void this.flushCommits(tick % RECOMMIT_EVERY === 0);
+    }, this.options.commitIntervalMs);
     this.commitTimer.unref();
   }
 
@@ -295,8 +306,14 @@ export class PartitionConsumer {
     setImmediate(() => void this.flushCommits());
   }
 
-  /** Commits every assigned partition whose commit point moved; one commit request at a time. */
-  private flushCommits(): Promise<void> {
+  /**
+   * Commits every assigned partition whose commit point moved; one commit request at a time. `force`
+   * commits them all again: KafkaJS retries a failed commitOffsets after a rebalance with the *new*
+   * generation, so a commit a member built before losing a partition can land after the new owner's
+   * and move that partition's offset back (never past unfinished work: it only claims records that
+   * member finished). Re-committing now and then repairs that; the cost is one small request.
+   */
+  private flushCommits(force = false): Promise<void> {
     if (this.committing) {
       this.commitAgain = true;
       return this.committing;
@@ -305,7 +322,7 @@ export class PartitionConsumer {
     const offsets: { topic: string; partition: number; offset: string }[] = [];
     for (const s of this.partitions.values()) {
       const c = s.tracker.committable;
-      if (c > s.committed && this.assigned.has(s.partition))
+      if ((c > s.committed || force) && this.assigned.has(s.partition))
         offsets.push({ topic: this.options.topic, partition: s.partition, offset: String(c) });
     }
     if (offsets.length === 0 || !this.running) return Promise.resolve();
