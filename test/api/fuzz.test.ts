@@ -111,4 +111,34 @@ describe('random JSON at the write routes', () => {
       { numRuns: 300 },
     );
   });
+
+  it('never gets a 5xx from resend either (fewer runs: a valid body scans the whole DLQ)', async () => {
+    const resendBody = fc.oneof(
+      body,
+      fc.record(
+        {
+          date_from: fc.oneof(fc.integer(), fc.string(), fc.constant(null)),
+          date_to: fc.oneof(fc.integer(), fc.double(), fc.string()),
+          reasons: fc.oneof(
+            fc.array(fc.constantFrom('exhausted', 'gone', 'suspended', 'nope', 1)),
+            fc.string(),
+          ),
+          dry_run: fc.oneof(fc.boolean(), fc.string()),
+          resume: fc.jsonValue(),
+          force: fc.boolean(),
+        },
+        { requiredKeys: [] },
+      ),
+    );
+    await fc.assert(
+      fc.asyncProperty(resendBody, fc.boolean(), async (value, rawText) => {
+        const text = rawText && typeof value === 'string' ? value : JSON.stringify(value);
+        const res = await api.call('POST', `/v1/webhooks/${webhookId}/resend`, undefined, undefined, {
+          body: text,
+        });
+        expect(res.status, `resend ${text} -> ${JSON.stringify(res.body)}`).toBeLessThan(500);
+      }),
+      { numRuns: 40 },
+    );
+  });
 });
