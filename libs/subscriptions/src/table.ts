@@ -89,7 +89,7 @@ export class SubscriptionTable {
     await admin.connect();
     let targets: Map<number, number>;
     try {
-      const offsets = await admin.fetchTopicOffsets(this.options.topic);
+      const offsets = await fetchOffsetsOnceLeadersSettle(admin, this.options.topic, timeoutMs);
       // The last record of each non-empty partition (high - 1) is what "caught up" means.
       targets = new Map(
         offsets.filter((o) => Number(o.high) > Number(o.low)).map((o) => [o.partition, Number(o.high) - 1]),
@@ -287,5 +287,36 @@ export class SubscriptionTable {
     }
     this.count?.set({ status: 'active' }, active);
     this.count?.set({ status: 'suspended' }, suspended);
+  }
+}
+
+/**
+ * Right after a topic is created (a fresh cluster, the provisioning Job just ran) its partitions may
+ * not have a leader yet and the broker answers "not the leader" to ListOffsets. That is transient:
+ * retry with a short backoff until the deadline rather than failing the service's start-up.
+ */
+async function fetchOffsetsOnceLeadersSettle(
+  admin: ReturnType<Kafka['admin']>,
+  topic: string,
+  timeoutMs: number,
+): Promise<{ partition: number; high: string; low: string }[]> {
+  const deadline = Date.now() + timeoutMs;
+  for (let delay = 100; ; delay = Math.min(delay * 2, 2_000)) {
+    try {
+      return await admin.fetchTopicOffsets(topic);
+    } catch (error) {
+      // KafkaJS wraps the broker's error once its own retries are spent; look inside.
+      const retriable = [
+        error,
+        (error as { cause?: unknown }).cause,
+        (error as { originalError?: unknown }).originalError,
+      ].some(
+        (e) =>
+          (e as { retriable?: boolean } | undefined)?.retriable === true ||
+          /leader/i.test(String((e as Error | undefined)?.message)),
+      );
+      if (!retriable || Date.now() + delay > deadline) throw error;
+      await new Promise((r) => setTimeout(r, delay));
+    }
   }
 }
