@@ -1,0 +1,71 @@
+/**
+ * The raw Kafka baseline, measured in the same run as the pipeline so the ratios cancel out the
+ * machine's drift: (1) a KafkaJS consumer that only decodes (AvroCodec) the pipeline's own input topic
+ * from the beginning, (2) MtaProducer sending the same kind of events to a scratch topic.
+ */
+import { type AvroCodec, type EmailEvent, MtaProducer, type SchemaRegistry } from '@hookpost/events';
+import type { Admin, Kafka } from '@hookpost/kafka';
+
+export interface Rate {
+  count: number;
+  seconds: number;
+  perSecond: number;
+}
+
+/** Consumes `topic` up to the high watermarks read at the start, decoding every record. */
+export async function rawConsume(
+  kafka: Kafka,
+  admin: Admin,
+  topic: string,
+  groupId: string,
+  codec: AvroCodec<EmailEvent>,
+): Promise<Rate> {
+  const offsets = await admin.fetchTopicOffsets(topic);
+  const target = offsets.reduce((s, o) => s + Number(o.high) - Number(o.low), 0);
+  const consumer = kafka.consumer({ groupId });
+  let count = 0;
+  let bad = 0;
+  let first = 0;
+  let last = 0;
+  let resolveDone: () => void = () => {};
+  const done = new Promise<void>((r) => (resolveDone = r));
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  await consumer.run({
+    eachBatch: async ({ batch }) => {
+      first ||= Date.now();
+      for (const m of batch.messages) {
+        const r = await codec.decode(m.value);
+        if (!r.ok) bad++;
+      }
+      count += batch.messages.length;
+      last = Date.now();
+      if (count >= target) resolveDone();
+    },
+  });
+  await done;
+  await consumer.disconnect();
+  if (bad > 0) throw new Error(`raw consume: ${bad} records did not decode`);
+  const seconds = (last - first) / 1000;
+  return { count, seconds, perSecond: Math.round(count / seconds) };
+}
+
+/** Sends `count` events (chunks of `chunk`, one send at a time as MtaProducer does) to `topic`. */
+export async function rawProduce(
+  kafka: Kafka,
+  registry: SchemaRegistry,
+  registryUrl: string,
+  topic: string,
+  count: number,
+  next: () => EmailEvent,
+  chunk: number,
+): Promise<Rate> {
+  const producer = new MtaProducer({ kafka, registry, registryUrl, topic });
+  await producer.connect();
+  const start = Date.now();
+  for (let sent = 0; sent < count; sent += chunk)
+    await producer.send(Array.from({ length: Math.min(chunk, count - sent) }, next));
+  const seconds = (Date.now() - start) / 1000;
+  await producer.close();
+  return { count, seconds, perSecond: Math.round(count / seconds) };
+}

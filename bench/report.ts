@@ -1,0 +1,136 @@
+/** Turning samples into figures, and figures into the Markdown table, the JSON file and results.md. */
+import { appendFileSync, existsSync, writeFileSync } from 'node:fs';
+import type { ProcStats } from './procs.ts';
+
+export interface Percentiles {
+  p50: number;
+  p95: number;
+  p99: number;
+  max: number;
+  samples: number;
+}
+
+export function percentiles(values: Float64Array): Percentiles {
+  const sorted = Float64Array.from(values).sort();
+  const at = (q: number) =>
+    sorted.length === 0 ? Number.NaN : sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+  return {
+    p50: Math.round(at(0.5)),
+    p95: Math.round(at(0.95)),
+    p99: Math.round(at(0.99)),
+    max: Math.round(sorted.at(-1) ?? Number.NaN),
+    samples: sorted.length,
+  };
+}
+
+/** A counter sampled over time. */
+export type Series = { t: number; v: number }[];
+
+/**
+ * Rate while the stage was busy: from the last sample before the counter first moved to the first
+ * sample at its final value, so idle time before and after (e.g. waiting for a window) is left out.
+ */
+export function activeRate(series: Series): { count: number; seconds: number; perSecond: number } {
+  const first = series[0];
+  const end = series.at(-1);
+  if (!first || !end || end.v === first.v) return { count: 0, seconds: 0, perSecond: 0 };
+  let t0 = first.t;
+  for (const s of series) {
+    if (s.v !== first.v) break;
+    t0 = s.t;
+  }
+  const t1 = series.find((s) => s.v === end.v)!.t;
+  const seconds = Math.max(0.001, (t1 - t0) / 1000);
+  return { count: end.v - first.v, seconds, perSecond: Math.round((end.v - first.v) / seconds) };
+}
+
+export interface PhaseResult {
+  name: string;
+  description: string;
+  events: number;
+  /** Target produce rate, 0 for full speed. */
+  rate: number;
+  windowMs: number;
+  produce: { seconds: number; perSecond: number };
+  pairs: { expected: number; arrived: number; duplicates: number; unexpected: number; badSignatures: number };
+  /** From the first event produced to the last pair arriving. */
+  endToEnd: { seconds: number; eventsPerSecond: number; pairsPerSecond: number };
+  stages: {
+    fanout: { eventsPerSecond: number; dispatchPerSecond: number };
+    batcher: { recordsPerSecond: number; batchesPerSecond: number; meanBatchSize: number; batches: number };
+    delivery: { batchesPerSecond: number; pairsPerSecond: number; retries: number; injectedFailures: number };
+  };
+  latencyMs: Percentiles;
+  cpuSeconds: Record<string, number>;
+}
+
+export interface RunResult {
+  date: string;
+  commit: string;
+  machine: { cores: number; memoryGiB: number; cpu: string };
+  options: Record<string, unknown>;
+  wallSeconds: number;
+  baseline: {
+    consume: { count: number; seconds: number; perSecond: number };
+    produce: { count: number; seconds: number; perSecond: number };
+  };
+  phases: PhaseResult[];
+  services: Record<string, ProcStats>;
+  headline: { e2eVsRawConsume: number; e2eVsRawProduce: number; fanoutVsRawConsume: number };
+  notes: string[];
+}
+
+const f = (n: number) => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : '–');
+const r2 = (n: number) => (Number.isFinite(n) ? n.toFixed(2) : '–');
+
+export function markdown(run: RunResult): string {
+  const lines: string[] = [];
+  const h = run.headline;
+  lines.push(
+    `### ${run.date} · ${run.commit} · ${run.machine.cores} cores, ${run.machine.memoryGiB} GiB · N=${f(run.phases[0]?.events ?? 0)}`,
+    '',
+    `**Headline (pipeline / raw, same run): end to end ${r2(h.e2eVsRawConsume)}× raw consume, ${r2(h.e2eVsRawProduce)}× raw produce; fan-out stage ${r2(h.fanoutVsRawConsume)}× raw consume.**`,
+    '',
+    `Raw KafkaJS consume + Avro decode: ${f(run.baseline.consume.perSecond)} events/s (${f(run.baseline.consume.count)}); raw MtaProducer: ${f(run.baseline.produce.perSecond)} events/s (${f(run.baseline.produce.count)}).`,
+    '',
+    '| phase | events | rate | window | pairs (dup/unexp/bad sig) | e2e events/s | fan-out ev/s | batcher rec/s | delivery batches/s (pairs/s) | batches/s, mean size | latency p50/p95/p99 ms | retries |',
+    '| --- | ---: | ---: | ---: | --- | ---: | ---: | ---: | --- | --- | --- | ---: |',
+  );
+  for (const p of run.phases) {
+    const s = p.stages;
+    lines.push(
+      `| ${p.name}: ${p.description} | ${f(p.events)} | ${p.rate ? `${f(p.rate)}/s` : 'full'} | ${p.windowMs / 1000} s | ` +
+        `${f(p.pairs.arrived)}/${f(p.pairs.expected)} (${p.pairs.duplicates}/${p.pairs.unexpected}/${p.pairs.badSignatures}) | ` +
+        `${f(p.endToEnd.eventsPerSecond)} | ${f(s.fanout.eventsPerSecond)} | ${f(s.batcher.recordsPerSecond)} | ` +
+        `${f(s.delivery.batchesPerSecond)} (${f(s.delivery.pairsPerSecond)}) | ${r2(s.batcher.batchesPerSecond)}, ${r2(s.batcher.meanBatchSize)} | ` +
+        `${f(p.latencyMs.p50)}/${f(p.latencyMs.p95)}/${f(p.latencyMs.p99)} | ${s.delivery.retries} |`,
+    );
+  }
+  lines.push(
+    '',
+    '| service | CPU s (first phase) | CPU s (run) | peak RSS MiB |',
+    '| --- | ---: | ---: | ---: |',
+  );
+  for (const [name, st] of Object.entries(run.services)) {
+    lines.push(
+      `| ${name} | ${r2(run.phases[0]?.cpuSeconds[name] ?? Number.NaN)} | ${r2(st.cpuSeconds)} | ${f(st.peakRssMiB)} |`,
+    );
+  }
+  if (run.notes.length > 0) lines.push('', ...run.notes.map((n) => `- ${n}`));
+  lines.push('', `Wall time ${f(run.wallSeconds)} s.`);
+  return lines.join('\n');
+}
+
+export function writeOutputs(run: RunResult, outDir: string, resultsFile?: string): string {
+  const file = `${outDir}/bench-${run.date.replace(/[:.]/g, '-')}.json`;
+  writeFileSync(file, `${JSON.stringify(run, null, 2)}\n`);
+  if (!resultsFile) return file;
+  if (!existsSync(resultsFile)) {
+    writeFileSync(
+      resultsFile,
+      '# Benchmark results\n\nAppended by `npm run bench` (one block per run; see bench/README.md for what each figure means).\n\n',
+    );
+  }
+  appendFileSync(resultsFile, `${markdown(run)}\n\n`);
+  return file;
+}

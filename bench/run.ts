@@ -1,0 +1,325 @@
+/**
+ * `npm run bench [-- options]`: end-to-end throughput, latency and memory of the real services on the
+ * real stack, against a raw KafkaJS baseline measured in the same run. See bench/README.md.
+ *
+ * Phases, all in one run on one set of service processes (each phase has its own webhooks, domains and
+ * event ids, so nothing is shared between them but the topics):
+ *   tp   throughput: N events at full speed (or --rate), 30 s windows
+ *        → then the baseline: raw consume (decode only) of the input topic, raw produce to a scratch topic
+ *   l30  latency with 30 s windows, N/5 events at --latency-rate (default half the tp end-to-end rate)
+ *   l1   latency with 1 s windows, same N and rate
+ *   rt   retry scenario: 1 s windows, 20 % of requests answer 500 at random (a batch at most 3 times)
+ *   sl   slow-endpoint scenario: 1 s windows, every tenth webhook hangs past its 2 s timeout
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { parseArgs } from 'node:util';
+import { SecretBox } from '@hookpost/contracts';
+import { AvroCodec, createRegistry, type EmailEvent, emailEventSchema, MtaProducer } from '@hookpost/events';
+import { connectAdmin, createKafka, provisionTopics, topicCatalog } from '@hookpost/kafka';
+import { eventGenerator } from '@hookpost/loadgen';
+import { createLogger } from '@hookpost/logger';
+import { SubscriptionWriter } from '@hookpost/subscriptions';
+import { rawConsume, rawProduce } from './baseline.ts';
+import { ACTIVITY_MIX } from './layout.ts';
+import { type PhaseContext, runPhase } from './phase.ts';
+import { type ProcStats, type Service, startService } from './procs.ts';
+import { type ReceiverHandle, startBenchReceiver } from './receiver.ts';
+import { markdown, type PhaseResult, type RunResult, writeOutputs } from './report.ts';
+
+const { values: args } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    events: { type: 'string' },
+    rate: { type: 'string', default: '0' },
+    'latency-events': { type: 'string' },
+    'latency-rate': { type: 'string' },
+    window: { type: 'string', default: 'both' },
+    phases: { type: 'string', default: 'tp,l30,l1,rt,sl' },
+    webhooks: { type: 'string', default: '1000' },
+    domains: { type: 'string', default: '200' },
+    partitions: { type: 'string', default: '12' },
+    origins: { type: 'string', default: '20' },
+    'raw-produce-events': { type: 'string' },
+    'cpu-prof': { type: 'string' },
+    'service-env': { type: 'string', multiple: true, default: [] },
+    'no-results': { type: 'boolean', default: false },
+    'keep-topics': { type: 'boolean', default: false },
+    note: { type: 'string', multiple: true, default: [] },
+  },
+});
+
+const root = new URL('..', import.meta.url).pathname;
+const outDir = `${root}bench/out`;
+const runStarted = Date.now();
+const stamp = new Date().toISOString();
+const logDir = `${outDir}/logs-${stamp.replace(/[:.]/g, '-')}`;
+mkdirSync(logDir, { recursive: true });
+const log = (line: string) =>
+  console.error(`${((Date.now() - runStarted) / 1000).toFixed(1).padStart(7)}s  ${line}`);
+
+const N = Number(args.events ?? (args.quick ? 100_000 : 1_000_000));
+const NL = Number(args['latency-events'] ?? Math.round(N / 5));
+const W = Number(args.webhooks);
+const D = Number(args.domains);
+if (!Number.isInteger(W / D) || W / D < 3)
+  throw new Error('--webhooks must be a multiple (≥ 3×) of --domains');
+const PARTITIONS = Number(args.partitions);
+const TIERS = '1s,2s,5s,10s,20s';
+const wanted = new Set(args.phases.split(','));
+const windows = args.window === 'both' ? [30_000, 1_000] : [Number(args.window)];
+const serviceEnv = Object.fromEntries(
+  (args['service-env'] as string[]).map((kv) => [
+    kv.slice(0, kv.indexOf('=')),
+    kv.slice(kv.indexOf('=') + 1),
+  ]),
+);
+
+// --- cleanup, whatever happens -------------------------------------------------------------------
+const stack = `${root}scripts/stack.sh`;
+let startedStack = false;
+let receiver: ReceiverHandle | undefined;
+const services: Service[] = [];
+const closers: (() => Promise<unknown>)[] = [];
+let stopping = false;
+let cleaned: Promise<void> | undefined;
+
+function cleanup(): Promise<void> {
+  cleaned ??= (async () => {
+    stopping = true;
+    await Promise.allSettled(services.map((s) => s.stop()));
+    await receiver?.close().catch(() => {});
+    for (const close of closers.reverse()) await close().catch(() => {});
+    if (startedStack) execFileSync('bash', [stack, 'stop'], { stdio: 'inherit' });
+  })();
+  return cleaned;
+}
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    log(`${signal}: stopping everything this bench started`);
+    void cleanup().finally(() => process.exit(130));
+  });
+}
+
+try {
+  // --- the stack and the topics ------------------------------------------------------------------
+  if (!process.env.KAFKA_BROKERS) {
+    startedStack = spawnSync('bash', [stack, 'status'], { stdio: 'ignore' }).status !== 0;
+    if (startedStack) execFileSync('bash', [stack, 'start'], { stdio: 'inherit' });
+    for (const line of execFileSync('bash', [stack, 'env'], { encoding: 'utf8' }).trim().split('\n')) {
+      const [k, v] = line.split('=', 2) as [string, string];
+      process.env[k] ??= v;
+    }
+  }
+  const brokers = process.env.KAFKA_BROKERS!.split(',');
+  const registryUrl = process.env.SCHEMA_REGISTRY_URL!;
+  const prefix = `bench-${Date.now().toString(36)}.`;
+  const encryptionKeys = SecretBox.generateSpec();
+  const common: Record<string, string> = {
+    KAFKA_BROKERS: brokers.join(','),
+    SCHEMA_REGISTRY_URL: registryUrl,
+    TOPIC_PREFIX: prefix,
+    TOPIC_PARTITIONS: String(PARTITIONS),
+    LOG_LEVEL: 'warn',
+    SUBSCRIPTION_ENCRYPTION_KEYS: encryptionKeys,
+    RETRY_TIERS: TIERS,
+    DELIVERY_JITTER: '0',
+    DELIVERY_ALLOW_LOOPBACK: 'true',
+    ...serviceEnv,
+  };
+  const provision = spawnSync(process.execPath, ['services/provision/src/main.ts'], {
+    cwd: root,
+    env: { ...process.env, ...common },
+    encoding: 'utf8',
+  });
+  if (provision.status !== 0) throw new Error(`provision failed: ${provision.stderr || provision.stdout}`);
+  log(`topic prefix ${prefix} (${PARTITIONS} partitions); ${provision.stdout.trim()}`);
+
+  const logger = createLogger({ name: 'bench', level: 'warn' });
+  const kafka = createKafka({ brokers, clientId: 'hookpost-bench', logger });
+  const admin = await connectAdmin(kafka, brokers, 15_000);
+  closers.push(() => admin.disconnect());
+  const catalog = topicCatalog({ prefix, partitions: PARTITIONS, retryTiers: TIERS.split(',') });
+  // Closers run last-pushed first: the bench's topics are deleted before the admin disconnects.
+  if (!args['keep-topics']) {
+    closers.push(async () => {
+      const mine = (await admin.listTopics()).filter((t) => t.startsWith(prefix));
+      await admin.deleteTopics({ topics: mine });
+    });
+  }
+
+  // --- receiver and services -----------------------------------------------------------------------
+  receiver = await startBenchReceiver(Number(args.origins));
+  const profiled = args['cpu-prof'];
+  const profDir = `${outDir}/prof`;
+  if (profiled) mkdirSync(profDir, { recursive: true });
+  const roles: { name: string; entry: string; env: Record<string, string> }[] = [
+    { name: 'fanout', entry: 'services/fanout/src/main.ts', env: {} },
+    { name: 'batcher', entry: 'services/batcher/src/main.ts', env: {} },
+    { name: 'delivery', entry: 'services/delivery/src/main.ts', env: { DELIVERY_ROLES: 'main,suspender' } },
+    { name: 'delivery-retry', entry: 'services/delivery/src/main.ts', env: { DELIVERY_ROLES: 'retry' } },
+  ];
+  for (const role of roles) {
+    services.push(
+      await startService(
+        {
+          ...role,
+          env: { ...common, ...role.env },
+          nodeArgs: profiled === role.name ? ['--cpu-prof', '--cpu-prof-dir', profDir] : [],
+        },
+        logDir,
+        (name) => {
+          if (!stopping) {
+            log(`${name} exited unexpectedly (see ${logDir}/${name}.log); stopping`);
+            void cleanup().finally(() => process.exit(1));
+          }
+        },
+      ),
+    );
+  }
+  await Promise.all(services.map((s) => s.ready()));
+  log(`services ready: ${services.map((s) => `${s.name} (pid ${s.pid})`).join(', ')}; logs in ${logDir}`);
+
+  const writer = new SubscriptionWriter({
+    kafka,
+    topic: catalog.topics.subscriptions.name,
+    box: new SecretBox(encryptionKeys),
+  });
+  await writer.connect();
+  closers.push(() => writer.close());
+  const registry = createRegistry(registryUrl);
+  const producer = new MtaProducer({ kafka, registry, registryUrl, topic: catalog.topics.events.name });
+  await producer.connect();
+  closers.push(() => producer.close());
+
+  const ctx: PhaseContext = {
+    webhooks: W,
+    domains: D,
+    writer,
+    producer,
+    receiver,
+    services,
+    written: 0,
+    log,
+    stallMs: 120_000,
+  };
+  const phases: PhaseResult[] = [];
+  const notes: string[] = [...(args.note as string[])];
+  const base = { hanging: false, failRate: 0, timeoutMs: 10_000 };
+
+  // --- throughput, then the baseline on the same input ---------------------------------------------
+  let baseline: RunResult['baseline'] = {
+    consume: { count: 0, seconds: 0, perSecond: Number.NaN },
+    produce: { count: 0, seconds: 0, perSecond: Number.NaN },
+  };
+  if (wanted.has('tp')) {
+    phases.push(
+      await runPhase(ctx, {
+        ...base,
+        name: 'tp',
+        description: 'throughput',
+        events: N,
+        rate: Number(args.rate),
+        windowMs: 30_000,
+      }),
+    );
+    log('baseline: raw consume of the input topic (decode only)');
+    const codec = new AvroCodec<EmailEvent>(registry, emailEventSchema());
+    const consume = await rawConsume(kafka, admin, catalog.topics.events.name, `${prefix}bench-raw`, codec);
+    log(`  ${consume.perSecond} events/s (${consume.count} in ${consume.seconds.toFixed(1)} s)`);
+    const scratch = { name: `${prefix}bench.scratch`, partitions: PARTITIONS, config: {}, doc: 'scratch' };
+    await provisionTopics(admin, [scratch]);
+    const rawN = Number(args['raw-produce-events'] ?? Math.min(N, 200_000));
+    log(`baseline: raw produce of ${rawN} events (MtaProducer, chunks of 1000)`);
+    const gen = eventGenerator({ domains: D, mix: ACTIVITY_MIX, seed: 11 });
+    const produce = await rawProduce(kafka, registry, registryUrl, scratch.name, rawN, gen, 1000);
+    log(`  ${produce.perSecond} events/s`);
+    baseline = { consume, produce };
+  }
+
+  // --- latency and scenarios at a set rate -----------------------------------------------------------
+  const tpRate = phases[0]?.endToEnd.eventsPerSecond ?? 1000;
+  const latencyRate = Number(args['latency-rate'] ?? Math.max(100, Math.round(tpRate / 2 / 50) * 50));
+  const at = { ...base, events: NL, rate: latencyRate };
+  for (const w of windows) {
+    const name = w === 30_000 ? 'l30' : w === 1_000 ? 'l1' : `l${w}`;
+    if (args.window !== 'both' || wanted.has(name))
+      phases.push(
+        await runPhase(ctx, { ...at, name, description: `latency, ${w / 1000} s window`, windowMs: w }),
+      );
+  }
+  if (wanted.has('rt'))
+    phases.push(
+      await runPhase(ctx, {
+        ...at,
+        name: 'rt',
+        description: 'retry: 20 % answer 500',
+        windowMs: 1_000,
+        failRate: 0.2,
+      }),
+    );
+  if (wanted.has('sl'))
+    phases.push(
+      await runPhase(ctx, {
+        ...at,
+        name: 'sl',
+        description: 'slow: 10 % hang past 2 s timeout',
+        windowMs: 1_000,
+        timeoutMs: 2_000,
+        hanging: true,
+      }),
+    );
+
+  // --- resources, then stop (a --cpu-prof profile is written when its process exits) ----------------
+  const serviceStats: Record<string, ProcStats> = Object.fromEntries(
+    services.map((s) => [s.name, s.stats()]),
+  );
+  stopping = true;
+  await Promise.allSettled(services.map((s) => s.stop()));
+  if (profiled)
+    notes.push(`CPU profile of ${profiled} written to ${profDir} (summarise: node bench/profile.ts <file>)`);
+
+  const l1 = phases.find((p) => p.name === 'l1');
+  for (const p of phases.filter((x) => x.name === 'rt' || x.name === 'sl')) {
+    if (!l1) continue;
+    const what = p.name === 'rt' ? 'retry scenario extra delay' : 'slow scenario, healthy webhooks vs l1';
+    notes.push(
+      `${what}: p50 ${p.latencyMs.p50 - l1.latencyMs.p50} ms, p95 ${p.latencyMs.p95 - l1.latencyMs.p95} ms, p99 ${p.latencyMs.p99 - l1.latencyMs.p99} ms` +
+        (p.name === 'rt'
+          ? ` (${p.stages.delivery.injectedFailures} injected 500s, ${p.stages.delivery.retries} retries)`
+          : ''),
+    );
+  }
+  notes.push(
+    `latency phases: ${NL} events each at ${latencyRate} events/s (half the throughput phase's end-to-end rate unless --latency-rate); retry tiers ${TIERS}; ${W} webhooks over ${D} domains per phase, ${args.origins} receiver origins`,
+  );
+  const tp = phases.find((p) => p.name === 'tp');
+  const cpuModel = cpus()[0]?.model ?? 'unknown';
+  const run: RunResult = {
+    date: stamp,
+    commit: execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8' }).trim(),
+    machine: { cores: cpus().length, memoryGiB: Math.round(totalmem() / 2 ** 30), cpu: cpuModel },
+    options: { ...args, events: N, latencyEvents: NL, latencyRate, partitions: PARTITIONS, tiers: TIERS },
+    wallSeconds: (Date.now() - runStarted) / 1000,
+    baseline,
+    phases,
+    services: serviceStats,
+    headline: {
+      e2eVsRawConsume: (tp?.endToEnd.eventsPerSecond ?? Number.NaN) / baseline.consume.perSecond,
+      e2eVsRawProduce: (tp?.endToEnd.eventsPerSecond ?? Number.NaN) / baseline.produce.perSecond,
+      fanoutVsRawConsume: (tp?.stages.fanout.eventsPerSecond ?? Number.NaN) / baseline.consume.perSecond,
+    },
+    notes,
+  };
+  console.log(markdown(run));
+  const file = writeOutputs(run, outDir, args['no-results'] ? undefined : `${root}bench/results.md`);
+  log(`JSON in ${file}${args['no-results'] ? '' : '; appended to bench/results.md'}`);
+} catch (error) {
+  log(`bench failed: ${(error as Error).stack ?? error}`);
+  process.exitCode = 1;
+} finally {
+  await cleanup();
+  log(`wall time ${((Date.now() - runStarted) / 1000).toFixed(0)} s`);
+}
+process.exit(process.exitCode ?? 0);
