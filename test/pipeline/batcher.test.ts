@@ -121,7 +121,7 @@ describe('batcher', () => {
       expect(b).toMatchObject({ webhook_id: w.id, format: 'json' });
       expect(b.first_enqueued_at).toBeLessThanOrEqual(b.created_at);
       expect(b.oldest_event_at).toBe(
-        Math.min(...b.event_ids.map((id) => 1_700_000_000_000 + Number(id.split('-e')[1]))),
+        Math.min(...b.event_ids.map((id) => 1_700_000_000_000 + Number(id.slice(id.lastIndexOf('-e') + 2)))),
       );
     }
   });

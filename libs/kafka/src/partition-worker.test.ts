@@ -2,6 +2,7 @@ import type { KafkaMessage } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import {
   type BatchContext,
+  chunkRecords,
   isFencedError,
   type PartitionControl,
   type PartitionHandler,
@@ -180,6 +181,12 @@ describe('PartitionWorker', () => {
 });
 
 describe('helpers', () => {
+  it("chunks a transaction's sends so no record batch passes the broker limit", () => {
+    const r = (n: number) => ({ topic: 't', key: null, value: 'x'.repeat(n) });
+    const chunks = chunkRecords([r(400), r(400), r(300), r(2000), r(10)], 1000);
+    expect(chunks.map((c) => c.map((x) => x.value.length))).toEqual([[400, 400], [300], [2000], [10]]);
+  });
+
   it('recognises fencing however KafkaJS wraps it', () => {
     expect(isFencedError({ originalError: { type: 'INVALID_PRODUCER_EPOCH' } })).toBe(true);
     expect(isFencedError(new Error('timeout'))).toBe(false);

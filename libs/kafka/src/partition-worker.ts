@@ -84,9 +84,37 @@ export interface WorkerOptions {
   producer: () => TxProducer;
   handler: (control: PartitionControl) => PartitionHandler;
   hooks: WorkerHooks;
+  /** Value bytes per send inside a transaction (see DEFAULT_MAX_SEND_BYTES). */
+  maxSendBytes?: number;
 }
 
 type State = 'new' | 'ready' | 'fenced' | 'closed';
+
+/**
+ * KafkaJS puts all of one send's messages for a partition into one record batch, and the broker
+ * refuses a batch above the topic's max.message.bytes (1 MiB by default) — a refusal KafkaJS retries
+ * forever. So one transaction sends in chunks of at most this many value bytes.
+ */
+const DEFAULT_MAX_SEND_BYTES = 512 * 1024;
+
+/** Splits records into consecutive chunks whose values total at most `maxBytes` (a larger record goes alone). */
+export function chunkRecords(records: OutputRecord[], maxBytes: number): OutputRecord[][] {
+  const chunks: OutputRecord[][] = [];
+  let current: OutputRecord[] = [];
+  let bytes = 0;
+  for (const r of records) {
+    const size = typeof r.value === 'string' ? Buffer.byteLength(r.value) : r.value.length;
+    if (current.length > 0 && bytes + size > maxBytes) {
+      chunks.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(r);
+    bytes += size;
+  }
+  if (current.length > 0) chunks.push(current);
+  return chunks;
+}
 type OpenTx = Awaited<ReturnType<TxProducer['transaction']>>;
 
 /** KafkaJS reports fencing (a newer owner or an expired transaction) as INVALID_PRODUCER_EPOCH. */
@@ -210,18 +238,20 @@ export class PartitionWorker {
       send: async (records) => {
         if (records.length === 0) return;
         const tx = await this.openTx();
-        const byTopic = new Map<string, OutputRecord[]>();
-        for (const r of records) {
-          const list = byTopic.get(r.topic) ?? [];
-          list.push(r);
-          byTopic.set(r.topic, list);
+        for (const chunk of chunkRecords(records, this.options.maxSendBytes ?? DEFAULT_MAX_SEND_BYTES)) {
+          const byTopic = new Map<string, OutputRecord[]>();
+          for (const r of chunk) {
+            const list = byTopic.get(r.topic) ?? [];
+            list.push(r);
+            byTopic.set(r.topic, list);
+          }
+          await tx.sendBatch({
+            topicMessages: [...byTopic].map(([topic, list]) => ({
+              topic,
+              messages: list.map((r) => ({ key: r.key, value: r.value, headers: r.headers })),
+            })),
+          });
         }
-        await tx.sendBatch({
-          topicMessages: [...byTopic].map(([topic, list]) => ({
-            topic,
-            messages: list.map((r) => ({ key: r.key, value: r.value, headers: r.headers })),
-          })),
-        });
       },
     };
   }

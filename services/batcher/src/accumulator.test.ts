@@ -58,6 +58,7 @@ describe('WindowAccumulator', () => {
     );
     expect(new Set(all.map((b) => b.batch_id)).size).toBe(all.length);
     expect(r.acc.bufferedEvents).toBe(0);
+    expect(r.acc.bytes).toBe(0);
   });
 
   it('a full batch leaves memory at once: never more than the open batch is held', () => {

@@ -56,6 +56,7 @@ export class WindowAccumulator {
   private readonly open = new Map<string, OpenBatch>();
   private windowStart: number | undefined;
   private buffered = 0;
+  private bufferedBytes = 0;
 
   constructor(options: AccumulatorOptions) {
     this.options = options;
@@ -67,6 +68,11 @@ export class WindowAccumulator {
 
   get bufferedEvents(): number {
     return this.buffered;
+  }
+
+  /** Body bytes held in open batches (what bounds this partition's memory). */
+  get bytes(): number {
+    return this.bufferedBytes;
   }
 
   /** Opens the window if none is open (any consumed record, even one that is not batched). */
@@ -99,6 +105,7 @@ export class WindowAccumulator {
     }
     batch.parts.push(part);
     batch.bytes += size;
+    this.bufferedBytes += size;
     batch.eventIds.push(record.event_id);
     batch.oldestEventAt = Math.min(batch.oldestEventAt, record.event_created_at);
     this.buffered += 1;
@@ -128,11 +135,13 @@ export class WindowAccumulator {
     this.open.clear();
     this.windowStart = undefined;
     this.buffered = 0;
+    this.bufferedBytes = 0;
   }
 
   private close(batch: OpenBatch, now: number): BatchRecord {
     this.open.delete(batch.settings.webhookId);
     this.buffered -= batch.parts.length;
+    this.bufferedBytes -= batch.bytes - 1;
     return {
       batch_id: batchId(this.options.topic, this.options.partition, batch.firstOffset),
       webhook_id: batch.settings.webhookId,

@@ -32,6 +32,12 @@ export const schema = {
       default: 1024 * 1024,
       env: 'BATCH_MAX_BYTES',
     },
+    maxBufferedBytes: {
+      doc: "Open batches' body bytes per input partition above which the partition's window ends early; bounds memory when many webhooks each stay below their max.",
+      format: 'nat',
+      default: 32 * 1024 * 1024,
+      env: 'BATCH_MAX_BUFFERED_BYTES',
+    },
   },
   batcher: {
     groupId: {
@@ -74,11 +80,12 @@ export interface BatcherConfig {
   log: { level: string };
   http: { port: number; host: string };
   subscriptions: { encryptionKeys: string };
-  batch: { windowMs: number; maxBytes: number };
+  batch: { windowMs: number; maxBytes: number; maxBufferedBytes: number };
   batcher: {
     groupId: string;
     transactionalIdPrefix: string;
     transactionMarginMs: number;
-    partitionsConcurrently: number; sessionTimeoutMs: number;
+    partitionsConcurrently: number;
+    sessionTimeoutMs: number;
   };
 }

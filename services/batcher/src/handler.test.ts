@@ -66,6 +66,7 @@ function setup(webhooks: Record<string, Partial<Webhook>>) {
     topics: { batches: 'batches', dlq: 'dlq' },
     windowMs: 1000,
     maxBytes: 1 << 20,
+    maxBufferedBytes: 1000,
     clock,
     metrics: batcherMetrics(createRegistry()),
     logger: createLogger({ name: 't', level: 'silent' }),
@@ -105,6 +106,13 @@ describe('batcher handler', () => {
       ['dlq', 'deleted'],
       ['dlq', 'poison'],
     ]);
+  });
+
+  it('ends the window early and commits when the open batches hold too many bytes', async () => {
+    const s = setup({ a: {}, b: {} });
+    const many = Array.from({ length: 200 }, (_, i) => message(i, i % 2 ? 'a' : 'b'));
+    expect(await s.handler.onMessages(many, s.tx, async () => {})).toBe('commit');
+    expect(s.sent.flatMap((r) => JSON.parse(String(r.value)).event_ids)).toHaveLength(200);
   });
 
   it('after a reset (abort) nothing of the old window is produced', async () => {

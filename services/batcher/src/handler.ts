@@ -29,6 +29,8 @@ export interface BatcherDeps {
   topics: { batches: string; dlq: string };
   windowMs: number;
   maxBytes: number;
+  /** Open batches' bytes per partition above which the window ends early (bounds memory with many webhooks). */
+  maxBufferedBytes: number;
   clock: Clock;
   metrics: BatcherMetrics;
   logger: Logger;
@@ -90,7 +92,7 @@ export function batcherHandler(deps: BatcherDeps) {
 
     return {
       onMessages: async (messages, tx, heartbeat) => {
-        const out: OutputRecord[] = [];
+        let out: OutputRecord[] = [];
         for (let i = 0; i < messages.length; i += 1) {
           const m = messages[i]!;
           const now = deps.clock.now();
@@ -122,7 +124,21 @@ export function batcherHandler(deps: BatcherDeps) {
             continue;
           }
           for (const r of toRecords(acc.add(parsed.value, m.offset, settingsOf(webhook), now))) out.push(r);
+          // Full batches leave at once, inside the open transaction: memory holds only open batches.
+          if (out.length > 0) {
+            await tx.send(out);
+            out = [];
+          }
           if (i > 0 && i % HEARTBEAT_EVERY === 0) await heartbeat();
+        }
+        if (acc.bytes > deps.maxBufferedBytes) {
+          // Many webhooks each below their max: end the window now rather than hold more in memory.
+          cancel?.();
+          cancel = undefined;
+          timerAt = undefined;
+          for (const r of toRecords(acc.drain(deps.clock.now()))) out.push(r);
+          await tx.send(out);
+          return 'commit';
         }
         await tx.send(out);
         schedule();

@@ -47,6 +47,7 @@ await runService<BatcherConfig>({
         topics: { batches: batches.name, dlq: dlq.name },
         windowMs: config.batch.windowMs,
         maxBytes: config.batch.maxBytes,
+        maxBufferedBytes: config.batch.maxBufferedBytes,
         clock: {
           now: Date.now,
           schedule: (fn, ms) => {

@@ -67,6 +67,7 @@ export interface FanoutConfig {
     groupId: string;
     transactionalIdPrefix: string;
     transactionTimeoutMs: number;
-    partitionsConcurrently: number; sessionTimeoutMs: number;
+    partitionsConcurrently: number;
+    sessionTimeoutMs: number;
   };
 }

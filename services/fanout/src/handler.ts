@@ -7,6 +7,8 @@ import type { FanoutMetrics } from './metrics.ts';
 
 /** Heartbeat at least this often inside a long batch so the group does not think we died. */
 const HEARTBEAT_EVERY = 500;
+/** Outputs are sent (inside the open transaction) in slices, so a large fetch never sits in memory whole. */
+const FLUSH_EVERY = 1000;
 
 export function fanoutHandler(deps: FanoutDeps, metrics: FanoutMetrics, logger: Logger) {
   return (control: PartitionControl): PartitionHandler => {
@@ -14,7 +16,7 @@ export function fanoutHandler(deps: FanoutDeps, metrics: FanoutMetrics, logger: 
     const log = logger.child({ topic: control.topic, partition: control.partition });
     return {
       onMessages: async (messages, tx, heartbeat) => {
-        const out: OutputRecord[] = [];
+        let out: OutputRecord[] = [];
         for (let i = 0; i < messages.length; i += 1) {
           const message = messages[i]!;
           const outcome = await fanOut(source, message, deps);
@@ -30,6 +32,10 @@ export function fanoutHandler(deps: FanoutDeps, metrics: FanoutMetrics, logger: 
             metrics.suspended.inc(outcome.suspended);
           }
           for (const r of outcome.records) out.push(r);
+          if (out.length >= FLUSH_EVERY) {
+            await tx.send(out);
+            out = [];
+          }
           if (i > 0 && i % HEARTBEAT_EVERY === 0) await heartbeat();
         }
         await tx.send(out);
