@@ -1,2 +1,3 @@
+export { type SubscriptionsConfig, subscriptionsSchema } from './config.ts';
 export { type ChangeListener, SubscriptionTable, type SubscriptionTableOptions } from './table.ts';
 export { SubscriptionWriter, type WriteResult } from './writer.ts';

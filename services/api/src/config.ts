@@ -1,5 +1,6 @@
 /** Configuration of the management API: the common keys plus its own, every one documented. */
 import { type CommonConfig, commonSchema } from '@hookpost/config';
+import { subscriptionsSchema } from '@hookpost/subscriptions';
 import { parseTokens } from './auth.ts';
 
 export const apiSchema = {
@@ -71,17 +72,7 @@ export const apiSchema = {
       env: 'SSRF_ALLOW_CIDRS',
     },
   },
-  subscriptions: {
-    encryptionKeys: {
-      doc: 'Keys sealing secrets in the subscriptions topic: comma-separated "<id>:<base64 32 bytes>", the first encrypts.',
-      format: (value: unknown) => {
-        if (typeof value !== 'string' || value.trim() === '') throw new Error('must be set');
-      },
-      default: '',
-      env: 'SUBSCRIPTION_ENCRYPTION_KEYS',
-      sensitive: true,
-    },
-  },
+  subscriptions: subscriptionsSchema,
 };
 
 export interface ApiConfig extends CommonConfig {

@@ -1,24 +1,10 @@
 /** Batcher configuration: the common keys plus windows, limits, consumer group and transactions. */
 import { commonSchema } from '@hookpost/config';
-import { SecretBox } from '@hookpost/contracts';
-
-function secretBoxSpec(value: unknown): void {
-  if (typeof value !== 'string' || value.trim() === '')
-    throw new Error('must be set: comma separated "<id>:<base64 of 32 bytes>" keys');
-  new SecretBox(value);
-}
+import { subscriptionsSchema } from '@hookpost/subscriptions';
 
 export const schema = {
   ...commonSchema,
-  subscriptions: {
-    encryptionKeys: {
-      doc: 'Keys that open the sealed secrets in the subscriptions topic: "<id>:<base64 32 bytes>", comma separated, the first encrypts.',
-      format: secretBoxSpec,
-      default: '',
-      env: 'SUBSCRIPTION_ENCRYPTION_KEYS',
-      sensitive: true,
-    },
-  },
+  subscriptions: subscriptionsSchema,
   batch: {
     windowMs: {
       doc: "Length of an input partition's window; it ends earlier when an open batch's webhook asks for a shorter window.",

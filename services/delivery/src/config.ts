@@ -1,14 +1,8 @@
 /** Delivery configuration: the common keys plus roles, tiers, limits, timeouts and the SSRF allow-list. */
 import { type CommonConfig, commonSchema } from '@hookpost/config';
-import { SecretBox } from '@hookpost/contracts';
+import { subscriptionsSchema } from '@hookpost/subscriptions';
 import { DEFAULT_TIERS, DELIVERY_DEFAULTS, ROLES } from './definitions.ts';
 import { parseTiers, type Tier } from './domain/retry-policy.ts';
-
-function secretBoxSpec(value: unknown): void {
-  if (typeof value !== 'string' || value.trim() === '')
-    throw new Error('must be set: comma separated "<id>:<base64 of 32 bytes>" keys');
-  new SecretBox(value);
-}
 
 function tierSpec(value: unknown): void {
   const r = parseTiers(String(value));
@@ -43,15 +37,7 @@ const positive = (value: unknown) => {
 
 export const schema = {
   ...commonSchema,
-  subscriptions: {
-    encryptionKeys: {
-      doc: 'Keys that open the sealed secrets in the subscriptions topic: "<id>:<base64 32 bytes>", comma separated, the first encrypts.',
-      format: secretBoxSpec,
-      default: '',
-      env: 'SUBSCRIPTION_ENCRYPTION_KEYS',
-      sensitive: true,
-    },
-  },
+  subscriptions: subscriptionsSchema,
   delivery: {
     roles: {
       doc: 'What this process runs, comma separated: main (webhooks.batches), retry (every tier), a tier name (that tier only), suspender (webhooks.dlq).',

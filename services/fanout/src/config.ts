@@ -1,27 +1,10 @@
 /** Fan-out configuration: the common keys plus its consumer group, transactions and subscription key. */
 import { commonSchema } from '@hookpost/config';
-import { SecretBox } from '@hookpost/contracts';
-
-/** Validates a SecretBox key spec without ever echoing it (the key is sensitive). */
-export function secretBoxSpec(value: unknown): void {
-  if (typeof value !== 'string' || value.trim() === '')
-    throw new Error('must be set: comma separated "<id>:<base64 of 32 bytes>" keys');
-  new SecretBox(value);
-}
-
-export const subscriptionKeys = {
-  encryptionKeys: {
-    doc: 'Keys that open the sealed secrets in the subscriptions topic: "<id>:<base64 32 bytes>", comma separated, the first encrypts.',
-    format: secretBoxSpec,
-    default: '',
-    env: 'SUBSCRIPTION_ENCRYPTION_KEYS',
-    sensitive: true,
-  },
-} as const;
+import { subscriptionsSchema } from '@hookpost/subscriptions';
 
 export const schema = {
   ...commonSchema,
-  subscriptions: subscriptionKeys,
+  subscriptions: subscriptionsSchema,
   fanout: {
     groupId: {
       doc: 'Consumer group of the fan-out (the topic prefix is prepended).',
