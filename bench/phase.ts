@@ -69,7 +69,7 @@ async function writeWebhooks(ctx: PhaseContext, spec: PhaseSpec): Promise<Record
         account_id: `acct-${d}`,
         domain_id: domainId(spec.name, d),
         name: `bench ${spec.name} ${d}/${s}`,
-        url: `${origins[g % origins.length]}/${spec.name}/${behaviour}/${d}/${s}`,
+        url: `${origins[(hang ? g / 10 : g) % origins.length]}/${spec.name}/${behaviour}/${d}/${s}`,
         events: typesOfSlot(s, k),
         enabled: true,
         status: 'active',

@@ -51,10 +51,10 @@ export interface ReceiverHandle {
 
 type Reply = { id: number; value: unknown };
 
-export async function startBenchReceiver(origins: number): Promise<ReceiverHandle> {
+export async function startBenchReceiver(origins: number, hangOrigins: number): Promise<ReceiverHandle> {
   const child: ChildProcess = fork(
     new URL('./receiver-main.ts', import.meta.url).pathname,
-    [String(origins)],
+    [String(origins), String(hangOrigins)],
     {
       serialization: 'advanced',
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],

@@ -150,7 +150,7 @@ try {
   }
 
   // --- receiver and services -----------------------------------------------------------------------
-  receiver = await startBenchReceiver(Number(args.origins));
+  receiver = await startBenchReceiver(Number(args.origins), Math.ceil(W / 10));
   const profiled = args['cpu-prof'];
   const profDir = `${outDir}/prof`;
   if (profiled) mkdirSync(profDir, { recursive: true });
