@@ -2,7 +2,7 @@
  * Reads deploy/k8s: every YAML document with its file, and the per-Deployment facts the ops tests
  * check (the service it runs, its env, its probes). Offline: nothing here talks to a cluster.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 
@@ -49,7 +49,14 @@ export function schemaEnvKeys(service: string): Set<string> {
     }
   };
   scan(join(ROOT, 'services', service, 'src'));
-  scan(join(ROOT, 'libs/config/src'));
+  // Shared schema fragments live in the libs the service depends on (libs/config, libs/subscriptions, …).
+  const manifest = JSON.parse(readFileSync(join(ROOT, 'services', service, 'package.json'), 'utf8')) as {
+    dependencies?: Record<string, string>;
+  };
+  for (const dep of Object.keys(manifest.dependencies ?? {})) {
+    const lib = join(ROOT, 'libs', dep.replace('@hookpost/', ''), 'src');
+    if (dep.startsWith('@hookpost/') && existsSync(lib)) scan(lib);
+  }
   return keys;
 }
 
