@@ -1,5 +1,5 @@
-import { provisionTopics } from '@hookpost/kafka';
-import kafkajs from 'kafkajs';
+import { ConfigResourceTypes, provisionTopics } from '@hookpost/kafka';
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type TestEnv, testEnv } from '../support/env.ts';
 
@@ -12,7 +12,7 @@ afterAll(async () => env?.close());
 async function configOf(topic: string, key: string) {
   const r = await env.admin.describeConfigs({
     includeSynonyms: false,
-    resources: [{ type: kafkajs.ConfigResourceTypes.TOPIC, name: topic, configNames: [key] }],
+    resources: [{ type: ConfigResourceTypes.TOPIC, name: topic, configNames: [key] }],
   });
   return r.resources[0]?.configEntries.find((e) => e.configName === key)?.configValue;
 }

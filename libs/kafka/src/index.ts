@@ -1,3 +1,6 @@
+// First: fixes KafkaJS before any module of this package loads it.
+import './kafkajs-fixes.ts';
+
 export type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage, Message, Producer } from 'kafkajs';
 export {
   connectAdmin,
@@ -15,6 +18,7 @@ export {
   type TopicSpec,
   topicCatalog,
 } from './definitions.ts';
+export { filterAbortedMessages } from './kafkajs-fixes.ts';
 export {
   type BatchContext,
   type BatchDecision,
@@ -28,6 +32,6 @@ export {
   transactionalIdFor,
   type WorkerHooks,
 } from './partition-worker.ts';
-export { type ProvisionResult, provisionTopics } from './provision.ts';
+export { ConfigResourceTypes, type ProvisionResult, provisionTopics } from './provision.ts';
 export { SerialProducer } from './serial-producer.ts';
 export { TransactionalRunner, type TransactionalRunnerOptions } from './transactional-runner.ts';

@@ -3,7 +3,7 @@ import kafkajs, { type Admin } from 'kafkajs';
 import type { TopicSpec } from './definitions.ts';
 
 // KafkaJS is CommonJS and Node's export detection misses this enum; take it from the default export.
-const { ConfigResourceTypes } = kafkajs;
+export const { ConfigResourceTypes } = kafkajs;
 
 export interface ProvisionResult {
   created: string[];
