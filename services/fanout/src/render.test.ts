@@ -1,5 +1,6 @@
 import type { EmailEvent } from '@hookpost/events';
 import { eventGenerator } from '@hookpost/loadgen';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { envelope, isoMicros, renderData } from './render.ts';
 
@@ -40,6 +41,16 @@ function bounce(): EmailEvent {
 describe('render', () => {
   it('writes times as MailerSend does, with six fractional digits', () => {
     expect(isoMicros(T)).toBe('2024-01-19T12:57:33.255000Z');
+  });
+
+  it('formats every time exactly as toISOString with microseconds (before 1970 and after 9999 too)', () => {
+    const reference = (ms: number) => new Date(ms).toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
+    fc.assert(
+      fc.property(fc.integer({ min: -8.64e15, max: 8.64e15 }), (ms) => isoMicros(ms) === reference(ms)),
+      { numRuns: 20_000 },
+    );
+    for (const ms of [0, -1, -86_400_001, 253_402_300_799_999, 253_402_300_800_000])
+      expect(isoMicros(ms)).toBe(reference(ms));
   });
 
   it("renders an activity event in the shape of MailerSend's activity.hard_bounced example", () => {

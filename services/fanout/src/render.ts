@@ -9,9 +9,33 @@ import type { EmailEvent } from '@hookpost/events';
 
 export type Rendered = { ok: true; data: Record<string, unknown> } | { ok: false; error: string };
 
-/** `2020-11-27T10:08:08.298000Z`: millisecond precision in MailerSend's microsecond format. */
+const DAY_MS = 86_400_000;
+/** `YYYY-MM-DDT` per day number; bounded (an event's times span a few days at most). */
+const dayPrefixes = new Map<number, string>();
+const pad2 = (n: number) => (n < 10 ? `0${n}` : `${n}`);
+const pad3 = (n: number) => (n < 10 ? `00${n}` : n < 100 ? `0${n}` : `${n}`);
+
+/**
+ * `2020-11-27T10:08:08.298000Z`: millisecond precision in MailerSend's microsecond format. Called
+ * five times per event on the fan-out's hot path, where `toISOString().replace(regex)` was ~10 % of
+ * its CPU (bench/README.md): the date part comes from toISOString once per day, the time part from
+ * arithmetic. Same output as `new Date(ms).toISOString()` with `000` before the `Z`.
+ */
 export function isoMicros(ms: number): string {
-  return new Date(ms).toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
+  const day = Math.floor(ms / DAY_MS);
+  let prefix = dayPrefixes.get(day);
+  if (prefix === undefined) {
+    if (dayPrefixes.size >= 64) dayPrefixes.clear();
+    prefix = new Date(day * DAY_MS).toISOString().slice(0, -13);
+    dayPrefixes.set(day, prefix);
+  }
+  let rest = ms - day * DAY_MS;
+  const h = Math.floor(rest / 3_600_000);
+  rest -= h * 3_600_000;
+  const m = Math.floor(rest / 60_000);
+  rest -= m * 60_000;
+  const s = Math.floor(rest / 1000);
+  return `${prefix}${pad2(h)}:${pad2(m)}:${pad2(s)}.${pad3(rest - s * 1000)}000Z`;
 }
 
 /** The `data` object for the event's type; an event missing the part its type needs is not renderable. */
