@@ -73,8 +73,8 @@ export class TransactionalRunner {
         }),
         lag: new Gauge({
           name: 'webhooks_consumer_lag_records',
-          help: 'Records between the last fetched offset and the high watermark, per input partition',
-          labelNames: ['partition'],
+          help: 'Records between the last fetched offset and the high watermark, per input topic and partition',
+          labelNames: ['topic', 'partition'],
           registers: [options.metrics],
         }),
       };
@@ -120,7 +120,7 @@ export class TransactionalRunner {
         const last = batch.messages[batch.messages.length - 1];
         if (last) {
           const lag = Number(batch.highWatermark) - Number(last.offset) - 1;
-          this.metrics?.lag.set({ partition: String(batch.partition) }, Math.max(0, lag));
+          this.metrics?.lag.set({ topic, partition: String(batch.partition) }, Math.max(0, lag));
         }
         await worker.handleBatch(batch.messages, { heartbeat, resolveOffset, isStale });
       },
@@ -144,7 +144,7 @@ export class TransactionalRunner {
     for (const [partition, worker] of this.workers) {
       if (!now.has(partition) || worker.status === 'fenced' || worker.status === 'closed') {
         this.workers.delete(partition);
-        this.metrics?.lag.remove({ partition: String(partition) });
+        this.metrics?.lag.remove({ topic: this.options.topic, partition: String(partition) });
         void worker.close();
       }
     }

@@ -18,6 +18,7 @@ export class DeliveryMetrics {
   readonly suspensions: Counter<'reason'>;
   readonly inFlight: Gauge;
   readonly paused: Gauge<'consumer'>;
+  readonly lag: Gauge<'topic' | 'partition'>;
   readonly lateness: Histogram<'tier'>;
   readonly commitErrors: Counter<'consumer'>;
   readonly produceErrors: Counter;
@@ -55,9 +56,22 @@ export class DeliveryMetrics {
       labelNames: ['reason'],
       registers,
     });
+    // Known label values start at 0, so the first dead letter or suspension is an increase() that
+    // alerts see, not a series appearing out of nowhere.
+    for (const reason of ['exhausted', 'gone', 'refused', 'deleted', 'suspended', 'poison'])
+      this.dead.inc({ reason }, 0);
+    for (const reason of ['exhausted', 'gone']) this.suspensions.inc({ reason }, 0);
     this.inFlight = new Gauge({
       name: 'webhooks_delivery_inflight_requests',
       help: 'HTTP requests in flight in this process',
+      registers,
+    });
+    // The same name and labels as the exactly-once stages' gauge, so one panel and one alert cover
+    // every stage. Measured from the finished prefix: records not yet delivered, retried or dead-lettered.
+    this.lag = new Gauge({
+      name: 'webhooks_consumer_lag_records',
+      help: 'Records between the committed (finished) offset and the high watermark, per input topic and partition',
+      labelNames: ['topic', 'partition'],
       registers,
     });
     this.paused = new Gauge({

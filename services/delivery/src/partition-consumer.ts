@@ -112,6 +112,8 @@ export class PartitionConsumer {
   }
 
   async start(): Promise<void> {
+    // Zero from the start: a first commit error must show as an increase, not a new series.
+    this.options.metrics.commitErrors.inc({ consumer: this.options.name }, 0);
     const c = this.consumer;
     c.on(c.events.GROUP_JOIN, ({ payload }) =>
       this.onAssignment(payload.memberAssignment[this.options.topic] ?? []),
@@ -164,6 +166,7 @@ export class PartitionConsumer {
       if (!this.assigned.has(p)) {
         clearTimeout(s.dueTimer);
         this.partitions.delete(p);
+        this.options.metrics.lag.remove({ topic: this.options.topic, partition: String(p) });
         // KafkaJS keeps pauses across rebalances: lift ours, or the partition would come back paused
         // with no state left to resume it.
         if (s.reasons.size > 0) this.consumer.resume([{ topic: this.options.topic, partitions: [p] }]);
@@ -198,6 +201,10 @@ export class PartitionConsumer {
     if (!first || this.stopping) return;
     const s = this.state(batch.partition, Number(first.offset));
     const now = this.options.now();
+    this.options.metrics.lag.set(
+      { topic: this.options.topic, partition: String(batch.partition) },
+      Math.max(0, Number(batch.highWatermark) - s.tracker.committable),
+    );
     // Resolving moves KafkaJS's fetch position; it may only pass records we have taken on.
     let contiguous = true;
     let heldUntil = Number.POSITIVE_INFINITY;
