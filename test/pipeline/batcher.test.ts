@@ -168,7 +168,7 @@ describe('batcher', () => {
     expect(metricValue(text, 'webhooks_batches_produced_total')).toBe(batches.records.length);
     expect(text).toContain('webhooks_batch_size_events_bucket');
     expect(text).toContain('webhooks_batch_fill_seconds_bucket');
-    expect(text).toMatch(/webhooks_consumer_lag_records\{partition="\d"/);
+    expect(text).toMatch(/webhooks_consumer_lag_records\{topic="[^"]+",partition="\d"/);
     expect(metricValue(text, 'webhooks_transactions_total')).toBeGreaterThan(0);
   });
 });

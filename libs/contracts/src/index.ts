@@ -1,4 +1,5 @@
 export { openWebhook, SecretBox, type StoredWebhook, sealWebhook } from './crypto.ts';
+export { deadLetterSource, type SourceMessage, stableDlqId } from './dead-letters.ts';
 export {
   ATTEMPT_FIELDS,
   type AttemptOutcome,

@@ -1,6 +1,5 @@
 /** Dead letters the batcher writes: undecodable dispatch records and records of deleted webhooks. */
-import { createHash } from 'node:crypto';
-import type { DeadLetter, DispatchRecord } from '@hookpost/contracts';
+import { type DeadLetter, type DispatchRecord, deadLetterSource, stableDlqId } from '@hookpost/contracts';
 import { HEADERS, type KafkaMessage } from '@hookpost/kafka';
 
 export function deadLetter(
@@ -11,14 +10,9 @@ export function deadLetter(
   error: string,
   now: number,
 ): DeadLetter {
-  const headers: Record<string, string> = {};
-  for (const [k, v] of Object.entries(message.headers ?? {})) if (v !== undefined) headers[k] = String(v);
   return {
     // Deterministic, so a replayed record yields the same id.
-    dlq_id: createHash('sha256')
-      .update(`${reason}\u0000${source.topic}\u0000${source.partition}\u0000${message.offset}`)
-      .digest('base64url')
-      .slice(0, 22),
+    dlq_id: stableDlqId(reason, source.topic, source.partition, message.offset),
     reason,
     webhook_id: record?.webhook_id ?? null,
     batch: null,
@@ -26,14 +20,7 @@ export function deadLetter(
     attempts: [],
     error,
     dead_at: now,
-    source: {
-      topic: source.topic,
-      partition: source.partition,
-      offset: message.offset,
-      key_b64: message.key ? message.key.toString('base64') : null,
-      value_b64: reason === 'poison' && message.value ? message.value.toString('base64') : null,
-      headers,
-    },
+    source: deadLetterSource(source.topic, source.partition, message, reason === 'poison'),
   };
 }
 

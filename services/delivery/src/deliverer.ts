@@ -11,6 +11,7 @@ import {
   type BatchRecord,
   type DeadLetter,
   type DeadLetterReason,
+  deadLetterSource,
   parseJson,
   RETRY_FIELDS,
   type RetryRecord,
@@ -277,15 +278,5 @@ function dlqMessage(letter: DeadLetter, key: string | null): Message {
 }
 
 function source(ctx: RecordContext, withBytes: boolean): DeadLetter['source'] {
-  const headers: Record<string, string> = {};
-  for (const [k, v] of Object.entries(ctx.message.headers ?? {}))
-    if (v !== undefined) headers[k] = Array.isArray(v) ? v.map(String).join(',') : v.toString();
-  return {
-    topic: ctx.topic,
-    partition: ctx.partition,
-    offset: ctx.message.offset,
-    key_b64: ctx.message.key ? ctx.message.key.toString('base64') : null,
-    value_b64: withBytes && ctx.message.value ? ctx.message.value.toString('base64') : null,
-    headers,
-  };
+  return deadLetterSource(ctx.topic, ctx.partition, ctx.message, withBytes);
 }

@@ -1,14 +1,14 @@
 /** Builders of the documents delivery writes; pure, so their shapes are tested without Kafka. */
-import { randomUUID } from 'node:crypto';
-import type {
-  AttemptOutcome,
-  AttemptRecord,
-  BatchRecord,
-  DeadLetter,
-  DeadLetterReason,
-  OperationalNotice,
-  RetryRecord,
-  Webhook,
+import {
+  type AttemptOutcome,
+  type AttemptRecord,
+  type BatchRecord,
+  type DeadLetter,
+  type DeadLetterReason,
+  type OperationalNotice,
+  type RetryRecord,
+  stableDlqId,
+  type Webhook,
 } from '@hookpost/contracts';
 
 /** What one HTTP attempt produced (the sender's outcome value). */
@@ -80,7 +80,11 @@ export function deadLetter(input: {
   source: DeadLetter['source'];
 }): DeadLetter {
   return {
-    dlq_id: randomUUID(),
+    // Deterministic per input record: a crash that makes delivery process the record again yields the
+    // same id, so the replay ledger still replays the dead letter once.
+    dlq_id: input.source
+      ? stableDlqId(input.reason, input.source.topic, input.source.partition, input.source.offset)
+      : stableDlqId(input.reason, input.batch?.batch_id ?? '', input.attempts.length, input.now),
     reason: input.reason,
     webhook_id: input.webhookId,
     batch: input.batch,
