@@ -101,12 +101,12 @@ const roles: Role[] = [
   {
     name: 'delivery',
     entry: 'services/delivery/src/main.ts',
-    env: { HTTP_PORT: '9473', DELIVERY_ROLES: 'main,suspender', DELIVERY_ALLOW_LOOPBACK: 'true' },
+    env: { HTTP_PORT: '9473', DELIVERY_ROLES: 'main,suspender', SSRF_ALLOW_LOOPBACK: 'true' },
   },
   {
     name: 'delivery-retry',
     entry: 'services/delivery/src/main.ts',
-    env: { HTTP_PORT: '9474', DELIVERY_ROLES: 'retry', DELIVERY_ALLOW_LOOPBACK: 'true' },
+    env: { HTTP_PORT: '9474', DELIVERY_ROLES: 'retry', SSRF_ALLOW_LOOPBACK: 'true' },
   },
   {
     name: 'api',

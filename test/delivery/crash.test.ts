@@ -51,7 +51,7 @@ function start(): RunningProcess {
     TOPIC_PARTITIONS: '3',
     RETRY_TIERS: TEST_TIERS.map((t) => t.name).join(','),
     SUBSCRIPTION_ENCRYPTION_KEYS: keys,
-    DELIVERY_ALLOW_LOOPBACK: 'true',
+    SSRF_ALLOW_LOOPBACK: 'true',
     DELIVERY_ROLES: 'main,retry,suspender',
     DELIVERY_SESSION_TIMEOUT_MS: '6000',
     DELIVERY_HEARTBEAT_INTERVAL_MS: '1000',

@@ -135,7 +135,7 @@ beforeAll(async () => {
     TOPIC_PARTITIONS: '3',
     RETRY_TIERS: TIERS.join(','),
     SUBSCRIPTION_ENCRYPTION_KEYS: keys,
-    DELIVERY_ALLOW_LOOPBACK: 'true',
+    SSRF_ALLOW_LOOPBACK: 'true',
     DELIVERY_ROLES: 'main',
     DELIVERY_MAX_WAIT_MS: '50',
     // spawnService learns the ops port from the info-level start-up line.

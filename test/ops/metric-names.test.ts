@@ -71,7 +71,7 @@ beforeAll(async () => {
     RETRY_TIERS: '1s',
     SUBSCRIPTION_ENCRYPTION_KEYS: keys,
     BATCH_WINDOW_MS: '500',
-    DELIVERY_ALLOW_LOOPBACK: 'true',
+    SSRF_ALLOW_LOOPBACK: 'true',
     DELIVERY_JITTER: '0',
     API_PORT: '0',
     API_HOST: '127.0.0.1',

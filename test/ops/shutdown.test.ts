@@ -115,7 +115,7 @@ describe('graceful shutdown on SIGTERM', () => {
     // Only the main consumer, so the retry it produces waits in the tier topic for the test to read.
     const p = start('delivery', {
       DELIVERY_ROLES: 'main',
-      DELIVERY_ALLOW_LOOPBACK: 'true',
+      SSRF_ALLOW_LOOPBACK: 'true',
       DELIVERY_SESSION_TIMEOUT_MS: '6000',
       DELIVERY_HEARTBEAT_INTERVAL_MS: '1000',
     });

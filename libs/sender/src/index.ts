@@ -1,3 +1,4 @@
+export { type SsrfConfig, ssrfAllowFrom, ssrfSchema } from './config.ts';
 export { CONTENT_TYPES, HEADERS, SECRET_PREFIX, SENDER_DEFAULTS, SSRF_ERROR_CODE } from './definitions.ts';
 export {
   HttpSender,

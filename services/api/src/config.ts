@@ -1,5 +1,6 @@
 /** Configuration of the management API: the common keys plus its own, every one documented. */
 import { type CommonConfig, commonSchema } from '@hookpost/config';
+import { type SsrfConfig, ssrfSchema } from '@hookpost/sender';
 import { subscriptionsSchema } from '@hookpost/subscriptions';
 import { parseTokens } from './auth.ts';
 
@@ -52,26 +53,7 @@ export const apiSchema = {
       env: 'API_HISTORY_DAYS',
     },
   },
-  ssrf: {
-    allowLoopback: {
-      doc: 'Allow webhook URLs that point at loopback addresses (tests and local demos only).',
-      format: Boolean,
-      default: false,
-      env: 'SSRF_ALLOW_LOOPBACK',
-    },
-    allowPrivate: {
-      doc: 'Allow webhook URLs that point into private networks (RFC 1918, ULA, link-local).',
-      format: Boolean,
-      default: false,
-      env: 'SSRF_ALLOW_PRIVATE',
-    },
-    allowCidrs: {
-      doc: 'Comma-separated CIDRs allowed even though they are private (e.g. an internal receiver).',
-      format: String,
-      default: '',
-      env: 'SSRF_ALLOW_CIDRS',
-    },
-  },
+  ssrf: ssrfSchema,
   subscriptions: subscriptionsSchema,
 };
 
@@ -85,6 +67,6 @@ export interface ApiConfig extends CommonConfig {
     dataDir: string;
     historyDays: number;
   };
-  ssrf: { allowLoopback: boolean; allowPrivate: boolean; allowCidrs: string };
+  ssrf: SsrfConfig;
   subscriptions: { encryptionKeys: string };
 }

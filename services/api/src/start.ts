@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { SecretBox } from '@hookpost/contracts';
 import { replayLedgerTopic } from '@hookpost/deadletters';
 import { createProducer, provisionTopics, SerialProducer, topicCatalog } from '@hookpost/kafka';
-import { HttpSender, type SsrfAllow } from '@hookpost/sender';
+import { HttpSender, type SsrfAllow, ssrfAllowFrom } from '@hookpost/sender';
 import type { RunningService, ServiceContext } from '@hookpost/service';
 import { SubscriptionTable, SubscriptionWriter } from '@hookpost/subscriptions';
 import { buildApp } from './app.ts';
@@ -26,11 +26,7 @@ export interface RunningApi extends RunningService {
 }
 
 export function allowFrom(config: ApiConfig): SsrfAllow {
-  const cidrs = config.ssrf.allowCidrs
-    .split(',')
-    .map((c) => c.trim())
-    .filter(Boolean);
-  return { loopback: config.ssrf.allowLoopback, private: config.ssrf.allowPrivate, cidrs };
+  return ssrfAllowFrom(config.ssrf);
 }
 
 /**

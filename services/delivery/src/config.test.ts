@@ -12,7 +12,7 @@ describe('delivery config', () => {
     expect(tiers.map((t) => t.name)).toEqual(['10s', '100s', '5m', '30m', '2h', '5h', '10h']);
     expect(rolesOf(c.delivery.roles, tiers)).toMatchObject({ main: true, suspender: true });
     expect(rolesOf(c.delivery.roles, tiers).tiers).toHaveLength(7);
-    expect(c.delivery.ssrf).toEqual({ allowLoopback: false, allowPrivate: false, allowCidrs: '' });
+    expect(c.ssrf).toEqual({ allowLoopback: false, allowPrivate: false, allowCidrs: '' });
   });
 
   it('runs only the roles and tiers it is given', () => {

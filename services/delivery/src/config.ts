@@ -1,5 +1,6 @@
 /** Delivery configuration: the common keys plus roles, tiers, limits, timeouts and the SSRF allow-list. */
 import { type CommonConfig, commonSchema } from '@hookpost/config';
+import { type SsrfConfig, ssrfSchema } from '@hookpost/sender';
 import { subscriptionsSchema } from '@hookpost/subscriptions';
 import { DEFAULT_TIERS, DELIVERY_DEFAULTS, ROLES } from './definitions.ts';
 import { parseTiers, type Tier } from './domain/retry-policy.ts';
@@ -21,11 +22,6 @@ function roleSpec(value: unknown): void {
     if (!(ROLES as readonly string[]).includes(role) && !parseTiers(role).ok)
       throw new Error(`"${role}" is not a role (${ROLES.join(', ')}) or a tier name`);
   if (csv(String(value)).length === 0) throw new Error('at least one role is required');
-}
-
-function cidrList(value: unknown): void {
-  for (const c of csv(String(value)))
-    if (!/^[0-9a-fA-F:.]+\/\d{1,3}$/.test(c)) throw new Error(`"${c}" is not a CIDR range`);
 }
 
 const ratio = (value: unknown) => {
@@ -105,27 +101,8 @@ export const schema = {
       default: DELIVERY_DEFAULTS.commitIntervalMs,
       env: 'DELIVERY_COMMIT_INTERVAL_MS',
     },
-    ssrf: {
-      allowLoopback: {
-        doc: 'Allow webhook URLs that resolve to loopback (127/8, ::1). Tests and local demos only.',
-        format: Boolean,
-        default: false,
-        env: 'DELIVERY_ALLOW_LOOPBACK',
-      },
-      allowPrivate: {
-        doc: 'Allow private addresses (10/8, 172.16/12, 192.168/16, fc00::/7).',
-        format: Boolean,
-        default: false,
-        env: 'DELIVERY_ALLOW_PRIVATE',
-      },
-      allowCidrs: {
-        doc: 'Extra ranges allowed whatever their class, comma separated CIDRs.',
-        format: cidrList,
-        default: '',
-        env: 'DELIVERY_ALLOW_CIDRS',
-      },
-    },
   },
+  ssrf: ssrfSchema,
 };
 
 export interface DeliveryConfig extends CommonConfig {
@@ -142,8 +119,8 @@ export interface DeliveryConfig extends CommonConfig {
     heartbeatIntervalMs: number;
     maxWaitTimeMs: number;
     commitIntervalMs: number;
-    ssrf: { allowLoopback: boolean; allowPrivate: boolean; allowCidrs: string };
   };
+  ssrf: SsrfConfig;
 }
 
 export interface RoleSet {

@@ -4,8 +4,9 @@
  * suspender), so one image scales each role separately.
  */
 import { provisionTopics, topicCatalog } from '@hookpost/kafka';
+import { ssrfAllowFrom } from '@hookpost/sender';
 import { runService } from '@hookpost/service';
-import { csv, type DeliveryConfig, rolesOf, schema, tiersOf } from './config.ts';
+import { type DeliveryConfig, rolesOf, schema, tiersOf } from './config.ts';
 import { startDelivery } from './service.ts';
 
 /** Requests in flight finish within their timeout (at most 30 s), then their outcomes are produced. */
@@ -42,11 +43,7 @@ await runService<DeliveryConfig>({
         heartbeatIntervalMs: d.heartbeatIntervalMs,
         maxWaitTimeMs: d.maxWaitTimeMs,
         commitIntervalMs: d.commitIntervalMs,
-        ssrf: {
-          loopback: d.ssrf.allowLoopback,
-          private: d.ssrf.allowPrivate,
-          cidrs: csv(d.ssrf.allowCidrs),
-        },
+        ssrf: ssrfAllowFrom(config.ssrf),
         groupPrefix: config.topics.prefix,
       },
     });
