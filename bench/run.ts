@@ -125,10 +125,8 @@ try {
     SUBSCRIPTION_ENCRYPTION_KEYS: encryptionKeys,
     RETRY_TIERS: TIERS,
     DELIVERY_JITTER: '0',
-    // The receivers are on 127.0.0.1. Both names, while the delivery's SSRF keys move from
-    // DELIVERY_* to SSRF_* (a service ignores env variables its schema does not know).
+    // The receivers are on 127.0.0.1.
     SSRF_ALLOW_LOOPBACK: 'true',
-    DELIVERY_ALLOW_LOOPBACK: 'true',
     ...serviceEnv,
   };
   const provision = spawnSync(process.execPath, ['services/provision/src/main.ts'], {
