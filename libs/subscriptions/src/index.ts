@@ -1,3 +1,8 @@
 export { type SubscriptionsConfig, subscriptionsSchema } from './config.ts';
-export { type ChangeListener, SubscriptionTable, type SubscriptionTableOptions } from './table.ts';
+export {
+  type ChangeListener,
+  SubscriptionTable,
+  type SubscriptionTableOptions,
+  startSubscriptionTable,
+} from './table.ts';
 export { SubscriptionWriter, type WriteResult } from './writer.ts';

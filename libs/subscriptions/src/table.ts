@@ -1,11 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import {
-  openWebhook,
-  parseJson,
-  type SecretBox,
-  type StoredWebhook,
-  type Webhook,
-} from '@hookpost/contracts';
+import { openWebhook, parseJson, SecretBox, type StoredWebhook, type Webhook } from '@hookpost/contracts';
 import type { Consumer, Kafka } from '@hookpost/kafka';
 import type { Logger } from '@hookpost/logger';
 import { Counter, Gauge, type Registry } from '@hookpost/metrics';
@@ -319,4 +313,17 @@ async function fetchOffsetsOnceLeadersSettle(
       await new Promise((r) => setTimeout(r, delay));
     }
   }
+}
+
+/**
+ * How a service opens its table: secrets unsealed with the configured keys (SUBSCRIPTION_ENCRYPTION_KEYS),
+ * resolved once caught up with the topic.
+ */
+export async function startSubscriptionTable(
+  options: Omit<SubscriptionTableOptions, 'box'> & { encryptionKeys: string; timeoutMs?: number },
+): Promise<SubscriptionTable> {
+  const { encryptionKeys, timeoutMs, ...rest } = options;
+  const table = new SubscriptionTable({ ...rest, box: new SecretBox(encryptionKeys) });
+  await table.start(timeoutMs);
+  return table;
 }

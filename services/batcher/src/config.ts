@@ -1,6 +1,6 @@
 /** Batcher configuration: the common keys plus windows, limits, consumer group and transactions. */
-import { commonSchema } from '@hookpost/config';
-import { subscriptionsSchema } from '@hookpost/subscriptions';
+import { type CommonConfig, commonSchema } from '@hookpost/config';
+import { type SubscriptionsConfig, subscriptionsSchema } from '@hookpost/subscriptions';
 
 export const schema = {
   ...commonSchema,
@@ -59,13 +59,8 @@ export const schema = {
   },
 };
 
-export interface BatcherConfig {
-  kafka: { brokers: string; clientId: string; connectTimeoutMs: number };
-  registry: { url: string };
-  topics: { prefix: string; partitions: number };
-  log: { level: string };
-  http: { port: number; host: string };
-  subscriptions: { encryptionKeys: string };
+export interface BatcherConfig extends CommonConfig {
+  subscriptions: SubscriptionsConfig;
   batch: { windowMs: number; maxBytes: number; maxBufferedBytes: number };
   batcher: {
     groupId: string;

@@ -3,32 +3,30 @@
  * webhook (≤ max events, ≤ max bytes) in windows aligned per input partition, exactly once through
  * one Kafka transaction per partition window. Not ready until the subscription table caught up.
  */
-import { SecretBox } from '@hookpost/contracts';
 import { provisionTopics, TransactionalRunner, topicCatalog } from '@hookpost/kafka';
 import { runService } from '@hookpost/service';
-import { SubscriptionTable } from '@hookpost/subscriptions';
+import { startSubscriptionTable } from '@hookpost/subscriptions';
 import { type BatcherConfig, schema } from './config.ts';
 import { batcherHandler } from './handler.ts';
 import { batcherMetrics } from './metrics.ts';
 
 await runService<BatcherConfig>({
   name: 'batcher',
-  schema: schema as never,
+  schema,
   async start({ config, logger, kafka, admin, metrics }) {
     const prefix = config.topics.prefix;
     const catalog = topicCatalog({ prefix, partitions: config.topics.partitions });
     const { subscriptions, dispatch, batches, dlq } = catalog.topics;
     await provisionTopics(admin, [subscriptions, dispatch, batches, dlq], logger);
 
-    const table = new SubscriptionTable({
+    const table = await startSubscriptionTable({
       kafka,
       topic: subscriptions.name,
-      box: new SecretBox(config.subscriptions.encryptionKeys),
+      encryptionKeys: config.subscriptions.encryptionKeys,
       logger,
       metrics,
       groupPrefix: `${prefix}hookpost-batcher`,
     });
-    await table.start();
 
     const runner = new TransactionalRunner({
       kafka,

@@ -1,6 +1,6 @@
 /** Fan-out configuration: the common keys plus its consumer group, transactions and subscription key. */
-import { commonSchema } from '@hookpost/config';
-import { subscriptionsSchema } from '@hookpost/subscriptions';
+import { type CommonConfig, commonSchema } from '@hookpost/config';
+import { type SubscriptionsConfig, subscriptionsSchema } from '@hookpost/subscriptions';
 
 export const schema = {
   ...commonSchema,
@@ -39,13 +39,8 @@ export const schema = {
   },
 };
 
-export interface FanoutConfig {
-  kafka: { brokers: string; clientId: string; connectTimeoutMs: number };
-  registry: { url: string };
-  topics: { prefix: string; partitions: number };
-  log: { level: string };
-  http: { port: number; host: string };
-  subscriptions: { encryptionKeys: string };
+export interface FanoutConfig extends CommonConfig {
+  subscriptions: SubscriptionsConfig;
   fanout: {
     groupId: string;
     transactionalIdPrefix: string;

@@ -3,33 +3,31 @@
  * webhooks.dispatch (keyed by webhook id), suspended and poison records on webhooks.dlq, exactly once
  * per input partition through Kafka transactions. Not ready until the subscription table caught up.
  */
-import { SecretBox } from '@hookpost/contracts';
 import { AvroCodec, createRegistry, type EmailEvent, emailEventSchema } from '@hookpost/events';
 import { provisionTopics, TransactionalRunner, topicCatalog } from '@hookpost/kafka';
 import { runService } from '@hookpost/service';
-import { SubscriptionTable } from '@hookpost/subscriptions';
+import { startSubscriptionTable } from '@hookpost/subscriptions';
 import { type FanoutConfig, schema } from './config.ts';
 import { fanoutHandler } from './handler.ts';
 import { fanoutMetrics } from './metrics.ts';
 
 await runService<FanoutConfig>({
   name: 'fanout',
-  schema: schema as never,
+  schema,
   async start({ config, logger, kafka, admin, metrics }) {
     const prefix = config.topics.prefix;
     const catalog = topicCatalog({ prefix, partitions: config.topics.partitions });
     const { events, subscriptions, dispatch, dlq } = catalog.topics;
     await provisionTopics(admin, [events, subscriptions, dispatch, dlq], logger);
 
-    const table = new SubscriptionTable({
+    const table = await startSubscriptionTable({
       kafka,
       topic: subscriptions.name,
-      box: new SecretBox(config.subscriptions.encryptionKeys),
+      encryptionKeys: config.subscriptions.encryptionKeys,
       logger,
       metrics,
       groupPrefix: `${prefix}hookpost-fanout`,
     });
-    await table.start();
 
     const codec = new AvroCodec<EmailEvent>(createRegistry(config.registry.url), emailEventSchema());
     const runner = new TransactionalRunner({
