@@ -5,6 +5,7 @@
 #   scripts/stack.sh start    fetch jars if needed, start both, wait until ready (no-op if running)
 #   scripts/stack.sh stop     stop both by pid (TERM, then KILL after a bound)
 #   scripts/stack.sh status   one line per component, exit 1 if any is down
+#   scripts/stack.sh reset    stop, then delete the broker's and registry's data (tests leave many topics)
 #   scripts/stack.sh env      print the KAFKA_BROKERS / SCHEMA_REGISTRY_URL lines to eval
 #
 # Environment (all optional):
@@ -251,6 +252,12 @@ cmd_status() {
   return $rc
 }
 
+cmd_reset() {
+  cmd_stop
+  rm -rf "$DATA/kafka" "$DATA/registry"
+  say "data removed; the next start formats a new cluster"
+}
+
 cmd_env() {
   echo "KAFKA_BROKERS=127.0.0.1:$KAFKA_PORT"
   echo "SCHEMA_REGISTRY_URL=http://127.0.0.1:$REGISTRY_PORT/apis/ccompat/v7"
@@ -261,5 +268,6 @@ case "${1:-}" in
   stop) cmd_stop ;;
   status) cmd_status ;;
   env) cmd_env ;;
-  *) echo "usage: scripts/stack.sh start|stop|status|env" >&2; exit 2 ;;
+  reset) cmd_reset ;;
+  *) echo "usage: scripts/stack.sh start|stop|status|env|reset" >&2; exit 2 ;;
 esac

@@ -1,7 +1,7 @@
 import { ConfigResourceTypes, provisionTopics } from '@hookpost/kafka';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type TestEnv, testEnv } from '../support/env.ts';
+import { type TestEnv, testEnv, waitFor } from '../support/env.ts';
 
 let env: TestEnv;
 beforeAll(async () => {
@@ -40,7 +40,10 @@ describe('topic provisioning', () => {
       config: { ...spec.config, 'retention.ms': '3600000' },
     };
     expect((await provisionTopics(env.admin, [changed])).updated).toEqual([spec.name]);
-    expect(await configOf(spec.name, 'retention.ms')).toBe('3600000');
+    // KRaft applies a config change through its metadata log: readable a moment after alterConfigs returns.
+    await waitFor(async () => (await configOf(spec.name, 'retention.ms')) === '3600000', {
+      what: 'the new retention',
+    });
     const meta = await env.admin.fetchTopicMetadata({ topics: [spec.name] });
     expect(meta.topics[0]?.partitions).toHaveLength(spec.partitions + 2);
     // Asking for fewer partitions than exist leaves them alone.

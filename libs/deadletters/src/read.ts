@@ -14,7 +14,7 @@ export interface ReadToEndOptions {
  * Reads a topic from its start up to its end as of the call, then stops. The end is the high watermark
  * seen first; the last offsets of a transactional topic are commit markers that never reach eachBatch,
  * so progress is taken from KafkaJS's end-of-batch instrumentation, which also reports batches that
- * held only control records. Reads committed data only. Uses a private group that never commits, so
+ * held only control records (but not from empty fetches, see below). Reads committed data only. Uses a private group that never commits, so
  * every reader sees every partition.
  */
 export async function readToEnd(options: ReadToEndOptions): Promise<void> {
@@ -44,6 +44,12 @@ export async function readToEnd(options: ReadToEndOptions): Promise<void> {
         if (targets.size === 0) resolve();
       };
       consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+        // KafkaJS reports an empty fetch's lastOffset as highWatermark - 1. Reading committed, a fetch
+        // is empty while a transaction that just committed still waits for its marker (the LSO lags the
+        // high watermark), so that figure would claim records never read: the ledger of a replay that
+        // finished a moment ago looked empty and the next replay ran again. Only batches that held
+        // records (data or control) say how far the read got.
+        if (payload.firstOffset === null || payload.firstOffset === undefined) return;
         const target = targets.get(payload.partition);
         if (target !== undefined && Number(payload.lastOffset) >= target) targets.delete(payload.partition);
         check();

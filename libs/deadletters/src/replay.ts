@@ -160,6 +160,8 @@ export async function replay(options: ReplayOptions): Promise<ReplayResult> {
     maxInFlightRequests: 1,
   });
   await producer.connect();
+  /** Last ledger offset written per partition, to wait for before returning. */
+  const ledgerEnd = new Map<number, number>();
   try {
     const rate = options.ratePerSec ?? 0;
     const chunkSize = rate > 0 ? Math.max(1, Math.min(100, Math.ceil(rate / 5))) : 100;
@@ -186,13 +188,18 @@ export async function replay(options: ReplayOptions): Promise<ReplayResult> {
           };
           ledgerMessages.push({ key: entry.dlq_id, value: JSON.stringify(entry) });
         }
-        await tx.sendBatch({
+        const written = await tx.sendBatch({
           topicMessages: [
             ...[...byTopic].map(([topic, messages]) => ({ topic, messages })),
             { topic: options.topics.ledger, messages: ledgerMessages },
           ],
         });
         await tx.commit();
+        for (const m of written) {
+          if (m.topicName !== options.topics.ledger) continue;
+          const last = Number(m.baseOffset) + ledgerMessages.length - 1;
+          ledgerEnd.set(m.partition, Math.max(ledgerEnd.get(m.partition) ?? -1, last));
+        }
       } catch (error) {
         await tx.abort().catch(() => {});
         throw error;
@@ -216,5 +223,30 @@ export async function replay(options: ReplayOptions): Promise<ReplayResult> {
   } finally {
     await producer.disconnect();
   }
+  await ledgerVisible(options.kafka, options.topics.ledger, ledgerEnd);
   return { ok: true, report };
+}
+
+/**
+ * A commit returns before the broker has written its markers, and until then read_committed readers
+ * (and the offsets they aim for) stop short of the transaction. Return only once the ledger entries
+ * are readable, so a replay run right after this one sees them and skips what was done.
+ */
+async function ledgerVisible(kafka: Kafka, topic: string, ends: Map<number, number>, timeoutMs = 15_000) {
+  if (ends.size === 0) return;
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      // KafkaJS asks for offsets read_committed: `high` is the last stable offset.
+      const offsets = await admin.fetchTopicOffsets(topic);
+      const stable = new Map(offsets.map((o) => [o.partition, Number(o.high)]));
+      if ([...ends].every(([p, last]) => (stable.get(p) ?? 0) > last)) return;
+      if (Date.now() > deadline) throw new Error(`replay ledger not readable within ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  } finally {
+    await admin.disconnect();
+  }
 }

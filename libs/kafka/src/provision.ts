@@ -26,13 +26,17 @@ export async function provisionTopics(
   const missing = specs.filter((s) => !existing.has(s.name));
   if (missing.length > 0) {
     await admin.createTopics({
-      waitForLeaders: true,
+      waitForLeaders: false,
       topics: missing.map((s) => ({
         topic: s.name,
         numPartitions: s.partitions,
         configEntries: Object.entries(s.config).map(([name, value]) => ({ name, value })),
       })),
     });
+    await waitForLeaders(
+      admin,
+      missing.map((s) => s.name),
+    );
     result.created.push(...missing.map((s) => s.name));
   }
   const present = specs.filter((s) => existing.has(s.name));
@@ -83,4 +87,27 @@ export async function provisionTopics(
     logger.info({ created: result.created, updated: result.updated }, 'topics provisioned');
   }
   return result;
+}
+
+/**
+ * KafkaJS's own waitForLeaders gives up when the metadata answer is "unknown topic", which a broker
+ * busy loading partitions after a restart gives for a topic it has just created. Ask again until
+ * every partition has a leader, within a bound.
+ */
+async function waitForLeaders(admin: Admin, topics: string[], timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (let delay = 50; ; delay = Math.min(delay * 2, 1_000)) {
+    try {
+      const { topics: meta } = await admin.fetchTopicMetadata({ topics });
+      if (meta.length === topics.length && meta.every((t) => t.partitions.every((p) => p.leader >= 0)))
+        return;
+    } catch (error) {
+      const retriable = (error as { retriable?: boolean }).retriable === true;
+      const unknown = (error as { type?: string }).type === 'UNKNOWN_TOPIC_OR_PARTITION';
+      if (!retriable && !unknown) throw error;
+    }
+    if (Date.now() > deadline)
+      throw new Error(`topics ${topics.join(', ')} have no partition leaders after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, delay));
+  }
 }
