@@ -5,7 +5,7 @@ import {
   InvalidEventError,
   MtaProducer,
 } from '@hookpost/events';
-import { type Consumer, provisionTopics } from '@hookpost/kafka';
+import { type Consumer, partitionForKey, provisionTopics } from '@hookpost/kafka';
 import { eventGenerator } from '@hookpost/loadgen';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type TestEnv, testEnv, uniq, waitFor } from '../support/env.ts';
@@ -62,6 +62,8 @@ describe('Avro events through the broker and the registry', () => {
       partitionsOfDomain.set(key, (partitionsOfDomain.get(key) ?? new Set()).add(partition));
     }
     for (const parts of partitionsOfDomain.values()) expect(parts.size).toBe(1);
+    // And it is the partition the Java client would pick (murmur2), which partitionForKey predicts.
+    for (const { key, partition } of received.values()) expect(partitionForKey(key, 3)).toBe(partition);
   });
 
   it('refuses an event outside the catalog or the schema, naming the field, before it reaches Kafka', async () => {

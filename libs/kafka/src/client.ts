@@ -107,3 +107,13 @@ export function createProducer(
     createPartitioner: Partitioners.DefaultPartitioner,
   });
 }
+
+/** The partition a producer from createProducer sends `key` to, for a topic of `partitions` partitions. */
+export function partitionForKey(key: string, partitions: number): number {
+  const partitioner = Partitioners.DefaultPartitioner();
+  return partitioner({
+    topic: '',
+    partitionMetadata: Array.from({ length: partitions }, (_, i) => ({ partitionId: i, leader: 0 }) as never),
+    message: { key, value: null },
+  });
+}

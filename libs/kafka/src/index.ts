@@ -8,6 +8,7 @@ export {
   createProducer,
   type KafkaClientOptions,
   KafkaUnavailableError,
+  partitionForKey,
 } from './client.ts';
 export {
   type CatalogOptions,
