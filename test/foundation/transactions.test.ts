@@ -79,7 +79,11 @@ describe('Kafka transactions with KafkaJS against Kafka 4', () => {
     });
     await tx.commit();
     await producer.disconnect();
-    const afterCommit = await env.admin.fetchOffsets({ groupId, topics: [input] });
-    expect(afterCommit[0]?.partitions[0]?.offset).toBe('7');
+    // commit() returns once the coordinator decided; the offset becomes readable when the commit
+    // marker reaches __consumer_offsets, a moment later.
+    const committed = async () =>
+      (await env.admin.fetchOffsets({ groupId, topics: [input] }))[0]?.partitions[0]?.offset;
+    await waitFor(async () => (await committed()) !== '-1', { what: 'the transactional offset commit' });
+    expect(await committed()).toBe('7');
   });
 });
