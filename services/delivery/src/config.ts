@@ -1,7 +1,7 @@
 /** Delivery configuration: the common keys plus roles, tiers, limits, timeouts and the SSRF allow-list. */
 import { type CommonConfig, commonSchema } from '@hookpost/config';
 import { type SsrfConfig, ssrfSchema } from '@hookpost/sender';
-import { subscriptionsSchema } from '@hookpost/subscriptions';
+import { type SubscriptionsConfig, subscriptionsSchema } from '@hookpost/subscriptions';
 import { DEFAULT_TIERS, DELIVERY_DEFAULTS, ROLES } from './definitions.ts';
 import { parseTiers, type Tier } from './domain/retry-policy.ts';
 
@@ -106,7 +106,7 @@ export const schema = {
 };
 
 export interface DeliveryConfig extends CommonConfig {
-  subscriptions: { encryptionKeys: string };
+  subscriptions: SubscriptionsConfig;
   delivery: {
     roles: string;
     tiers: string;

@@ -10,7 +10,7 @@ import type { Registry } from '@hookpost/metrics';
 import { HttpSender, type SsrfAllow } from '@hookpost/sender';
 import { SubscriptionTable, SubscriptionWriter } from '@hookpost/subscriptions';
 import { Outbox } from './adapters/outbox.ts';
-import type { RoleSet } from './config.ts';
+import type { DeliveryConfig, RoleSet } from './config.ts';
 import { DELIVERY_DEFAULTS, groupIds } from './definitions.ts';
 import { Deliverer, type Send } from './deliverer.ts';
 import { KeyedLimiter } from './domain/limiter.ts';
@@ -19,18 +19,10 @@ import { DeliveryMetrics } from './metrics.ts';
 import { PartitionConsumer } from './partition-consumer.ts';
 import { Suspender } from './suspender.ts';
 
-export interface DeliverySettings {
+/** The delivery config with its roles and tiers parsed (the numeric limits are taken as configured). */
+export interface DeliverySettings extends Omit<DeliveryConfig['delivery'], 'roles' | 'tiers'> {
   roles: RoleSet;
   tiers: Tier[];
-  jitter: number;
-  partitionWindow: number;
-  perEndpoint: number;
-  connectTimeoutMs: number;
-  maxRetryAfterMs: number;
-  sessionTimeoutMs: number;
-  heartbeatIntervalMs: number;
-  maxWaitTimeMs: number;
-  commitIntervalMs: number;
   ssrf: SsrfAllow;
   /** Prefix of the consumer group names (the topic prefix). */
   groupPrefix: string;
