@@ -10,6 +10,8 @@
 #
 # Environment (all optional):
 #   HP_KAFKA_PORT (19092) HP_CONTROLLER_PORT (19093) HP_REGISTRY_PORT (18081)
+#   HP_REGISTRY_MANAGEMENT_PORT (HP_REGISTRY_PORT + 1: Apicurio's Quarkus management interface, which
+#   would otherwise bind 0.0.0.0:9000, so a second stack on the host could never start)
 #   HP_DATA_DIR (<repo>/.data)   HP_CACHE_DIR (<repo>/.cache)   HP_STACK_TIMEOUT (120 seconds)
 #   HP_KAFKA_HEAP (768m)  HP_REGISTRY_HEAP (384m)
 set -euo pipefail
@@ -21,6 +23,7 @@ APICURIO_VERSION=3.3.3
 KAFKA_PORT=${HP_KAFKA_PORT:-19092}
 CONTROLLER_PORT=${HP_CONTROLLER_PORT:-19093}
 REGISTRY_PORT=${HP_REGISTRY_PORT:-18081}
+MANAGEMENT_PORT=${HP_REGISTRY_MANAGEMENT_PORT:-$((REGISTRY_PORT + 1))}
 DATA=${HP_DATA_DIR:-$ROOT/.data}
 CACHE=${HP_CACHE_DIR:-$ROOT/.cache}
 TIMEOUT=${HP_STACK_TIMEOUT:-120}
@@ -119,14 +122,21 @@ running() { alive "$1" && grep -q "hookpost-stack=$1" "/proc/$(cat "$(pidfile "$
 
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
+# first_error LOG: the first line of LOG that says what went wrong, trimmed to one short line.
+first_error() {
+  local line
+  line=$(grep -m1 -E 'ERROR|FATAL|Exception|in use' "$1" 2>/dev/null || grep -m1 -iE 'error|failed' "$1" 2>/dev/null)
+  line=$(echo "$line" | sed -E 's/\x1b\[[0-9;]*m//g' | cut -c1-240)
+  echo "${line:-no error in its log}"
+}
+
 # wait_for NAME CHECK...: runs CHECK until it succeeds, the process dies, or the timeout passes
 wait_for() {
   local name=$1 deadline=$((SECONDS + TIMEOUT))
   shift
   until "$@"; do
     if ! alive "$name"; then
-      tail -n 20 "$LOGS/$name.log" >&2 || true
-      die "$name exited during start-up (log: $LOGS/$name.log)"
+      die "$name exited during start-up: $(first_error "$LOGS/$name.log") (log: $LOGS/$name.log)"
     fi
     [ $SECONDS -lt $deadline ] || die "$name not ready after ${TIMEOUT}s (log: $LOGS/$name.log)"
     sleep 0.25
@@ -182,9 +192,6 @@ EOF
 
 kafka_start() {
   if running kafka; then say "kafka already running (pid $(cat "$(pidfile kafka)"))"; return; fi
-  if port_open "$KAFKA_PORT"; then
-    die "port $KAFKA_PORT is in use by another process: set HP_KAFKA_PORT, or KAFKA_BROKERS to use that broker"
-  fi
   kafka_config
   local cp="$KAFKA_HOME/libs/*" jvm=(-Xms256m "-Xmx${HP_KAFKA_HEAP:-768m}" -XX:+UseG1GC -Djava.awt.headless=true
     "-Dlog4j2.configurationFile=$DATA/kafka/log4j2.properties")
@@ -199,6 +206,7 @@ kafka_start() {
   nohup "$KAFKA_JAVA" "${jvm[@]}" -Dhookpost-stack=kafka -cp "$cp" kafka.Kafka "$DATA/kafka/server.properties" \
     >"$LOGS/kafka.stdout" 2>&1 </dev/null &
   echo $! >"$(pidfile kafka)"
+  STARTED+=(kafka)
 }
 
 kafka_ready() { port_open "$KAFKA_PORT" && grep -q "Kafka Server started" "$LOGS/kafka.log"; }
@@ -207,24 +215,37 @@ kafka_ready() { port_open "$KAFKA_PORT" && grep -q "Kafka Server started" "$LOGS
 
 registry_start() {
   if running registry; then say "registry already running (pid $(cat "$(pidfile registry)"))"; return; fi
-  if port_open "$REGISTRY_PORT"; then
-    die "port $REGISTRY_PORT is in use by another process: set HP_REGISTRY_PORT, or SCHEMA_REGISTRY_URL to use that registry"
-  fi
   mkdir -p "$DATA/registry"
   # H2 in a file rather than the default in-memory storage: schema ids inside records already in
   # Kafka stay resolvable across a registry restart.
   (cd "$APICURIO_HOME"
     nohup "$REGISTRY_JAVA" -Xms128m "-Xmx${HP_REGISTRY_HEAP:-384m}" -Dhookpost-stack=registry \
     -Dquarkus.http.host=127.0.0.1 -Dquarkus.http.port="$REGISTRY_PORT" \
+    -Dquarkus.management.host=127.0.0.1 -Dquarkus.management.port="$MANAGEMENT_PORT" \
     -Dapicurio.storage.kind=sql -Dapicurio.storage.sql.kind=h2 \
     -Dapicurio.datasource.url="jdbc:h2:file:$DATA/registry/registry" \
     -Dapicurio.datasource.username=sa -Dapicurio.datasource.password=sa \
     -Dapicurio.ccompat.use-canonical-hash=true \
     -jar quarkus-run.jar >"$LOGS/registry.log" 2>&1 </dev/null &
     echo $! >"$(pidfile registry)")
+  STARTED+=(registry)
 }
 
 registry_ready() { curl -sf -o /dev/null "http://127.0.0.1:$REGISTRY_PORT/apis/ccompat/v7/subjects"; }
+
+# Every port a component about to start needs must be free, checked before anything starts, so a
+# collision stops the start with one line and nothing half-started.
+preflight_ports() {
+  if ! running kafka; then
+    port_open "$KAFKA_PORT" && die "port $KAFKA_PORT is in use by another process: set HP_KAFKA_PORT, or KAFKA_BROKERS to use that broker"
+    port_open "$CONTROLLER_PORT" && die "port $CONTROLLER_PORT (Kafka controller) is in use by another process: set HP_CONTROLLER_PORT"
+  fi
+  if ! running registry; then
+    port_open "$REGISTRY_PORT" && die "port $REGISTRY_PORT is in use by another process: set HP_REGISTRY_PORT, or SCHEMA_REGISTRY_URL to use that registry"
+    port_open "$MANAGEMENT_PORT" && die "port $MANAGEMENT_PORT (registry management interface) is in use by another process: set HP_REGISTRY_MANAGEMENT_PORT"
+  fi
+  return 0
+}
 
 # --- commands --------------------------------------------------------------------------------
 
@@ -243,10 +264,22 @@ stop_one() {
   say "$name stopped (pid $pid)"
 }
 
+# What this `start` launched: a start that fails stops exactly these (never a stack that was
+# already running), so a failed start leaves nothing behind.
+STARTED=()
+undo_start() {
+  local rc=$? name
+  [ $rc -ne 0 ] || return 0
+  for name in "${STARTED[@]}"; do stop_one "$name" >/dev/null 2>&1 || true; done
+  [ ${#STARTED[@]} -eq 0 ] || echo "stack: start failed; stopped what it had started (${STARTED[*]})" >&2
+}
+
 cmd_start() {
+  trap undo_start EXIT
   need_tools
   mkdir -p "$DATA" "$LOGS" "$CACHE"
   fetch
+  preflight_ports
   local t0=$SECONDS
   kafka_start
   registry_start
