@@ -4,13 +4,31 @@
  */
 import swagger from '@fastify/swagger';
 import { Counter, Histogram } from '@hookpost/metrics';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyContextConfig, type FastifyInstance } from 'fastify';
 import type { ApiDeps, RouteContext } from './deps.ts';
 import { fieldErrors, INVALID, KeyedLock } from './http-support.ts';
 import { registerActionRoutes } from './routes-actions.ts';
 import { registerWebhookRoutes } from './routes-webhooks.ts';
 
 const NOT_FOUND = { message: 'Resource not found.' };
+
+/** A route as registered (HEAD routes fastify adds for GET included); the gate tests walk this list. */
+export interface RouteSummary {
+  method: string;
+  url: string;
+  public: boolean;
+  write: boolean;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    routeSummaries: readonly RouteSummary[];
+  }
+  interface FastifyContextConfig {
+    /** Served without a token (the OpenAPI document, static console assets). Routes are gated unless set. */
+    public?: boolean;
+  }
+}
 
 export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   const app = Fastify({
@@ -63,8 +81,19 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     },
   });
 
+  // The gate runs after routing, on the route the router matched (never on the raw URL, which the router
+  // decodes and normalises): every route needs a bearer token unless its config says `public: true`.
+  // An unmatched URL answers 404 and nothing else, whatever its spelling and whoever asks.
+  const routes: RouteSummary[] = [];
+  app.decorate('routeSummaries', routes);
+  app.addHook('onRoute', (route) => {
+    const methods = Array.isArray(route.method) ? route.method : [route.method];
+    const config = (route.config ?? {}) as FastifyContextConfig;
+    for (const method of methods)
+      routes.push({ method, url: route.url, public: config.public === true, write: config.write === true });
+  });
   app.addHook('onRequest', async (request, reply) => {
-    if (!request.url.startsWith('/v1/')) return;
+    if (request.is404 || request.routeOptions.config.public === true) return;
     const result = deps.authority.authenticate(request.headers.authorization);
     if (!result.ok) {
       reply.header('WWW-Authenticate', 'Bearer');
@@ -128,7 +157,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   };
   registerWebhookRoutes(app, ctx);
   registerActionRoutes(app, ctx);
-  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  app.get('/openapi.json', { schema: { hide: true }, config: { public: true } }, async () => app.swagger());
   await app.ready();
   return app;
 }

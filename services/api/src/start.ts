@@ -9,7 +9,7 @@ import { createProducer, provisionTopics, SerialProducer, topicCatalog } from '@
 import { HttpSender, type SsrfAllow, ssrfAllowFrom } from '@hookpost/sender';
 import type { RunningService, ServiceContext } from '@hookpost/service';
 import { SubscriptionTable, SubscriptionWriter } from '@hookpost/subscriptions';
-import { buildApp } from './app.ts';
+import { buildApp, type RouteSummary } from './app.ts';
 import { parseTokens, TokenAuthority } from './auth.ts';
 import type { ApiConfig } from './config.ts';
 import { startHistoryFeed } from './history.ts';
@@ -23,6 +23,8 @@ export interface ApiOptions {
 export interface RunningApi extends RunningService {
   port: number;
   url: string;
+  /** Every route the app serves, with its gate settings (tests enumerate them). */
+  routes: readonly RouteSummary[];
 }
 
 export function allowFrom(config: ApiConfig): SsrfAllow {
@@ -125,6 +127,7 @@ export async function startApi(
     return {
       port,
       url: `http://127.0.0.1:${port}`,
+      routes: app.routeSummaries,
       ready: () => table.ready,
       stop: async () => {
         for (const stop of stops) await stop();

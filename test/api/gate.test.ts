@@ -1,0 +1,257 @@
+/**
+ * The API has one gate: authentication and scope are decided on the route the router matched, so no
+ * spelling of a path reaches a handler without a token. Every route the app registered (enumerated from
+ * fastify, so a new route is covered without touching this file) is called under many spellings of its
+ * path, without a token, with a token of another domain and, on write routes, with a read-only token.
+ * Requests are written to a socket byte for byte (fetch and node:http would normalise or refuse some
+ * paths), one connection each: node's parser closes the connection after a request line it refuses.
+ */
+import { connect } from 'node:net';
+import { type Receiver, startReceiver } from '@hookpost/sender';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type TestEnv, testEnv, uniq } from '../support/env.ts';
+import { startTestApi, TOKENS } from './support.ts';
+
+let env: TestEnv;
+let api: Awaited<ReturnType<typeof startTestApi>>;
+let receiver: Receiver;
+let hidden: { id: string; name: string; secret: string; domain_id: string; version: number };
+
+beforeAll(async () => {
+  env = await testEnv();
+  receiver = await startReceiver();
+  api = await startTestApi(env);
+  const created = await api.call('POST', '/v1/webhooks', {
+    url: `${receiver.url}/ok`,
+    name: uniq('gate-hidden-name'),
+    events: ['activity.sent'],
+    domain_id: uniq('dom-gate'),
+  });
+  expect(created.status).toBe(201);
+  hidden = created.body.data;
+});
+afterAll(async () => {
+  await api?.stop();
+  api?.cleanup();
+  await receiver?.close();
+  await env?.close();
+});
+
+interface Answer {
+  status: number;
+  text: string;
+}
+
+/** One request on its own connection, written byte for byte; the answer is read until the server closes. */
+function raw(method: string, path: string, token: string | null, body?: unknown): Promise<Answer> {
+  const payload = body === undefined ? '' : JSON.stringify(body);
+  const lines = [`${method} ${path} HTTP/1.1`, 'host: 127.0.0.1', 'connection: close'];
+  if (token) lines.push(`authorization: Bearer ${token}`);
+  if (body !== undefined)
+    lines.push('content-type: application/json', `content-length: ${Buffer.byteLength(payload)}`);
+  return new Promise((resolve, reject) => {
+    const socket = connect(api.api.port, '127.0.0.1');
+    const chunks: Buffer[] = [];
+    socket.on('data', (c: Buffer) => chunks.push(c));
+    socket.on('error', (e) => reject(new Error(`${method} ${path}: ${e.message}`)));
+    socket.on('close', () => {
+      const all = Buffer.concat(chunks).toString('latin1');
+      const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(all)?.[1] ?? 0);
+      const at = all.indexOf('\r\n\r\n');
+      resolve({ status, text: at < 0 ? '' : Buffer.from(all.slice(at + 4), 'latin1').toString() });
+    });
+    socket.end(`${lines.join('\r\n')}\r\n\r\n${payload}`);
+  });
+}
+
+const hex = (c: string) => [...Buffer.from(c)].map((b) => `%${b.toString(16).padStart(2, '0')}`).join('');
+const HEX = (c: string) => hex(c).toUpperCase();
+
+/** Spellings of `path` (no query) that a router or a proxy might treat as the same resource. */
+function spellings(path: string): string[] {
+  const out = new Set<string>([path]);
+  const chars = [...path];
+  const at = (i: number, s: string) => chars.map((c, j) => (j === i ? s : c)).join('');
+  const segs = path.split('/').slice(1);
+  const join = (parts: string[]) => `/${parts.join('/')}`;
+  const perSegment = (f: (seg: string) => string) =>
+    segs.map((_, i) => join(segs.map((s, j) => (j === i ? f(s) : s))));
+  chars.forEach((c, i) => {
+    // Percent-encoding of any single character, in both hex cases; a slash encoded too.
+    out.add(at(i, HEX(c)));
+    out.add(at(i, hex(c)));
+    if (c === '/') {
+      out.add(at(i, '//'));
+      out.add(at(i, '\\'));
+      out.add(at(i, '%5C'));
+      out.add(at(i, '%C0%AF'));
+    } else {
+      out.add(at(i, `%25${HEX(c).slice(1)}`)); // double encoding
+      out.add(at(i, `${c}\0`)); // a raw NUL byte
+      out.add(at(i, c === c.toUpperCase() ? c.toLowerCase() : c.toUpperCase()));
+    }
+  });
+  out.add(chars.map(HEX).join(''));
+  out.add(chars.map((c) => (c === '/' ? c : HEX(c))).join(''));
+  out.add(path.replaceAll('/', '//'));
+  out.add(path.replaceAll('/', '%2F'));
+  out.add(path.replaceAll('/', '\\'));
+  out.add(path.toUpperCase());
+  for (const tail of [
+    '/',
+    '//',
+    '/.',
+    '/./',
+    '%2F',
+    '%00',
+    ';',
+    ';a=b',
+    '%3B',
+    '?',
+    '#',
+    '%23',
+    '%20',
+    '.json',
+    '..',
+  ])
+    out.add(path + tail);
+  for (const head of [
+    '/',
+    '/.',
+    '/x/..',
+    '/x/../',
+    '/%2e',
+    '/x/%2e%2e',
+    '/x/.%2E',
+    '//x/..',
+    '/./.',
+    '/v1/..',
+  ])
+    out.add(head + path);
+  for (const s of perSegment((seg) => `${seg};`)) out.add(s);
+  for (const s of perSegment((seg) => `${seg};jsessionid=1`)) out.add(s);
+  for (const s of perSegment((seg) => `${seg}%3B`)) out.add(s);
+  for (const s of perSegment((seg) => `${seg}%00`)) out.add(s);
+  for (const s of perSegment((seg) => `%00${seg}`)) out.add(s);
+  for (const s of perSegment((seg) => `${seg}/.`)) out.add(s);
+  for (const s of perSegment((seg) => `${seg}/%2e`)) out.add(s);
+  for (const s of perSegment((seg) => `x/../${seg}`)) out.add(s);
+  for (const s of perSegment((seg) => `${seg}/x/..`)) out.add(s);
+  for (const s of perSegment((seg) => seg.toUpperCase())) out.add(s);
+  for (const s of perSegment((seg) => seg.charAt(0).toUpperCase() + seg.slice(1))) out.add(s);
+  for (const s of perSegment((seg) => `${seg}%09`)) out.add(s);
+  return [...out];
+}
+
+/** A concrete call of a route: its path with the hidden webhook's id, and a body that would pass. */
+function callOf(method: string, url: string): { path: string; query: string; body?: unknown } {
+  const path = url.replaceAll(':id', hidden.id);
+  const query =
+    url === '/v1/webhooks' && (method === 'GET' || method === 'HEAD') ? `?domain_id=${hidden.domain_id}` : '';
+  let body: unknown;
+  if (method === 'POST' && url === '/v1/webhooks')
+    body = {
+      url: `${receiver.url}/ok`,
+      name: 'gate-probe',
+      events: ['activity.sent'],
+      domain_id: hidden.domain_id,
+    };
+  else if (method === 'PUT') body = { name: 'renamed-through-the-gate' };
+  else if (method === 'POST') body = { dry_run: true };
+  return { path, query, body };
+}
+
+/** Nothing of the hidden webhook (its name, its secret) and no `data` in an answer to a refused caller. */
+function revealsNothing(answer: Answer, what: string) {
+  expect(answer.text, what).not.toContain(hidden.name);
+  expect(answer.text, what).not.toContain(hidden.secret);
+  let json: { data?: unknown } | null = null;
+  try {
+    json = JSON.parse(answer.text);
+  } catch {
+    // Not JSON (a HEAD, or node's own 400): nothing to inspect beyond the text above.
+  }
+  const data = json?.data;
+  expect(data === undefined || (Array.isArray(data) && data.length === 0), what).toBe(true);
+}
+
+async function inBatches<T>(items: T[], size: number, work: (item: T) => Promise<void>) {
+  for (let i = 0; i < items.length; i += size) await Promise.all(items.slice(i, i + size).map(work));
+}
+
+describe('one gate for every route and every spelling of its path', () => {
+  it('enumerates the routes from fastify, and the calls built for them reach their handlers', async () => {
+    const routes = api.api.routes;
+    expect(routes.length).toBeGreaterThanOrEqual(10);
+    // The GET routes answer 200 to the canonical call with a token: the paths below are real ones.
+    for (const r of routes.filter((x) => x.method === 'GET' && !x.public)) {
+      const c = callOf(r.method, r.url);
+      const a = await raw('GET', c.path + c.query, TOKENS.backend);
+      expect(a.status, `${r.method} ${r.url}`).toBe(200);
+    }
+    // The reported bypass itself, with a token: `%76` is `v`, and the router serves the route.
+    const bypass = await raw('GET', `/%761/webhooks?domain_id=${hidden.domain_id}`, TOKENS.backend);
+    expect(bypass.status).toBe(200);
+    expect(bypass.text).toContain(hidden.id);
+  });
+
+  it('only GET routes outside /v1 are public', () => {
+    for (const r of api.api.routes.filter((x) => x.public)) {
+      expect(['GET', 'HEAD'], `${r.method} ${r.url}`).toContain(r.method);
+      expect(r.url.startsWith('/v1'), r.url).toBe(false);
+    }
+  });
+
+  it('no spelling answers 2xx or reveals data without a token, with another domain’s token, or read-only on a write route', async () => {
+    const probes: {
+      method: string;
+      path: string;
+      token: string | null;
+      who: string;
+      body?: unknown;
+      listRoute: boolean;
+      isPublic: boolean;
+    }[] = [];
+    for (const r of api.api.routes) {
+      const c = callOf(r.method, r.url);
+      const listRoute = r.url === '/v1/webhooks' && r.method !== 'POST';
+      const callers: [string, string | null][] = r.public
+        ? [['no token', null]]
+        : [
+            ['no token', null],
+            ['a bad token', 'not-a-token'],
+            ['another domain’s token', TOKENS.scoped],
+            ...(r.write ? ([['a read-only token', TOKENS.reader]] as [string, string][]) : []),
+          ];
+      for (const path of spellings(c.path))
+        for (const [who, token] of callers)
+          probes.push({
+            method: r.method,
+            path: path + c.query,
+            token,
+            who,
+            body: c.body,
+            listRoute,
+            isPublic: r.public,
+          });
+    }
+    expect(probes.length).toBeGreaterThan(1000);
+    let refused = 0;
+    await inBatches(probes, 8, async (p) => {
+      const a = await raw(p.method, p.path, p.token, p.body);
+      const what = `${p.method} ${p.path} with ${p.who} -> ${a.status} ${a.text.slice(0, 200)}`;
+      revealsNothing(a, what);
+      if (p.isPublic) return;
+      // Another domain's token may list a domain it cannot see: it looks like a domain without webhooks.
+      if (p.listRoute && p.token === TOKENS.scoped && a.status === 200) return;
+      expect(a.status, what).toBeGreaterThanOrEqual(400);
+      refused++;
+    });
+    expect(refused).toBeGreaterThan(probes.length / 2);
+    // And nothing changed behind the gate.
+    const after = await api.call('GET', `/v1/webhooks/${hidden.id}`);
+    expect(after.body.data).toMatchObject({ name: hidden.name, version: hidden.version });
+    const list = await api.call('GET', `/v1/webhooks?domain_id=${hidden.domain_id}`);
+    expect(list.body.data).toHaveLength(1);
+  });
+});
