@@ -42,25 +42,49 @@ interface Answer {
   text: string;
 }
 
-/** One request on its own connection, written byte for byte; the answer is read until the server closes. */
-function raw(method: string, path: string, token: string | null, body?: unknown): Promise<Answer> {
-  const payload = body === undefined ? '' : JSON.stringify(body);
+/**
+ * One request on its own connection, written byte for byte; the answer is read until the server closes.
+ * `body` is sent as JSON; `bytes` as they are, with `type` as the content type (none when null).
+ */
+function raw(
+  method: string,
+  path: string,
+  token: string | null,
+  body?: unknown,
+  opts: { bytes?: Buffer; type?: string | null } = {},
+): Promise<Answer> {
+  const payload = opts.bytes ?? (body === undefined ? undefined : Buffer.from(JSON.stringify(body)));
   const lines = [`${method} ${path} HTTP/1.1`, 'host: 127.0.0.1', 'connection: close'];
   if (token) lines.push(`authorization: Bearer ${token}`);
-  if (body !== undefined)
-    lines.push('content-type: application/json', `content-length: ${Buffer.byteLength(payload)}`);
+  const type = opts.type === undefined ? 'application/json' : opts.type;
+  if (payload) {
+    if (type) lines.push(`content-type: ${type}`);
+    lines.push(`content-length: ${payload.length}`);
+  }
   return new Promise((resolve, reject) => {
     const socket = connect(api.api.port, '127.0.0.1');
     const chunks: Buffer[] = [];
-    socket.on('data', (c: Buffer) => chunks.push(c));
-    socket.on('error', (e) => reject(new Error(`${method} ${path}: ${e.message}`)));
-    socket.on('close', () => {
+    const answer = (): Answer | undefined => {
       const all = Buffer.concat(chunks).toString('latin1');
-      const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(all)?.[1] ?? 0);
+      const status = /^HTTP\/1\.1 (\d{3})/.exec(all)?.[1];
       const at = all.indexOf('\r\n\r\n');
-      resolve({ status, text: at < 0 ? '' : Buffer.from(all.slice(at + 4), 'latin1').toString() });
+      if (!status) return undefined;
+      return {
+        status: Number(status),
+        text: at < 0 ? '' : Buffer.from(all.slice(at + 4), 'latin1').toString(),
+      };
+    };
+    socket.on('data', (c: Buffer) => chunks.push(c));
+    // A server that refuses a large body early may reset the connection while it is still being sent.
+    socket.on('error', (e) => {
+      const got = answer();
+      if (got) resolve(got);
+      else reject(new Error(`${method} ${path}: ${e.message}`));
     });
-    socket.end(`${lines.join('\r\n')}\r\n\r\n${payload}`);
+    socket.on('close', () => resolve(answer() ?? { status: 0, text: '' }));
+    // No half-close: Node's server drops a connection whose client ended before the answer was ready.
+    socket.write(`${lines.join('\r\n')}\r\n\r\n`);
+    if (payload) socket.write(payload);
   });
 }
 
@@ -253,5 +277,91 @@ describe('one gate for every route and every spelling of its path', () => {
     expect(after.body.data).toMatchObject({ name: hidden.name, version: hidden.version });
     const list = await api.call('GET', `/v1/webhooks?domain_id=${hidden.domain_id}`);
     expect(list.body.data).toHaveLength(1);
+  });
+});
+
+describe('what passes the door: bodies and URLs', () => {
+  const webhook = () => ({
+    url: `${receiver.url}/ok`,
+    name: 'bodies',
+    events: ['activity.sent'],
+    domain_id: hidden.domain_id,
+  });
+  const json = (a: Answer) => JSON.parse(a.text) as { message: string; errors?: Record<string, string[]> };
+
+  it('refuses invalid UTF-8 in a JSON body with a 400 naming the body, and stores nothing', async () => {
+    const good = Buffer.from(JSON.stringify({ ...webhook(), name: 'n\u00e9' }));
+    // The same document with its é as a lone Latin-1 byte, an overlong encoding and a lone surrogate.
+    const bad = [
+      Buffer.from(JSON.stringify({ ...webhook(), name: 'nX' }).replace('nX', 'n\u00e9'), 'latin1'),
+      Buffer.concat([Buffer.from('{"name":"'), Buffer.from([0xc0, 0xaf]), Buffer.from('"}')]),
+      Buffer.concat([Buffer.from('{"name":"'), Buffer.from([0xed, 0xa0, 0x80]), Buffer.from('"}')]),
+    ];
+    for (const bytes of bad) {
+      const a = await raw('POST', '/v1/webhooks', TOKENS.backend, undefined, { bytes });
+      expect(a.status, a.text).toBe(400);
+      expect(json(a).message).toMatch(/body is not valid UTF-8/);
+    }
+    const ok = await raw('POST', '/v1/webhooks', TOKENS.backend, undefined, { bytes: good });
+    expect(ok.status, ok.text).toBe(201);
+    expect(JSON.parse(ok.text).data.name).toBe('n\u00e9');
+    const list = await api.call('GET', `/v1/webhooks?domain_id=${hidden.domain_id}&limit=100`);
+    expect(list.body.data.map((w: { name: string }) => w.name)).not.toContain('n\ufffd');
+    await api.call('DELETE', `/v1/webhooks/${JSON.parse(ok.text).data.id}`);
+  });
+
+  it('answers 415 to a body that is not application/json, on every route that reads one', async () => {
+    const bytes = Buffer.from(JSON.stringify(webhook()));
+    const withBody = api.api.routes.filter((r) => ['POST', 'PUT', 'DELETE', 'PATCH'].includes(r.method));
+    expect(withBody.length).toBeGreaterThanOrEqual(6);
+    for (const r of withBody)
+      for (const type of ['text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data', null]) {
+        const path = r.url.replaceAll(':id', hidden.id);
+        const a = await raw(r.method, path, TOKENS.backend, undefined, { bytes, type });
+        expect(a.status, `${r.method} ${path} as ${type}: ${a.text}`).toBe(415);
+        expect(json(a).message).toMatch(/application\/json/);
+      }
+    // The same bytes as JSON are accepted, and a JSON type with parameters is still JSON.
+    const ok = await raw('POST', '/v1/webhooks', TOKENS.backend, undefined, {
+      bytes,
+      type: 'application/json; charset=utf-8',
+    });
+    expect(ok.status, ok.text).toBe(201);
+    await api.call('DELETE', `/v1/webhooks/${JSON.parse(ok.text).data.id}`);
+  });
+
+  it('answers 413 just past the body limit and far past it, and reads a body at the limit', async () => {
+    const limit = 16_384; // startTestApi's bodyLimitBytes
+    const sized = (n: number) => {
+      const doc = JSON.stringify({ name: '' });
+      return Buffer.from(JSON.stringify({ name: 'x'.repeat(n - doc.length) }));
+    };
+    const at = await raw('PUT', `/v1/webhooks/${hidden.id}`, TOKENS.backend, undefined, {
+      bytes: sized(limit),
+    });
+    expect(at.status, at.text).toBe(422); // read and validated: the name is too long, not the body
+    expect(Object.keys(json(at).errors ?? {})).toEqual(['name']);
+    for (const n of [limit + 1, limit * 64]) {
+      const a = await raw('PUT', `/v1/webhooks/${hidden.id}`, TOKENS.backend, undefined, { bytes: sized(n) });
+      expect(a.status, `${n} bytes`).toBe(413);
+      expect(json(a).message).toMatch(/larger than 16384 bytes/);
+    }
+  });
+
+  it('answers 414 past the URL limit and 431 past Node’s header limit, not a route', async () => {
+    const base = `/v1/webhooks?domain_id=${hidden.domain_id}&pad=`;
+    const url = (n: number) => base + 'p'.repeat(n - base.length);
+    const at = await raw('GET', url(8192), TOKENS.backend);
+    expect(at.status, at.text.slice(0, 200)).toBe(200);
+    for (const [n, status] of [
+      [8193, 414],
+      [15_000, 414],
+      [17_000, 431],
+      [200_000, 431],
+    ] as const) {
+      const a = await raw('GET', url(n), null);
+      expect(a.status, `${n} characters`).toBe(status);
+      expect(a.text).not.toContain(hidden.name);
+    }
   });
 });

@@ -6,9 +6,10 @@ import swagger from '@fastify/swagger';
 import { Counter, Histogram } from '@hookpost/metrics';
 import Fastify, { type FastifyBaseLogger, type FastifyContextConfig, type FastifyInstance } from 'fastify';
 import type { ApiDeps, RouteContext } from './deps.ts';
-import { fieldErrors, INVALID, KeyedLock } from './http-support.ts';
+import { acceptJsonBodiesOnly, fieldErrors, INVALID, KeyedLock, MAX_URL_LENGTH } from './http-support.ts';
 import { registerActionRoutes } from './routes-actions.ts';
 import { registerWebhookRoutes } from './routes-webhooks.ts';
+import { errorResponses } from './schemas.ts';
 
 const NOT_FOUND = { message: 'Resource not found.' };
 
@@ -40,6 +41,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     },
   });
   app.decorateRequest('principal', null);
+  acceptJsonBodiesOnly(app);
   if (deps.metrics) {
     // Labels stay bounded: the route pattern (never the id in it), the method and the status class.
     const labelNames = ['method', 'route', 'status_class'] as const;
@@ -89,8 +91,18 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   app.addHook('onRoute', (route) => {
     const methods = Array.isArray(route.method) ? route.method : [route.method];
     const config = (route.config ?? {}) as FastifyContextConfig;
-    for (const method of methods)
-      routes.push({ method, url: route.url, public: config.public === true, write: config.write === true });
+    const gate = { public: config.public === true, write: config.write === true };
+    for (const method of methods) routes.push({ method, url: route.url, ...gate });
+    // The document declares what the hooks and the error handler below can answer, for every route.
+    if (route.schema && !route.schema.hide)
+      route.schema.response = {
+        ...errorResponses(methods[0]!, { url: route.url, ...gate }),
+        ...(route.schema.response as object | undefined),
+      };
+  });
+  app.addHook('onRequest', async (request, reply) => {
+    if (request.url.length > MAX_URL_LENGTH)
+      return reply.code(414).send({ message: `The URL is longer than ${MAX_URL_LENGTH} characters.` });
   });
   app.addHook('onRequest', async (request, reply) => {
     if (request.is404 || request.routeOptions.config.public === true) return;
@@ -128,6 +140,8 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
       const status = error.statusCode ?? 500;
       if (status === 413)
         return reply.code(413).send({ message: `Request body is larger than ${deps.bodyLimitBytes} bytes.` });
+      if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE')
+        return reply.code(415).send({ message: 'Request body must be application/json.' });
       if (error.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || error instanceof SyntaxError)
         return reply.code(400).send({ message: `Request body is not valid JSON: ${error.message}` });
       if (status >= 400 && status < 500) return reply.code(status).send({ message: error.message });

@@ -1,8 +1,30 @@
-/** Pieces of the HTTP surface: ajv errors as MailerSend-style field errors, pagination, a per-key lock. */
-import type { FastifyRequest } from 'fastify';
+/**
+ * Pieces of the HTTP surface: the body parser, ajv errors as MailerSend-style field errors, pagination,
+ * a per-key lock.
+ */
+import { isUtf8 } from 'node:buffer';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { FieldErrors } from './webhook-doc.ts';
 
 export const INVALID = 'The given data was invalid.';
+
+/** Longest request target answered (414 beyond); Node itself answers 431 past its 16 KiB header limit. */
+export const MAX_URL_LENGTH = 8192;
+
+/**
+ * Bodies are JSON and nothing else: fastify's text/plain parser goes (so another type is a 415, not a
+ * string the schema then refuses with 422), and the JSON parser reads bytes, so that invalid UTF-8 is a
+ * 400 instead of text silently carrying U+FFFD into the stored webhook.
+ */
+export function acceptJsonBodiesOnly(app: FastifyInstance): void {
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
+    if (!isUtf8(body as Buffer))
+      return done(Object.assign(new Error('Request body is not valid UTF-8.'), { statusCode: 400 }));
+    parseJson(request, (body as Buffer).toString('utf8'), done);
+  });
+}
 
 interface AjvError {
   keyword: string;

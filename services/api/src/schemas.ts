@@ -189,6 +189,8 @@ export const meta = {
 
 export const errorBody = {
   type: 'object',
+  required: ['message'],
+  description: 'MailerSend-shaped error: a message, and for invalid fields the messages per field.',
   properties: {
     message: { type: 'string' },
     errors: { type: 'object', additionalProperties: { type: 'array', items: { type: 'string' } } },
@@ -239,7 +241,40 @@ export const resendResult = {
   },
 };
 
-const errors = { 401: errorBody, 403: errorBody, 404: errorBody, 422: errorBody };
-
 export const data = (schema: object) => ({ type: 'object', properties: { data: schema } });
-export const responses = (ok: Record<number, unknown>) => ({ ...ok, ...errors });
+/** A route's own answers; the app adds the error statuses every route shares (`errorResponses`). */
+export const responses = (ok: Record<number, unknown>) => ({ ...ok });
+
+const error = (description: string) => ({ ...errorBody, description });
+/** Methods whose body fastify reads (a GET's or HEAD's body is ignored). */
+const WITH_BODY = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+/** Every error status a route can answer, from what the app's hooks and error handler do. */
+export function errorResponses(method: string, route: { url: string; public: boolean; write: boolean }) {
+  return {
+    400: error('Malformed request: a path or query that does not decode, or a body that is not JSON.'),
+    ...(route.public
+      ? {}
+      : {
+          401: error('Missing or unknown bearer token.'),
+          ...(route.url.includes(':')
+            ? { 404: error('No such webhook, or not in the domains of the token.') }
+            : {}),
+        }),
+    ...(route.write
+      ? {
+          403: error('The token may read but not change webhooks.'),
+          503: error('The webhook store (Kafka) is unavailable; retry after Retry-After seconds.'),
+        }
+      : {}),
+    ...(WITH_BODY.has(method)
+      ? {
+          413: error('The body is larger than the configured limit.'),
+          415: error('The body is not application/json.'),
+        }
+      : {}),
+    414: error('The request target is longer than the limit.'),
+    422: error('A field is invalid; `errors` names each one.'),
+    500: error('Internal error.'),
+  };
+}
