@@ -4,9 +4,22 @@
  */
 import swagger from '@fastify/swagger';
 import { Counter, Histogram } from '@hookpost/metrics';
-import Fastify, { type FastifyBaseLogger, type FastifyContextConfig, type FastifyInstance } from 'fastify';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyContextConfig,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from 'fastify';
 import type { ApiDeps, RouteContext } from './deps.ts';
-import { acceptJsonBodiesOnly, fieldErrors, INVALID, KeyedLock, MAX_URL_LENGTH } from './http-support.ts';
+import {
+  acceptJsonBodiesOnly,
+  fieldErrors,
+  INVALID,
+  KeyedLock,
+  MAX_URL_LENGTH,
+  methodsAt,
+} from './http-support.ts';
 import { registerActionRoutes } from './routes-actions.ts';
 import { registerWebhookRoutes } from './routes-webhooks.ts';
 import { errorResponses } from './schemas.ts';
@@ -31,10 +44,24 @@ declare module 'fastify' {
   }
 }
 
+const tooLong = (reply: FastifyReply) =>
+  reply.code(414).send({ message: `The URL is longer than ${MAX_URL_LENGTH} characters.` });
+
 export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: deps.logger.child({ component: 'http' }) as FastifyBaseLogger,
     bodyLimit: deps.bodyLimitBytes,
+    // No parameter is too long for the router before the URL is (then the 414 below): a long id is then
+    // the schema's to refuse, with a 422 naming it.
+    routerOptions: { maxParamLength: MAX_URL_LENGTH },
+    // A path that does not decode, or past the URL limit, answers in the API's own error shape.
+    frameworkErrors: (error, _request, raw) => {
+      const reply = raw as unknown as FastifyReply;
+      if (error.code === 'FST_ERR_MAX_PARAM_LENGTH') return tooLong(reply);
+      if (error.code === 'FST_ERR_BAD_URL')
+        return reply.code(400).send({ message: 'The request path is not valid percent-encoding.' });
+      return reply.code(500).send({ message: 'Internal error.' });
+    },
     // Requests are logged by method, url and status only: headers (Authorization) never reach a line.
     ajv: {
       customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false, allErrors: true },
@@ -101,8 +128,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
       };
   });
   app.addHook('onRequest', async (request, reply) => {
-    if (request.url.length > MAX_URL_LENGTH)
-      return reply.code(414).send({ message: `The URL is longer than ${MAX_URL_LENGTH} characters.` });
+    if (request.url.length > MAX_URL_LENGTH) return tooLong(reply);
   });
   app.addHook('onRequest', async (request, reply) => {
     if (request.is404 || request.routeOptions.config.public === true) return;
@@ -132,6 +158,8 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
       request,
       reply,
     ) => {
+      // An unrouted request failing early (a body on an unknown method) is still a 404 or a 405.
+      if (request.is404) return unrouted(request, reply);
       if (error.validation)
         return reply.code(422).send({
           message: INVALID,
@@ -157,7 +185,17 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
       return reply.code(500).send({ message: 'Internal error.' });
     },
   );
-  app.setNotFoundHandler((_request, reply) => reply.code(404).send({ message: 'No such route.' }));
+  // A method the path does not serve is a 405 with Allow (the paths are public in /openapi.json);
+  // anything else unrouted is a 404 that says no more.
+  function unrouted(request: FastifyRequest, reply: FastifyReply) {
+    const allowed = methodsAt(routes, request.url);
+    if (allowed.length === 0) return reply.code(404).send({ message: 'No such route.' });
+    return reply
+      .code(405)
+      .header('Allow', allowed.join(', '))
+      .send({ message: `${request.method} is not allowed here; allowed: ${allowed.join(', ')}.` });
+  }
+  app.setNotFoundHandler(unrouted);
 
   const ctx: RouteContext = {
     deps,

@@ -63,6 +63,28 @@ export function fieldErrors(errors: readonly AjvError[], context: string | undef
   return out;
 }
 
+const patterns = new Map<string, RegExp>();
+const patternOf = (url: string) => {
+  let re = patterns.get(url);
+  if (!re) {
+    const escaped = url.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/:[A-Za-z0-9_]+/g, '[^/]+');
+    re = new RegExp(`^${escaped}$`);
+    patterns.set(url, re);
+  }
+  return re;
+};
+
+/** The methods of the routes whose pattern matches the request's (decoded) path: the 405's Allow. */
+export function methodsAt(routes: readonly { method: string; url: string }[], rawUrl: string): string[] {
+  let path: string;
+  try {
+    path = decodeURIComponent(rawUrl.split('?')[0] ?? '');
+  } catch {
+    return [];
+  }
+  return [...new Set(routes.filter((r) => patternOf(r.url).test(path)).map((r) => r.method))];
+}
+
 export interface Page {
   page: number;
   limit: number;

@@ -1,0 +1,75 @@
+/**
+ * schemathesis (from PyPI, pinned and installed by scripts/schemathesis.sh) against the live API's own
+ * /openapi.json with every check it has: whatever the document promises (statuses, bodies, content
+ * types, refusing invalid input, accepting valid input, auth) the API must do. A bounded number of
+ * examples per operation keeps it to a minute or two; what it creates lives on this test's topics.
+ */
+import { spawn } from 'node:child_process';
+import { type Receiver, startReceiver } from '@hookpost/sender';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type TestEnv, testEnv } from '../support/env.ts';
+import { startTestApi, TOKENS } from './support.ts';
+
+let env: TestEnv;
+let api: Awaited<ReturnType<typeof startTestApi>>;
+let receiver: Receiver;
+
+beforeAll(async () => {
+  env = await testEnv();
+  receiver = await startReceiver();
+  api = await startTestApi(env);
+});
+afterAll(async () => {
+  await api?.stop();
+  api?.cleanup();
+  await receiver?.close();
+  await env?.close();
+});
+
+function run(args: string[]): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('bash', ['scripts/schemathesis.sh', ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, NO_COLOR: '1', PYTHONUNBUFFERED: '1' },
+    });
+    let output = '';
+    child.stdout.on('data', (c) => {
+      output += c;
+    });
+    child.stderr.on('data', (c) => {
+      output += c;
+    });
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, output }));
+  });
+}
+
+describe('schemathesis against /openapi.json', () => {
+  it('finds nothing with all its checks', { timeout: 600_000 }, async () => {
+    const started = Date.now();
+    const { code, output } = await run([
+      '--config-file',
+      'test/api/schemathesis.toml',
+      'run',
+      `${api.api.url}/openapi.json`,
+      '--checks',
+      'all',
+      '--header',
+      `Authorization: Bearer ${TOKENS.backend}`,
+      '--max-examples',
+      process.env.SCHEMATHESIS_MAX_EXAMPLES ?? '25',
+      '--seed',
+      process.env.SCHEMATHESIS_SEED ?? '20261202',
+      '--generation-database',
+      'none',
+      '--request-timeout',
+      '20',
+      '--workers',
+      '2',
+      '--no-color',
+    ]);
+    // The summary goes to CI's output whether it passed or not.
+    console.log(`schemathesis (${Math.round((Date.now() - started) / 1000)} s):\n${output.slice(-6000)}`);
+    expect(code, output.slice(-20_000)).toBe(0);
+  });
+});
