@@ -365,3 +365,29 @@ describe('what passes the door: bodies and URLs', () => {
     }
   });
 });
+
+describe('unrouted and malformed requests', () => {
+  it('answers 405 with Allow to a method a path does not serve, 404 to a path nobody serves', async () => {
+    const a = await raw('PATCH', `/v1/webhooks/${hidden.id}`, null);
+    expect(a.status).toBe(405);
+    const allowed = JSON.parse(a.text).message.split('allowed: ')[1].replace('.', '').split(', ');
+    expect(allowed.sort()).toEqual(['DELETE', 'GET', 'HEAD', 'PUT']);
+    const t = await raw('TRACE', '/v1/webhooks', TOKENS.backend);
+    expect(t.status).toBe(405);
+    revealsNothing(t, 'TRACE');
+    const q = await raw('QUERY', '/v1/webhooks', TOKENS.backend, undefined, { bytes: Buffer.from('{}') });
+    expect(q.status, q.text).toBe(405);
+    expect((await raw('PATCH', '/v1/nothing-here', null)).status).toBe(404);
+  });
+
+  it('refuses an id past its length with a 422 naming it, and a path that does not decode with a 400', async () => {
+    for (const n of [65, 101, 4000]) {
+      const a = await raw('GET', `/v1/webhooks/${'i'.repeat(n)}`, TOKENS.backend);
+      expect(a.status, `${n}`).toBe(422);
+      expect(Object.keys(JSON.parse(a.text).errors)).toEqual(['id']);
+    }
+    const bad = await raw('GET', '/v1/webhooks/%zz', TOKENS.backend);
+    expect(bad.status).toBe(400);
+    expect(JSON.parse(bad.text)).toEqual({ message: 'The request path is not valid percent-encoding.' });
+  });
+});

@@ -57,7 +57,7 @@ describe('schemathesis against /openapi.json', () => {
       '--header',
       `Authorization: Bearer ${TOKENS.backend}`,
       '--max-examples',
-      process.env.SCHEMATHESIS_MAX_EXAMPLES ?? '25',
+      process.env.SCHEMATHESIS_MAX_EXAMPLES ?? '50',
       '--seed',
       process.env.SCHEMATHESIS_SEED ?? '20261202',
       '--generation-database',
