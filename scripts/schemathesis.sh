@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs schemathesis (from PyPI, a pinned version) into a venv under .cache/ once, then runs it with the
-# given arguments. test/api/schemathesis.test.ts calls it against a live API.
+# given arguments (paths in them absolute: it runs in .cache/). test/api/schemathesis.test.ts calls it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 version=4.32.5
@@ -13,4 +13,6 @@ if [ ! -f "$venv/.installed" ]; then
   "$venv/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$version" >&2
   touch "$venv/.installed"
 fi
+# It keeps a crash cache (.schemathesis/) in its working directory: that is .cache/, not the checkout.
+cd .cache
 exec "$venv/bin/schemathesis" "$@"

@@ -1,19 +1,17 @@
 import { EVENT_TYPES } from '@hookpost/events';
-import { type Receiver, startReceiver } from '@hookpost/sender';
+import type { Receiver } from '@hookpost/sender';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type TestEnv, testEnv } from '../support/env.ts';
-import { startTestApi } from './support.ts';
+import { startApiWithReceiver, type startTestApi } from './support.ts';
 
-let env: TestEnv;
+let fixture: Awaited<ReturnType<typeof startApiWithReceiver>> | undefined;
 let api: Awaited<ReturnType<typeof startTestApi>>;
 let receiver: Receiver;
 let webhookId: string;
 
 beforeAll(async () => {
-  env = await testEnv();
-  receiver = await startReceiver();
-  api = await startTestApi(env);
+  fixture = await startApiWithReceiver();
+  ({ api, receiver } = fixture);
   const created = await api.call('POST', '/v1/webhooks', {
     url: `${receiver.url}/ok`,
     name: 'fuzz',
@@ -23,10 +21,7 @@ beforeAll(async () => {
   webhookId = created.body.data.id;
 });
 afterAll(async () => {
-  await api?.stop();
-  api?.cleanup();
-  await receiver?.close();
-  await env?.close();
+  await fixture?.close();
 });
 
 /** Values near the real fields (so some requests pass validation and reach the handlers) and noise. */

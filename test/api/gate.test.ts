@@ -7,20 +7,19 @@
  * paths), one connection each: node's parser closes the connection after a request line it refuses.
  */
 import { connect } from 'node:net';
-import { type Receiver, startReceiver } from '@hookpost/sender';
+import type { Receiver } from '@hookpost/sender';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type TestEnv, testEnv, uniq } from '../support/env.ts';
-import { startTestApi, TOKENS } from './support.ts';
+import { uniq } from '../support/env.ts';
+import { startApiWithReceiver, type startTestApi, TOKENS } from './support.ts';
 
-let env: TestEnv;
+let fixture: Awaited<ReturnType<typeof startApiWithReceiver>> | undefined;
 let api: Awaited<ReturnType<typeof startTestApi>>;
 let receiver: Receiver;
 let hidden: { id: string; name: string; secret: string; domain_id: string; version: number };
 
 beforeAll(async () => {
-  env = await testEnv();
-  receiver = await startReceiver();
-  api = await startTestApi(env);
+  fixture = await startApiWithReceiver();
+  ({ api, receiver } = fixture);
   const created = await api.call('POST', '/v1/webhooks', {
     url: `${receiver.url}/ok`,
     name: uniq('gate-hidden-name'),
@@ -31,10 +30,7 @@ beforeAll(async () => {
   hidden = created.body.data;
 });
 afterAll(async () => {
-  await api?.stop();
-  api?.cleanup();
-  await receiver?.close();
-  await env?.close();
+  await fixture?.close();
 });
 
 interface Answer {

@@ -5,24 +5,21 @@
  * examples per operation keeps it to a minute or two; what it creates lives on this test's topics.
  */
 import { spawn } from 'node:child_process';
-import { type Receiver, startReceiver } from '@hookpost/sender';
+import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type TestEnv, testEnv } from '../support/env.ts';
 import { startTestApi, TOKENS } from './support.ts';
 
 let env: TestEnv;
 let api: Awaited<ReturnType<typeof startTestApi>>;
-let receiver: Receiver;
 
 beforeAll(async () => {
   env = await testEnv();
-  receiver = await startReceiver();
   api = await startTestApi(env);
 });
 afterAll(async () => {
   await api?.stop();
   api?.cleanup();
-  await receiver?.close();
   await env?.close();
 });
 
@@ -49,7 +46,7 @@ describe('schemathesis against /openapi.json', () => {
     const started = Date.now();
     const { code, output } = await run([
       '--config-file',
-      'test/api/schemathesis.toml',
+      resolve('test/api/schemathesis.toml'),
       'run',
       `${api.api.url}/openapi.json`,
       '--checks',

@@ -6,7 +6,8 @@ import { loadConfig } from '@hookpost/config';
 import { SecretBox } from '@hookpost/contracts';
 import { createLogger, type Logger } from '@hookpost/logger';
 import { createRegistry } from '@hookpost/metrics';
-import type { TestEnv } from '../support/env.ts';
+import { type Receiver, startReceiver } from '@hookpost/sender';
+import { type TestEnv, testEnv } from '../support/env.ts';
 
 export const TOKENS = {
   backend: 'tok-backend-0123456789',
@@ -99,5 +100,23 @@ export async function startTestApi(env: TestEnv, options: TestApiOptions = {}) {
       await api.stop?.();
     },
     cleanup: () => rmSync(dataDir, { recursive: true, force: true }),
+  };
+}
+
+/** A test env, a receiver for webhook URLs and an API over the env's topics; `close` stops all three. */
+export async function startApiWithReceiver(options: TestApiOptions = {}) {
+  const env = await testEnv();
+  const receiver: Receiver = await startReceiver();
+  const api = await startTestApi(env, options);
+  return {
+    env,
+    receiver,
+    api,
+    close: async () => {
+      await api.stop();
+      api.cleanup();
+      await receiver.close();
+      await env.close();
+    },
   };
 }
