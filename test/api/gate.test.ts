@@ -387,3 +387,26 @@ describe('unrouted and malformed requests', () => {
     expect(JSON.parse(bad.text)).toEqual({ message: 'The request path is not valid percent-encoding.' });
   });
 });
+
+describe('the OpenAPI document', () => {
+  it('declares, on every operation, the statuses the gate, the parsers and the error handler answer', async () => {
+    const doc = (await api.call('GET', '/openapi.json', undefined, null)).body;
+    const ops = Object.entries(doc.paths as Record<string, Record<string, { responses: object }>>).flatMap(
+      ([path, item]) => Object.entries(item).map(([method, op]) => ({ path, method, op })),
+    );
+    expect(ops.length).toBeGreaterThanOrEqual(10);
+    for (const { path, method, op } of ops) {
+      const responses = op.responses as Record<string, { content?: Record<string, { schema: object }> }>;
+      const expected = ['400', '401', '414', '422', '500'];
+      if (path.includes('{id}')) expected.push('404');
+      if (method !== 'get') expected.push('403', '413', '415', '503');
+      for (const status of expected) {
+        const schema = responses[status]?.content?.['application/json']?.schema as
+          | { required?: string[]; properties?: Record<string, unknown> }
+          | undefined;
+        expect(schema?.required, `${method} ${path} ${status}`).toEqual(['message']);
+        expect(Object.keys(schema?.properties ?? {}).sort()).toEqual(['errors', 'message']);
+      }
+    }
+  });
+});
