@@ -1,4 +1,4 @@
-import { EVENT_TYPES, type EmailEvent } from '@hookpost/events';
+import { type EmailEvent, EVENT_TYPES } from '@hookpost/events';
 import { eventGenerator } from '@hookpost/loadgen';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
