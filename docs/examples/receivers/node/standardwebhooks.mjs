@@ -12,10 +12,15 @@ const wh = new Webhook(secret); // accepts the whsec_… string as shown by the 
 // the raw bytes, then parse by Content-Type. The library also checks the timestamp (5 minutes).
 wh.verify(rawBody, request.headers, { jsonParse: false }); // throws WebhookVerificationError
 const items = request.headers['content-type'].startsWith('application/x-ndjson')
-  ? rawBody.split('\n').filter(Boolean).map((line) => JSON.parse(line))
+  ? rawBody
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line))
   : JSON.parse(rawBody); // a JSON array, even for one event
-console.log(JSON.stringify({
-  standard: true,
-  batch_id: request.headers['webhook-id'],
-  event_ids: items.map((i) => (i.type.startsWith('activity.') ? i.data.id : i.data.event_id)),
-}));
+console.log(
+  JSON.stringify({
+    standard: true,
+    batch_id: request.headers['webhook-id'],
+    event_ids: items.map((i) => (i.type.startsWith('activity.') ? i.data.id : i.data.event_id)),
+  }),
+);

@@ -32,14 +32,19 @@ export function verifyStandard(rawBody, headers, secret, nowSec = Math.floor(Dat
 /** MailerSend: `Signature` = hex HMAC-SHA256 of the raw body, key = the whole secret string (whsec_ included). */
 export function verifyMailerSend(rawBody, headers, secret) {
   const expected = createHmac('sha256', secret).update(rawBody).digest('hex');
-  return safeEqual(headers.signature ?? '', expected) ? { ok: true } : { ok: false, reason: 'signature mismatch' };
+  return safeEqual(headers.signature ?? '', expected)
+    ? { ok: true }
+    : { ok: false, reason: 'signature mismatch' };
 }
 
 /** The body is always a batch: a JSON array, or JSON Lines (one object per line) when the webhook asks for it. */
 export function parseItems(rawBody, contentType) {
   const text = rawBody.toString('utf8');
   if (contentType.startsWith('application/x-ndjson'))
-    return text.split('\n').filter((line) => line !== '').map((line) => JSON.parse(line));
+    return text
+      .split('\n')
+      .filter((line) => line !== '')
+      .map((line) => JSON.parse(line));
   return JSON.parse(text);
 }
 
@@ -55,11 +60,13 @@ if (process.argv[1] === new URL(import.meta.url).pathname) {
   const mailerSend = verifyMailerSend(body, headers, secret);
   // (The golden signing vectors have no Content-Type and are not batches: verify only.)
   const items = standard.ok && headers['content-type'] ? parseItems(body, headers['content-type']) : [];
-  console.log(JSON.stringify({
-    standard: standard.ok,
-    mailersend: mailerSend.ok,
-    batch_id: headers['webhook-id'],
-    event_ids: items.map(eventId),
-  }));
+  console.log(
+    JSON.stringify({
+      standard: standard.ok,
+      mailersend: mailerSend.ok,
+      batch_id: headers['webhook-id'],
+      event_ids: items.map(eventId),
+    }),
+  );
   process.exit(standard.ok ? 0 : 1);
 }
