@@ -151,7 +151,7 @@ describe('receiver guide snippets, against requests our sender produced', () => 
       const headers = request.headers as Record<string, string>;
       const good = requestFile(`good-${format}`, headers, request.body);
       const tampered = Buffer.from(request.body);
-      tampered[tampered.length - 3] ^= 1;
+      tampered.writeUInt8(tampered.readUInt8(tampered.length - 3) ^ 1, tampered.length - 3);
       const bad = requestFile(`tampered-${format}`, headers, tampered);
       const ts = Number(headers['webhook-timestamp']);
       for (const s of snippets) {
