@@ -15,7 +15,7 @@ describe('kafkaLogLevel', () => {
       ['Producer', { message: `Failed to send messages: ${concurrent}` }],
       ['Producer', { message: concurrent }],
       ['Consumer', { message: `Crash: KafkaJSProtocolError: ${loading}` }],
-      ['Consumer', { message: 'Restarting the consumer in 300ms', error: loading }],
+      ['Consumer', { message: 'Restarting the consumer in 300ms' }],
       ['Cluster', { message: 'The group coordinator is not available' }],
       ['BrokerPool', { message: 'This is not the correct coordinator for this group' }],
     ] as const)
@@ -44,6 +44,9 @@ describe('kafkaLogLevel', () => {
       kafkaLogLevel('Producer', logLevel.ERROR, { message: 'Failed to send messages: Broker not found' }),
     ).toBe('error');
     expect(kafkaLogLevel('Consumer', logLevel.WARN, { message: loading })).toBe('warn');
+    expect(
+      kafkaLogLevel('Consumer', logLevel.ERROR, { message: 'Crash: KafkaJSNumberOfRetriesExceeded: x' }),
+    ).toBe('error');
     expect(kafkaLogLevel('Consumer', logLevel.INFO, { message: 'Starting' })).toBe('info');
     expect(kafkaLogLevel('Consumer', logLevel.DEBUG, { message: concurrent })).toBe('debug');
   });

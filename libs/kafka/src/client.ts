@@ -66,6 +66,9 @@ export function kafkaLogLevel(
   if (namespace === 'Connection' && entry.message.startsWith('Response ')) return 'debug';
   const mapped = LEVELS[level] ?? 'info';
   if (mapped !== 'error') return mapped;
+  // KafkaJS follows every crash it recovers from with this line; the `Crash:` line before it carries the
+  // cause and keeps the level the cause deserves.
+  if (namespace === 'Consumer' && /^Restarting the consumer in \d+ms$/.test(entry.message)) return 'warn';
   const text = `${entry.message} ${typeof entry.error === 'string' ? entry.error : ''}`;
   return TRANSIENT.some((t) => text.includes(t)) ? 'warn' : 'error';
 }
