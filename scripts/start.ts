@@ -8,7 +8,12 @@
  *    whose endpoint always fails, so it walks the retry tiers and ends suspended.
  * 4. Starts the demo MTA producer, and prints as it happens: batches arriving (size, webhook, signature
  *    verified), retries by tier, the suspension.
- * Ctrl-C (or SIGTERM) stops the services gracefully, then the stack if this command started it.
+ * Ctrl-C (or SIGTERM) stops the services gracefully, then the stack if this command started it; also when
+ * the output is piped (`npm start | tee log`: Ctrl-C kills tee first, and writing to the dead pipe must
+ * not end this process before its children).
+ * Every server it starts listens on 127.0.0.1 only (services' ops ports, the API, the demo receiver):
+ * the demo has a well-known token and loopback delivery allowed, so it must not be reachable from the
+ * network. Ports: DEMO_API_PORT, DEMO_RECEIVER_PORT, DEMO_OPS_PORT (first of six consecutive ops ports).
  * Demo settings are short on purpose (5 s batch window, 2s/5s/10s retry tiers); production defaults are
  * 30 s and a schedule that spans about a day.
  */
@@ -29,6 +34,13 @@ const say = (line: string) =>
 
 const API_PORT = Number(process.env.DEMO_API_PORT ?? 8090);
 const RECEIVER_PORT = Number(process.env.DEMO_RECEIVER_PORT ?? 9480);
+const OPS_PORT = Number(process.env.DEMO_OPS_PORT ?? 9470);
+const ops = (i: number) => String(OPS_PORT + i);
+const HOST = '127.0.0.1';
+
+// Ctrl-C on `npm start | tee log` ends tee too; console.log would then raise EPIPE and crash this
+// process before it stopped its children and the stack. Output to a dead pipe is dropped instead.
+for (const stream of [process.stdout, process.stderr]) stream.on('error', () => {});
 const TIERS = '2s,5s,10s';
 
 interface Role {
@@ -72,6 +84,7 @@ const { encryptionKeys, apiToken } = JSON.parse(readFileSync(secretsFile, 'utf8'
 const common: Record<string, string> = {
   // The story is printed by this script; services log only errors unless LOG_LEVEL says otherwise.
   LOG_LEVEL: process.env.LOG_LEVEL ?? 'error',
+  HTTP_HOST: HOST,
   SUBSCRIPTION_ENCRYPTION_KEYS: encryptionKeys,
   RETRY_TIERS: TIERS,
   DELIVERY_JITTER: '0',
@@ -92,28 +105,29 @@ say(provision.stdout.trim());
 // --- 2. the services -----------------------------------------------------------------------------
 
 const roles: Role[] = [
-  { name: 'fanout', entry: 'services/fanout/src/main.ts', env: { HTTP_PORT: '9471' } },
+  { name: 'fanout', entry: 'services/fanout/src/main.ts', env: { HTTP_PORT: ops(1) } },
   {
     name: 'batcher',
     entry: 'services/batcher/src/main.ts',
-    env: { HTTP_PORT: '9472', BATCH_WINDOW_MS: '5000' },
+    env: { HTTP_PORT: ops(2), BATCH_WINDOW_MS: '5000' },
   },
   {
     name: 'delivery',
     entry: 'services/delivery/src/main.ts',
-    env: { HTTP_PORT: '9473', DELIVERY_ROLES: 'main,suspender', SSRF_ALLOW_LOOPBACK: 'true' },
+    env: { HTTP_PORT: ops(3), DELIVERY_ROLES: 'main,suspender', SSRF_ALLOW_LOOPBACK: 'true' },
   },
   {
     name: 'delivery-retry',
     entry: 'services/delivery/src/main.ts',
-    env: { HTTP_PORT: '9474', DELIVERY_ROLES: 'retry', SSRF_ALLOW_LOOPBACK: 'true' },
+    env: { HTTP_PORT: ops(4), DELIVERY_ROLES: 'retry', SSRF_ALLOW_LOOPBACK: 'true' },
   },
   {
     name: 'api',
     entry: 'services/api/src/main.ts',
     env: {
-      HTTP_PORT: '9475',
+      HTTP_PORT: ops(5),
       API_PORT: String(API_PORT),
+      API_HOST: HOST,
       API_DATA_DIR: `${dataDir}/api`,
       SSRF_ALLOW_LOOPBACK: 'true',
       API_TOKENS: JSON.stringify([
@@ -130,7 +144,7 @@ const roles: Role[] = [
 const producer: Role = {
   name: 'demo',
   entry: 'services/demo/src/main.ts',
-  env: { HTTP_PORT: '9470', DEMO_RATE: '20', DEMO_DOMAINS: '3', DEMO_REPORT_EVERY_MS: '15000' },
+  env: { HTTP_PORT: ops(0), DEMO_RATE: '20', DEMO_DOMAINS: '3', DEMO_REPORT_EVERY_MS: '15000' },
 };
 
 const children = new Map<string, ChildProcess>();
@@ -225,7 +239,7 @@ const demoWebhooks = [
     events: ['activity.delivered', 'activity.hard_bounced'],
   },
 ];
-const byPath = new Map<string, { id: string; name: string; secrets: string[] }>();
+const byId = new Map<string, { name: string; secrets: string[] }>();
 const names = new Map<string, string>();
 for (const w of demoWebhooks) {
   // Webhooks of an earlier demo run are still in the compacted topic; start from a clean slate.
@@ -238,7 +252,7 @@ for (const w of demoWebhooks) {
     batch: { max_events: 500, window_seconds: 5 },
   }))!.data;
   const secret = String(created.secret);
-  byPath.set(new URL(w.url).pathname, { id: String(created.id), name: w.name, secrets: [secret] });
+  byId.set(String(created.id), { name: w.name, secrets: [secret] });
   names.set(String(created.id), w.name);
   say(`created webhook "${w.name}" ${created.id} on ${w.domain_id} → ${w.url} (${w.format})`);
 }
@@ -249,7 +263,11 @@ let seen = 0;
 const receiverTick = setInterval(() => {
   for (; seen < receiver.requests.length; seen++) {
     const r = receiver.requests[seen]!;
-    const hook = byPath.get(r.path);
+    // Which webhook a request is for comes from the payload (`webhook_id` on every item), as a real
+    // receiver with several webhooks on one URL would find it, not from the URL path; its secret then
+    // verifies the request (docs/receiving.md).
+    const webhookId = webhookIdOf(r.body, r.headers['content-type']);
+    const hook = webhookId === undefined ? undefined : byId.get(webhookId);
     const verified = hook ? verifySignatures(r.headers, Buffer.from(r.body), hook.secrets) : false;
     const outcome = r.status !== null && r.status < 300 ? 'delivered' : `answered ${r.status}`;
     say(
@@ -258,6 +276,25 @@ const receiverTick = setInterval(() => {
     );
   }
 }, 250);
+
+/** The one `webhook_id` all items of a batch share; undefined for an unreadable or mixed body. */
+function webhookIdOf(body: string, contentType: string | undefined): string | undefined {
+  try {
+    const items = (
+      contentType?.startsWith('application/x-ndjson')
+        ? body
+            .split('\n')
+            .filter((l) => l !== '')
+            .map((l) => JSON.parse(l))
+        : JSON.parse(body)
+    ) as { webhook_id?: unknown }[];
+    const ids = new Set(items.map((i) => i.webhook_id));
+    const [id] = ids;
+    return ids.size === 1 && typeof id === 'string' ? id : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 const catalog = topicCatalog({ retryTiers: TIERS.split(',') });
 const kafka = createKafka({

@@ -14,6 +14,29 @@ import { alertRules, metricNames, registeredSeries } from './metric-refs.ts';
 
 const prom = (f: string) => join(ROOT, 'deploy/prometheus', f);
 
+const RUNBOOK_BASE = 'https://github.com/hookpost/hookpost/blob/main';
+
+/** Heading anchors as GitHub renders Markdown: lowercase, punctuation dropped, spaces to dashes, -1 for repeats. */
+function githubAnchors(markdown: string): Set<string> {
+  const seen = new Map<string, number>();
+  const out = new Set<string>();
+  let fenced = false;
+  for (const line of markdown.split('\n')) {
+    if (line.startsWith('```')) fenced = !fenced;
+    const m = !fenced && /^#{1,6}\s+(.*)$/.exec(line);
+    if (!m) continue;
+    const slug = m[1]!
+      .trim()
+      .toLowerCase()
+      .replace(/[^\p{L}\p{N}\s_-]/gu, '')
+      .replace(/\s/g, '-');
+    const n = seen.get(slug) ?? 0;
+    seen.set(slug, n + 1);
+    out.add(n === 0 ? slug : `${slug}-${n}`);
+  }
+  return out;
+}
+
 describe('deploy/prometheus', () => {
   it('promtool: config and rules check, rule unit tests pass', () => {
     const r = spawnSync('bash', ['scripts/promtool.sh', 'verify'], {
@@ -41,8 +64,30 @@ describe('deploy/prometheus', () => {
       expect(fired, `${r.alert} is fired by alerts.test.yml`).toContain(r.alert);
       expect(['critical', 'warning', 'info']).toContain(r.labels?.severity);
       expect(runbook, `docs/operations.md has a section for ${r.alert}`).toContain(`\n### ${r.alert}\n`);
-      expect(r.annotations?.runbook_url).toBe(`docs/operations.md#${r.alert.toLowerCase()}`);
+      expect(r.annotations?.runbook_url).toBe(
+        `{{ with $externalLabels.runbook_base }}{{ . }}{{ else }}${RUNBOOK_BASE}{{ end }}/docs/operations.md#${r.alert.toLowerCase()}`,
+      );
     }
+  });
+
+  it('every runbook link is absolute and its anchor is a heading of docs/operations.md', () => {
+    const anchors = githubAnchors(readFileSync(join(ROOT, 'docs/operations.md'), 'utf8'));
+    expect(anchors.size).toBeGreaterThan(5);
+    // Rendered as promtool renders it without external labels (alerts.test.yml expects the same URLs).
+    const render = (t: string) =>
+      t.replace(
+        /\{\{ with \$externalLabels\.runbook_base \}\}\{\{ \. \}\}\{\{ else \}\}(.*?)\{\{ end \}\}/,
+        '$1',
+      );
+    for (const r of alertRules()) {
+      const url = new URL(render(r.annotations?.runbook_url ?? ''));
+      expect(url.protocol, r.alert).toBe('https:');
+      expect(url.pathname.endsWith('/docs/operations.md'), `${r.alert}: ${url}`).toBe(true);
+      expect(anchors, `${r.alert}: #${url.hash.slice(1)} is a heading of docs/operations.md`).toContain(
+        url.hash.slice(1),
+      );
+    }
+    expect(anchors.has('no-such-section')).toBe(false);
   });
 
   it('alert queries use only metric names the code registers', () => {

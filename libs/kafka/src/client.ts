@@ -38,6 +38,41 @@ const LEVELS: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
  */
 const QUIET = new Set(['Limiting retries for the idempotent producer may invalidate EoS guarantees']);
 
+/**
+ * Broker answers KafkaJS retries and that recover by themselves: the transaction coordinator busy with
+ * the previous transaction of the same id (CONCURRENT_TRANSACTIONS, after every restart of a
+ * transactional worker) and coordinators still loading or moving at broker start-up. KafkaJS logs them
+ * at ERROR; at that level an alert on error logs fires on every deploy. Matched by KafkaJS's message
+ * texts (src/protocol/error.js), the only thing its log entries carry.
+ */
+const TRANSIENT = [
+  'The producer attempted to update a transaction while another concurrent operation on the same transaction was ongoing',
+  "The coordinator is loading and hence can't process requests for this group",
+  'The group coordinator is not available',
+  'This is not the correct coordinator for this group',
+];
+
+/**
+ * The level a KafkaJS log entry is written at. Every error response is logged by KafkaJS at ERROR,
+ * including the ones it retries; a failure that matters reaches the caller as an exception and is
+ * logged there, so raw `Connection` responses are debug detail and the transient answers above warn
+ * (they say the cluster is busy, not that anything failed). Everything else keeps KafkaJS's level.
+ */
+export function kafkaLogLevel(
+  namespace: string,
+  level: number,
+  entry: { message: string; error?: unknown },
+): 'error' | 'warn' | 'info' | 'debug' {
+  if (namespace === 'Connection' && entry.message.startsWith('Response ')) return 'debug';
+  const mapped = LEVELS[level] ?? 'info';
+  if (mapped !== 'error') return mapped;
+  // KafkaJS follows every crash it recovers from with this line; the `Crash:` line before it carries the
+  // cause and keeps the level the cause deserves.
+  if (namespace === 'Consumer' && /^Restarting the consumer in \d+ms$/.test(entry.message)) return 'warn';
+  const text = `${entry.message} ${typeof entry.error === 'string' ? entry.error : ''}`;
+  return TRANSIENT.some((t) => text.includes(t)) ? 'warn' : 'error';
+}
+
 /** KafkaJS behind one door: the rest of the code never constructs a KafkaJS client itself. */
 export function createKafka(options: KafkaClientOptions): Kafka {
   const log = options.logger.child({ component: 'kafkajs' });
@@ -53,11 +88,7 @@ export function createKafka(options: KafkaClientOptions): Kafka {
       ({ namespace, level, log: entry }: LogEntry) => {
         const { message, timestamp: _t, logger: _l, ...rest } = entry;
         if (QUIET.has(message)) return;
-        // KafkaJS logs every error response at ERROR, including the ones it retries (coordinator
-        // loading, concurrent transactions). A failure that matters reaches the caller as an
-        // exception and is logged there; the raw responses are debug detail.
-        const lvl =
-          namespace === 'Connection' && message.startsWith('Response ') ? 'debug' : (LEVELS[level] ?? 'info');
+        const lvl = kafkaLogLevel(namespace, level, entry);
         log[lvl](rest, message);
       },
   });

@@ -1,4 +1,4 @@
-import type { EmailEvent } from '@hookpost/events';
+import { type EmailEvent, EVENT_TYPES } from '@hookpost/events';
 import { eventGenerator } from '@hookpost/loadgen';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -104,6 +104,7 @@ describe('render', () => {
     const gen = eventGenerator({ domains: 1, seed: 3, mix: { 'inbound_forward.failed': 1 } });
     const inbound = renderData(gen());
     expect(inbound.ok && Object.keys(inbound.data).sort()).toEqual([
+      'event_id',
       'inbound',
       'inbound_message',
       'response_code',
@@ -112,6 +113,23 @@ describe('render', () => {
     const si = renderData(eventGenerator({ domains: 1, seed: 3, mix: { 'sender_identity.verified': 1 } })());
     expect(si.ok && si.data.object).toBe('sender_identity');
     expect(si.ok && (si.data.domain as { object: string }).object).toBe('domain');
+  });
+
+  it('gives every event type a dedupe id that is the event id, the same on every render', () => {
+    const ids = new Map<string, string>();
+    for (const type of EVENT_TYPES) {
+      const event = eventGenerator({ domains: 2, seed: 9, mix: { [type]: 1 } })();
+      const first = renderData(event);
+      const again = renderData(structuredClone(event));
+      expect(first.ok && again.ok).toBe(true);
+      if (!first.ok || !again.ok) continue;
+      const key = type.startsWith('activity.') ? first.data.id : first.data.event_id;
+      expect(key, type).toBe(event.id);
+      expect(type.startsWith('activity.') ? again.data.id : again.data.event_id).toBe(key);
+      ids.set(type, String(key));
+    }
+    // Distinct events get distinct ids, so one receiver-side set dedupes every type.
+    expect(new Set(ids.values()).size).toBe(EVENT_TYPES.length);
   });
 
   it('refuses an event without the part its type needs', () => {

@@ -3,6 +3,11 @@
  * `type`, `domain_id`, `created_at`, `webhook_id`, `url`, and `data` with the fat object. The `data`
  * part is the same for every webhook of an event, so it is rendered once per event and the envelope
  * once per webhook. Pure; times are ISO-8601 with microseconds as MailerSend writes them.
+ *
+ * Every item carries the event's id so receivers can drop duplicates (delivery is at least once):
+ * activities as `data.id` (MailerSend's activity id), the other types as `data.event_id`, because their
+ * MailerSend shape has no event id (`data.id` of a sender identity is the identity's id, shared by every
+ * event about it). docs/receiving.md documents the rule; docs/payloads/ holds one rendered example per type.
  */
 import type { Webhook } from '@hookpost/contracts';
 import type { EmailEvent } from '@hookpost/events';
@@ -78,6 +83,7 @@ export function renderData(event: EmailEvent): Rendered {
     return {
       ok: true,
       data: {
+        event_id: event.id,
         url: f.url,
         response_code: f.response_code,
         inbound_message: {
@@ -97,6 +103,7 @@ export function renderData(event: EmailEvent): Rendered {
     return {
       ok: true,
       data: {
+        event_id: event.id,
         object: 'sender_identity',
         id: s.id,
         email: s.email,
