@@ -195,10 +195,15 @@ export async function replay(options: ReplayOptions): Promise<ReplayResult> {
           ],
         });
         await tx.commit();
+        // The chunk's ledger entries are spread over the ledger's partitions by key, and a partition's
+        // metadata gives only where its share starts, not how many it got. Adding the chunk's whole count
+        // to each partition's base aimed past the end, so the wait below never finished at scale. The
+        // base offset is enough: once it is readable, the transaction's marker on that partition is
+        // written, and with it every entry of this chunk there.
         for (const m of written) {
           if (m.topicName !== options.topics.ledger) continue;
-          const last = Number(m.baseOffset) + ledgerMessages.length - 1;
-          ledgerEnd.set(m.partition, Math.max(ledgerEnd.get(m.partition) ?? -1, last));
+          const first = Number(m.baseOffset);
+          ledgerEnd.set(m.partition, Math.max(ledgerEnd.get(m.partition) ?? -1, first));
         }
       } catch (error) {
         await tx.abort().catch(() => {});

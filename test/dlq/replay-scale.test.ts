@@ -1,0 +1,147 @@
+/**
+ * Replay at scale (issue 10): thousands of dead letters over several webhooks and ledger partitions,
+ * replayed from the CLI exactly once, a second run replaying nothing. The chunk size in the code is 100,
+ * so the ranges below sit at, just past and far past it.
+ */
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { type DeadLetter, SecretBox, type Webhook } from '@hookpost/contracts';
+import { readToEnd } from '@hookpost/deadletters';
+import { createProducer, type Producer, provisionTopics } from '@hookpost/kafka';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type TestEnv, testEnv } from '../support/env.ts';
+import { makeWebhook, subscriptions } from '../support/webhooks.ts';
+
+const N = Number(process.env.HP_REPLAY_SCALE ?? 10_000);
+const t0 = Date.parse('2026-02-01T00:00:00Z');
+let env: TestEnv;
+let keys: string;
+let producer: Producer;
+let subs: Awaited<ReturnType<typeof subscriptions>>;
+const hooks: Webhook[] = [];
+
+function letter(webhookId: string, deadAt: number): DeadLetter {
+  const batchId = `batch-${randomUUID()}`;
+  return {
+    dlq_id: `dlq-${randomUUID()}`,
+    reason: 'exhausted',
+    webhook_id: webhookId,
+    batch: {
+      batch_id: batchId,
+      webhook_id: webhookId,
+      format: 'json',
+      body: JSON.stringify([{ type: 'activity.delivered', event_id: `${batchId}-e1` }]),
+      event_ids: [`${batchId}-e1`],
+      first_enqueued_at: deadAt - 5_000,
+      oldest_event_at: deadAt - 6_000,
+      created_at: deadAt - 5_000,
+    },
+    dispatch: null,
+    attempts: [{ attempt: 1, tier: 'main', at: deadAt, status: 503, latency_ms: 40, error: 'HTTP 503' }],
+    error: 'retries exhausted: HTTP 503',
+    dead_at: deadAt,
+    source: null,
+  };
+}
+
+function dlq(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, ['services/dlq/src/main.ts', ...args], {
+    env: {
+      ...process.env,
+      KAFKA_BROKERS: env.brokers,
+      TOPIC_PREFIX: env.prefix,
+      TOPIC_PARTITIONS: '3',
+      SUBSCRIPTION_ENCRYPTION_KEYS: keys,
+      LOG_LEVEL: 'fatal',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => (stdout += d));
+  child.stderr.on('data', (d) => (stderr += d));
+  return new Promise((resolve) => child.on('exit', (code) => resolve({ code, stdout, stderr })));
+}
+
+/** batch_id -> how many times it is on the topic. */
+async function tally(topic: string): Promise<Map<string, number>> {
+  const seen = new Map<string, number>();
+  await readToEnd({
+    kafka: env.kafka,
+    topic,
+    groupPrefix: env.prefix,
+    timeoutMs: 120_000,
+    onMessage: (m) => {
+      const id = JSON.parse(String(m.value)).batch_id as string;
+      seen.set(id, (seen.get(id) ?? 0) + 1);
+    },
+  });
+  return seen;
+}
+
+// Sizes per webhook: at the chunk size, just past it, and the rest far past it.
+const sizes = () => [100, 101, 1, N - 202];
+const letters: DeadLetter[][] = [];
+
+beforeAll(async () => {
+  env = await testEnv({ partitions: 3 });
+  await provisionTopics(env.admin, env.catalog.all());
+  keys = SecretBox.generateSpec();
+  subs = await subscriptions(env, new SecretBox(keys));
+  for (const _ of sizes()) {
+    const hook = makeWebhook({ url: 'http://127.0.0.1:9/unused' });
+    hooks.push(hook);
+    await subs.writer.put(hook);
+  }
+  producer = createProducer(env.kafka);
+  await producer.connect();
+  let at = t0;
+  for (const [i, n] of sizes().entries()) {
+    const list = Array.from({ length: n }, () => letter(hooks[i]!.id, (at += 1)));
+    letters.push(list);
+    for (let j = 0; j < list.length; j += 1_000)
+      await producer.send({
+        topic: env.catalog.topics.dlq.name,
+        messages: list.slice(j, j + 1_000).map((l) => ({ key: l.webhook_id, value: JSON.stringify(l) })),
+      });
+  }
+}, 120_000);
+afterAll(async () => {
+  await producer?.disconnect();
+  await subs?.writer.close();
+  await env?.close();
+});
+
+describe('dlq replay at scale', () => {
+  it(`replays ${N} dead letters of several webhooks exactly once; a second run replays nothing`, async () => {
+    const batches = env.catalog.topics.batches.name;
+    // At and just past the chunk size, one webhook at a time.
+    for (const i of [0, 1, 2]) {
+      const r = await dlq(['replay', '--webhook', hooks[i]!.id]);
+      expect(r.code, r.stderr).toBe(0);
+      const n = sizes()[i]!;
+      expect(r.stdout).toContain(`${n} dead letter(s) matched; replayed ${n} (${n} events)`);
+    }
+    // Then everything: the three done are skipped, the rest replayed.
+    const started = Date.now();
+    const all = await dlq(['replay', '--from', new Date(t0).toISOString()]);
+    const ms = Date.now() - started;
+    expect(all.code, all.stderr).toBe(0);
+    expect(all.stdout).toContain(
+      `${N} dead letter(s) matched; replayed ${N - 202} (${N - 202} events); skipped already replayed: 202`,
+    );
+    console.log(`replayed ${N - 202} dead letters in ${ms} ms (${(((N - 202) / ms) * 1000).toFixed(0)}/s)`);
+
+    const seen = await tally(batches);
+    expect(seen.size).toBe(N);
+    for (const l of letters.flat()) expect(seen.get(l.batch!.batch_id), l.dlq_id).toBe(1);
+
+    const again = await dlq(['replay']);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toContain(
+      `${N} dead letter(s) matched; replayed 0 (0 events); skipped already replayed: ${N}`,
+    );
+    const after = await tally(batches);
+    expect([...after.values()].every((c) => c === 1) && after.size === N).toBe(true);
+  }, 240_000);
+});
