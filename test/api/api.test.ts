@@ -1,6 +1,7 @@
 import { Writable } from 'node:stream';
 import type { AttemptRecord, DeadLetter, OperationalNotice, Webhook } from '@hookpost/contracts';
 import { SecretBox } from '@hookpost/contracts';
+import { readToEnd } from '@hookpost/deadletters';
 import { createProducer, type Producer, provisionTopics } from '@hookpost/kafka';
 import { createLogger } from '@hookpost/logger';
 import { type Receiver, startReceiver } from '@hookpost/sender';
@@ -348,12 +349,47 @@ describe('resume and resend', () => {
     await consumer.disconnect();
 
     await suspend(w.id);
+    // A dry run is allowed while suspended and names the webhook a real resend would resume.
+    const dryWhileSuspended = await api.call('POST', `/v1/webhooks/${w.id}/resend`, { dry_run: true });
+    expect(dryWhileSuspended.status).toBe(200);
+    expect(dryWhileSuspended.body.data).toMatchObject({ dry_run: true, replayed: 1, resumed: [w.id] });
+    expect((await api.call('GET', `/v1/webhooks/${w.id}`)).body.data.status).toBe('suspended');
     const refused = await api.call('POST', `/v1/webhooks/${w.id}/resend`, {});
     expect(refused.status).toBe(409);
     const resumed = await api.call('POST', `/v1/webhooks/${w.id}/resend`, { resume: true });
     expect(resumed.body.data).toMatchObject({ replayed: 1, resumed: [w.id] });
     expect((await api.call('GET', `/v1/webhooks/${w.id}`)).body.data.status).toBe('active');
   });
+
+  it('resends 10 000 dead letters of one webhook once (past the 100-letter chunk), a second resend none', async () => {
+    const w = (await create()).body.data;
+    const n = 10_000;
+    const t0 = Math.floor(Date.now() / 1000) * 1000 - 3_600_000;
+    const letters = Array.from({ length: n }, (_, k) => deadLetter(w.id, t0 + k));
+    for (let j = 0; j < n; j += 1_000)
+      await producer.send({
+        topic: env.catalog.topics.dlq.name,
+        messages: letters.slice(j, j + 1_000).map((l) => ({ value: JSON.stringify(l) })),
+      });
+    const first = await api.call('POST', `/v1/webhooks/${w.id}/resend`, {});
+    expect(first.status).toBe(200);
+    expect(first.body.data).toMatchObject({ matched: n, replayed: n, events: n });
+    const second = await api.call('POST', `/v1/webhooks/${w.id}/resend`, {});
+    expect(second.status).toBe(200);
+    expect(second.body.data).toMatchObject({ matched: n, replayed: 0, skipped: { already_replayed: n } });
+    const seen = new Map<string, number>();
+    await readToEnd({
+      kafka: env.kafka,
+      topic: env.catalog.topics.batches.name,
+      groupPrefix: env.prefix,
+      timeoutMs: 120_000,
+      onMessage: (m) => {
+        const id = JSON.parse(String(m.value)).batch_id as string;
+        seen.set(id, (seen.get(id) ?? 0) + 1);
+      },
+    });
+    for (const l of letters) expect(seen.get(l.batch!.batch_id)).toBe(1);
+  }, 180_000);
 });
 
 describe('delivery history', () => {

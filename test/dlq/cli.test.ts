@@ -223,6 +223,14 @@ describe('dlq CLI', () => {
   });
 
   it('refuses to replay to a suspended webhook unless told to resume it', async () => {
+    // A dry run is allowed while suspended (that is when an SRE needs it) and changes nothing.
+    const dry = await dlq(['replay', '--webhook', suspended.id, '--dry-run']);
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(dry.stdout).toMatch(/dry run: 2 dead letter\(s\) matched; would replay 2 \(3 events\)/);
+    expect(dry.stdout).toContain(`needs --resume for suspended ${suspended.id}`);
+    expect(table.get(suspended.id)?.status).toBe('suspended');
+    expect(await count(env.catalog.topics.dispatch.name)).toEqual([]);
+
     const refused = await dlq(['replay', '--webhook', suspended.id]);
     expect(refused.code).toBe(3);
     expect(refused.stderr).toMatch(/still suspended; nothing was replayed/);

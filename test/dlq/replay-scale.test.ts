@@ -97,7 +97,8 @@ beforeAll(async () => {
   await producer.connect();
   let at = t0;
   for (const [i, n] of sizes().entries()) {
-    const list = Array.from({ length: n }, () => letter(hooks[i]!.id, (at += 1)));
+    const list = Array.from({ length: n }, (_, k) => letter(hooks[i]!.id, at + k));
+    at += n;
     letters.push(list);
     for (let j = 0; j < list.length; j += 1_000)
       await producer.send({

@@ -61,7 +61,7 @@ export interface ReplayReport {
   replayed: number;
   events: number;
   skipped: Record<SkipReason, number>;
-  /** Webhooks resumed first (in a dry run: that would be). */
+  /** Webhooks resumed first (in a dry run: that a real replay would need resumed). */
   resumed: string[];
   unreadable: number;
   items: ReplayItem[];
@@ -109,7 +109,9 @@ export async function replay(options: ReplayOptions): Promise<ReplayResult> {
     });
     if (!d.ok && d.skip === 'webhook_suspended' && letter.webhook_id) suspended.add(letter.webhook_id);
   }
-  const resuming = options.resume ? suspended : new Set<string>();
+  // A dry run is what an SRE runs while the webhook is suspended, to see what a replay with resume would
+  // do: it reports the suspended targets as to be resumed instead of refusing.
+  const resuming = options.resume || options.dryRun ? suspended : new Set<string>();
   const items: ReplayItem[] = [];
   const todo: { stored: StoredDeadLetter; target: 'batches' | 'dispatch' }[] = [];
   let events = 0;
@@ -140,7 +142,7 @@ export async function replay(options: ReplayOptions): Promise<ReplayResult> {
     unreadable: scan.unreadable.length,
     items,
   };
-  if (suspended.size > 0 && !options.resume)
+  if (suspended.size > 0 && !options.resume && !options.dryRun)
     return {
       ok: false,
       code: 'webhook_suspended',

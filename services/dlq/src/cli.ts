@@ -282,7 +282,7 @@ async function runReplay(kafka: Kafka, io: Io, config: CliConfig, run: ReplayRun
       io.out(
         `${run.dryRun ? 'dry run: ' : ''}${r.matched} dead letter(s) matched; ${verb} ${r.replayed} (${r.events} events)` +
           `${skipped ? `; skipped ${skipped}` : ''}` +
-          `${r.resumed.length > 0 ? `; ${run.dryRun ? 'would resume' : 'resumed'} ${r.resumed.join(', ')}` : ''}\n`,
+          `${r.resumed.length > 0 ? `; ${run.dryRun ? (run.resume ? 'would resume' : 'needs --resume for suspended') : 'resumed'} ${r.resumed.join(', ')}` : ''}\n`,
       );
       if (run.dryRun)
         for (const item of r.items)

@@ -44,7 +44,8 @@ nothing. Poison and deleted-webhook records are never replayed.
   --from / --to    time range on dead_at (see dlq list --help)
   --dry-run        show what would be replayed; change nothing
   --rate N/s       at most N dead letters per second (default: unlimited)
-  --resume         resume suspended target webhooks first (otherwise the replay is refused, exit 3)
+  --resume         resume suspended target webhooks first (otherwise a real replay is refused, exit 3;
+                   a dry run is allowed and names the webhooks that need it)
   --force          replay dead letters that were already replayed
   --json           print the report as JSON
 
