@@ -30,4 +30,29 @@ describe('CLI option values', () => {
     );
     expect(formatDuration(3_725_000)).toBe('1h02m');
   });
+
+  it('formats durations with one unit per figure, at every boundary', () => {
+    const cases: [number, string][] = [
+      [0, '0s'],
+      [-5, '0s'],
+      [1, '<1s'],
+      [999, '<1s'],
+      [1_000, '1s'],
+      [3_000, '3s'],
+      [59_999, '59s'],
+      [60_000, '1m00s'],
+      [61_000, '1m01s'],
+      [3_599_000, '59m59s'],
+      [3_599_999, '59m59s'],
+      [3_600_000, '1h00m'],
+      [86_399_000, '23h59m'],
+      [86_400_000, '1d00h'],
+      [3 * 86_400_000 + 5 * 3_600_000, '3d05h'],
+      [Number.POSITIVE_INFINITY, '?'],
+      [Number.NaN, '?'],
+    ];
+    for (const [ms, text] of cases) expect(formatDuration(ms), String(ms)).toBe(text);
+    // Never a doubled unit like "3ss".
+    for (let ms = 0; ms < 200_000_000; ms += 997_003) expect(formatDuration(ms)).not.toMatch(/([a-z])\1/);
+  });
 });

@@ -44,11 +44,20 @@ export function parseReasons(values: string[] | undefined): string[] | undefined
   return list;
 }
 
+/**
+ * A duration for people, always one unit suffix per figure: `0s`, `<1s`, `59s`, `1m00s`, `59m59s`, `1h00m`,
+ * `23h59m`, `1d00h`. Whole seconds are floored, so a figure never claims more time than measured.
+ */
 export function formatDuration(ms: number): string {
-  const s = Math.max(0, Math.round(ms / 1000));
+  if (!Number.isFinite(ms)) return '?';
+  if (ms <= 0) return '0s';
+  if (ms < 1000) return '<1s';
+  const s = Math.floor(ms / 1000);
+  const pad = (n: number) => String(n).padStart(2, '0');
   if (s < 60) return `${s}s`;
-  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
-  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${pad(s % 60)}s`;
+  if (s < 86_400) return `${Math.floor(s / 3600)}h${pad(Math.floor((s % 3600) / 60))}m`;
+  return `${Math.floor(s / 86_400)}d${pad(Math.floor((s % 86_400) / 3600))}h`;
 }
 
 /** One line of the replay progress bar: `[#####.....] 50/100  12.5/s  ETA 4s`. */
