@@ -186,6 +186,25 @@ describe('dlq CLI', () => {
     const human = await dlq(['list', '--webhook', healthy.id]);
     expect(human.stdout).toMatch(/WEBHOOK\s+REASON\s+COUNT/);
     expect(human.stdout).toContain('total 3');
+    // The ids, newest first, so `show` has a start: every id list prints is one show finds.
+    expect(human.stdout).toMatch(/DLQ_ID\s+WEBHOOK\s+REASON\s+EVENTS\s+DEAD_AT/);
+    const printed = [letters.a3!, letters.a2!, letters.a1!].map((l) => l.dlq_id);
+    const at = printed.map((id) => human.stdout.indexOf(id));
+    expect(at.every((i) => i > 0) && at[0]! < at[1]! && at[1]! < at[2]!, human.stdout).toBe(true);
+    const cell = human.stdout
+      .split('\n')
+      .find((l) => l.includes(letters.a2!.dlq_id))!
+      .split('  ')[0]!;
+    const fromList = await dlq(['show', `${cell} `]);
+    expect(fromList.code, fromList.stderr).toBe(0);
+    expect(fromList.stdout).toContain(letters.a2!.batch!.batch_id);
+    const one = await dlq(['list', '--webhook', healthy.id, '--limit', '1', '--json']);
+    const doc = JSON.parse(one.stdout);
+    expect(doc.letters.map((l: { dlq_id: string }) => l.dlq_id)).toEqual([letters.a3!.dlq_id]);
+    expect(doc.total).toBe(3);
+    const limited = await dlq(['list', '--webhook', healthy.id, '--limit', '2']);
+    expect(limited.stdout).toContain('newest 2 of 3 shown (--limit N for more, --limit 0 for all)');
+    expect((await dlq(['list', '--limit', 'lots'])).code).toBe(2);
 
     const show = await dlq(['show', letters.a1!.dlq_id]);
     expect(show.code).toBe(0);

@@ -30,6 +30,13 @@ export function parseRate(value: string): number {
   return Number(m[1]);
 }
 
+/** `--limit N`: how many dead letters `list` prints; 0 means all. */
+export function parseLimit(value: string): number {
+  if (!/^\d+$/.test(value))
+    throw new UsageError(`--limit: "${value}" is not a count (like 50, or 0 for all)`);
+  return Number(value);
+}
+
 export const REASONS = ['exhausted', 'suspended', 'gone', 'poison', 'refused', 'deleted'] as const;
 
 export function parseReasons(values: string[] | undefined): string[] | undefined {

@@ -7,6 +7,7 @@ import { brokerList, ConfigError, commonSchema, loadConfig } from '@hookpost/con
 import { SecretBox } from '@hookpost/contracts';
 import {
   type DeadLetterFilter,
+  eventCount,
   type ReplayResult,
   replay,
   replayLedgerTopic,
@@ -26,7 +27,7 @@ import {
 } from '@hookpost/kafka';
 import { createLogger } from '@hookpost/logger';
 import { SubscriptionTable, SubscriptionWriter } from '@hookpost/subscriptions';
-import { parseRate, parseReasons, parseTime, progressLine, UsageError } from './args.ts';
+import { parseLimit, parseRate, parseReasons, parseTime, progressLine, UsageError } from './args.ts';
 import { HELP } from './help.ts';
 
 export const EXIT = { ok: 0, failed: 1, usage: 2, refused: 3, notFound: 4 } as const;
@@ -74,10 +75,11 @@ const OPTIONS = {
   resume: { type: 'boolean' },
   force: { type: 'boolean' },
   json: { type: 'boolean' },
+  limit: { type: 'string' },
 } as const;
 
 const ALLOWED: Record<string, readonly string[]> = {
-  list: ['help', 'webhook', 'reason', 'from', 'to', 'json'],
+  list: ['help', 'webhook', 'reason', 'from', 'to', 'limit', 'json'],
   show: ['help', 'json'],
   replay: ['help', 'webhook', 'reason', 'from', 'to', 'dry-run', 'rate', 'resume', 'force', 'json'],
 };
@@ -121,6 +123,7 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
   let config: CliConfig;
   let filter: DeadLetterFilter;
   let rate = 0;
+  let limit = 20;
   try {
     config = loadConfig<CliConfig>(schema as never, { env: io.env });
     filter = {
@@ -130,6 +133,7 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
       to: values.to ? parseTime(values.to, now(), '--to') : undefined,
     };
     if (values.rate) rate = parseRate(values.rate);
+    if (values.limit !== undefined) limit = parseLimit(values.limit);
     if (command === 'replay' && !config.subscriptions.encryptionKeys)
       throw new UsageError('replay needs SUBSCRIPTION_ENCRYPTION_KEYS to read the webhooks it replays to');
   } catch (error) {
@@ -159,12 +163,25 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
     if (command === 'list') {
       const scan = await scanDeadLetters(kafka, catalog.topics.dlq.name, filter, groupPrefix);
       const rows = summarise(scan.letters.map((s) => s.letter));
-      if (values.json) io.out(`${JSON.stringify({ rows, unreadable: scan.unreadable.length }, null, 2)}\n`);
-      else io.out(renderList(rows, scan.unreadable.length));
+      // The newest first: what `show` takes, so an SRE can go from the counts to one record.
+      const newest = [...scan.letters].reverse();
+      const shown = (limit === 0 ? newest : newest.slice(0, limit)).map((s) => ({
+        dlq_id: s.letter.dlq_id,
+        webhook_id: s.letter.webhook_id,
+        reason: s.letter.reason,
+        dead_at: s.letter.dead_at,
+        events: eventCount(s.letter),
+      }));
+      if (values.json)
+        io.out(
+          `${JSON.stringify({ rows, letters: shown, total: scan.letters.length, unreadable: scan.unreadable.length }, null, 2)}\n`,
+        );
+      else io.out(renderList(rows, scan.unreadable.length) + renderLetters(shown, scan.letters.length));
       return EXIT.ok;
     }
     if (command === 'show') {
-      const id = positionals[0]!;
+      // Trimmed: a copied table cell often brings its padding along.
+      const id = positionals[0]!.trim();
       const scan = await scanDeadLetters(kafka, catalog.topics.dlq.name, {}, groupPrefix);
       const found = scan.letters.find((s) => s.letter.dlq_id === id);
       if (!found) {
@@ -318,6 +335,32 @@ function renderList(rows: ReturnType<typeof summarise>, unreadable: number): str
       .trimEnd()}\n`;
   const total = rows.reduce((n, r) => n + r.count, 0);
   return `${line(head)}${body.map(line).join('')}total ${total}${unreadable ? `, ${unreadable} unreadable records` : ''}\n`;
+}
+
+function renderLetters(
+  letters: { dlq_id: string; webhook_id: string | null; reason: string; dead_at: number; events: number }[],
+  total: number,
+): string {
+  if (total === 0) return '';
+  const head = ['DLQ_ID', 'WEBHOOK', 'REASON', 'EVENTS', 'DEAD_AT'];
+  const body = letters.map((l) => [
+    l.dlq_id,
+    l.webhook_id ?? '-',
+    l.reason,
+    String(l.events),
+    new Date(l.dead_at).toISOString(),
+  ]);
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((row) => row[i]!.length)));
+  const line = (cells: string[]) =>
+    `${cells
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd()}\n`;
+  const more =
+    letters.length < total
+      ? `newest ${letters.length} of ${total} shown (--limit N for more, --limit 0 for all); dlq show <DLQ_ID> for one\n`
+      : 'dlq show <DLQ_ID> for one\n';
+  return `\n${line(head)}${body.map(line).join('')}${more}`;
 }
 
 function renderShow(found: Awaited<ReturnType<typeof scanDeadLetters>>['letters'][number]): string {
