@@ -219,7 +219,7 @@ describe('dlq CLI', () => {
     const range = ['--webhook', healthy.id, '--from', iso(t0), '--to', iso(t0 + 10_000)];
     const dry = await dlq(['replay', ...range, '--dry-run']);
     expect(dry.code, dry.stderr).toBe(0);
-    expect(dry.stdout).toMatch(/dry run: 2 dead letter\(s\) matched; would replay 2 \(4 events\)/);
+    expect(dry.stdout).toMatch(/dry run: 2 dead letters matched; would replay 2 \(4 events\)/);
     expect(await count(env.catalog.topics.batches.name)).toEqual([]);
     expect((await readLedger(env.kafka, `${env.prefix}webhooks.dlq.replayed`, env.prefix)).size).toBe(0);
 
@@ -245,7 +245,7 @@ describe('dlq CLI', () => {
     // A dry run is allowed while suspended (that is when an SRE needs it) and changes nothing.
     const dry = await dlq(['replay', '--webhook', suspended.id, '--dry-run']);
     expect(dry.code, dry.stderr).toBe(0);
-    expect(dry.stdout).toMatch(/dry run: 2 dead letter\(s\) matched; would replay 2 \(3 events\)/);
+    expect(dry.stdout).toMatch(/dry run: 2 dead letters matched; would replay 2 \(3 events\)/);
     expect(dry.stdout).toContain(`needs --resume for suspended ${suspended.id}`);
     expect(table.get(suspended.id)?.status).toBe('suspended');
     expect(await count(env.catalog.topics.dispatch.name)).toEqual([]);

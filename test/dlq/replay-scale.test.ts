@@ -121,7 +121,8 @@ describe('dlq replay at scale', () => {
       const r = await dlq(['replay', '--webhook', hooks[i]!.id]);
       expect(r.code, r.stderr).toBe(0);
       const n = sizes()[i]!;
-      expect(r.stdout).toContain(`${n} dead letter(s) matched; replayed ${n} (${n} events)`);
+      const noun = n === 1 ? ['dead letter', 'event'] : ['dead letters', 'events'];
+      expect(r.stdout).toContain(`${n} ${noun[0]} matched; replayed ${n} (${n} ${noun[1]})`);
     }
     // Then everything: the three done are skipped, the rest replayed.
     const started = Date.now();
@@ -129,7 +130,7 @@ describe('dlq replay at scale', () => {
     const ms = Date.now() - started;
     expect(all.code, all.stderr).toBe(0);
     expect(all.stdout).toContain(
-      `${N} dead letter(s) matched; replayed ${N - 202} (${N - 202} events); skipped already replayed: 202`,
+      `${N} dead letters matched; replayed ${N - 202} (${N - 202} events); skipped already replayed: 202`,
     );
     console.log(`replayed ${N - 202} dead letters in ${ms} ms (${(((N - 202) / ms) * 1000).toFixed(0)}/s)`);
 
@@ -140,7 +141,7 @@ describe('dlq replay at scale', () => {
     const again = await dlq(['replay']);
     expect(again.code, again.stderr).toBe(0);
     expect(again.stdout).toContain(
-      `${N} dead letter(s) matched; replayed 0 (0 events); skipped already replayed: ${N}`,
+      `${N} dead letters matched; replayed 0 (0 events); skipped already replayed: ${N}`,
     );
     const after = await tally(batches);
     expect([...after.values()].every((c) => c === 1) && after.size === N).toBe(true);

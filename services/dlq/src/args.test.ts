@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { formatDuration, parseRate, parseReasons, parseTime, progressLine, UsageError } from './args.ts';
+import {
+  count,
+  formatDuration,
+  parseRate,
+  parseReasons,
+  parseTime,
+  progressLine,
+  UsageError,
+} from './args.ts';
 
 const now = Date.parse('2026-11-26T12:00:00Z');
 
@@ -29,6 +37,13 @@ describe('CLI option values', () => {
       '[####] 0/0  0.0/s  ETA ?',
     );
     expect(formatDuration(3_725_000)).toBe('1h02m');
+  });
+
+  it('counts in words: one noun, or its plural', () => {
+    expect(count(0, 'event')).toBe('0 events');
+    expect(count(1, 'event')).toBe('1 event');
+    expect(count(2, 'dead letter')).toBe('2 dead letters');
+    expect(count(1, 'webhook', 'webhooks')).toBe('1 webhook');
   });
 
   it('formats durations with one unit per figure, at every boundary', () => {

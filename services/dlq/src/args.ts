@@ -67,6 +67,11 @@ export function formatDuration(ms: number): string {
   return `${Math.floor(s / 86_400)}d${pad(Math.floor((s % 86_400) / 3600))}h`;
 }
 
+/** `1 dead letter`, `2 dead letters`: the CLI's counts read as sentences, not `dead letter(s)`. */
+export function count(n: number, noun: string, nouns = `${noun}s`): string {
+  return `${n} ${n === 1 ? noun : nouns}`;
+}
+
 /** One line of the replay progress bar: `[#####.....] 50/100  12.5/s  ETA 4s`. */
 export function progressLine(
   p: { done: number; total: number; elapsedMs: number; etaMs: number | null },

@@ -27,7 +27,7 @@ import {
 } from '@hookpost/kafka';
 import { createLogger } from '@hookpost/logger';
 import { SubscriptionTable, SubscriptionWriter } from '@hookpost/subscriptions';
-import { parseLimit, parseRate, parseReasons, parseTime, progressLine, UsageError } from './args.ts';
+import { count, parseLimit, parseRate, parseReasons, parseTime, progressLine, UsageError } from './args.ts';
 import { HELP } from './help.ts';
 
 export const EXIT = { ok: 0, failed: 1, usage: 2, refused: 3, notFound: 4 } as const;
@@ -278,14 +278,15 @@ async function runReplay(kafka: Kafka, io: Io, config: CliConfig, run: ReplayRun
       ratePerSec: run.rate,
       by: 'cli',
       now: run.now,
-      onProgress: (p) => io.err(`${io.tty ? '\r' : ''}${progressLine(p)}${io.tty ? '' : '\n'}`),
+      // On a terminal the line is redrawn in place and cleared to its end (a shorter line left a tail).
+      onProgress: (p) => io.err(`${io.tty ? '\r' : ''}${progressLine(p)}${io.tty ? '\x1b[K' : '\n'}`),
     });
     if (io.tty && result.ok && result.report.replayed > 0 && !run.dryRun) io.err('\n');
     const r = result.report;
     if (run.json) io.out(`${JSON.stringify({ ...result, elapsed_ms: run.now() - started }, null, 2)}\n`);
     if (!result.ok) {
       io.err(
-        `dlq replay: refused: webhook(s) ${result.webhooks.join(', ')} still suspended; nothing was replayed.\n` +
+        `dlq replay: refused: ${result.webhooks.length === 1 ? 'webhook' : 'webhooks'} ${result.webhooks.join(', ')} still suspended; nothing was replayed.\n` +
           'Resume them with --resume (or through the API), or narrow the replay with --webhook.\n',
       );
       return EXIT.refused;
@@ -297,7 +298,7 @@ async function runReplay(kafka: Kafka, io: Io, config: CliConfig, run: ReplayRun
         .map(([k, n]) => `${k.replaceAll('_', ' ')}: ${n}`)
         .join(', ');
       io.out(
-        `${run.dryRun ? 'dry run: ' : ''}${r.matched} dead letter(s) matched; ${verb} ${r.replayed} (${r.events} events)` +
+        `${run.dryRun ? 'dry run: ' : ''}${count(r.matched, 'dead letter')} matched; ${verb} ${r.replayed} (${count(r.events, 'event')})` +
           `${skipped ? `; skipped ${skipped}` : ''}` +
           `${r.resumed.length > 0 ? `; ${run.dryRun ? (run.resume ? 'would resume' : 'needs --resume for suspended') : 'resumed'} ${r.resumed.join(', ')}` : ''}\n`,
       );
@@ -317,7 +318,7 @@ async function runReplay(kafka: Kafka, io: Io, config: CliConfig, run: ReplayRun
 
 function renderList(rows: ReturnType<typeof summarise>, unreadable: number): string {
   if (rows.length === 0)
-    return `no dead letters match${unreadable ? ` (${unreadable} unreadable records)` : ''}\n`;
+    return `no dead letters match${unreadable ? ` (${count(unreadable, 'unreadable record')})` : ''}\n`;
   const head = ['WEBHOOK', 'REASON', 'COUNT', 'EVENTS', 'OLDEST', 'NEWEST'];
   const body = rows.map((r) => [
     r.webhook_id ?? '-',
@@ -334,7 +335,7 @@ function renderList(rows: ReturnType<typeof summarise>, unreadable: number): str
       .join('  ')
       .trimEnd()}\n`;
   const total = rows.reduce((n, r) => n + r.count, 0);
-  return `${line(head)}${body.map(line).join('')}total ${total}${unreadable ? `, ${unreadable} unreadable records` : ''}\n`;
+  return `${line(head)}${body.map(line).join('')}total ${total}${unreadable ? `, ${count(unreadable, 'unreadable record')}` : ''}\n`;
 }
 
 function renderLetters(
@@ -375,14 +376,14 @@ function renderShow(found: Awaited<ReturnType<typeof scanDeadLetters>>['letters'
   ];
   if (dl.batch) {
     lines.push(
-      `batch      ${dl.batch.batch_id} (${dl.batch.format}, ${dl.batch.event_ids.length} events)`,
+      `batch      ${dl.batch.batch_id} (${dl.batch.format}, ${count(dl.batch.event_ids.length, 'event')})`,
       `events     ${dl.batch.event_ids.join(', ')}`,
       `body       ${dl.batch.body.length > 300 ? `${dl.batch.body.slice(0, 300)}… (${dl.batch.body.length} chars)` : dl.batch.body}`,
     );
   }
   if (dl.dispatch)
     lines.push(
-      `dispatch   ${dl.dispatch.length} record(s): ${dl.dispatch.map((d) => d.event_id).join(', ')}`,
+      `dispatch   ${count(dl.dispatch.length, 'record')}: ${dl.dispatch.map((d) => d.event_id).join(', ')}`,
     );
   if (dl.source) lines.push(`source     ${dl.source.topic}[${dl.source.partition}]@${dl.source.offset}`);
   lines.push(`attempts   ${dl.attempts.length}`);
