@@ -1,5 +1,5 @@
 import { Writable } from 'node:stream';
-import type { AttemptRecord, DeadLetter, OperationalNotice, Webhook } from '@hookpost/contracts';
+import type { AttemptRecord, OperationalNotice, Webhook } from '@hookpost/contracts';
 import { SecretBox } from '@hookpost/contracts';
 import { readToEnd } from '@hookpost/deadletters';
 import { createProducer, type Producer, provisionTopics } from '@hookpost/kafka';
@@ -8,6 +8,7 @@ import { type Receiver, startReceiver } from '@hookpost/sender';
 import { SubscriptionWriter } from '@hookpost/subscriptions';
 import { Webhook as StandardWebhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { batchDeadLetter } from '../support/dead-letters.ts';
 import { type TestEnv, testEnv, uniq, waitFor } from '../support/env.ts';
 import { SCOPED_DOMAIN, startTestApi, TOKENS } from './support.ts';
 
@@ -272,30 +273,6 @@ describe('resume and resend', () => {
     return next;
   }
 
-  function deadLetter(webhookId: string, deadAt: number): DeadLetter {
-    const batchId = uniq('batch');
-    return {
-      dlq_id: uniq('dlq'),
-      reason: 'exhausted',
-      webhook_id: webhookId,
-      batch: {
-        batch_id: batchId,
-        webhook_id: webhookId,
-        format: 'json',
-        body: JSON.stringify([{ type: 'activity.delivered', id: batchId }]),
-        event_ids: [`${batchId}-e1`],
-        first_enqueued_at: deadAt,
-        oldest_event_at: deadAt,
-        created_at: deadAt,
-      },
-      dispatch: null,
-      attempts: [{ attempt: 1, tier: 'main', at: deadAt, status: 500, latency_ms: 3, error: 'HTTP 500' }],
-      error: 'HTTP 500',
-      dead_at: deadAt,
-      source: null,
-    };
-  }
-
   it('resumes a suspended webhook and tells the owner on the operational topic', async () => {
     const w = (await create()).body.data;
     const suspended = await suspend(w.id);
@@ -323,7 +300,11 @@ describe('resume and resend', () => {
   it('resends the DLQ range once: a second resend replays nothing; a suspended webhook answers 409', async () => {
     const w = (await create()).body.data;
     const t0 = Math.floor(Date.now() / 1000) * 1000 - 60_000;
-    const letters = [deadLetter(w.id, t0), deadLetter(w.id, t0 + 1_000), deadLetter(w.id, t0 + 30_000)];
+    const letters = [
+      batchDeadLetter(w.id, t0),
+      batchDeadLetter(w.id, t0 + 1_000),
+      batchDeadLetter(w.id, t0 + 30_000),
+    ];
     await producer.send({
       topic: env.catalog.topics.dlq.name,
       messages: letters.map((l) => ({ key: w.id, value: JSON.stringify(l) })),
@@ -365,7 +346,7 @@ describe('resume and resend', () => {
     const w = (await create()).body.data;
     const n = 10_000;
     const t0 = Math.floor(Date.now() / 1000) * 1000 - 3_600_000;
-    const letters = Array.from({ length: n }, (_, k) => deadLetter(w.id, t0 + k));
+    const letters = Array.from({ length: n }, (_, k) => batchDeadLetter(w.id, t0 + k));
     for (let j = 0; j < n; j += 1_000)
       await producer.send({
         topic: env.catalog.topics.dlq.name,

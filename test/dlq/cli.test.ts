@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { type DeadLetter, SecretBox, type Webhook } from '@hookpost/contracts';
 import { readLedger, readToEnd } from '@hookpost/deadletters';
@@ -9,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type TestEnv, testEnv, uniq, waitFor } from '../support/env.ts';
 import { type RunningProcess, spawnService } from '../support/services.ts';
 import { makeWebhook, subscriptions } from '../support/webhooks.ts';
+import { runDlq } from './run.ts';
 
 const TIERS = ['200ms', '500ms'];
 let env: TestEnv;
@@ -56,24 +56,7 @@ function deadLetter(webhookId: string | null, deadAt: number, over: Partial<Dead
   };
 }
 
-function dlq(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, ['services/dlq/src/main.ts', ...args], {
-    env: {
-      ...process.env,
-      KAFKA_BROKERS: env.brokers,
-      TOPIC_PREFIX: env.prefix,
-      TOPIC_PARTITIONS: '3',
-      SUBSCRIPTION_ENCRYPTION_KEYS: keys,
-      LOG_LEVEL: 'fatal',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d) => (stdout += d));
-  child.stderr.on('data', (d) => (stderr += d));
-  return new Promise((resolve) => child.on('exit', (code) => resolve({ code, stdout, stderr })));
-}
+const dlq = (args: string[]) => runDlq(env, keys, args);
 
 async function count(topic: string): Promise<string[]> {
   const values: string[] = [];

@@ -3,14 +3,14 @@
  * replayed from the CLI exactly once, a second run replaying nothing. The chunk size in the code is 100,
  * so the ranges below sit at, just past and far past it.
  */
-import { spawn } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
 import { type DeadLetter, SecretBox, type Webhook } from '@hookpost/contracts';
 import { readToEnd } from '@hookpost/deadletters';
 import { createProducer, type Producer, provisionTopics } from '@hookpost/kafka';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { batchDeadLetter } from '../support/dead-letters.ts';
 import { type TestEnv, testEnv } from '../support/env.ts';
 import { makeWebhook, subscriptions } from '../support/webhooks.ts';
+import { runDlq } from './run.ts';
 
 const N = Number(process.env.HP_REPLAY_SCALE ?? 10_000);
 const t0 = Date.parse('2026-02-01T00:00:00Z');
@@ -20,48 +20,7 @@ let producer: Producer;
 let subs: Awaited<ReturnType<typeof subscriptions>>;
 const hooks: Webhook[] = [];
 
-function letter(webhookId: string, deadAt: number): DeadLetter {
-  const batchId = `batch-${randomUUID()}`;
-  return {
-    dlq_id: `dlq-${randomUUID()}`,
-    reason: 'exhausted',
-    webhook_id: webhookId,
-    batch: {
-      batch_id: batchId,
-      webhook_id: webhookId,
-      format: 'json',
-      body: JSON.stringify([{ type: 'activity.delivered', event_id: `${batchId}-e1` }]),
-      event_ids: [`${batchId}-e1`],
-      first_enqueued_at: deadAt - 5_000,
-      oldest_event_at: deadAt - 6_000,
-      created_at: deadAt - 5_000,
-    },
-    dispatch: null,
-    attempts: [{ attempt: 1, tier: 'main', at: deadAt, status: 503, latency_ms: 40, error: 'HTTP 503' }],
-    error: 'retries exhausted: HTTP 503',
-    dead_at: deadAt,
-    source: null,
-  };
-}
-
-function dlq(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, ['services/dlq/src/main.ts', ...args], {
-    env: {
-      ...process.env,
-      KAFKA_BROKERS: env.brokers,
-      TOPIC_PREFIX: env.prefix,
-      TOPIC_PARTITIONS: '3',
-      SUBSCRIPTION_ENCRYPTION_KEYS: keys,
-      LOG_LEVEL: 'fatal',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d) => (stdout += d));
-  child.stderr.on('data', (d) => (stderr += d));
-  return new Promise((resolve) => child.on('exit', (code) => resolve({ code, stdout, stderr })));
-}
+const dlq = (args: string[]) => runDlq(env, keys, args);
 
 /** batch_id -> how many times it is on the topic. */
 async function tally(topic: string): Promise<Map<string, number>> {
@@ -97,7 +56,7 @@ beforeAll(async () => {
   await producer.connect();
   let at = t0;
   for (const [i, n] of sizes().entries()) {
-    const list = Array.from({ length: n }, (_, k) => letter(hooks[i]!.id, at + k));
+    const list = Array.from({ length: n }, (_, k) => batchDeadLetter(hooks[i]!.id, at + k));
     at += n;
     letters.push(list);
     for (let j = 0; j < list.length; j += 1_000)

@@ -328,14 +328,19 @@ function renderList(rows: ReturnType<typeof summarise>, unreadable: number): str
     new Date(r.oldest).toISOString(),
     new Date(r.newest).toISOString(),
   ]);
+  const total = rows.reduce((n, r) => n + r.count, 0);
+  return `${table(head, body)}total ${total}${unreadable ? `, ${count(unreadable, 'unreadable record')}` : ''}\n`;
+}
+
+/** Columns padded to their widest cell, two spaces apart. */
+function table(head: string[], body: string[][]): string {
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((row) => row[i]!.length)));
   const line = (cells: string[]) =>
     `${cells
       .map((c, i) => c.padEnd(widths[i]!))
       .join('  ')
       .trimEnd()}\n`;
-  const total = rows.reduce((n, r) => n + r.count, 0);
-  return `${line(head)}${body.map(line).join('')}total ${total}${unreadable ? `, ${count(unreadable, 'unreadable record')}` : ''}\n`;
+  return `${line(head)}${body.map(line).join('')}`;
 }
 
 function renderLetters(
@@ -351,17 +356,11 @@ function renderLetters(
     String(l.events),
     new Date(l.dead_at).toISOString(),
   ]);
-  const widths = head.map((h, i) => Math.max(h.length, ...body.map((row) => row[i]!.length)));
-  const line = (cells: string[]) =>
-    `${cells
-      .map((c, i) => c.padEnd(widths[i]!))
-      .join('  ')
-      .trimEnd()}\n`;
   const more =
     letters.length < total
       ? `newest ${letters.length} of ${total} shown (--limit N for more, --limit 0 for all); dlq show <DLQ_ID> for one\n`
       : 'dlq show <DLQ_ID> for one\n';
-  return `\n${line(head)}${body.map(line).join('')}${more}`;
+  return `\n${table(head, body)}${more}`;
 }
 
 function renderShow(found: Awaited<ReturnType<typeof scanDeadLetters>>['letters'][number]): string {
