@@ -135,7 +135,10 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
     if (values.rate) rate = parseRate(values.rate);
     if (values.limit !== undefined) limit = parseLimit(values.limit);
     if (command === 'replay' && !config.subscriptions.encryptionKeys)
-      throw new UsageError('replay needs SUBSCRIPTION_ENCRYPTION_KEYS to read the webhooks it replays to');
+      throw new UsageError(
+        'replay needs SUBSCRIPTION_ENCRYPTION_KEYS to read the webhooks it replays to ' +
+          '(in the demo it is taken from .data/demo/secrets.json, which `npm start` writes)',
+      );
   } catch (error) {
     if (!(error instanceof UsageError || error instanceof ConfigError)) throw error;
     io.err(`dlq ${command}: ${error.message}\n`);
