@@ -77,8 +77,10 @@ describe('dlq replay at scale', () => {
     const batches = env.catalog.topics.batches.name;
     // At and just past the chunk size, one webhook at a time.
     for (const i of [0, 1, 2]) {
-      const r = await dlq(['replay', '--webhook', hooks[i]!.id]);
+      // The 101 go at 250/s: chunks of 50 (rate / 5), so the last chunk holds one.
+      const r = await dlq(['replay', '--webhook', hooks[i]!.id, ...(i === 1 ? ['--rate', '250/s'] : [])]);
       expect(r.code, r.stderr).toBe(0);
+      if (i === 1) expect(r.stderr.match(/\] \d+\/101 /g)).toEqual(['] 50/101 ', '] 100/101 ', '] 101/101 ']);
       const n = sizes()[i]!;
       const noun = n === 1 ? ['dead letter', 'event'] : ['dead letters', 'events'];
       expect(r.stdout).toContain(`${n} ${noun[0]} matched; replayed ${n} (${n} ${noun[1]})`);
