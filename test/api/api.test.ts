@@ -1,12 +1,14 @@
 import { Writable } from 'node:stream';
-import type { AttemptRecord, DeadLetter, OperationalNotice, Webhook } from '@hookpost/contracts';
+import type { AttemptRecord, OperationalNotice, Webhook } from '@hookpost/contracts';
 import { SecretBox } from '@hookpost/contracts';
+import { readToEnd } from '@hookpost/deadletters';
 import { createProducer, type Producer, provisionTopics } from '@hookpost/kafka';
 import { createLogger } from '@hookpost/logger';
 import { type Receiver, startReceiver } from '@hookpost/sender';
 import { SubscriptionWriter } from '@hookpost/subscriptions';
 import { Webhook as StandardWebhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { batchDeadLetter } from '../support/dead-letters.ts';
 import { type TestEnv, testEnv, uniq, waitFor } from '../support/env.ts';
 import { SCOPED_DOMAIN, startTestApi, TOKENS } from './support.ts';
 
@@ -271,30 +273,6 @@ describe('resume and resend', () => {
     return next;
   }
 
-  function deadLetter(webhookId: string, deadAt: number): DeadLetter {
-    const batchId = uniq('batch');
-    return {
-      dlq_id: uniq('dlq'),
-      reason: 'exhausted',
-      webhook_id: webhookId,
-      batch: {
-        batch_id: batchId,
-        webhook_id: webhookId,
-        format: 'json',
-        body: JSON.stringify([{ type: 'activity.delivered', id: batchId }]),
-        event_ids: [`${batchId}-e1`],
-        first_enqueued_at: deadAt,
-        oldest_event_at: deadAt,
-        created_at: deadAt,
-      },
-      dispatch: null,
-      attempts: [{ attempt: 1, tier: 'main', at: deadAt, status: 500, latency_ms: 3, error: 'HTTP 500' }],
-      error: 'HTTP 500',
-      dead_at: deadAt,
-      source: null,
-    };
-  }
-
   it('resumes a suspended webhook and tells the owner on the operational topic', async () => {
     const w = (await create()).body.data;
     const suspended = await suspend(w.id);
@@ -322,7 +300,11 @@ describe('resume and resend', () => {
   it('resends the DLQ range once: a second resend replays nothing; a suspended webhook answers 409', async () => {
     const w = (await create()).body.data;
     const t0 = Math.floor(Date.now() / 1000) * 1000 - 60_000;
-    const letters = [deadLetter(w.id, t0), deadLetter(w.id, t0 + 1_000), deadLetter(w.id, t0 + 30_000)];
+    const letters = [
+      batchDeadLetter(w.id, t0),
+      batchDeadLetter(w.id, t0 + 1_000),
+      batchDeadLetter(w.id, t0 + 30_000),
+    ];
     await producer.send({
       topic: env.catalog.topics.dlq.name,
       messages: letters.map((l) => ({ key: w.id, value: JSON.stringify(l) })),
@@ -348,12 +330,47 @@ describe('resume and resend', () => {
     await consumer.disconnect();
 
     await suspend(w.id);
+    // A dry run is allowed while suspended and names the webhook a real resend would resume.
+    const dryWhileSuspended = await api.call('POST', `/v1/webhooks/${w.id}/resend`, { dry_run: true });
+    expect(dryWhileSuspended.status).toBe(200);
+    expect(dryWhileSuspended.body.data).toMatchObject({ dry_run: true, replayed: 1, resumed: [w.id] });
+    expect((await api.call('GET', `/v1/webhooks/${w.id}`)).body.data.status).toBe('suspended');
     const refused = await api.call('POST', `/v1/webhooks/${w.id}/resend`, {});
     expect(refused.status).toBe(409);
     const resumed = await api.call('POST', `/v1/webhooks/${w.id}/resend`, { resume: true });
     expect(resumed.body.data).toMatchObject({ replayed: 1, resumed: [w.id] });
     expect((await api.call('GET', `/v1/webhooks/${w.id}`)).body.data.status).toBe('active');
   });
+
+  it('resends 10 000 dead letters of one webhook once (past the 100-letter chunk), a second resend none', async () => {
+    const w = (await create()).body.data;
+    const n = 10_000;
+    const t0 = Math.floor(Date.now() / 1000) * 1000 - 3_600_000;
+    const letters = Array.from({ length: n }, (_, k) => batchDeadLetter(w.id, t0 + k));
+    for (let j = 0; j < n; j += 1_000)
+      await producer.send({
+        topic: env.catalog.topics.dlq.name,
+        messages: letters.slice(j, j + 1_000).map((l) => ({ value: JSON.stringify(l) })),
+      });
+    const first = await api.call('POST', `/v1/webhooks/${w.id}/resend`, {});
+    expect(first.status).toBe(200);
+    expect(first.body.data).toMatchObject({ matched: n, replayed: n, events: n });
+    const second = await api.call('POST', `/v1/webhooks/${w.id}/resend`, {});
+    expect(second.status).toBe(200);
+    expect(second.body.data).toMatchObject({ matched: n, replayed: 0, skipped: { already_replayed: n } });
+    const seen = new Map<string, number>();
+    await readToEnd({
+      kafka: env.kafka,
+      topic: env.catalog.topics.batches.name,
+      groupPrefix: env.prefix,
+      timeoutMs: 120_000,
+      onMessage: (m) => {
+        const id = JSON.parse(String(m.value)).batch_id as string;
+        seen.set(id, (seen.get(id) ?? 0) + 1);
+      },
+    });
+    for (const l of letters) expect(seen.get(l.batch!.batch_id)).toBe(1);
+  }, 180_000);
 });
 
 describe('delivery history', () => {

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { type DeadLetter, SecretBox, type Webhook } from '@hookpost/contracts';
 import { readLedger, readToEnd } from '@hookpost/deadletters';
@@ -9,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type TestEnv, testEnv, uniq, waitFor } from '../support/env.ts';
 import { type RunningProcess, spawnService } from '../support/services.ts';
 import { makeWebhook, subscriptions } from '../support/webhooks.ts';
+import { runDlq } from './run.ts';
 
 const TIERS = ['200ms', '500ms'];
 let env: TestEnv;
@@ -56,24 +56,7 @@ function deadLetter(webhookId: string | null, deadAt: number, over: Partial<Dead
   };
 }
 
-function dlq(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, ['services/dlq/src/main.ts', ...args], {
-    env: {
-      ...process.env,
-      KAFKA_BROKERS: env.brokers,
-      TOPIC_PREFIX: env.prefix,
-      TOPIC_PARTITIONS: '3',
-      SUBSCRIPTION_ENCRYPTION_KEYS: keys,
-      LOG_LEVEL: 'fatal',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d) => (stdout += d));
-  child.stderr.on('data', (d) => (stderr += d));
-  return new Promise((resolve) => child.on('exit', (code) => resolve({ code, stdout, stderr })));
-}
+const dlq = (args: string[]) => runDlq(env, keys, args);
 
 async function count(topic: string): Promise<string[]> {
   const values: string[] = [];
@@ -186,6 +169,25 @@ describe('dlq CLI', () => {
     const human = await dlq(['list', '--webhook', healthy.id]);
     expect(human.stdout).toMatch(/WEBHOOK\s+REASON\s+COUNT/);
     expect(human.stdout).toContain('total 3');
+    // The ids, newest first, so `show` has a start: every id list prints is one show finds.
+    expect(human.stdout).toMatch(/DLQ_ID\s+WEBHOOK\s+REASON\s+EVENTS\s+DEAD_AT/);
+    const printed = [letters.a3!, letters.a2!, letters.a1!].map((l) => l.dlq_id);
+    const at = printed.map((id) => human.stdout.indexOf(id));
+    expect(at.every((i) => i > 0) && at[0]! < at[1]! && at[1]! < at[2]!, human.stdout).toBe(true);
+    const cell = human.stdout
+      .split('\n')
+      .find((l) => l.includes(letters.a2!.dlq_id))!
+      .split('  ')[0]!;
+    const fromList = await dlq(['show', `${cell} `]);
+    expect(fromList.code, fromList.stderr).toBe(0);
+    expect(fromList.stdout).toContain(letters.a2!.batch!.batch_id);
+    const one = await dlq(['list', '--webhook', healthy.id, '--limit', '1', '--json']);
+    const doc = JSON.parse(one.stdout);
+    expect(doc.letters.map((l: { dlq_id: string }) => l.dlq_id)).toEqual([letters.a3!.dlq_id]);
+    expect(doc.total).toBe(3);
+    const limited = await dlq(['list', '--webhook', healthy.id, '--limit', '2']);
+    expect(limited.stdout).toContain('newest 2 of 3 shown (--limit N for more, --limit 0 for all)');
+    expect((await dlq(['list', '--limit', 'lots'])).code).toBe(2);
 
     const show = await dlq(['show', letters.a1!.dlq_id]);
     expect(show.code).toBe(0);
@@ -200,7 +202,7 @@ describe('dlq CLI', () => {
     const range = ['--webhook', healthy.id, '--from', iso(t0), '--to', iso(t0 + 10_000)];
     const dry = await dlq(['replay', ...range, '--dry-run']);
     expect(dry.code, dry.stderr).toBe(0);
-    expect(dry.stdout).toMatch(/dry run: 2 dead letter\(s\) matched; would replay 2 \(4 events\)/);
+    expect(dry.stdout).toMatch(/dry run: 2 dead letters matched; would replay 2 \(4 events\)/);
     expect(await count(env.catalog.topics.batches.name)).toEqual([]);
     expect((await readLedger(env.kafka, `${env.prefix}webhooks.dlq.replayed`, env.prefix)).size).toBe(0);
 
@@ -223,6 +225,14 @@ describe('dlq CLI', () => {
   });
 
   it('refuses to replay to a suspended webhook unless told to resume it', async () => {
+    // A dry run is allowed while suspended (that is when an SRE needs it) and changes nothing.
+    const dry = await dlq(['replay', '--webhook', suspended.id, '--dry-run']);
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(dry.stdout).toMatch(/dry run: 2 dead letters matched; would replay 2 \(3 events\)/);
+    expect(dry.stdout).toContain(`needs --resume for suspended ${suspended.id}`);
+    expect(table.get(suspended.id)?.status).toBe('suspended');
+    expect(await count(env.catalog.topics.dispatch.name)).toEqual([]);
+
     const refused = await dlq(['replay', '--webhook', suspended.id]);
     expect(refused.code).toBe(3);
     expect(refused.stderr).toMatch(/still suspended; nothing was replayed/);

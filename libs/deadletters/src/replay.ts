@@ -61,7 +61,7 @@ export interface ReplayReport {
   replayed: number;
   events: number;
   skipped: Record<SkipReason, number>;
-  /** Webhooks resumed first (in a dry run: that would be). */
+  /** Webhooks resumed first (in a dry run: that a real replay would need resumed). */
   resumed: string[];
   unreadable: number;
   items: ReplayItem[];
@@ -109,7 +109,9 @@ export async function replay(options: ReplayOptions): Promise<ReplayResult> {
     });
     if (!d.ok && d.skip === 'webhook_suspended' && letter.webhook_id) suspended.add(letter.webhook_id);
   }
-  const resuming = options.resume ? suspended : new Set<string>();
+  // A dry run is what an SRE runs while the webhook is suspended, to see what a replay with resume would
+  // do: it reports the suspended targets as to be resumed instead of refusing.
+  const resuming = options.resume || options.dryRun ? suspended : new Set<string>();
   const items: ReplayItem[] = [];
   const todo: { stored: StoredDeadLetter; target: 'batches' | 'dispatch' }[] = [];
   let events = 0;
@@ -140,7 +142,7 @@ export async function replay(options: ReplayOptions): Promise<ReplayResult> {
     unreadable: scan.unreadable.length,
     items,
   };
-  if (suspended.size > 0 && !options.resume)
+  if (suspended.size > 0 && !options.resume && !options.dryRun)
     return {
       ok: false,
       code: 'webhook_suspended',
@@ -195,10 +197,15 @@ export async function replay(options: ReplayOptions): Promise<ReplayResult> {
           ],
         });
         await tx.commit();
+        // The chunk's ledger entries are spread over the ledger's partitions by key, and a partition's
+        // metadata gives only where its share starts, not how many it got. Adding the chunk's whole count
+        // to each partition's base aimed past the end, so the wait below never finished at scale. The
+        // base offset is enough: once it is readable, the transaction's marker on that partition is
+        // written, and with it every entry of this chunk there.
         for (const m of written) {
           if (m.topicName !== options.topics.ledger) continue;
-          const last = Number(m.baseOffset) + ledgerMessages.length - 1;
-          ledgerEnd.set(m.partition, Math.max(ledgerEnd.get(m.partition) ?? -1, last));
+          const first = Number(m.baseOffset);
+          ledgerEnd.set(m.partition, Math.max(ledgerEnd.get(m.partition) ?? -1, first));
         }
       } catch (error) {
         await tx.abort().catch(() => {});

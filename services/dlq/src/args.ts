@@ -30,6 +30,13 @@ export function parseRate(value: string): number {
   return Number(m[1]);
 }
 
+/** `--limit N`: how many dead letters `list` prints; 0 means all. */
+export function parseLimit(value: string): number {
+  if (!/^\d+$/.test(value))
+    throw new UsageError(`--limit: "${value}" is not a count (like 50, or 0 for all)`);
+  return Number(value);
+}
+
 export const REASONS = ['exhausted', 'suspended', 'gone', 'poison', 'refused', 'deleted'] as const;
 
 export function parseReasons(values: string[] | undefined): string[] | undefined {
@@ -44,11 +51,25 @@ export function parseReasons(values: string[] | undefined): string[] | undefined
   return list;
 }
 
+/**
+ * A duration for people, always one unit suffix per figure: `0s`, `<1s`, `59s`, `1m00s`, `59m59s`, `1h00m`,
+ * `23h59m`, `1d00h`. Whole seconds are floored, so a figure never claims more time than measured.
+ */
 export function formatDuration(ms: number): string {
-  const s = Math.max(0, Math.round(ms / 1000));
+  if (!Number.isFinite(ms)) return '?';
+  if (ms <= 0) return '0s';
+  if (ms < 1000) return '<1s';
+  const s = Math.floor(ms / 1000);
+  const pad = (n: number) => String(n).padStart(2, '0');
   if (s < 60) return `${s}s`;
-  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
-  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${pad(s % 60)}s`;
+  if (s < 86_400) return `${Math.floor(s / 3600)}h${pad(Math.floor((s % 3600) / 60))}m`;
+  return `${Math.floor(s / 86_400)}d${pad(Math.floor((s % 86_400) / 3600))}h`;
+}
+
+/** `1 dead letter`, `2 dead letters`: the CLI's counts read as sentences, not `dead letter(s)`. */
+export function count(n: number, noun: string, nouns = `${noun}s`): string {
+  return `${n} ${n === 1 ? noun : nouns}`;
 }
 
 /** One line of the replay progress bar: `[#####.....] 50/100  12.5/s  ETA 4s`. */

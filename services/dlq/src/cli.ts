@@ -7,6 +7,7 @@ import { brokerList, ConfigError, commonSchema, loadConfig } from '@hookpost/con
 import { SecretBox } from '@hookpost/contracts';
 import {
   type DeadLetterFilter,
+  eventCount,
   type ReplayResult,
   replay,
   replayLedgerTopic,
@@ -26,7 +27,7 @@ import {
 } from '@hookpost/kafka';
 import { createLogger } from '@hookpost/logger';
 import { SubscriptionTable, SubscriptionWriter } from '@hookpost/subscriptions';
-import { parseRate, parseReasons, parseTime, progressLine, UsageError } from './args.ts';
+import { count, parseLimit, parseRate, parseReasons, parseTime, progressLine, UsageError } from './args.ts';
 import { HELP } from './help.ts';
 
 export const EXIT = { ok: 0, failed: 1, usage: 2, refused: 3, notFound: 4 } as const;
@@ -74,10 +75,11 @@ const OPTIONS = {
   resume: { type: 'boolean' },
   force: { type: 'boolean' },
   json: { type: 'boolean' },
+  limit: { type: 'string' },
 } as const;
 
 const ALLOWED: Record<string, readonly string[]> = {
-  list: ['help', 'webhook', 'reason', 'from', 'to', 'json'],
+  list: ['help', 'webhook', 'reason', 'from', 'to', 'limit', 'json'],
   show: ['help', 'json'],
   replay: ['help', 'webhook', 'reason', 'from', 'to', 'dry-run', 'rate', 'resume', 'force', 'json'],
 };
@@ -121,6 +123,7 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
   let config: CliConfig;
   let filter: DeadLetterFilter;
   let rate = 0;
+  let limit = 20;
   try {
     config = loadConfig<CliConfig>(schema as never, { env: io.env });
     filter = {
@@ -130,8 +133,12 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
       to: values.to ? parseTime(values.to, now(), '--to') : undefined,
     };
     if (values.rate) rate = parseRate(values.rate);
+    if (values.limit !== undefined) limit = parseLimit(values.limit);
     if (command === 'replay' && !config.subscriptions.encryptionKeys)
-      throw new UsageError('replay needs SUBSCRIPTION_ENCRYPTION_KEYS to read the webhooks it replays to');
+      throw new UsageError(
+        'replay needs SUBSCRIPTION_ENCRYPTION_KEYS to read the webhooks it replays to ' +
+          '(in the demo it is taken from .data/demo/secrets.json, which `npm start` writes)',
+      );
   } catch (error) {
     if (!(error instanceof UsageError || error instanceof ConfigError)) throw error;
     io.err(`dlq ${command}: ${error.message}\n`);
@@ -159,12 +166,25 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
     if (command === 'list') {
       const scan = await scanDeadLetters(kafka, catalog.topics.dlq.name, filter, groupPrefix);
       const rows = summarise(scan.letters.map((s) => s.letter));
-      if (values.json) io.out(`${JSON.stringify({ rows, unreadable: scan.unreadable.length }, null, 2)}\n`);
-      else io.out(renderList(rows, scan.unreadable.length));
+      // The newest first: what `show` takes, so an SRE can go from the counts to one record.
+      const newest = [...scan.letters].reverse();
+      const shown = (limit === 0 ? newest : newest.slice(0, limit)).map((s) => ({
+        dlq_id: s.letter.dlq_id,
+        webhook_id: s.letter.webhook_id,
+        reason: s.letter.reason,
+        dead_at: s.letter.dead_at,
+        events: eventCount(s.letter),
+      }));
+      if (values.json)
+        io.out(
+          `${JSON.stringify({ rows, letters: shown, total: scan.letters.length, unreadable: scan.unreadable.length }, null, 2)}\n`,
+        );
+      else io.out(renderList(rows, scan.unreadable.length) + renderLetters(shown, scan.letters.length));
       return EXIT.ok;
     }
     if (command === 'show') {
-      const id = positionals[0]!;
+      // Trimmed: a copied table cell often brings its padding along.
+      const id = positionals[0]!.trim();
       const scan = await scanDeadLetters(kafka, catalog.topics.dlq.name, {}, groupPrefix);
       const found = scan.letters.find((s) => s.letter.dlq_id === id);
       if (!found) {
@@ -261,14 +281,15 @@ async function runReplay(kafka: Kafka, io: Io, config: CliConfig, run: ReplayRun
       ratePerSec: run.rate,
       by: 'cli',
       now: run.now,
-      onProgress: (p) => io.err(`${io.tty ? '\r' : ''}${progressLine(p)}${io.tty ? '' : '\n'}`),
+      // On a terminal the line is redrawn in place and cleared to its end (a shorter line left a tail).
+      onProgress: (p) => io.err(`${io.tty ? '\r' : ''}${progressLine(p)}${io.tty ? '\x1b[K' : '\n'}`),
     });
     if (io.tty && result.ok && result.report.replayed > 0 && !run.dryRun) io.err('\n');
     const r = result.report;
     if (run.json) io.out(`${JSON.stringify({ ...result, elapsed_ms: run.now() - started }, null, 2)}\n`);
     if (!result.ok) {
       io.err(
-        `dlq replay: refused: webhook(s) ${result.webhooks.join(', ')} still suspended; nothing was replayed.\n` +
+        `dlq replay: refused: ${result.webhooks.length === 1 ? 'webhook' : 'webhooks'} ${result.webhooks.join(', ')} still suspended; nothing was replayed.\n` +
           'Resume them with --resume (or through the API), or narrow the replay with --webhook.\n',
       );
       return EXIT.refused;
@@ -280,9 +301,9 @@ async function runReplay(kafka: Kafka, io: Io, config: CliConfig, run: ReplayRun
         .map(([k, n]) => `${k.replaceAll('_', ' ')}: ${n}`)
         .join(', ');
       io.out(
-        `${run.dryRun ? 'dry run: ' : ''}${r.matched} dead letter(s) matched; ${verb} ${r.replayed} (${r.events} events)` +
+        `${run.dryRun ? 'dry run: ' : ''}${count(r.matched, 'dead letter')} matched; ${verb} ${r.replayed} (${count(r.events, 'event')})` +
           `${skipped ? `; skipped ${skipped}` : ''}` +
-          `${r.resumed.length > 0 ? `; ${run.dryRun ? 'would resume' : 'resumed'} ${r.resumed.join(', ')}` : ''}\n`,
+          `${r.resumed.length > 0 ? `; ${run.dryRun ? (run.resume ? 'would resume' : 'needs --resume for suspended') : 'resumed'} ${r.resumed.join(', ')}` : ''}\n`,
       );
       if (run.dryRun)
         for (const item of r.items)
@@ -300,7 +321,7 @@ async function runReplay(kafka: Kafka, io: Io, config: CliConfig, run: ReplayRun
 
 function renderList(rows: ReturnType<typeof summarise>, unreadable: number): string {
   if (rows.length === 0)
-    return `no dead letters match${unreadable ? ` (${unreadable} unreadable records)` : ''}\n`;
+    return `no dead letters match${unreadable ? ` (${count(unreadable, 'unreadable record')})` : ''}\n`;
   const head = ['WEBHOOK', 'REASON', 'COUNT', 'EVENTS', 'OLDEST', 'NEWEST'];
   const body = rows.map((r) => [
     r.webhook_id ?? '-',
@@ -310,14 +331,39 @@ function renderList(rows: ReturnType<typeof summarise>, unreadable: number): str
     new Date(r.oldest).toISOString(),
     new Date(r.newest).toISOString(),
   ]);
+  const total = rows.reduce((n, r) => n + r.count, 0);
+  return `${table(head, body)}total ${total}${unreadable ? `, ${count(unreadable, 'unreadable record')}` : ''}\n`;
+}
+
+/** Columns padded to their widest cell, two spaces apart. */
+function table(head: string[], body: string[][]): string {
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((row) => row[i]!.length)));
   const line = (cells: string[]) =>
     `${cells
       .map((c, i) => c.padEnd(widths[i]!))
       .join('  ')
       .trimEnd()}\n`;
-  const total = rows.reduce((n, r) => n + r.count, 0);
-  return `${line(head)}${body.map(line).join('')}total ${total}${unreadable ? `, ${unreadable} unreadable records` : ''}\n`;
+  return `${line(head)}${body.map(line).join('')}`;
+}
+
+function renderLetters(
+  letters: { dlq_id: string; webhook_id: string | null; reason: string; dead_at: number; events: number }[],
+  total: number,
+): string {
+  if (total === 0) return '';
+  const head = ['DLQ_ID', 'WEBHOOK', 'REASON', 'EVENTS', 'DEAD_AT'];
+  const body = letters.map((l) => [
+    l.dlq_id,
+    l.webhook_id ?? '-',
+    l.reason,
+    String(l.events),
+    new Date(l.dead_at).toISOString(),
+  ]);
+  const more =
+    letters.length < total
+      ? `newest ${letters.length} of ${total} shown (--limit N for more, --limit 0 for all); dlq show <DLQ_ID> for one\n`
+      : 'dlq show <DLQ_ID> for one\n';
+  return `\n${table(head, body)}${more}`;
 }
 
 function renderShow(found: Awaited<ReturnType<typeof scanDeadLetters>>['letters'][number]): string {
@@ -332,14 +378,14 @@ function renderShow(found: Awaited<ReturnType<typeof scanDeadLetters>>['letters'
   ];
   if (dl.batch) {
     lines.push(
-      `batch      ${dl.batch.batch_id} (${dl.batch.format}, ${dl.batch.event_ids.length} events)`,
+      `batch      ${dl.batch.batch_id} (${dl.batch.format}, ${count(dl.batch.event_ids.length, 'event')})`,
       `events     ${dl.batch.event_ids.join(', ')}`,
       `body       ${dl.batch.body.length > 300 ? `${dl.batch.body.slice(0, 300)}… (${dl.batch.body.length} chars)` : dl.batch.body}`,
     );
   }
   if (dl.dispatch)
     lines.push(
-      `dispatch   ${dl.dispatch.length} record(s): ${dl.dispatch.map((d) => d.event_id).join(', ')}`,
+      `dispatch   ${count(dl.dispatch.length, 'record')}: ${dl.dispatch.map((d) => d.event_id).join(', ')}`,
     );
   if (dl.source) lines.push(`source     ${dl.source.topic}[${dl.source.partition}]@${dl.source.offset}`);
   lines.push(`attempts   ${dl.attempts.length}`);

@@ -5,7 +5,7 @@ export const HELP: Record<string, string> = {
 Usage: dlq <command> [options]
 
 Commands:
-  list     counts of dead letters by webhook and reason
+  list     counts of dead letters by webhook and reason, and the newest ones' ids
   show     one dead letter: its batch, every attempt, the error
   replay   re-enqueue dead letters for delivery, each at most once
 
@@ -15,14 +15,16 @@ Environment: KAFKA_BROKERS, TOPIC_PREFIX, SUBSCRIPTION_ENCRYPTION_KEYS (replay o
 Exit codes: 0 done, 1 failed (e.g. Kafka unreachable), 2 usage or configuration error,
             3 refused (a target webhook is suspended), 4 not found.
 `,
-  list: `Usage: dlq list [--webhook ID] [--reason R[,R]] [--from TIME] [--to TIME] [--json]
+  list: `Usage: dlq list [--webhook ID] [--reason R[,R]] [--from TIME] [--to TIME] [--limit N] [--json]
 
-Counts dead letters by webhook and reason, with the events they hold and the oldest/newest.
+Counts dead letters by webhook and reason, with the events they hold and the oldest/newest, then the
+newest dead letters themselves with their DLQ_ID (what "dlq show" takes).
 
   --webhook ID     only this webhook
   --reason R       exhausted, suspended, gone, poison, refused, deleted (repeat or comma-separate)
   --from TIME      dead at or after TIME: ISO 8601, "now", or a duration ago (30m, 24h, 7d)
   --to TIME        dead before TIME
+  --limit N        how many dead letters to print after the counts (default 20, 0 for all)
   --json           machine-readable output
 `,
   show: `Usage: dlq show <dlq_id> [--json]
@@ -44,7 +46,8 @@ nothing. Poison and deleted-webhook records are never replayed.
   --from / --to    time range on dead_at (see dlq list --help)
   --dry-run        show what would be replayed; change nothing
   --rate N/s       at most N dead letters per second (default: unlimited)
-  --resume         resume suspended target webhooks first (otherwise the replay is refused, exit 3)
+  --resume         resume suspended target webhooks first (otherwise a real replay is refused, exit 3;
+                   a dry run is allowed and names the webhooks that need it)
   --force          replay dead letters that were already replayed
   --json           print the report as JSON
 
