@@ -98,7 +98,9 @@ describe('scripts/stack.sh beside another stack', () => {
     const env = await stackEnv({ HP_REGISTRY_HEAP: '2m' });
     const r = stack('start', env);
     expect(r.status).toBe(1);
-    expect(r.stderr).toMatch(/registry exited during start-up: .*heap|registry exited during start-up: .*VM/i);
+    expect(r.stderr).toMatch(
+      /registry exited during start-up: .*heap|registry exited during start-up: .*VM/i,
+    );
     expect(r.stderr).toContain('stopped what it had started (kafka registry)');
     expect(r.stderr).not.toMatch(/\n\s+at /); // no Java stack trace
     for (const p of stackPorts(env)) expect(listeners(p), `port ${p}`).toEqual([]);
