@@ -40,5 +40,6 @@ export {
   consumerStates,
   SupervisedConsumer,
   type SupervisedConsumerOptions,
+  stopAllConsumers,
 } from './supervised-consumer.ts';
 export { TransactionalRunner, type TransactionalRunnerOptions } from './transactional-runner.ts';

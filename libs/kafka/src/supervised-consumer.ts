@@ -207,3 +207,19 @@ export class SupervisedConsumer {
     }
   }
 }
+
+/**
+ * Stops every supervised consumer of the process (each leaves its group), within `boundMs`: used on
+ * exit paths that do not run the service's own stop (start-up failure, an uncaught error), so the
+ * group moves the partitions at once instead of after a session timeout.
+ */
+export async function stopAllConsumers(boundMs = 5000): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    Promise.all([...ACTIVE].map((c) => c.stop())),
+    new Promise<void>((r) => {
+      timer = setTimeout(r, boundMs);
+    }),
+  ]);
+  clearTimeout(timer);
+}

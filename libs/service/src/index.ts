@@ -12,6 +12,7 @@ import {
   createKafka,
   type Kafka,
   KafkaUnavailableError,
+  stopAllConsumers,
 } from '@hookpost/kafka';
 import { createLogger, type Logger } from '@hookpost/logger';
 import { type Check, createRegistry, Gauge, type Registry, startOpsServer } from '@hookpost/metrics';
@@ -103,6 +104,8 @@ export async function runService<C extends CommonConfig>(
   } catch (error) {
     logger.fatal({ err: error }, 'start-up failed');
     process.stderr.write(`${options.name}: start-up failed: ${(error as Error).message}\n`);
+    // Consumers that did start leave their groups now, not a session timeout after the exit.
+    await stopAllConsumers();
     await admin.disconnect().catch(() => {});
     const code = finish(1);
     return { done: Promise.resolve(code), stop: async () => code, port: () => 0 };
@@ -125,6 +128,7 @@ export async function runService<C extends CommonConfig>(
     resolveDone = r;
   });
   let stopping: Promise<number> | undefined;
+  let failed = false;
   const stop = (): Promise<number> => {
     stopping ??= (async () => {
       controller.abort();
@@ -146,7 +150,7 @@ export async function runService<C extends CommonConfig>(
         timedOut,
       ]);
       clearTimeout(timer);
-      const code = outcome === 'ok' ? 0 : 1;
+      const code = outcome === 'ok' && !failed ? 0 : 1;
       if (outcome === 'timeout') logger.error({ boundMs: bound }, 'shutdown did not finish in time');
       logger.info({ code }, `${options.name} stopped`);
       resolveDone(code);
@@ -157,6 +161,15 @@ export async function runService<C extends CommonConfig>(
   if (exit) {
     process.once('SIGTERM', () => void stop());
     process.once('SIGINT', () => void stop());
+    // An error nothing caught: shut down as on SIGTERM (consumers leave their groups, so the partitions
+    // move at once) and exit non-zero; the orchestrator starts a fresh process.
+    const fatal = (error: unknown) => {
+      logger.fatal({ err: error }, 'uncaught error; shutting down');
+      failed = true;
+      void stop();
+    };
+    process.on('uncaughtException', fatal);
+    process.on('unhandledRejection', fatal);
   }
   return { done, stop, port: () => ops.port };
 }
