@@ -90,7 +90,8 @@ async function probe(handle: ServiceHandle, path: '/healthz' | '/readyz' | '/met
   return { status: res.status, body: await res.text() };
 }
 
-const range = (from: number, n: number, tag: string) => Array.from({ length: n }, (_, i) => `${tag}${from + i}`);
+const range = (from: number, n: number, tag: string) =>
+  Array.from({ length: n }, (_, i) => `${tag}${from + i}`);
 
 describe('a consumer that stops never looks alive, and comes back by itself', () => {
   it('transactional runner: its KafkaJS consumer stopped from outside turns /readyz, is rebuilt, and every record is produced exactly once', async () => {
@@ -98,7 +99,9 @@ describe('a consumer that stops never looks alive, and comes back by itself', ()
     const spy = spying(env.kafka);
     const echo = (): PartitionHandler => ({
       onMessages: async (messages, tx) => {
-        await tx.send(messages.map((m) => ({ topic: output, key: null, value: `out-${m.value!.toString()}` })));
+        await tx.send(
+          messages.map((m) => ({ topic: output, key: null, value: `out-${m.value!.toString()}` })),
+        );
         return 'commit';
       },
       reset: () => {},
@@ -138,7 +141,10 @@ describe('a consumer that stops never looks alive, and comes back by itself', ()
     const second = range(0, 300, 'b');
     await produce(input, second);
     const all = [...first, ...second].map((v) => `out-${v}`);
-    await waitFor(() => out.seen.length >= all.length, { what: 'outputs after the rebuild', timeoutMs: 60_000 });
+    await waitFor(() => out.seen.length >= all.length, {
+      what: 'outputs after the rebuild',
+      timeoutMs: 60_000,
+    });
     const metrics = (await probe(handle, '/metrics')).body;
     await out.close();
     expect(out.seen.sort()).toEqual(all.sort());
