@@ -224,7 +224,11 @@ describe('a consumer that stops never looks alive, and comes back by itself', ()
           if (broken) throw new Error('injected: cannot connect');
           await consumer.connect();
           await consumer.subscribe({ topic: input, fromBeginning: true });
-          await consumer.run({ eachMessage: async () => void (seen += 1) });
+          await consumer.run({
+            eachMessage: async () => {
+              seen += 1;
+            },
+          });
         },
       });
       await c.start();
