@@ -19,6 +19,7 @@ import { runService, type ServiceHandle } from '@hookpost/service';
 import { KafkaJSNonRetriableError } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type TestEnv, testEnv, uniq, waitFor } from '../support/env.ts';
+import { collectValues, inOutTopics, produceValues } from '../support/records.ts';
 
 let env: TestEnv;
 const handles: ServiceHandle[] = [];
@@ -42,30 +43,9 @@ function spying(kafka: Kafka): { kafka: Kafka; consumers: Consumer[] } {
   return { kafka: spy, consumers };
 }
 
-async function topics(partitions: number) {
-  const base = `${env.prefix}${uniq('live')}`;
-  await provisionTopics(env.admin, [
-    { name: `${base}.in`, partitions, config: {}, doc: 'test' },
-    { name: `${base}.out`, partitions, config: {}, doc: 'test' },
-  ]);
-  return { input: `${base}.in`, output: `${base}.out` };
-}
-
-async function produce(topic: string, values: string[]) {
-  const p = createProducer(env.kafka, { idempotent: true, maxInFlightRequests: 1 });
-  await p.connect();
-  await p.send({ topic, messages: values.map((v) => ({ key: v, value: v })) });
-  await p.disconnect();
-}
-
-async function collect(topic: string) {
-  const seen: string[] = [];
-  const consumer = env.kafka.consumer({ groupId: uniq('reader'), maxWaitTimeInMs: 100 });
-  await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
-  await consumer.run({ eachMessage: async ({ message }) => void seen.push(message.value!.toString()) });
-  return { seen, close: () => consumer.disconnect() };
-}
+const topics = (partitions: number) => inOutTopics(env, 'live', partitions);
+const produce = (topic: string, values: string[]) => produceValues(env, topic, values);
+const collect = (topic: string) => collectValues(env, topic);
 
 async function service(start: Parameters<typeof runService>[0]['start']): Promise<ServiceHandle> {
   const handle = await runService({
