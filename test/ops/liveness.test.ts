@@ -8,10 +8,8 @@
 import { commonSchema } from '@hookpost/config';
 import {
   type Consumer,
-  createProducer,
   type Kafka,
   type PartitionHandler,
-  provisionTopics,
   SupervisedConsumer,
   TransactionalRunner,
 } from '@hookpost/kafka';

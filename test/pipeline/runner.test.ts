@@ -3,7 +3,6 @@ import {
   type KafkaMessage,
   type PartitionControl,
   type PartitionHandler,
-  provisionTopics,
   TransactionalRunner,
   type TransactionalRunnerOptions,
   transactionalIdFor,
