@@ -31,7 +31,7 @@ const env = {
   SCHEMA_REGISTRY_URL: process.env.SCHEMA_REGISTRY_URL!,
   SUBSCRIPTION_ENCRYPTION_KEYS: SecretBox.generateSpec(),
   DELIVERY_ROLES: 'main',
-  LOG_LEVEL: 'warn',
+  LOG_LEVEL: 'info', // spawnService learns the ops port from the 'started' line
 };
 const fanout = spawnService('fanout', env);
 const delivery = spawnService('delivery', env);

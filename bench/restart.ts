@@ -53,7 +53,7 @@ const env = {
   SUBSCRIPTION_ENCRYPTION_KEYS: SecretBox.generateSpec(),
   DELIVERY_ROLES: 'main',
   RETRY_TIERS: 'r1',
-  LOG_LEVEL: 'warn',
+  LOG_LEVEL: 'info', // spawnService learns the ops port from the 'started' line
 };
 
 const producer = createProducer(kafka);
