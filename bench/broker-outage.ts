@@ -94,11 +94,34 @@ const stack = (cmd: string) =>
   feeding = false;
   await feed.catch(() => {});
   const took = await caughtUp(restarted);
-  const ready = await Promise.all(
-    [fanout, delivery].map(async (p) => (await fetch(`http://127.0.0.1:${p.port()}/readyz`)).status),
+  const status = () =>
+    Promise.all(
+      [fanout, delivery].map(async (p) => (await fetch(`http://127.0.0.1:${p.port()}/readyz`)).status),
+    );
+  const atLag0 = await status();
+  while ((await status()).some((s) => s !== 200)) {
+    if (Date.now() - restarted > 300_000) throw new Error('not ready within 300 s');
+    await sleep(250);
+  }
+  const ready = Date.now() - restarted;
+  console.log(
+    `outage ${seconds} s: every group at lag 0 ${(took / 1000).toFixed(1)} s after the broker was back (/readyz then ${atLag0.join(',')}), both ready after ${(ready / 1000).toFixed(1)} s`,
   );
   console.log(
-    `outage ${seconds} s: every group at lag 0 ${(took / 1000).toFixed(1)} s after the broker was back; /readyz ${ready.join(',')}`,
+    fanout
+      .output()
+      .split('\n')
+      .filter((l) => /rebuil|crash/.test(l))
+      .map((l) => l.slice(0, 300))
+      .join('\n'),
+  );
+  console.log(
+    delivery
+      .output()
+      .split('\n')
+      .filter((l) => /rebuil|crash/.test(l))
+      .map((l) => l.slice(0, 300))
+      .join('\n'),
   );
 }
 await fanout.kill('SIGTERM');

@@ -52,6 +52,8 @@ const env = {
   SCHEMA_REGISTRY_URL: registryUrl,
   SUBSCRIPTION_ENCRYPTION_KEYS: SecretBox.generateSpec(),
   DELIVERY_ROLES: 'main',
+  // The batcher commits when a window closes: short windows, so "consuming again" is not the window.
+  BATCH_WINDOW_MS: '500',
   RETRY_TIERS: 'r1',
   LOG_LEVEL: 'info', // spawnService learns the ops port from the 'started' line
 };
