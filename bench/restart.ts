@@ -21,7 +21,7 @@ const logger = createLogger({ name: 'bench-restart', level: 'error' });
 const kafka = createKafka({ brokers: brokers.split(','), clientId: 'bench-restart', logger });
 const admin = await connectAdmin(kafka, brokers.split(','), 20_000);
 const prefix = `bench-restart-${Date.now().toString(36)}.`;
-const catalog = topicCatalog({ prefix, partitions: 3, retryTiers: ['r1'] });
+const catalog = topicCatalog({ prefix, partitions: 3 });
 await provisionTopics(admin, Object.values(catalog.topics), logger);
 
 const stages = [
@@ -54,7 +54,6 @@ const env = {
   DELIVERY_ROLES: 'main',
   // The batcher commits when a window closes: short windows, so "consuming again" is not the window.
   BATCH_WINDOW_MS: '500',
-  RETRY_TIERS: 'r1',
   LOG_LEVEL: 'info', // spawnService learns the ops port from the 'started' line
 };
 
