@@ -93,6 +93,12 @@ const stack = (cmd: string) =>
   admin = await connectAdmin(kafka, brokers.split(','), 60_000);
   feeding = false;
   await feed.catch(() => {});
+  // Records that only a consumer that came back can consume: without them, lag 0 proves nothing.
+  for (const g of groups)
+    await producer.send({
+      topic: g.topic,
+      messages: Array.from({ length: 300 }, (_, i) => ({ key: `k${i % 3}`, value: `after ${i}` })),
+    });
   const took = await caughtUp(restarted);
   const status = () =>
     Promise.all(
