@@ -3,13 +3,13 @@ import {
   type KafkaMessage,
   type PartitionControl,
   type PartitionHandler,
-  provisionTopics,
   TransactionalRunner,
   type TransactionalRunnerOptions,
   transactionalIdFor,
 } from '@hookpost/kafka';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type TestEnv, testEnv, uniq, waitFor } from '../support/env.ts';
+import { collectValues, inOutTopics, produceValues } from '../support/records.ts';
 
 let env: TestEnv;
 const runners: TransactionalRunner[] = [];
@@ -21,31 +21,9 @@ afterAll(async () => {
   await env?.close();
 });
 
-async function topics(partitions: number) {
-  const base = `${env.prefix}${uniq('rt')}`;
-  await provisionTopics(env.admin, [
-    { name: `${base}.in`, partitions, config: {}, doc: 'test' },
-    { name: `${base}.out`, partitions, config: {}, doc: 'test' },
-  ]);
-  return { input: `${base}.in`, output: `${base}.out` };
-}
-
-async function produce(topic: string, values: string[]) {
-  const p = createProducer(env.kafka, { idempotent: true, maxInFlightRequests: 1 });
-  await p.connect();
-  await p.send({ topic, messages: values.map((v) => ({ key: v, value: v })) });
-  await p.disconnect();
-}
-
-/** Reads `topic` read_committed into an array that fills as records arrive. */
-async function collect(topic: string) {
-  const seen: string[] = [];
-  const consumer = env.kafka.consumer({ groupId: uniq('reader'), maxWaitTimeInMs: 100 });
-  await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
-  await consumer.run({ eachMessage: async ({ message }) => void seen.push(message.value!.toString()) });
-  return { seen, close: () => consumer.disconnect() };
-}
+const topics = (partitions: number) => inOutTopics(env, 'rt', partitions);
+const produce = (topic: string, values: string[]) => produceValues(env, topic, values);
+const collect = (topic: string) => collectValues(env, topic);
 
 function echo(output: string, hooks: { before?: (m: KafkaMessage[]) => void } = {}) {
   return (_: PartitionControl): PartitionHandler => ({

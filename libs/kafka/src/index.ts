@@ -35,4 +35,11 @@ export {
 } from './partition-worker.ts';
 export { ConfigResourceTypes, type ProvisionResult, provisionTopics } from './provision.ts';
 export { SerialProducer } from './serial-producer.ts';
+export {
+  type ConsumerState,
+  consumerStates,
+  SupervisedConsumer,
+  type SupervisedConsumerOptions,
+  stopAllConsumers,
+} from './supervised-consumer.ts';
 export { TransactionalRunner, type TransactionalRunnerOptions } from './transactional-runner.ts';

@@ -19,6 +19,7 @@ import {
   PartitionWorker,
   transactionalIdFor,
 } from './partition-worker.ts';
+import { SupervisedConsumer } from './supervised-consumer.ts';
 
 export interface TransactionalRunnerOptions {
   kafka: Kafka;
@@ -35,6 +36,8 @@ export interface TransactionalRunnerOptions {
   maxWaitTimeInMs?: number;
   maxBytesPerPartition?: number;
   sessionTimeoutMs?: number;
+  /** Consumer name for health and metrics (bounded: one per role); defaults to the topic. */
+  name?: string;
   /** Where a group without committed offsets starts. */
   fromBeginning?: boolean;
 }
@@ -49,7 +52,7 @@ export class TransactionalRunner {
   private readonly log: Logger;
   private readonly workers = new Map<number, PartitionWorker>();
   private readonly metrics: RunnerMetrics | undefined;
-  private consumer: Consumer | undefined;
+  private supervised: SupervisedConsumer | undefined;
   private admin: Admin | undefined;
   private assigned = new Set<number>();
   private joined = false;
@@ -81,9 +84,13 @@ export class TransactionalRunner {
     }
   }
 
-  /** Whether the consumer has joined its group at least once. */
+  /** Whether the consumer has joined its group at least once and its loop runs now. */
   get running(): boolean {
-    return this.joined && !this.stopped;
+    return this.joined && !this.stopped && (this.supervised?.running ?? false);
+  }
+
+  private get consumer(): Consumer | undefined {
+    return this.supervised?.consumer;
   }
 
   /** Partitions this instance currently owns. */
@@ -95,19 +102,30 @@ export class TransactionalRunner {
     const { kafka, groupId, topic } = this.options;
     this.admin = kafka.admin();
     await this.admin.connect();
-    const consumer = kafka.consumer({
-      groupId,
-      allowAutoTopicCreation: false,
-      readUncommitted: false,
-      maxWaitTimeInMs: this.options.maxWaitTimeInMs ?? 200,
-      maxBytesPerPartition: this.options.maxBytesPerPartition ?? 1024 * 1024,
-      sessionTimeout: this.options.sessionTimeoutMs ?? 30_000,
+    this.supervised = new SupervisedConsumer({
+      kafka,
+      name: `tx-${this.options.name ?? topic}`,
+      logger: this.log,
+      config: {
+        groupId,
+        allowAutoTopicCreation: false,
+        readUncommitted: false,
+        maxWaitTimeInMs: this.options.maxWaitTimeInMs ?? 200,
+        maxBytesPerPartition: this.options.maxBytesPerPartition ?? 1024 * 1024,
+        sessionTimeout: this.options.sessionTimeoutMs ?? 30_000,
+        heartbeatInterval: Math.min(3000, Math.floor((this.options.sessionTimeoutMs ?? 30_000) / 3)),
+      },
+      setup: (consumer) => this.setup(consumer),
+      // The old consumer's workers may still hold open transactions; closing them aborts those, and the
+      // next assignment creates new workers that fence and read the committed offsets again.
+      onReset: () => this.closeWorkers(),
     });
-    this.consumer = consumer;
+    await this.supervised.start();
+  }
+
+  private async setup(consumer: Consumer): Promise<void> {
+    const { topic } = this.options;
     consumer.on(consumer.events.GROUP_JOIN, (event) => this.onAssignment(event.payload.memberAssignment));
-    consumer.on(consumer.events.CRASH, (event) =>
-      this.log.error({ err: event.payload.error, restart: event.payload.restart }, 'consumer crashed'),
-    );
     await consumer.connect();
     await consumer.subscribe({ topic, fromBeginning: this.options.fromBeginning ?? true });
     await consumer.run({
@@ -127,14 +145,23 @@ export class TransactionalRunner {
     });
   }
 
+  private async closeWorkers(): Promise<void> {
+    for (const t of this.fenceTimers) clearTimeout(t);
+    this.fenceTimers.clear();
+    const workers = [...this.workers.values()];
+    this.workers.clear();
+    for (const p of this.assigned)
+      this.metrics?.lag.remove({ topic: this.options.topic, partition: String(p) });
+    this.assigned = new Set();
+    await Promise.all(workers.map((w) => w.close()));
+  }
+
   /** Stops fetching, aborts open transactions (their records are consumed again by the next owner). */
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    for (const t of this.fenceTimers) clearTimeout(t);
-    await this.consumer?.disconnect().catch((e: unknown) => this.log.warn({ err: e }, 'consumer disconnect'));
-    await Promise.all([...this.workers.values()].map((w) => w.close()));
-    this.workers.clear();
+    await this.supervised?.stop();
+    await this.closeWorkers();
     await this.admin?.disconnect().catch(() => {});
   }
 

@@ -5,9 +5,17 @@
  * Services stay small: `main.ts` calls runService with their own schema and start function.
  */
 import { brokerList, type CommonConfig, ConfigError, loadConfig, type Schema } from '@hookpost/config';
-import { type Admin, connectAdmin, createKafka, type Kafka, KafkaUnavailableError } from '@hookpost/kafka';
+import {
+  type Admin,
+  connectAdmin,
+  consumerStates,
+  createKafka,
+  type Kafka,
+  KafkaUnavailableError,
+  stopAllConsumers,
+} from '@hookpost/kafka';
 import { createLogger, type Logger } from '@hookpost/logger';
-import { type Check, createRegistry, type Registry, startOpsServer } from '@hookpost/metrics';
+import { type Check, createRegistry, Gauge, type Registry, startOpsServer } from '@hookpost/metrics';
 
 export interface ServiceContext<C extends CommonConfig> {
   name: string;
@@ -22,8 +30,10 @@ export interface ServiceContext<C extends CommonConfig> {
 }
 
 export interface RunningService {
-  /** Readiness for /readyz (e.g. caught up, consumer running). */
+  /** Readiness for /readyz (e.g. caught up). Every supervised consumer running is required on top. */
   ready?: Check;
+  /** Liveness for /healthz, on top of every supervised consumer being live. */
+  healthy?: Check;
   /** Graceful stop: stop fetching, finish or hand back in-flight work, commit, close clients. */
   stop?: () => Promise<void>;
 }
@@ -94,15 +104,22 @@ export async function runService<C extends CommonConfig>(
   } catch (error) {
     logger.fatal({ err: error }, 'start-up failed');
     process.stderr.write(`${options.name}: start-up failed: ${(error as Error).message}\n`);
+    // Consumers that did start leave their groups now, not a session timeout after the exit.
+    await stopAllConsumers();
     await admin.disconnect().catch(() => {});
     const code = finish(1);
     return { done: Promise.resolve(code), stop: async () => code, port: () => 0 };
   }
+  // The truth about the consumers, whatever the service's own checks say: a consumer that is down
+  // (being rebuilt) is not ready; one down or silent past its bound is not live, and the orchestrator
+  // restarts the process.
+  registerConsumerMetrics(metrics);
   const ops = await startOpsServer({
     registry: metrics,
     port: config.http.port,
     host: config.http.host,
-    ready: running.ready,
+    ready: async () => consumerStates().every((c) => c.up) && ((await running.ready?.()) ?? true),
+    healthy: async () => consumerStates().every((c) => c.live) && ((await running.healthy?.()) ?? true),
   });
   logger.info({ port: ops.port }, `${options.name} started`);
 
@@ -111,6 +128,7 @@ export async function runService<C extends CommonConfig>(
     resolveDone = r;
   });
   let stopping: Promise<number> | undefined;
+  let failed = false;
   const stop = (): Promise<number> => {
     stopping ??= (async () => {
       controller.abort();
@@ -132,7 +150,7 @@ export async function runService<C extends CommonConfig>(
         timedOut,
       ]);
       clearTimeout(timer);
-      const code = outcome === 'ok' ? 0 : 1;
+      const code = outcome === 'ok' && !failed ? 0 : 1;
       if (outcome === 'timeout') logger.error({ boundMs: bound }, 'shutdown did not finish in time');
       logger.info({ code }, `${options.name} stopped`);
       resolveDone(code);
@@ -143,6 +161,50 @@ export async function runService<C extends CommonConfig>(
   if (exit) {
     process.once('SIGTERM', () => void stop());
     process.once('SIGINT', () => void stop());
+    // An error nothing caught: shut down as on SIGTERM (consumers leave their groups, so the partitions
+    // move at once) and exit non-zero; the orchestrator starts a fresh process.
+    const fatal = (error: unknown) => {
+      logger.fatal({ err: error }, 'uncaught error; shutting down');
+      failed = true;
+      void stop();
+    };
+    process.on('uncaughtException', fatal);
+    process.on('unhandledRejection', fatal);
   }
   return { done, stop, port: () => ops.port };
+}
+
+/** Consumer state as metrics: one series per consumer role of the process (bounded names). */
+export function registerConsumerMetrics(registry: Registry): void {
+  new Gauge({
+    name: 'webhooks_consumer_up',
+    help: 'Whether the consumer loop runs (1) or is down, e.g. being rebuilt after a crash (0)',
+    labelNames: ['consumer'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const c of consumerStates()) this.set({ consumer: c.name }, c.up ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'webhooks_consumer_activity_age_seconds',
+    help: "Seconds since the consumer loop's last fetch, heartbeat or batch",
+    labelNames: ['consumer'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      const now = Date.now();
+      for (const c of consumerStates()) this.set({ consumer: c.name }, (now - c.lastActivityAt) / 1000);
+    },
+  });
+  new Gauge({
+    name: 'webhooks_consumer_rebuilds_total',
+    help: 'Times a crashed or stopped consumer was rebuilt since the process started',
+    labelNames: ['consumer'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const c of consumerStates()) this.set({ consumer: c.name }, c.rebuilds);
+    },
+  });
 }

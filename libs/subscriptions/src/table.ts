@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { openWebhook, parseJson, SecretBox, type StoredWebhook, type Webhook } from '@hookpost/contracts';
-import type { Consumer, Kafka } from '@hookpost/kafka';
+import { type Consumer, type Kafka, SupervisedConsumer } from '@hookpost/kafka';
 import type { Logger } from '@hookpost/logger';
 import { Counter, Gauge, type Registry } from '@hookpost/metrics';
 
@@ -43,7 +43,7 @@ export class SubscriptionTable {
   private readonly applied = new Map<number, number>();
   private readonly listeners = new Set<ChangeListener>();
   private waiters: Waiter[] = [];
-  private consumer: Consumer | undefined;
+  private consumer: SupervisedConsumer | undefined;
   private caughtUp = false;
   private readonly log: Logger;
   private readonly records?: Counter;
@@ -91,17 +91,32 @@ export class SubscriptionTable {
     } finally {
       await admin.disconnect();
     }
-    const consumer = this.options.kafka.consumer({
-      groupId: `${this.options.groupPrefix ?? 'hookpost'}-subscriptions-${randomUUID()}`,
-      maxWaitTimeInMs: 100,
-      allowAutoTopicCreation: false,
-    });
-    this.consumer = consumer;
-    await consumer.connect();
-    await consumer.subscribe({ topic: this.options.topic, fromBeginning: true });
     const loaded = Promise.all(
       [...targets].map(([partition, offset]) => this.waitForOffset(partition, offset, timeoutMs)),
     );
+    // Supervised: a crashed reader is rebuilt and reads the topic again from the start (the group never
+    // commits); applying a record twice yields the same table.
+    const consumer = new SupervisedConsumer({
+      kafka: this.options.kafka,
+      name: 'subscriptions',
+      logger: this.log,
+      config: {
+        groupId: `${this.options.groupPrefix ?? 'hookpost'}-subscriptions-${randomUUID()}`,
+        maxWaitTimeInMs: 100,
+        allowAutoTopicCreation: false,
+      },
+      setup: (c) => this.setup(c),
+    });
+    this.consumer = consumer;
+    await consumer.start();
+    await loaded;
+    this.caughtUp = true;
+    this.log.info({ webhooks: this.byId.size }, 'subscription table caught up');
+  }
+
+  private async setup(consumer: Consumer): Promise<void> {
+    await consumer.connect();
+    await consumer.subscribe({ topic: this.options.topic, fromBeginning: true });
     await consumer.run({
       autoCommit: false,
       eachBatch: async ({ batch, heartbeat }) => {
@@ -114,13 +129,15 @@ export class SubscriptionTable {
         await heartbeat();
       },
     });
-    await loaded;
-    this.caughtUp = true;
-    this.log.info({ webhooks: this.byId.size }, 'subscription table caught up');
+  }
+
+  /** Whether its reader runs now (false while a crashed reader is rebuilt). */
+  get running(): boolean {
+    return this.consumer?.running ?? false;
   }
 
   async stop(): Promise<void> {
-    await this.consumer?.disconnect();
+    await this.consumer?.stop();
     this.consumer = undefined;
   }
 

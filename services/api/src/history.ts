@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { ATTEMPT_FIELDS, type AttemptRecord, parseJson } from '@hookpost/contracts';
-import type { Kafka } from '@hookpost/kafka';
+import { type Kafka, SupervisedConsumer } from '@hookpost/kafka';
 import type { Logger } from '@hookpost/logger';
 import type { HistoryStore } from './history-store.ts';
 
@@ -32,50 +32,59 @@ export async function startHistoryFeed(options: HistoryFeedOptions): Promise<{ s
   prune();
   const timer = setInterval(prune, options.pruneEveryMs ?? 60 * 60 * 1000);
   timer.unref();
-  const consumer = options.kafka.consumer({
-    groupId: `${options.groupPrefix}-history-${randomUUID()}`,
-    maxWaitTimeInMs: 200,
-    allowAutoTopicCreation: false,
-  });
-  const stored = store.offsets(topic);
-  consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
-    for (const partition of payload.memberAssignment[topic] ?? []) {
-      const at = stored.get(partition);
-      if (at !== undefined) consumer.seek({ topic, partition, offset: String(at + 1) });
-    }
-  });
-  await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
-  await consumer.run({
-    autoCommit: false,
-    eachBatch: async ({ batch, heartbeat }) => {
-      const floor = store.offsets(topic).get(batch.partition) ?? -1;
-      const oldest = options.now() - options.retentionMs;
-      const records: { offset: number; record: AttemptRecord }[] = [];
-      for (const message of batch.messages) {
-        const offset = Number(message.offset);
-        if (offset <= floor) continue;
-        const parsed = parseJson<AttemptRecord>(message.value, ATTEMPT_FIELDS);
-        if (!parsed.ok) {
-          log.warn(
-            { partition: batch.partition, offset, error: parsed.error },
-            'unreadable attempt record skipped',
-          );
-          continue;
+  // Supervised: a crashed feed is rebuilt and seeks to the store's offsets as of the rebuild.
+  const supervised = new SupervisedConsumer({
+    kafka: options.kafka,
+    name: 'api-history',
+    logger: log,
+    config: {
+      groupId: `${options.groupPrefix}-history-${randomUUID()}`,
+      maxWaitTimeInMs: 200,
+      allowAutoTopicCreation: false,
+    },
+    setup: async (consumer) => {
+      const stored = store.offsets(topic);
+      consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+        for (const partition of payload.memberAssignment[topic] ?? []) {
+          const at = stored.get(partition);
+          if (at !== undefined) consumer.seek({ topic, partition, offset: String(at + 1) });
         }
-        if (parsed.value.at < oldest) continue;
-        records.push({ offset, record: parsed.value });
-      }
-      const last = batch.messages.at(-1);
-      if (last && Number(last.offset) > floor)
-        store.apply(topic, batch.partition, Number(last.offset), records);
-      await heartbeat();
+      });
+      await consumer.connect();
+      await consumer.subscribe({ topic, fromBeginning: true });
+      await consumer.run({
+        autoCommit: false,
+        eachBatch: async ({ batch, heartbeat }) => {
+          const floor = store.offsets(topic).get(batch.partition) ?? -1;
+          const oldest = options.now() - options.retentionMs;
+          const records: { offset: number; record: AttemptRecord }[] = [];
+          for (const message of batch.messages) {
+            const offset = Number(message.offset);
+            if (offset <= floor) continue;
+            const parsed = parseJson<AttemptRecord>(message.value, ATTEMPT_FIELDS);
+            if (!parsed.ok) {
+              log.warn(
+                { partition: batch.partition, offset, error: parsed.error },
+                'unreadable attempt record skipped',
+              );
+              continue;
+            }
+            if (parsed.value.at < oldest) continue;
+            records.push({ offset, record: parsed.value });
+          }
+          const last = batch.messages.at(-1);
+          if (last && Number(last.offset) > floor)
+            store.apply(topic, batch.partition, Number(last.offset), records);
+          await heartbeat();
+        },
+      });
     },
   });
+  await supervised.start();
   return {
     stop: async () => {
       clearInterval(timer);
-      await consumer.disconnect();
+      await supervised.stop();
     },
   };
 }

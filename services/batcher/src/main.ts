@@ -29,6 +29,7 @@ await runService<BatcherConfig>({
     });
 
     const runner = new TransactionalRunner({
+      name: 'batcher',
       kafka,
       logger,
       metrics,

@@ -80,7 +80,7 @@ export const schema = {
     sessionTimeoutMs: {
       doc: 'Kafka consumer session timeout. Requests in flight do not count against it (heartbeats continue).',
       format: positive,
-      default: 30_000,
+      default: 10_000,
       env: 'DELIVERY_SESSION_TIMEOUT_MS',
     },
     heartbeatIntervalMs: {

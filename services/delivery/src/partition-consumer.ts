@@ -20,7 +20,13 @@
  * per partition at most `window` records are tracked (in flight, waiting, or done behind an unfinished
  * one), and reaching it pauses the partition instead of buffering.
  */
-import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from '@hookpost/kafka';
+import {
+  type Consumer,
+  type EachBatchPayload,
+  type Kafka,
+  type KafkaMessage,
+  SupervisedConsumer,
+} from '@hookpost/kafka';
 import type { Logger } from '@hookpost/logger';
 import { OffsetTracker } from './domain/offset-tracker.ts';
 import type { DeliveryMetrics } from './metrics.ts';
@@ -75,7 +81,7 @@ interface PartitionState {
 export class PartitionConsumer {
   private readonly options: PartitionConsumerOptions;
   private readonly log: Logger;
-  private readonly consumer: Consumer;
+  private readonly supervised: SupervisedConsumer;
   private readonly partitions = new Map<number, PartitionState>();
   private assigned = new Set<number>();
   private commitTimer: NodeJS.Timeout | undefined;
@@ -93,17 +99,29 @@ export class PartitionConsumer {
       consumer: options.name,
       topic: options.topic,
     });
-    this.consumer = options.kafka.consumer({
-      groupId: options.groupId,
-      maxWaitTimeInMs: options.maxWaitTimeMs,
-      sessionTimeout: options.sessionTimeoutMs ?? 30_000,
-      heartbeatInterval: options.heartbeatIntervalMs ?? 3_000,
-      allowAutoTopicCreation: false,
+    this.supervised = new SupervisedConsumer({
+      kafka: options.kafka,
+      name: `delivery-${options.name}`,
+      logger: this.log,
+      config: {
+        groupId: options.groupId,
+        maxWaitTimeInMs: options.maxWaitTimeMs,
+        sessionTimeout: options.sessionTimeoutMs ?? 30_000,
+        heartbeatInterval: options.heartbeatIntervalMs ?? 3_000,
+        allowAutoTopicCreation: false,
+      },
+      setup: (c) => this.setup(c),
+      onReset: () => this.reset(),
     });
   }
 
+  /** The current KafkaJS consumer; undefined while the supervisor rebuilds it. */
+  private get consumer(): Consumer | undefined {
+    return this.supervised.consumer;
+  }
+
   get ready(): boolean {
-    return this.running && !this.stopping;
+    return this.running && !this.stopping && this.supervised.running;
   }
 
   /** Records accepted and not finished, across partitions. */
@@ -114,25 +132,7 @@ export class PartitionConsumer {
   async start(): Promise<void> {
     // Zero from the start: a first commit error must show as an increase, not a new series.
     this.options.metrics.commitErrors.inc({ consumer: this.options.name }, 0);
-    const c = this.consumer;
-    c.on(c.events.GROUP_JOIN, ({ payload }) =>
-      this.onAssignment(payload.memberAssignment[this.options.topic] ?? []),
-    );
-    // Until the new assignment is known, commit nothing: we may be about to lose any partition.
-    c.on(c.events.REBALANCING, () => {
-      this.assigned = new Set();
-    });
-    c.on(c.events.CRASH, ({ payload }) =>
-      this.log.error({ err: payload.error, restart: payload.restart }, 'consumer crashed'),
-    );
-    await c.connect();
-    await c.subscribe({ topic: this.options.topic, fromBeginning: true });
-    await c.run({
-      autoCommit: false,
-      eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: 1,
-      eachBatch: (payload) => this.onBatch(payload),
-    });
+    await this.supervised.start();
     this.running = true;
     let tick = 0;
     this.commitTimer = setInterval(() => {
@@ -142,17 +142,50 @@ export class PartitionConsumer {
     this.commitTimer.unref();
   }
 
+  private async setup(c: Consumer): Promise<void> {
+    c.on(c.events.GROUP_JOIN, ({ payload }) =>
+      this.onAssignment(payload.memberAssignment[this.options.topic] ?? []),
+    );
+    // Until the new assignment is known, commit nothing: we may be about to lose any partition.
+    c.on(c.events.REBALANCING, () => {
+      this.assigned = new Set();
+    });
+    await c.connect();
+    await c.subscribe({ topic: this.options.topic, fromBeginning: true });
+    await c.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: 1,
+      eachBatch: (payload) => this.onBatch(payload),
+    });
+  }
+
+  /**
+   * The consumer died and is rebuilt: every tracker belongs to the dead one. Dropping them means work
+   * still in flight can no longer commit (its tracker is gone) and the next assignment starts from the
+   * committed offsets: those records are delivered again (at least once), none is skipped.
+   */
+  private reset(): void {
+    this.assigned = new Set();
+    for (const [p, s] of this.partitions) {
+      clearTimeout(s.dueTimer);
+      this.options.metrics.lag.remove({ topic: this.options.topic, partition: String(p) });
+    }
+    this.partitions.clear();
+    this.updatePausedGauge();
+  }
+
   /** Stops taking records, lets in-flight work finish (each bounded by its timeout), commits, leaves. */
   async stop(): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
-    if (this.running) this.consumer.pause([{ topic: this.options.topic }]);
+    if (this.running) this.consumer?.pause([{ topic: this.options.topic }]);
     if (this.inFlight > 0) await new Promise<void>((r) => this.idle.push(r));
     clearInterval(this.commitTimer);
     for (const s of this.partitions.values()) clearTimeout(s.dueTimer);
     await this.flushCommits();
     await this.committing;
-    await this.consumer.disconnect();
+    await this.supervised.stop();
     this.running = false;
     this.options.metrics.paused.set({ consumer: this.options.name }, 0);
   }
@@ -169,7 +202,7 @@ export class PartitionConsumer {
         this.options.metrics.lag.remove({ topic: this.options.topic, partition: String(p) });
         // KafkaJS keeps pauses across rebalances: lift ours, or the partition would come back paused
         // with no state left to resume it.
-        if (s.reasons.size > 0) this.consumer.resume([{ topic: this.options.topic, partitions: [p] }]);
+        if (s.reasons.size > 0) this.consumer?.resume([{ topic: this.options.topic, partitions: [p] }]);
       } else {
         s.committed = -1;
       }
@@ -274,7 +307,8 @@ export class PartitionConsumer {
   }
 
   private pause(s: PartitionState, reason: PauseReason): void {
-    if (s.reasons.size === 0) this.consumer.pause([{ topic: this.options.topic, partitions: [s.partition] }]);
+    if (s.reasons.size === 0)
+      this.consumer?.pause([{ topic: this.options.topic, partitions: [s.partition] }]);
     s.reasons.add(reason);
     this.updatePausedGauge();
   }
@@ -282,7 +316,7 @@ export class PartitionConsumer {
   private resume(s: PartitionState, reason: PauseReason): void {
     if (!s.reasons.delete(reason)) return;
     if (s.reasons.size === 0 && !this.stopping)
-      this.consumer.resume([{ topic: this.options.topic, partitions: [s.partition] }]);
+      this.consumer?.resume([{ topic: this.options.topic, partitions: [s.partition] }]);
     this.updatePausedGauge();
   }
 
@@ -332,8 +366,9 @@ export class PartitionConsumer {
       if ((c > s.committed || force) && this.assigned.has(s.partition))
         offsets.push({ topic: this.options.topic, partition: s.partition, offset: String(c) });
     }
-    if (offsets.length === 0 || !this.running) return Promise.resolve();
-    this.committing = this.consumer
+    const consumer = this.consumer;
+    if (offsets.length === 0 || !this.running || !consumer) return Promise.resolve();
+    this.committing = consumer
       .commitOffsets(offsets)
       .then(() => {
         for (const o of offsets) {

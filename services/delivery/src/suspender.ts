@@ -14,6 +14,7 @@ import {
   createProducer,
   type Kafka,
   SerialProducer,
+  SupervisedConsumer,
   type TopicCatalog,
 } from '@hookpost/kafka';
 import type { Logger } from '@hookpost/logger';
@@ -39,17 +40,23 @@ export interface SuspenderOptions {
 export class Suspender {
   private readonly o: SuspenderOptions;
   private readonly log: Logger;
-  private readonly consumer: Consumer;
+  private readonly consumer: SupervisedConsumer;
   private readonly producer: SerialProducer;
   private running = false;
 
   constructor(options: SuspenderOptions) {
     this.o = options;
     this.log = options.logger.child({ component: 'suspender' });
-    this.consumer = options.kafka.consumer({
-      groupId: options.groupId,
-      maxWaitTimeInMs: options.maxWaitTimeMs,
-      allowAutoTopicCreation: false,
+    this.consumer = new SupervisedConsumer({
+      kafka: options.kafka,
+      name: 'delivery-suspender',
+      logger: this.log,
+      config: {
+        groupId: options.groupId,
+        maxWaitTimeInMs: options.maxWaitTimeMs,
+        allowAutoTopicCreation: false,
+      },
+      setup: (c) => this.setup(c),
     });
     this.producer = new SerialProducer(
       createProducer(options.kafka, { idempotent: true, maxInFlightRequests: 1 }),
@@ -57,15 +64,20 @@ export class Suspender {
   }
 
   get ready(): boolean {
-    return this.running;
+    return this.running && this.consumer.running;
   }
 
   async start(): Promise<void> {
     await this.producer.producer.connect();
-    await this.consumer.connect();
-    await this.consumer.subscribe({ topic: this.o.catalog.topics.dlq.name, fromBeginning: true });
+    await this.consumer.start();
+    this.running = true;
+  }
+
+  private async setup(consumer: Consumer): Promise<void> {
+    await consumer.connect();
+    await consumer.subscribe({ topic: this.o.catalog.topics.dlq.name, fromBeginning: true });
     // Each record is a couple of acknowledged Kafka writes, never HTTP: short enough for eachMessage.
-    await this.consumer.run({
+    await consumer.run({
       eachMessage: async ({ message, partition }) => {
         const parsed = parseJson<DeadLetter>(message.value, DEAD_LETTER_FIELDS);
         if (!parsed.ok) {
@@ -78,7 +90,6 @@ export class Suspender {
         await this.onDeadLetter(parsed.value);
       },
     });
-    this.running = true;
   }
 
   async onDeadLetter(letter: DeadLetter): Promise<void> {
@@ -114,7 +125,7 @@ export class Suspender {
   }
 
   async stop(): Promise<void> {
-    await this.consumer.disconnect();
+    await this.consumer.stop();
     await this.producer.disconnect();
     this.running = false;
   }

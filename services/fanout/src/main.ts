@@ -31,6 +31,7 @@ await runService<FanoutConfig>({
 
     const codec = new AvroCodec<EmailEvent>(createRegistry(config.registry.url), emailEventSchema());
     const runner = new TransactionalRunner({
+      name: 'fanout',
       kafka,
       logger,
       metrics,
