@@ -6,7 +6,7 @@
  */
 import { Ajv, type ValidateFunction } from 'ajv';
 import type { StoredWebhook } from './crypto.ts';
-import type { Parsed } from './records.ts';
+import { type Parsed, parseJsonBytes } from './records.ts';
 
 const ajv = new Ajv({ allErrors: false, strict: true });
 
@@ -90,13 +90,9 @@ function describe(v: ValidateFunction): string {
 
 /** Parses bytes as JSON and validates them with a compiled schema; never throws. */
 export function parseValidated<T>(buffer: Buffer | null, validate: ValidateFunction<T>): Parsed<T> {
-  if (!buffer || buffer.length === 0) return { ok: false, error: 'empty value' };
-  let value: unknown;
-  try {
-    value = JSON.parse(buffer.toString('utf8'));
-  } catch (error) {
-    return { ok: false, error: `not JSON: ${(error as Error).message}` };
-  }
+  const json = parseJsonBytes(buffer);
+  if (!json.ok) return json;
+  const value = json.value;
   if (!validate(value)) return { ok: false, error: describe(validate) };
   return { ok: true, value };
 }
