@@ -1,3 +1,4 @@
+import { sealWebhook } from '@hookpost/contracts';
 import { createProducer, provisionTopics } from '@hookpost/kafka';
 import type { SubscriptionTable } from '@hookpost/subscriptions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -103,5 +104,28 @@ describe('subscription table', () => {
     await table.waitForOffset(r.partition, r.offset);
     expect(table.get(w.id)).toEqual(w);
     expect(table.get('junk')).toBeUndefined();
+  });
+
+  it('skips a near-miss document (events an object) and keeps applying; a table opened after it starts', async () => {
+    const running = await open();
+    const w = makeWebhook();
+    const good = await subs.writer.put(w);
+    await running.waitForOffset(good.partition, good.offset);
+    const producer = createProducer(env.kafka);
+    await producer.connect();
+    // The record seen in production: right fields, but `events` is an object, so `for..of` threw.
+    const id = uniq('bad');
+    const bad = { ...sealWebhook(subs.box, { ...w, id }), events: { 0: 'activity.delivered' } };
+    await producer.send({ topic: subs.topic, messages: [{ key: bad.id, value: JSON.stringify(bad) }] });
+    await producer.disconnect();
+    const later = makeWebhook();
+    const r = await subs.writer.put(later);
+    await running.waitForOffset(r.partition, r.offset);
+    expect(running.get(later.id)).toEqual(later);
+    expect(running.get(bad.id)).toBeUndefined();
+    const restarted = await open();
+    await restarted.waitForOffset(r.partition, r.offset);
+    expect(restarted.get(later.id)).toEqual(later);
+    expect(restarted.get(bad.id)).toBeUndefined();
   });
 });

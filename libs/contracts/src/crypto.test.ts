@@ -1,5 +1,7 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { openWebhook, SecretBox, sealWebhook } from './crypto.ts';
+import { parseStoredWebhook } from './schemas.ts';
 import type { Webhook } from './webhook.ts';
 
 const webhook: Webhook = {
@@ -54,5 +56,51 @@ describe('SecretBox', () => {
   it('rejects a malformed key spec without echoing it', () => {
     expect(() => new SecretBox('k1:c2hvcnQ=')).toThrow(/32 bytes/);
     expect(() => new SecretBox('nokey')).toThrow(/<id>:<base64/);
+  });
+});
+
+const schemaBox = new SecretBox(SecretBox.generateSpec());
+const bytes = (v: unknown) => Buffer.from(JSON.stringify(v));
+
+describe('stored webhook schema', () => {
+  it("accepts the writer's output, with and without auth", () => {
+    expect(parseStoredWebhook(bytes(sealWebhook(schemaBox, webhook))).ok).toBe(true);
+    expect(parseStoredWebhook(bytes(sealWebhook(schemaBox, { ...webhook, auth: null }))).ok).toBe(true);
+    const token = sealWebhook(schemaBox, { ...webhook, auth: { type: 'token', param: 'k', value: 'v' } });
+    expect(parseStoredWebhook(bytes(token)).ok).toBe(true);
+  });
+
+  it('rejects near misses, naming the field', () => {
+    const good = sealWebhook(schemaBox, webhook);
+    const r = parseStoredWebhook(bytes({ ...good, events: { 0: 'activity.delivered' } }));
+    expect(r).toEqual({ ok: false, error: '/events must be array' });
+    for (const bad of [
+      { ...good, events: [1] },
+      { ...good, secrets: {} },
+      { ...good, batch: null },
+      { ...good, auth: { type: 'basic' } },
+      { ...good, version: '1' },
+      { ...good, status: 'gone' },
+      [good],
+    ])
+      expect(parseStoredWebhook(bytes(bad)).ok).toBe(false);
+    const { url: _url, ...missing } = good;
+    expect(parseStoredWebhook(bytes(missing)).ok).toBe(false);
+  });
+
+  it('never throws on arbitrary bytes or JSON', () => {
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.uint8Array().map((b) => Buffer.from(b)),
+          fc.json().map((j) => Buffer.from(j)),
+        ),
+        (b) => {
+          const r = parseStoredWebhook(b);
+          expect(typeof r.ok).toBe('boolean');
+        },
+      ),
+      { numRuns: 500 },
+    );
   });
 });

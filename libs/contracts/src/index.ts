@@ -17,6 +17,7 @@ export {
   RETRY_FIELDS,
   type RetryRecord,
 } from './records.ts';
+export { parseStoredWebhook, storedWebhookSchema } from './schemas.ts';
 export {
   activeSecrets,
   LIMITS,

@@ -113,13 +113,9 @@ export function parseJson<T>(
   buffer: Buffer | null,
   required: Record<string, 'string' | 'number' | 'object' | 'boolean'>,
 ): Parsed<T> {
-  if (!buffer || buffer.length === 0) return { ok: false, error: 'empty value' };
-  let value: unknown;
-  try {
-    value = JSON.parse(buffer.toString('utf8'));
-  } catch (error) {
-    return { ok: false, error: `not JSON: ${(error as Error).message}` };
-  }
+  const json = parseJsonBytes(buffer);
+  if (!json.ok) return json;
+  const value = json.value;
   if (!value || typeof value !== 'object' || Array.isArray(value))
     return { ok: false, error: 'not a JSON object' };
   for (const [field, type] of Object.entries(required)) {
@@ -144,3 +140,13 @@ export const BATCH_FIELDS = {
 export const RETRY_FIELDS = { batch: 'object', attempt: 'number', due_at: 'number' } as const;
 export const DEAD_LETTER_FIELDS = { dlq_id: 'string', reason: 'string', dead_at: 'number' } as const;
 export const ATTEMPT_FIELDS = { webhook_id: 'string', batch_id: 'string', at: 'number' } as const;
+
+/** Bytes to a JSON value, or why not; never throws. */
+export function parseJsonBytes(buffer: Buffer | null): Parsed<unknown> {
+  if (!buffer || buffer.length === 0) return { ok: false, error: 'empty value' };
+  try {
+    return { ok: true, value: JSON.parse(buffer.toString('utf8')) };
+  } catch (error) {
+    return { ok: false, error: `not JSON: ${(error as Error).message}` };
+  }
+}

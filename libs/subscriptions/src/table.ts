@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { openWebhook, parseJson, SecretBox, type StoredWebhook, type Webhook } from '@hookpost/contracts';
+import { openWebhook, parseStoredWebhook, SecretBox, type Webhook } from '@hookpost/contracts';
 import { type Consumer, type Kafka, SupervisedConsumer } from '@hookpost/kafka';
 import type { Logger } from '@hookpost/logger';
 import { Counter, Gauge, type Registry } from '@hookpost/metrics';
@@ -215,12 +215,7 @@ export class SubscriptionTable {
     const previous = this.byId.get(id);
     let current: Webhook | undefined;
     if (value !== null) {
-      const parsed = parseJson<StoredWebhook>(value, {
-        id: 'string',
-        domain_id: 'string',
-        url: 'string',
-        events: 'object',
-      });
+      const parsed = parseStoredWebhook(value);
       if (!parsed.ok || parsed.value.id !== id) {
         this.records?.inc({ result: 'invalid' });
         this.log.error(

@@ -11,6 +11,8 @@ export {
   type DeliveryDeps,
   type DeliveryHandle,
   type DeliverySettings,
+  DUE_SKEW_MS,
   dueAtOf,
+  dueAtWithin,
   startDelivery,
 } from './service.ts';

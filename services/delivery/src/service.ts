@@ -125,7 +125,10 @@ export async function startDelivery(deps: DeliveryDeps): Promise<DeliveryHandle>
         groupId: groups.tier(tier.name),
         topic: catalog.retryTopic(tier.name),
         name: tier.name,
-        dueAt: dueAtOf,
+        dueAt: dueAtWithin(
+          Math.max(tier.delayMs * (1 + settings.jitter), settings.maxRetryAfterMs) + DUE_SKEW_MS,
+          now,
+        ),
         handle: deliverer.handleRetry(tier.name),
       }),
     );
@@ -176,9 +179,31 @@ export async function startDelivery(deps: DeliveryDeps): Promise<DeliveryHandle>
 }
 
 /** The due time of a retry record, from its header (cheap: no JSON parse to decide to wait). */
+/** Clock skew between the producing and the consuming delivery instance that a due time may carry. */
+export const DUE_SKEW_MS = 60_000;
+
+/**
+ * A tier's due time is a header, so it is data: one further away than the tier could ever have set
+ * (delay plus jitter, or the largest Retry-After honoured, plus skew) would hold the partition's committed
+ * offset behind it for good (x-due-at in the year 3000). Such a record, like one whose header is not a
+ * number, is treated as due now: the batch inside may be fine, an early retry costs one attempt (receivers
+ * dedupe on webhook-id), and the record then ends like any retry (delivered, retried, dead-lettered).
+ */
+export function dueAtWithin(
+  horizonMs: number,
+  now: () => number,
+): (message: { headers?: Record<string, unknown> }) => number | null {
+  return (message) => {
+    const due = dueAtOf(message);
+    if (due === null || due > now() + horizonMs) return null;
+    return due;
+  };
+}
+
 export function dueAtOf(message: { headers?: Record<string, unknown> }): number | null {
   const raw = message.headers?.[HEADERS.dueAt];
   const text = Buffer.isBuffer(raw) ? raw.toString() : typeof raw === 'string' ? raw : undefined;
-  const n = text === undefined ? Number.NaN : Number(text);
+  // Milliseconds since the epoch, digits only: '', '1e3', ' 5' are not due times.
+  const n = text === undefined || !/^\d{1,16}$/.test(text) ? Number.NaN : Number(text);
   return Number.isFinite(n) ? n : null;
 }

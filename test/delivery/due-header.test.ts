@@ -1,0 +1,79 @@
+/**
+ * A retry record whose x-due-at header is in the year 3000 used to be held by the tier's partition
+ * consumer for good: the partition's committed offset stayed behind it. The header is data; beyond what
+ * the tier could have set, the record is due now (services/delivery/src/service.ts dueAtWithin).
+ */
+import { type RetryRecord, SecretBox } from '@hookpost/contracts';
+import { type DeliveryHandle, groupIds } from '@hookpost/delivery';
+import { createProducer } from '@hookpost/kafka';
+import { type Receiver, startReceiver } from '@hookpost/sender';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type TestEnv, testEnv, waitFor } from '../support/env.ts';
+import { makeWebhook, subscriptions } from '../support/webhooks.ts';
+import { makeBatch, provision, startInProcess, TEST_TIERS } from './support.ts';
+
+let env: TestEnv;
+let receiver: Receiver;
+let delivery: DeliveryHandle;
+let subs: Awaited<ReturnType<typeof subscriptions>>;
+
+beforeAll(async () => {
+  env = await testEnv({ partitions: 1, retryTiers: TEST_TIERS.map((t) => t.name) });
+  await provision(env);
+  receiver = await startReceiver();
+  const keys = SecretBox.generateSpec();
+  subs = await subscriptions(env, new SecretBox(keys));
+  delivery = await startInProcess(env, keys, { roles: { main: true, suspender: false, tiers: TEST_TIERS } });
+});
+
+afterAll(async () => {
+  await delivery?.stop();
+  await subs?.writer.close();
+  await receiver?.close();
+  await env?.close();
+});
+
+describe('retry due-time header', () => {
+  it('a due time in the year 3000 is due now: delivered, and the committed offset moves past it', async () => {
+    const w = makeWebhook({ url: `${receiver.url}/ok/far` });
+    const put = await subs.writer.put(w);
+    await delivery.table.waitForOffset(put.partition, put.offset);
+    const tier = TEST_TIERS[0]!.name;
+    const topic = env.catalog.retryTopic(tier);
+    const batch = makeBatch(w, 1);
+    const farAway = Date.UTC(3000, 0, 1);
+    const record: RetryRecord = {
+      batch,
+      attempt: 1,
+      tier,
+      due_at: farAway,
+      first_failed_at: Date.now(),
+      last_error: 'HTTP 500',
+      history: [],
+    };
+    const producer = createProducer(env.kafka);
+    await producer.connect();
+    const [sent] = await producer.send({
+      topic,
+      messages: [{ key: w.id, value: JSON.stringify(record), headers: { 'x-due-at': String(farAway) } }],
+    });
+    await producer.disconnect();
+    await waitFor(() => receiver.requests.some((r) => r.headers['webhook-id'] === batch.batch_id), {
+      what: 'the far-future retry delivered',
+      timeoutMs: 30_000,
+    });
+    const after = BigInt(sent!.baseOffset!) + 1n;
+    await waitFor(
+      async () => {
+        const [t] = await env.admin.fetchOffsets({
+          groupId: groupIds(env.prefix).tier(tier),
+          topics: [topic],
+        });
+        const p = t!.partitions.find((x) => x.partition === sent!.partition);
+        return p !== undefined && BigInt(p.offset) >= after;
+      },
+      { what: 'the tier committed past the record', timeoutMs: 30_000 },
+    );
+    expect(receiver.requests.filter((r) => r.headers['webhook-id'] === batch.batch_id)).toHaveLength(1);
+  });
+});
