@@ -5,6 +5,7 @@
 import swagger from '@fastify/swagger';
 import { Counter, Histogram } from '@hookpost/metrics';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { registerConsole } from './console/index.ts';
 import type { ApiDeps, RouteContext } from './deps.ts';
 import { fieldErrors, INVALID, KeyedLock } from './http-support.ts';
 import { registerActionRoutes } from './routes-actions.ts';
@@ -128,6 +129,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   };
   registerWebhookRoutes(app, ctx);
   registerActionRoutes(app, ctx);
+  registerConsole(app);
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   await app.ready();
   return app;

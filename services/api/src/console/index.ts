@@ -14,7 +14,8 @@ const ASSETS = {
 } as const;
 
 // Same origin only, no inline script, no framing by other sites: the token in sessionStorage stays ours.
-const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; frame-ancestors 'self'; base-uri 'none'; form-action 'none'";
+const CSP =
+  "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; frame-ancestors 'self'; base-uri 'none'; form-action 'none'";
 
 export function registerConsole(app: FastifyInstance): void {
   for (const [url, asset] of Object.entries(ASSETS)) {
