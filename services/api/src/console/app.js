@@ -47,8 +47,16 @@ function signIn(message) {
   document.getElementById('signin').addEventListener('submit', (e) => {
     e.preventDefault();
     sessionStorage.setItem(KEY, document.getElementById('token').value.trim());
-    location.hash = '#/';
-    route();
+    // Check the token at once (a missing webhook answers 404 to a good token, 401 to a bad one).
+    api('GET', '/v1/webhooks/-')
+      .catch((error) => {
+        if (error.status === 401) throw error;
+      })
+      .then(() => {
+        location.hash = '#/';
+        route();
+      })
+      .catch((error) => signIn(error.message));
   });
 }
 
@@ -79,6 +87,41 @@ async function listPage(params) {
   render(`<h1>Webhooks</h1><form id="pick"><label for="domain">Domain id</label>
     <input id="domain" name="domain_id" value="${esc(domain)}" required><button type="submit">Show</button></form>
     ${domain ? `<table><caption>Webhooks of ${esc(domain)}</caption><thead><tr><th scope="col">Name</th><th scope="col">URL</th><th scope="col">Events</th><th scope="col">Format</th><th scope="col">Status</th></tr></thead><tbody>${rows || '<tr><td colspan="5">No webhooks.</td></tr>'}</tbody></table>` : ''}`);
+  if (domain) {
+    main.insertAdjacentHTML(
+      'beforeend',
+      `<h2>New webhook</h2><form id="create">
+      <label for="c-name">Name</label><input id="c-name" required><span class="field-error" id="ce-name"></span>
+      <label for="c-url">URL</label><input id="c-url" type="url" size="50" required><span class="field-error" id="ce-url"></span>
+      <label for="c-events">Events (comma-separated, e.g. activity.sent, activity.delivered)</label>
+      <input id="c-events" size="50" required><span class="field-error" id="ce-events"></span>
+      <button type="submit">Create</button></form><div id="created" role="status" aria-live="polite"></div>`,
+    );
+    document.getElementById('create').addEventListener('submit', (e) => {
+      e.preventDefault();
+      for (const f of ['name', 'url', 'events']) document.getElementById(`ce-${f}`).textContent = '';
+      api('POST', '/v1/webhooks', {
+        domain_id: domain,
+        name: document.getElementById('c-name').value,
+        url: document.getElementById('c-url').value,
+        events: document
+          .getElementById('c-events')
+          .value.split(',')
+          .map((v) => v.trim())
+          .filter(Boolean),
+      })
+        .then(({ data }) => {
+          location.hash = `#/webhooks/${encodeURIComponent(data.id)}`;
+        })
+        .catch((err) => {
+          for (const [field, messages] of Object.entries(err.data?.errors ?? {})) {
+            const slot = document.getElementById(`ce-${field.split('.')[0]}`);
+            if (slot) slot.textContent = [].concat(messages).join(' ');
+          }
+          document.getElementById('created').textContent = err.message;
+        });
+    });
+  }
   document.getElementById('pick').addEventListener('submit', (e) => {
     e.preventDefault();
     location.hash = `#/?domain_id=${encodeURIComponent(document.getElementById('domain').value.trim())}`;
