@@ -195,6 +195,9 @@ try {
 say(
   `services ready: ${roles.map((r) => r.name).join(', ')} (API on http://127.0.0.1:${API_PORT}, token in .data/demo/secrets.json)`,
 );
+say(
+  `console on http://127.0.0.1:${API_PORT}/console — sign in by pasting the demo token from .data/demo/secrets.json (kept in the tab, never in the URL)`,
+);
 
 // --- 3. receiver and webhooks --------------------------------------------------------------------
 

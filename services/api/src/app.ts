@@ -11,6 +11,7 @@ import Fastify, {
   type FastifyReply,
   type FastifyRequest,
 } from 'fastify';
+import { registerConsole } from './console/index.ts';
 import type { ApiDeps, RouteContext } from './deps.ts';
 import {
   acceptJsonBodiesOnly,
@@ -209,6 +210,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   };
   registerWebhookRoutes(app, ctx);
   registerActionRoutes(app, ctx);
+  registerConsole(app);
   app.get('/openapi.json', { schema: { hide: true }, config: { public: true } }, async () => app.swagger());
   await app.ready();
   return app;

@@ -1,0 +1,57 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type TestEnv, testEnv } from '../support/env.ts';
+import { startTestApi, TOKENS } from './support.ts';
+
+let env: TestEnv;
+let api: Awaited<ReturnType<typeof startTestApi>>;
+
+beforeAll(async () => {
+  env = await testEnv();
+  api = await startTestApi(env);
+});
+afterAll(async () => {
+  await api?.stop();
+  api?.cleanup();
+  await env?.close();
+});
+
+describe('console assets', () => {
+  it('serves the page, script and stylesheet without a token, with a strict same-origin CSP', async () => {
+    for (const [path, type] of [
+      ['/console', 'text/html'],
+      ['/console/app.js', 'text/javascript'],
+      ['/console/app.css', 'text/css'],
+    ] as const) {
+      const res = await api.call('GET', path, undefined, null);
+      expect(res.status, path).toBe(200);
+      expect(res.headers.get('content-type')).toContain(type);
+      const csp = res.headers.get('content-security-policy') ?? '';
+      expect(csp).toContain("script-src 'self'");
+      expect(csp).toContain("connect-src 'self'");
+      expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+    }
+  });
+
+  it('ships no external resource and no token: the page calls /v1 with the bearer header from sessionStorage', async () => {
+    const html = (await api.call('GET', '/console', undefined, null)).body as string;
+    const js = (await api.call('GET', '/console/app.js', undefined, null)).body as string;
+    const css = (await api.call('GET', '/console/app.css', undefined, null)).body as string;
+    for (const text of [html, js, css]) {
+      expect(text).not.toMatch(/https?:\/\//);
+      for (const token of Object.values(TOKENS)) expect(text).not.toContain(token);
+    }
+    expect(js).toContain('sessionStorage');
+    expect(js).toContain('authorization: `Bearer');
+    expect(js).not.toMatch(/document\.cookie|credentials:\s*'include'/);
+  });
+
+  it('leaves the /v1 gate as it was: the API the console calls still needs a token', async () => {
+    expect((await api.call('GET', '/v1/webhooks?domain_id=d', undefined, null)).status).toBe(401);
+    expect((await api.call('GET', '/v1/webhooks/nope', undefined, TOKENS.scoped)).status).toBe(404);
+  });
+
+  it('keeps the console out of the OpenAPI document', async () => {
+    const doc = (await api.call('GET', '/openapi.json', undefined, null)).body;
+    expect(Object.keys(doc.paths).some((p) => p.startsWith('/console'))).toBe(false);
+  });
+});
