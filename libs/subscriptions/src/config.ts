@@ -14,7 +14,7 @@ function secretBoxSpec(value: unknown): void {
  */
 export const subscriptionsSchema = {
   encryptionKeys: {
-    doc: 'Keys that open the sealed secrets in the subscriptions topic: "<id>:<base64 32 bytes>", comma separated, the first encrypts.',
+    doc: 'AES-256-GCM keys that seal the secrets of subscriptions (signing secrets, auth credentials) in the subscriptions topic. Comma separated "<id>:<key>" entries, <id> a short name (e.g. k1) stored beside every sealed value, <key> the base64 of 32 random bytes. The first entry seals new secrets; every entry opens, so to rotate put the new key first and keep an old one while records sealed with it remain in the topic. Every service that reads subscriptions needs the same list. Generate one with SecretBox.generateSpec("k1") (libs/contracts) or `echo "k1:$(openssl rand -base64 32)"`.',
     format: secretBoxSpec,
     default: '',
     env: 'SUBSCRIPTION_ENCRYPTION_KEYS',

@@ -3,42 +3,12 @@
  * registry), plus a tail consumer that decodes them again and prints what flows, so a newcomer sees the
  * real broker and registry at work. Config: the common keys plus DEMO_RATE, DEMO_COUNT, DEMO_DOMAINS.
  */
-import { commonSchema } from '@hookpost/config';
 import { AvroCodec, createRegistry, type EmailEvent, emailEventSchema, MtaProducer } from '@hookpost/events';
 import { provisionTopics, topicCatalog } from '@hookpost/kafka';
 import { eventGenerator, runLoad } from '@hookpost/loadgen';
 import { Counter } from '@hookpost/metrics';
 import { runService } from '@hookpost/service';
-
-const schema = {
-  ...commonSchema,
-  demo: {
-    rate: {
-      doc: 'Events per second to produce (0 = as fast as possible).',
-      format: 'nat',
-      default: 50,
-      env: 'DEMO_RATE',
-    },
-    count: {
-      doc: 'Events to produce in all; 0 runs until stopped.',
-      format: 'nat',
-      default: 0,
-      env: 'DEMO_COUNT',
-    },
-    domains: {
-      doc: 'Distinct sending domains (dom-0 … dom-N-1).',
-      format: 'nat',
-      default: 5,
-      env: 'DEMO_DOMAINS',
-    },
-    reportEveryMs: {
-      doc: 'How often the demo prints what flowed.',
-      format: 'nat',
-      default: 2000,
-      env: 'DEMO_REPORT_EVERY_MS',
-    },
-  },
-};
+import { schema } from './config.ts';
 
 await runService({
   name: 'demo',

@@ -3,7 +3,7 @@
  * @hookpost/deadletters (the same code the API's resend route runs).
  */
 import { parseArgs } from 'node:util';
-import { brokerList, ConfigError, commonSchema, loadConfig } from '@hookpost/config';
+import { brokerList, ConfigError, loadConfig } from '@hookpost/config';
 import { SecretBox } from '@hookpost/contracts';
 import {
   type DeadLetterFilter,
@@ -28,6 +28,7 @@ import {
 import { createLogger } from '@hookpost/logger';
 import { SubscriptionTable, SubscriptionWriter } from '@hookpost/subscriptions';
 import { count, parseLimit, parseRate, parseReasons, parseTime, progressLine, UsageError } from './args.ts';
+import { type CliConfig, schema } from './config.ts';
 import { HELP } from './help.ts';
 
 export const EXIT = { ok: 0, failed: 1, usage: 2, refused: 3, notFound: 4 } as const;
@@ -39,29 +40,6 @@ export interface Io {
   /** Whether stderr is a terminal (the progress bar redraws in place). */
   tty: boolean;
   now?: () => number;
-}
-
-const schema = {
-  kafka: commonSchema.kafka,
-  topics: commonSchema.topics,
-  // The CLI's own messages say what failed; client-library chatter only when asked for (LOG_LEVEL).
-  log: { level: { ...commonSchema.log.level, default: 'fatal' } },
-  subscriptions: {
-    encryptionKeys: {
-      doc: 'Keys of the subscriptions topic (needed by replay to check and resume webhooks).',
-      format: String,
-      default: '',
-      env: 'SUBSCRIPTION_ENCRYPTION_KEYS',
-      sensitive: true,
-    },
-  },
-};
-
-interface CliConfig {
-  kafka: { brokers: string; clientId: string; connectTimeoutMs: number };
-  topics: { prefix: string; partitions: number };
-  log: { level: string };
-  subscriptions: { encryptionKeys: string };
 }
 
 const OPTIONS = {

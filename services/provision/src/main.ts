@@ -4,7 +4,7 @@
  * runs it before the services, and `npm start` runs it first. Exit 0 on success, 1 when Kafka or the
  * registry cannot be reached, 2 on bad configuration.
  */
-import { brokerList, type CommonConfig, ConfigError, commonSchema, loadConfig } from '@hookpost/config';
+import { brokerList, ConfigError, loadConfig } from '@hookpost/config';
 import { createRegistry, emailEventSchema, registerSchema, valueSubject } from '@hookpost/events';
 import {
   connectAdmin,
@@ -14,22 +14,7 @@ import {
   topicCatalog,
 } from '@hookpost/kafka';
 import { createLogger } from '@hookpost/logger';
-
-const schema = {
-  ...commonSchema,
-  retry: {
-    tiers: {
-      doc: 'Retry tier names, in order; each gets a webhooks.retry.<tier> topic.',
-      format: String,
-      default: '10s,100s,5m,30m,2h,5h,10h',
-      env: 'RETRY_TIERS',
-    },
-  },
-};
-
-interface ProvisionConfig extends CommonConfig {
-  retry: { tiers: string };
-}
+import { type ProvisionConfig, schema } from './config.ts';
 
 let config: ProvisionConfig;
 try {
