@@ -1,6 +1,8 @@
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { type Receiver, startReceiver } from '@hookpost/sender';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,7 +10,13 @@ import { type TestEnv, testEnv, uniq, waitFor } from '../support/env.ts';
 import { SCOPED_DOMAIN, startTestApi, TOKENS } from './support.ts';
 
 const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
-const SHOTS = new URL('../../docs/console/', import.meta.url).pathname;
+// Screenshots go to a temp dir on an ordinary run, so a test run never rewrites committed files;
+// `npm run docs:console` points CONSOLE_SCREENSHOTS_DIR at docs/console/ to refresh the README's pictures.
+const SHOTS = `${
+  process.env.CONSOLE_SCREENSHOTS_DIR
+    ? resolve(process.env.CONSOLE_SCREENSHOTS_DIR)
+    : mkdtempSync(join(tmpdir(), 'hookpost-console-'))
+}/`;
 
 let env: TestEnv;
 let api: Awaited<ReturnType<typeof startTestApi>>;
