@@ -1,7 +1,7 @@
 /**
  * One input partition's window of open batches. Pure: time comes in as arguments.
  *
- * Windows are aligned per input partition (DESIGN.md's "trap"): when the partition's window ends,
+ * Windows are aligned per input partition (the "trap" under Batching in docs/architecture.md): when the partition's window ends,
  * every open batch closes and the partition commits, so the committed offset never has to stay behind
  * an event still buffered for another webhook. The window ends at the earliest of its own length
  * (config) and any open batch's webhook window, so no webhook waits longer than it asked for; other
