@@ -7,20 +7,17 @@
 import { spawn } from 'node:child_process';
 import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type TestEnv, testEnv } from '../support/env.ts';
-import { startTestApi, TOKENS } from './support.ts';
+import { startApiWithReceiver, type startTestApi, TOKENS } from './support.ts';
 
-let env: TestEnv;
+let fixture: Awaited<ReturnType<typeof startApiWithReceiver>> | undefined;
 let api: Awaited<ReturnType<typeof startTestApi>>;
 
 beforeAll(async () => {
-  env = await testEnv();
-  api = await startTestApi(env);
+  fixture = await startApiWithReceiver();
+  api = fixture.api;
 });
 afterAll(async () => {
-  await api?.stop();
-  api?.cleanup();
-  await env?.close();
+  await fixture?.close();
 });
 
 function run(args: string[]): Promise<{ code: number | null; output: string }> {
