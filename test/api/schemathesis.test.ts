@@ -65,8 +65,18 @@ describe('schemathesis against /openapi.json', () => {
       '1',
       '--no-color',
     ]);
-    // The summary goes to CI's output whether it passed or not.
-    console.log(`schemathesis (${Math.round((Date.now() - started) / 1000)} s):\n${output.slice(-6000)}`);
+    // The summary goes to CI's output whether it passed or not, without schemathesis's pytest-style
+    // rule lines ("==== 2 warnings in 11 s ===="): CI reads such a line as a pytest run's closing line
+    // and would take it for the whole suite's result.
+    console.log(`schemathesis (${Math.round((Date.now() - started) / 1000)} s):\n${digest(output.slice(-6000))}`);
     expect(code, output.slice(-20_000)).toBe(0);
   });
 });
+
+/** schemathesis's report with its rule lines turned into plain headings that no CI reads as a closing line. */
+function digest(report: string): string {
+  return report
+    .split('\n')
+    .map((line) => line.replace(/^=+ (.*?) =+$/, '-- $1 --').replace(/(\d+) passed/g, '$1 ok'))
+    .join('\n');
+}
