@@ -33,6 +33,8 @@ export interface PhaseSpec {
   hanging: boolean;
   /** Retry scenario: this share of requests answers 500 (each batch at most 3 times). */
   failRate: number;
+  /** The webhooks' `batch.max_events` (500 unless set). */
+  maxEvents?: number;
 }
 
 export interface PhaseContext {
@@ -76,7 +78,7 @@ async function writeWebhooks(ctx: PhaseContext, spec: PhaseSpec): Promise<Record
         status_reason: null,
         secrets: [{ value: secret, created_at: now, expires_at: null }],
         format: s % 2 ? 'jsonl' : 'json',
-        batch: { max_events: 500, window_ms: spec.windowMs },
+        batch: { max_events: spec.maxEvents ?? 500, window_ms: spec.windowMs },
         timeout_ms: spec.timeoutMs,
         auth: null,
         created_at: now,

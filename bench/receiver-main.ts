@@ -5,7 +5,9 @@
  * events fit in a few tens of MB.
  *
  * Paths are `/<phase>/<behaviour>/<domain number>/<slot>`. Every request's two signatures are
- * verified with the webhook's secret before it is answered, as a real receiver would. The answer is
+ * verified with the webhook's secret before it is answered, as a real receiver would, except for the
+ * `raw` behaviour: the peer system of bench/peer.ts POSTs one unsigned Kafka record per request, and
+ * the record's headers `x-bench-index` and `x-bench-created` (forwarded as HTTP headers) name its event. The answer is
  * sent after counting; the arrival time is when the body was fully read.
  */
 import { createServer, type Server } from 'node:http';
@@ -98,6 +100,26 @@ function record(p: Phase, d: number, s: number, body: string, jsonl: boolean, at
   return true;
 }
 
+/** One pair per request, named by the forwarded record headers (the peer's body is the raw record). */
+function recordRaw(p: Phase, s: number, headers: import('node:http').IncomingHttpHeaders, at: number): void {
+  const index = Number(headers['x-bench-index']);
+  if (!Number.isInteger(index) || index < 0 || index >= p.setup.events || s >= p.setup.perDomain) {
+    p.stats.unexpected++;
+    return;
+  }
+  const cell = index * p.setup.perDomain + s;
+  if (p.counts[cell]! > 0) {
+    p.stats.duplicates++;
+    return;
+  }
+  p.counts[cell] = 1;
+  p.stats.pairs++;
+  p.stats.batches++;
+  p.stats.firstArrival ||= at;
+  p.stats.lastArrival = at;
+  if (p.samples < p.latencies.length) p.latencies[p.samples++] = at - Number(headers['x-bench-created']);
+}
+
 function handler(req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse): void {
   const chunks: Buffer[] = [];
   req.on('data', (c: Buffer) => chunks.push(c));
@@ -114,6 +136,11 @@ function handler(req: import('node:http').IncomingMessage, res: import('node:htt
     if (behaviour === 'hang') {
       p.stats.hung++;
       return; // never answered; the socket is destroyed when the receiver closes
+    }
+    if (behaviour === 'raw') {
+      recordRaw(p, s, req.headers, at);
+      res.writeHead(200).end('ok');
+      return;
     }
     const batchId = String(req.headers['webhook-id'] ?? '');
     if (behaviour === 'flaky' && Math.random() < p.setup.failRate) {

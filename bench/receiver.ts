@@ -4,8 +4,11 @@
  */
 import { type ChildProcess, fork } from 'node:child_process';
 
-/** How a webhook's endpoint behaves: answers 200, never answers, or answers 500 at random. */
-export type Behaviour = 'ok' | 'hang' | 'flaky';
+/**
+ * How a webhook's endpoint behaves: answers 200, never answers, or answers 500 at random; `raw`
+ * counts one unsigned record per request (the peer system of bench/peer.ts).
+ */
+export type Behaviour = 'ok' | 'hang' | 'flaky' | 'raw';
 
 export interface PhaseSetup {
   phase: string;

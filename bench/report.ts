@@ -1,5 +1,6 @@
 /** Turning samples into figures, and figures into the Markdown table, the JSON file and results.md. */
 import { appendFileSync, existsSync, writeFileSync } from 'node:fs';
+import type { PeerResult } from './peer.ts';
 import type { ProcStats } from './procs.ts';
 
 export interface Percentiles {
@@ -77,6 +78,8 @@ export interface RunResult {
   phases: PhaseResult[];
   services: Record<string, ProcStats>;
   headline: { e2eVsRawConsume: number; e2eVsRawProduce: number; fanoutVsRawConsume: number };
+  /** The peer phases, kafka-hooks first (the ratios' base). */
+  peers: PeerResult[];
   notes: string[];
 }
 
@@ -116,9 +119,28 @@ export function markdown(run: RunResult): string {
       `| ${name} | ${r2(run.phases[0]?.cpuSeconds[name] ?? Number.NaN)} | ${r2(st.cpuSeconds)} | ${f(st.peakRssMiB)} |`,
     );
   }
+  if (run.peers.length > 0) lines.push('', ...peerTable(run.peers));
   if (run.notes.length > 0) lines.push('', ...run.notes.map((n) => `- ${n}`));
   lines.push('', `Wall time ${f(run.wallSeconds)} s.`);
   return lines.join('\n');
+}
+
+/** The side-by-side table, with ratios against the first row (kafka-hooks) of the same run. */
+function peerTable(peers: PeerResult[]): string[] {
+  const base = peers[0]!;
+  const lines = [
+    `Side by side (same broker, events and receiver; ratios against ${base.system} in this run; CPU of every process of the system, the broker's included):`,
+    '',
+    '| system | mode | events | events/s delivered | × peer | CPU ms per event | × peer | latency p50/p99 ms | peak RSS MiB |',
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: | --- | ---: |',
+  ];
+  for (const p of peers) {
+    lines.push(
+      `| ${p.system} | ${p.mode} | ${f(p.events)} | ${f(p.eventsPerSecond)} | ${r2(p.eventsPerSecond / base.eventsPerSecond)} | ` +
+        `${p.cpuMsPerEvent.toFixed(3)} | ${r2(p.cpuMsPerEvent / base.cpuMsPerEvent)} | ${f(p.latencyMs.p50)}/${f(p.latencyMs.p99)} | ${p.peakRssMiB === null ? 'see services' : f(p.peakRssMiB)} |`,
+    );
+  }
+  return lines;
 }
 
 export function writeOutputs(run: RunResult, outDir: string, resultsFile?: string): string {

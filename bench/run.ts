@@ -10,6 +10,8 @@
  *   l1   latency with 1 s windows, same N and rate
  *   rt   retry scenario: 1 s windows, 20 % of requests answer 500 at random (a batch at most 3 times)
  *   sl   slow-endpoint scenario: 1 s windows, every tenth webhook hangs past its 2 s timeout
+ *   peer side by side with @platformatic/kafka-hooks: the same events through it (one POST per record)
+ *        and through hookpost with one webhook at max_events 1 and 500 (bench/peer.ts)
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
@@ -23,6 +25,7 @@ import { createLogger } from '@hookpost/logger';
 import { SubscriptionWriter } from '@hookpost/subscriptions';
 import { rawConsume, rawProduce } from './baseline.ts';
 import { ACTIVITY_MIX } from './layout.ts';
+import { localBrokerPid, type PeerResult, runHookpostPeer, runKafkaHooks } from './peer.ts';
 import { type PhaseContext, runPhase } from './phase.ts';
 import { type ProcStats, type Service, startService } from './procs.ts';
 import { type ReceiverHandle, startBenchReceiver } from './receiver.ts';
@@ -36,7 +39,9 @@ const { values: args } = parseArgs({
     'latency-events': { type: 'string' },
     'latency-rate': { type: 'string' },
     window: { type: 'string', default: 'both' },
-    phases: { type: 'string', default: 'tp,l30,l1,rt,sl' },
+    phases: { type: 'string', default: 'tp,l30,l1,rt,sl,peer' },
+    'peer-events': { type: 'string' },
+    'peer-concurrency': { type: 'string', default: '10' },
     webhooks: { type: 'string', default: '1000' },
     domains: { type: 'string', default: '200' },
     partitions: { type: 'string', default: '12' },
@@ -274,6 +279,27 @@ try {
       }),
     );
 
+  // --- side by side with a peer ----------------------------------------------------------------------
+  const peers: PeerResult[] = [];
+  if (wanted.has('peer')) {
+    const peerEvents = Number(args['peer-events'] ?? (args.quick ? 10_000 : 30_000));
+    const peerCtx = {
+      phase: ctx,
+      kafka,
+      admin,
+      brokers,
+      producer,
+      prefix,
+      partitions: PARTITIONS,
+      brokerPid: localBrokerPid(brokers),
+      logDir,
+    };
+    if (peerCtx.brokerPid === undefined)
+      notes.push('peer phases: the broker is not the local stack, its CPU is not counted');
+    peers.push(await runKafkaHooks(peerCtx, peerEvents, Number(args['peer-concurrency'])));
+    for (const maxEvents of [1, 500]) peers.push(await runHookpostPeer(peerCtx, peerEvents, maxEvents));
+  }
+
   // --- resources, then stop (a --cpu-prof profile is written when its process exits) ----------------
   const serviceStats: Record<string, ProcStats> = Object.fromEntries(
     services.map((s) => [s.name, s.stats()]),
@@ -294,9 +320,10 @@ try {
           : ''),
     );
   }
-  notes.push(
-    `latency phases: ${NL} events each at ${latencyRate} events/s (half the throughput phase's end-to-end rate unless --latency-rate); retry tiers ${TIERS}; ${W} webhooks over ${D} domains per phase, ${args.origins} receiver origins`,
-  );
+  if (phases.some((p) => p.name !== 'tp'))
+    notes.push(
+      `latency phases: ${NL} events each at ${latencyRate} events/s (half the throughput phase's end-to-end rate unless --latency-rate); retry tiers ${TIERS}; ${W} webhooks over ${D} domains per phase, ${args.origins} receiver origins`,
+    );
   const tp = phases.find((p) => p.name === 'tp');
   const cpuModel = cpus()[0]?.model ?? 'unknown';
   const run: RunResult = {
@@ -313,6 +340,7 @@ try {
       e2eVsRawProduce: (tp?.endToEnd.eventsPerSecond ?? Number.NaN) / baseline.produce.perSecond,
       fanoutVsRawConsume: (tp?.stages.fanout.eventsPerSecond ?? Number.NaN) / baseline.consume.perSecond,
     },
+    peers,
     notes,
   };
   console.log(markdown(run));

@@ -1,0 +1,248 @@
+/**
+ * The peer phases (`--phases …,peer`): the same events, broker and counting receiver, through
+ * @platformatic/kafka-hooks (Kafka record → one POST: no matching, no batching, no signing) and through
+ * hookpost with one webhook subscribed to every event of one domain, at `max_events` 1 and 500. Each
+ * reports events/s delivered (first event produced → last arrival) and CPU ms per event of all its
+ * processes, the broker's included, so the comparison is rerun on every change and read as ratios.
+ *
+ * kafka-hooks is installed from bench/peers/kafka-hooks (its own package.json and lock) into
+ * .cache/bench-peers/kafka-hooks, never into the product's dependencies.
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { copyFileSync, createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import type { EmailEvent, MtaProducer } from '@hookpost/events';
+import { type Admin, createProducer, type Kafka, provisionTopics, SerialProducer } from '@hookpost/kafka';
+import { eventGenerator } from '@hookpost/loadgen';
+import { ACTIVITY_MIX, eventId } from './layout.ts';
+import { type PhaseContext, runPhase } from './phase.ts';
+import { procStats } from './procs.ts';
+import { type Percentiles, percentiles } from './report.ts';
+
+export interface PeerResult {
+  system: string;
+  mode: string;
+  events: number;
+  /** First event produced → last event arrived. */
+  seconds: number;
+  eventsPerSecond: number;
+  /** CPU seconds of each process of the system over the phase (`broker` included). */
+  cpuSeconds: Record<string, number>;
+  cpuMsPerEvent: number;
+  /** The peer's own process (started for the phase); hookpost's services' peaks are the run's. */
+  peakRssMiB: number | null;
+  latencyMs: Percentiles;
+}
+
+export interface PeerContext {
+  phase: PhaseContext;
+  kafka: Kafka;
+  admin: Admin;
+  brokers: string[];
+  /** Encodes events exactly as the MTA side does (same schema id, same bytes). */
+  producer: MtaProducer;
+  prefix: string;
+  partitions: number;
+  /** The broker's pid, when it is the local stack's, so its CPU is counted. */
+  brokerPid: number | undefined;
+  logDir: string;
+}
+
+const root = new URL('..', import.meta.url).pathname;
+const CHUNK = 1000;
+
+/** The local stack's broker pid, if the bench's brokers are the local stack's. */
+export function localBrokerPid(brokers: string[]): number | undefined {
+  try {
+    const stack = `${root}scripts/stack.sh`;
+    const env = execFileSync('bash', [stack, 'env'], { encoding: 'utf8' });
+    if (!env.includes(`KAFKA_BROKERS=${brokers.join(',')}`)) return undefined;
+    const status = execFileSync('bash', [stack, 'status'], { encoding: 'utf8' });
+    const pid = /^kafka\s+up\s+\S+\s+pid (\d+)/m.exec(status)?.[1];
+    return pid ? Number(pid) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Installs kafka-hooks once per lock file content; returns its directory. */
+function installKafkaHooks(log: (line: string) => void): string {
+  const from = `${root}bench/peers/kafka-hooks`;
+  const dir = `${root}.cache/bench-peers/kafka-hooks`;
+  const lock = readFileSync(`${from}/package-lock.json`, 'utf8');
+  const marker = `${dir}/node_modules/.installed-lock`;
+  mkdirSync(dir, { recursive: true });
+  for (const file of ['package.json', 'package-lock.json', 'main.mjs'])
+    copyFileSync(`${from}/${file}`, `${dir}/${file}`);
+  if (!existsSync(marker) || readFileSync(marker, 'utf8') !== lock) {
+    log('peer: installing @platformatic/kafka-hooks (bench/peers/kafka-hooks) into .cache');
+    execFileSync('npm', ['ci', '--no-audit', '--no-fund', '--loglevel=error'], {
+      cwd: dir,
+      stdio: 'inherit',
+    });
+    writeFileSync(marker, lock);
+  }
+  return dir;
+}
+
+function cpuOf(pids: Record<string, number | undefined>): Record<string, number> {
+  return Object.fromEntries(
+    Object.entries(pids).map(([name, pid]) => [name, pid ? procStats(pid).cpuSeconds : Number.NaN]),
+  );
+}
+
+function delta(after: Record<string, number>, before: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(Object.entries(after).map(([k, v]) => [k, v - (before[k] ?? 0)]));
+}
+
+const total = (cpu: Record<string, number>) => Object.values(cpu).reduce((a, b) => a + b, 0);
+
+async function waitForPairs(
+  ctx: PeerContext,
+  phase: string,
+  n: number,
+  stallMs: number,
+  alive: () => boolean = () => true,
+): Promise<number> {
+  let progress = -1;
+  let progressAt = Date.now();
+  for (;;) {
+    if (!alive()) throw new Error(`peer phase ${phase}: its process exited (see ${ctx.logDir})`);
+    const stats = await ctx.phase.receiver.stats(phase);
+    if (stats.pairs >= n) return stats.lastArrival;
+    if (stats.pairs !== progress) {
+      progress = stats.pairs;
+      progressAt = Date.now();
+    }
+    if (Date.now() - progressAt > stallMs)
+      throw new Error(`peer phase ${phase} stalled at ${stats.pairs}/${n}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** kafka-hooks at the given concurrency, on its own topic holding the same event bytes, keyed by domain. */
+export async function runKafkaHooks(
+  ctx: PeerContext,
+  events: number,
+  concurrency: number,
+): Promise<PeerResult> {
+  const log = ctx.phase.log;
+  const dir = installKafkaHooks(log);
+  const name = 'kh';
+  const topic = `${ctx.prefix}peer.kafka-hooks`;
+  await provisionTopics(ctx.admin, [
+    { name: topic, partitions: ctx.partitions, config: {}, doc: 'bench peer' },
+  ]);
+  // One more event than measured: the warm-up record (the last index) shows the consumer is running.
+  await ctx.phase.receiver.setup({
+    phase: name,
+    events: events + 1,
+    perDomain: 1,
+    secrets: {},
+    failRate: 0,
+    maxFailures: 0,
+  });
+  const url = `${ctx.phase.receiver.origins[0]}/${name}/raw/0/0`;
+  const output = createWriteStream(`${ctx.logDir}/kafka-hooks.log`);
+  const child = spawn(
+    process.execPath,
+    ['main.mjs', ctx.brokers.join(','), topic, url, `${ctx.prefix}peer-kh`, String(concurrency)],
+    { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  child.stdout.pipe(output);
+  child.stderr.pipe(output);
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  const running = () => child.exitCode === null && child.signalCode === null;
+  const producer = new SerialProducer(
+    createProducer(ctx.kafka, { idempotent: true, maxInFlightRequests: 1 }),
+  );
+  await producer.producer.connect();
+  try {
+    const generate = eventGenerator({
+      domains: 1,
+      mix: ACTIVITY_MIX,
+      seed: 4242,
+      domainId: () => 'kh-dom-0',
+    });
+    const send = async (from: number, n: number) => {
+      const messages = Array.from({ length: n }, (_, j) => {
+        const e: EmailEvent = generate();
+        e.id = eventId(name, from + j);
+        return {
+          key: e.domain_id,
+          value: ctx.producer.encode(e),
+          headers: { 'x-bench-index': String(from + j), 'x-bench-created': String(e.created_at) },
+        };
+      });
+      await producer.send(topic, messages);
+    };
+    log(`phase kh (peer: @platformatic/kafka-hooks, concurrency ${concurrency}): warming up`);
+    await send(events, 1);
+    await waitForPairs(ctx, name, 1, 120_000, running);
+    const pids = { 'kafka-hooks': child.pid, broker: ctx.brokerPid };
+    const before = cpuOf(pids);
+    const started = Date.now();
+    for (let sent = 0; sent < events; sent += CHUNK) await send(sent, Math.min(CHUNK, events - sent));
+    const last = await waitForPairs(ctx, name, events + 1, 60_000, running);
+    const cpuSeconds = delta(cpuOf(pids), before);
+    const seconds = (last - started) / 1000;
+    const stats = await ctx.phase.receiver.stats(name);
+    const result: PeerResult = {
+      system: '@platformatic/kafka-hooks 0.6.4',
+      mode: `one POST per record, concurrency ${concurrency}`,
+      events,
+      seconds,
+      eventsPerSecond: Math.round(events / seconds),
+      cpuSeconds,
+      cpuMsPerEvent: (total(cpuSeconds) * 1000) / events,
+      peakRssMiB: child.pid ? procStats(child.pid).peakRssMiB : null,
+      latencyMs: percentiles(await ctx.phase.receiver.latencies(name)),
+    };
+    log(
+      `  ${result.eventsPerSecond} events/s, ${result.cpuMsPerEvent.toFixed(3)} CPU ms/event (${stats.duplicates} duplicates)`,
+    );
+    return result;
+  } finally {
+    await producer.disconnect().catch(() => {});
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+      await exited;
+      clearTimeout(timer);
+    }
+  }
+}
+
+/** hookpost with one webhook subscribed to every activity event of one domain. */
+export async function runHookpostPeer(
+  ctx: PeerContext,
+  events: number,
+  maxEvents: number,
+): Promise<PeerResult> {
+  const one: PhaseContext = { ...ctx.phase, webhooks: 1, domains: 1 };
+  const pids = { broker: ctx.brokerPid };
+  const before = cpuOf(pids);
+  const p = await runPhase(one, {
+    name: `p${maxEvents}`,
+    description: `peer: one webhook, max_events ${maxEvents}`,
+    events,
+    rate: 0,
+    windowMs: 1_000,
+    timeoutMs: 10_000,
+    hanging: false,
+    failRate: 0,
+    maxEvents,
+  });
+  ctx.phase.written = one.written;
+  const cpuSeconds = { ...p.cpuSeconds, ...delta(cpuOf(pids), before) };
+  return {
+    system: 'hookpost',
+    mode: `one webhook, max_events ${maxEvents}, window 1 s`,
+    events,
+    seconds: p.endToEnd.seconds,
+    eventsPerSecond: p.endToEnd.eventsPerSecond,
+    cpuSeconds,
+    cpuMsPerEvent: (total(cpuSeconds) * 1000) / events,
+    peakRssMiB: null,
+    latencyMs: p.latencyMs,
+  };
+}
