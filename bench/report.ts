@@ -78,6 +78,11 @@ export interface RunResult {
   phases: PhaseResult[];
   services: Record<string, ProcStats>;
   headline: { e2eVsRawConsume: number; e2eVsRawProduce: number; fanoutVsRawConsume: number };
+  /** Per event of the throughput phase: offsets and bytes per internal topic, CPU µs per service. */
+  tpPerEvent: {
+    topics: Record<string, { offsets: number; bytes: number | null }>;
+    cpuMicros: Record<string, number>;
+  } | null;
   /** The peer phases, kafka-hooks first (the ratios' base). */
   peers: PeerResult[];
   notes: string[];
@@ -119,10 +124,28 @@ export function markdown(run: RunResult): string {
       `| ${name} | ${r2(run.phases[0]?.cpuSeconds[name] ?? Number.NaN)} | ${r2(st.cpuSeconds)} | ${f(st.peakRssMiB)} |`,
     );
   }
+  if (run.tpPerEvent) lines.push('', ...perEventTable(run.tpPerEvent));
   if (run.peers.length > 0) lines.push('', ...peerTable(run.peers));
   if (run.notes.length > 0) lines.push('', ...run.notes.map((n) => `- ${n}`));
   lines.push('', `Wall time ${f(run.wallSeconds)} s.`);
   return lines.join('\n');
+}
+
+/** What one event of the throughput phase cost: CPU per stage, records and bytes per internal topic. */
+function perEventTable(t: NonNullable<RunResult['tpPerEvent']>): string[] {
+  const lines = [
+    `CPU µs per event in tp: ${Object.entries(t.cpuMicros)
+      .map(([k, v]) => `${k} ${f(v)}`)
+      .join(', ')}.`,
+    '',
+    '| internal topic (tp) | offsets per event (records + transaction markers) | bytes per event on disk |',
+    '| --- | ---: | ---: |',
+  ];
+  for (const [topic, v] of Object.entries(t.topics)) {
+    if (v.offsets === 0) continue;
+    lines.push(`| ${topic} | ${r2(v.offsets)} | ${v.bytes === null ? '–' : f(v.bytes)} |`);
+  }
+  return lines;
 }
 
 /** The side-by-side table, with ratios against the first row (kafka-hooks) of the same run. */

@@ -30,6 +30,7 @@ import { type PhaseContext, runPhase } from './phase.ts';
 import { type ProcStats, type Service, startService } from './procs.ts';
 import { type ReceiverHandle, startBenchReceiver } from './receiver.ts';
 import { markdown, type PhaseResult, type RunResult, writeOutputs } from './report.ts';
+import { perEvent, topicVolumes } from './volume.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -219,17 +220,27 @@ try {
     consume: { count: 0, seconds: 0, perSecond: Number.NaN },
     produce: { count: 0, seconds: 0, perSecond: Number.NaN },
   };
+  let tpVolume: RunResult['tpPerEvent'] = null;
   if (wanted.has('tp')) {
-    phases.push(
-      await runPhase(ctx, {
-        ...base,
-        name: 'tp',
-        description: 'throughput',
-        events: N,
-        rate: Number(args.rate),
-        windowMs: 30_000,
-      }),
-    );
+    // Bytes on disk are read from the local stack's data directory (HP_DATA_DIR, as scripts/stack.sh).
+    const dataDir = localBrokerPid(brokers)
+      ? `${process.env.HP_DATA_DIR ?? `${root}.data`}/kafka/data`
+      : undefined;
+    const internal = catalog.all().map((t) => t.name);
+    const volumeBefore = await topicVolumes(admin, internal, dataDir);
+    const tp = await runPhase(ctx, {
+      ...base,
+      name: 'tp',
+      description: 'throughput',
+      events: N,
+      rate: Number(args.rate),
+      windowMs: 30_000,
+    });
+    phases.push(tp);
+    tpVolume = {
+      topics: perEvent(volumeBefore, await topicVolumes(admin, internal, dataDir), N, prefix),
+      cpuMicros: Object.fromEntries(Object.entries(tp.cpuSeconds).map(([k, v]) => [k, (v * 1e6) / N])),
+    };
     log('baseline: raw consume of the input topic (decode only)');
     const codec = new AvroCodec<EmailEvent>(registry, emailEventSchema());
     const consume = await rawConsume(kafka, admin, catalog.topics.events.name, `${prefix}bench-raw`, codec);
@@ -340,6 +351,7 @@ try {
       e2eVsRawProduce: (tp?.endToEnd.eventsPerSecond ?? Number.NaN) / baseline.produce.perSecond,
       fanoutVsRawConsume: (tp?.stages.fanout.eventsPerSecond ?? Number.NaN) / baseline.consume.perSecond,
     },
+    tpPerEvent: tpVolume,
     peers,
     notes,
   };
