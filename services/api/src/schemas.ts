@@ -238,6 +238,21 @@ export const resendResult = {
     events: { type: 'integer' },
     skipped: { type: 'object', additionalProperties: { type: 'integer' } },
     resumed: { type: 'array', items: { type: 'string' } },
+    items: {
+      type: 'array',
+      description:
+        'The first 500 matched dead letters and what happens to each: batches / dispatch (re-enqueued there) or why skipped.',
+      items: {
+        type: 'object',
+        properties: {
+          dlq_id: { type: 'string' },
+          reason: { type: 'string' },
+          dead_at: { type: 'string' },
+          events: { type: 'integer' },
+          outcome: { type: 'string' },
+        },
+      },
+    },
   },
 };
 
