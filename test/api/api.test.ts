@@ -5,7 +5,6 @@ import { readToEnd } from '@hookpost/deadletters';
 import { createProducer, type Producer, provisionTopics } from '@hookpost/kafka';
 import { createLogger } from '@hookpost/logger';
 import { type Receiver, startReceiver } from '@hookpost/sender';
-import { SubscriptionWriter } from '@hookpost/subscriptions';
 import { Webhook as StandardWebhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { batchDeadLetter } from '../support/dead-letters.ts';
