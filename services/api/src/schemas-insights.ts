@@ -1,5 +1,5 @@
 /** JSON schemas of the read-only figures the console shows: webhook stats, dead letters, the overview. */
-import { attemptObject } from './schemas.ts';
+import { attemptObject, deadLetterFields } from './schemas.ts';
 
 const nullableString = { type: ['string', 'null'] };
 const nullableNumber = { type: ['number', 'null'] };
@@ -54,10 +54,7 @@ export const deadLetterSummary = {
       items: {
         type: 'object',
         properties: {
-          dlq_id: { type: 'string' },
-          reason: { type: 'string' },
-          dead_at: { type: 'string' },
-          events: { type: 'integer' },
+          ...deadLetterFields,
           attempts: { type: 'integer' },
           batch_id: nullableString,
           error: nullableString,

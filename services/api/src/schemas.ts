@@ -229,6 +229,14 @@ export const testResult = {
   },
 };
 
+/** What the API says of one dead letter wherever it lists them. */
+export const deadLetterFields = {
+  dlq_id: { type: 'string' },
+  reason: { type: 'string' },
+  dead_at: { type: 'string' },
+  events: { type: 'integer', description: 'Events it holds (batch event ids or dispatch records).' },
+};
+
 export const resendResult = {
   type: 'object',
   properties: {
@@ -244,13 +252,7 @@ export const resendResult = {
         'The first 500 matched dead letters and what happens to each: batches / dispatch (re-enqueued there) or why skipped.',
       items: {
         type: 'object',
-        properties: {
-          dlq_id: { type: 'string' },
-          reason: { type: 'string' },
-          dead_at: { type: 'string' },
-          events: { type: 'integer' },
-          outcome: { type: 'string' },
-        },
+        properties: { ...deadLetterFields, outcome: { type: 'string' } },
       },
     },
   },

@@ -86,3 +86,10 @@ export function crumbs(w, here) {
   return `<nav aria-label="Breadcrumb" class="crumbs"><a href="#/?domain_id=${enc(w.domain_id)}">Webhooks of ${esc(w.domain_id)}</a>
     › <a href="#/webhooks/${enc(w.id)}">${esc(w.name)}</a>${here ? ` › ${esc(here)}` : ''}</nav>`;
 }
+
+/** The event types typed as a comma-separated list. */
+export const eventList = (text) =>
+  text
+    .split(',')
+    .map((v) => v.trim())
+    .filter(Boolean);

@@ -7,7 +7,7 @@ const CLASSES = ['2xx', '3xx', '4xx', '5xx', 'error'];
 
 function detailHtml(a) {
   return `<section id="attempt-detail" aria-labelledby="attempt-title" class="panel">
-    <h2 id="attempt-title">Attempt ${esc(a.id)}</h2><dl>
+    <h2 id="attempt-title">Attempt ${esc(a.attempt)} of batch <code>${esc(a.batch_id)}</code></h2><dl>
     <dt>Batch id (webhook-id header)</dt><dd><code>${esc(a.batch_id)}</code></dd>
     <dt>Tier</dt><dd>${esc(a.tier)}</dd><dt>Attempt number</dt><dd>${esc(a.attempt)}</dd>
     <dt>When</dt><dd>${when(a.created_at)}</dd>

@@ -23,10 +23,13 @@ function summaryHtml(r) {
     .map(([k, n]) => `${esc(k.replaceAll('_', ' '))}: ${esc(n)}`)
     .join(', ');
   return `<h3>${r.dry_run ? 'Dry run: nothing was sent' : 'Replay done'}</h3>
-    <p id="replay-summary">${esc(r.matched)} matched; ${r.dry_run ? 'would replay' : 'replayed'} <strong>${esc(r.replayed)}</strong>
-    (${esc(r.events)} event${r.events === 1 ? '' : 's'})${skipped ? `; skipped ${skipped}` : ''}${
-      r.resumed.length ? `; ${r.dry_run ? 'would resume' : 'resumed'} ${esc(r.resumed.join(', '))}` : ''
-    }.</p>
+    <p id="replay-summary">${[
+      `${esc(r.matched)} matched; ${r.dry_run ? 'would replay' : 'replayed'} <strong>${esc(r.replayed)}</strong> (${esc(r.events)} event${r.events === 1 ? '' : 's'})`,
+      skipped ? `skipped ${skipped}` : '',
+      r.resumed.length ? `${r.dry_run ? 'would resume' : 'resumed'} the webhook first` : '',
+    ]
+      .filter(Boolean)
+      .join('; ')}.</p>
     ${table(
       r.dry_run ? 'What a replay would send' : 'What was sent',
       ['Dead letter', 'Reason', 'Dead at', 'Events', 'Outcome'],

@@ -1,7 +1,7 @@
 // One webhook: status (resume when suspended), edit with the API's messages beside each field, the
 // signing secret behind an explicit click with the rotation grace period, a test send, delete with an
 // inline confirmation.
-import { $, api, crumbs, enc, esc, fieldErrors, ms, render, statusText, when } from './lib.js';
+import { $, api, crumbs, enc, esc, eventList, fieldErrors, ms, render, statusText, when } from './lib.js';
 
 function secretsHtml(w) {
   const [newest, ...older] = w.secrets;
@@ -86,10 +86,7 @@ export async function detailPage(id) {
     api('PUT', `/v1/webhooks/${enc(id)}`, {
       name: $('f-name').value,
       url: $('f-url').value,
-      events: $('f-events')
-        .value.split(',')
-        .map((v) => v.trim())
-        .filter(Boolean),
+      events: eventList($('f-events').value),
       enabled: $('f-enabled').checked,
     })
       .then(({ data }) => {

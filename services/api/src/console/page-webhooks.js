@@ -1,6 +1,6 @@
 // The webhooks of a domain: status (suspended with reason and time), last delivery, 24 h success and
 // p95 latency (GET /v1/webhooks/{id}/stats per row), and the create form with the API's field messages.
-import { $, api, enc, esc, fieldErrors, ms, pct, render, statusText, table, when } from './lib.js';
+import { $, api, enc, esc, eventList, fieldErrors, ms, pct, render, statusText, table, when } from './lib.js';
 
 function lastResult(a) {
   if (!a) return 'none yet';
@@ -64,10 +64,7 @@ function wireCreate(domain) {
       domain_id: domain,
       name: $('c-name').value,
       url: $('c-url').value,
-      events: $('c-events')
-        .value.split(',')
-        .map((v) => v.trim())
-        .filter(Boolean),
+      events: eventList($('c-events').value),
     })
       .then(({ data }) => {
         location.hash = `#/webhooks/${enc(data.id)}`;
