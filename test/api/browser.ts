@@ -70,6 +70,8 @@ export async function seriousViolations(page: Page): Promise<string[]> {
  * a full-page screenshot at each width.
  */
 export async function shoot(page: Page, name: string): Promise<void> {
+  expect(await unlabelledControls(page), `${name}: controls without a label`).toEqual([]);
+  expect(await unreachableByTab(page), `${name}: controls Tab never reaches`).toEqual([]);
   for (const width of [1280, 390]) {
     await page.setViewportSize({ width, height: 900 });
     expect(await seriousViolations(page), `${name} at ${width} px`).toEqual([]);
@@ -115,4 +117,36 @@ export async function unlabelledControls(page: Page): Promise<string[]> {
     .filter((e) => e.offsetParent !== null)
     .filter((e) => !(e.labels && e.labels.length) && !e.getAttribute('aria-label') && !(e.textContent || '').trim())
     .map((e) => e.outerHTML.slice(0, 80))`)) as string[];
+}
+
+/** Visible controls (links, buttons, inputs, selects) that tabbing through the whole page never focuses. */
+export async function unreachableByTab(page: Page): Promise<string[]> {
+  const count = (await page.evaluate(`(() => {
+    const all = [...document.querySelectorAll('a[href],button:not([disabled]),input,select,textarea')]
+      .filter((e) => e.offsetParent !== null || e === document.activeElement);
+    all.forEach((e, i) => e.setAttribute('data-ctl', String(i)));
+    return all.length;
+  })()`)) as number;
+  await page.evaluate(
+    "document.querySelectorAll('[data-reached]').forEach((e) => e.removeAttribute('data-reached'))",
+  );
+  await page.locator('a').first().focus();
+  await page.evaluate("document.activeElement.setAttribute('data-reached', '')");
+  // A date-time input takes one Tab stop per part (day, month, year, hours, …), hence the bound.
+  for (let i = 0; i < count * 8 + 10; i++) {
+    await page.keyboard.press('Tab');
+    const left = (await page.evaluate(`(() => {
+      document.activeElement?.setAttribute('data-reached', '');
+      return document.querySelectorAll('[data-ctl]:not([data-reached])').length;
+    })()`)) as number;
+    if (left === 0) break;
+  }
+  const missed = (await page.evaluate(`[...document.querySelectorAll('[data-ctl]:not([data-reached])')]
+    .map((e) => e.outerHTML.slice(0, 100))`)) as string[];
+  await page.evaluate(`document.querySelectorAll('[data-ctl],[data-reached]').forEach((e) => {
+    e.removeAttribute('data-ctl');
+    e.removeAttribute('data-reached');
+  })`);
+  await page.evaluate('document.activeElement?.blur?.()');
+  return missed;
 }
