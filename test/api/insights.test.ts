@@ -103,11 +103,12 @@ describe('dead letters of a webhook', () => {
   it('counts by reason, lists newest first up to the limit, and shows what a replay re-enqueued', async () => {
     const w = await create();
     const other = await create();
-    const now = Date.now();
+    // Whole seconds, so that the resend range (in seconds) splits them exactly.
+    const now = Math.floor(Date.now() / 1000) * 1000;
     const letters: DeadLetter[] = [
-      batchDeadLetter(w.id, now - 3_000, 2),
-      batchDeadLetter(w.id, now - 2_000, 1),
-      { ...batchDeadLetter(w.id, now - 1_000, 4), reason: 'gone', error: 'HTTP 410' },
+      batchDeadLetter(w.id, now - 6_000, 2),
+      batchDeadLetter(w.id, now - 4_000, 1),
+      { ...batchDeadLetter(w.id, now - 2_000, 4), reason: 'gone', error: 'HTTP 410' },
       batchDeadLetter(other.id, now, 1),
     ];
     await send(fixture.env.catalog.topics.dlq.name, letters);
@@ -142,7 +143,7 @@ describe('dead letters of a webhook', () => {
     }
 
     // A dry run over the older two says what would be sent and sends nothing.
-    const range = { date_from: Math.floor((now - 3_000) / 1000), date_to: Math.ceil((now - 1_500) / 1000) };
+    const range = { date_from: (now - 6_000) / 1000, date_to: (now - 2_000) / 1000 };
     const dry = await api.call('POST', `/v1/webhooks/${w.id}/resend`, { ...range, dry_run: true });
     expect(dry.body.data).toMatchObject({ dry_run: true, matched: 2, replayed: 2, events: 3 });
     expect(dry.body.data.items.map((i: { outcome: string }) => i.outcome)).toEqual(['batches', 'batches']);
