@@ -195,9 +195,10 @@ try {
 say(
   `services ready: ${roles.map((r) => r.name).join(', ')} (API on http://127.0.0.1:${API_PORT}, token in .data/demo/secrets.json)`,
 );
-say(
-  `console on http://127.0.0.1:${API_PORT}/console — sign in by pasting the demo token from .data/demo/secrets.json (kept in the tab, never in the URL)`,
-);
+// The demo's own token, made for this data dir and good on loopback only: printed so that a newcomer can
+// open the console at once (the console keeps it in the tab, never in a URL).
+say(`console on http://127.0.0.1:${API_PORT}/console — sign in with the demo token ${apiToken}`);
+say('  then show domain dom-0, dom-1 or dom-2; Overview shows lag, suspended webhooks and dead letters');
 
 // --- 3. receiver and webhooks --------------------------------------------------------------------
 

@@ -5,12 +5,11 @@ import { readToEnd } from '@hookpost/deadletters';
 import { createProducer, type Producer, provisionTopics } from '@hookpost/kafka';
 import { createLogger } from '@hookpost/logger';
 import { type Receiver, startReceiver } from '@hookpost/sender';
-import { SubscriptionWriter } from '@hookpost/subscriptions';
 import { Webhook as StandardWebhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { batchDeadLetter } from '../support/dead-letters.ts';
 import { type TestEnv, testEnv, uniq, waitFor } from '../support/env.ts';
-import { SCOPED_DOMAIN, startTestApi, TOKENS } from './support.ts';
+import { SCOPED_DOMAIN, startTestApi, suspendLikeDelivery, TOKENS } from './support.ts';
 
 let env: TestEnv;
 let api: Awaited<ReturnType<typeof startTestApi>>;
@@ -242,36 +241,7 @@ describe('test sends and secret rotation', () => {
 });
 
 describe('resume and resend', () => {
-  async function suspend(id: string): Promise<Webhook> {
-    // What delivery's suspender does: write the suspended document to the subscriptions topic.
-    const writer = new SubscriptionWriter({
-      kafka: env.kafka,
-      topic: env.catalog.topics.subscriptions.name,
-      box: new SecretBox(api.encryptionKeys),
-    });
-    await writer.connect();
-    const { SubscriptionTable } = await import('@hookpost/subscriptions');
-    const table = new SubscriptionTable({
-      kafka: env.kafka,
-      topic: env.catalog.topics.subscriptions.name,
-      box: new SecretBox(api.encryptionKeys),
-      logger: env.logger,
-      groupPrefix: env.prefix,
-    });
-    await table.start();
-    const current = table.get(id)!;
-    const next = {
-      ...current,
-      status: 'suspended' as const,
-      status_reason: 'exhausted',
-      version: current.version + 1,
-    };
-    await writer.put(next);
-    await table.stop();
-    await writer.close();
-    await waitFor(async () => (await api.call('GET', `/v1/webhooks/${id}`)).body.data.status === 'suspended');
-    return next;
-  }
+  const suspend = (id: string): Promise<Webhook> => suspendLikeDelivery(env, api, id);
 
   it('resumes a suspended webhook and tells the owner on the operational topic', async () => {
     const w = (await create()).body.data;
@@ -442,6 +412,9 @@ describe('OpenAPI and logs', () => {
     'post /v1/webhooks/{id}/resume',
     'post /v1/webhooks/{id}/resend',
     'get /v1/webhooks/{id}/attempts',
+    'get /v1/webhooks/{id}/stats',
+    'get /v1/webhooks/{id}/dead-letters',
+    'get /v1/overview',
   ];
 
   it('serves an OpenAPI 3 document whose operations are exactly the routes, with their schemas', async () => {

@@ -1,158 +1,242 @@
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+/**
+ * The console in a real Chromium against the API on the shared broker, with history and dead letters
+ * seeded on the API's topics: every page's controls, filters and paging, the secret behind a click,
+ * and what a customer token can reach (its own domain's pages, nothing of another domain by any URL).
+ * The whole pipeline (fan-out, batcher, delivery) runs in console-e2e.test.ts.
+ */
+import type { AttemptRecord } from '@hookpost/contracts';
+import { createProducer, type Producer, provisionTopics } from '@hookpost/kafka';
 import { type Receiver, startReceiver } from '@hookpost/sender';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { batchDeadLetter } from '../support/dead-letters.ts';
 import { type TestEnv, testEnv, uniq, waitFor } from '../support/env.ts';
+import { launchChromium, shoot, signedIn, tabOrder, unlabelledControls } from './browser.ts';
 import { SCOPED_DOMAIN, startTestApi, TOKENS } from './support.ts';
-
-const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
-// Screenshots go to a temp dir on an ordinary run, so a test run never rewrites committed files;
-// `npm run docs:console` points CONSOLE_SCREENSHOTS_DIR at docs/console/ to refresh the README's pictures.
-const SHOTS = `${
-  process.env.CONSOLE_SCREENSHOTS_DIR
-    ? resolve(process.env.CONSOLE_SCREENSHOTS_DIR)
-    : mkdtempSync(join(tmpdir(), 'hookpost-console-'))
-}/`;
 
 let env: TestEnv;
 let api: Awaited<ReturnType<typeof startTestApi>>;
 let receiver: Receiver;
 let browser: Browser;
+let producer: Producer;
 
 beforeAll(async () => {
-  // Debian's chromium, installed by the project's script when missing (Playwright's download cannot work here).
-  execFileSync('bash', [new URL('../../scripts/chromium.sh', import.meta.url).pathname], {
-    stdio: 'inherit',
-  });
   env = await testEnv();
   receiver = await startReceiver();
   api = await startTestApi(env);
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  await provisionTopics(env.admin, [env.catalog.topics.attempts]);
+  producer = createProducer(env.kafka);
+  await producer.connect();
+  browser = await launchChromium();
 }, 300_000);
 afterAll(async () => {
   await browser?.close();
+  await producer?.disconnect();
   await api?.stop();
   api?.cleanup();
   await receiver?.close();
   await env?.close();
 });
 
-async function signedIn(token: string, width = 1280): Promise<Page> {
-  const page = await browser.newPage({ viewport: { width, height: 900 } });
-  await page.goto(`${api.api.url}/console`);
-  await page.getByLabel('API token').fill(token);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByRole('heading', { name: 'Webhooks' }).waitFor();
-  return page;
-}
-
-async function seriousViolations(page: Page): Promise<string[]> {
-  // evaluate runs outside the page's CSP, which (rightly) forbids inline scripts.
-  await page.evaluate(`${AXE}\n;0`);
-  // A string: it runs in the page, where axe (injected above) and the DOM exist.
-  const result = await page.evaluate('axe.run(document)');
-  return (
-    (result as { violations: unknown }).violations as {
-      id: string;
-      impact: string;
-      nodes: { target: string[] }[];
-    }[]
-  )
-    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-    .map((v) => `${v.id} (${v.impact}) at ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
-}
-
-async function shoot(page: Page, name: string): Promise<void> {
-  expect(await seriousViolations(page), name).toEqual([]);
-  for (const width of [1280, 390]) {
-    await page.setViewportSize({ width, height: 900 });
-    await page.screenshot({ path: `${SHOTS}${name}-${width}.png`, fullPage: true });
-  }
-  await page.setViewportSize({ width: 1280, height: 900 });
-}
+const url = () => api.api.url;
+const createWebhook = async (domain: string, name: string) => {
+  const res = await api.call('POST', '/v1/webhooks', {
+    domain_id: domain,
+    name,
+    url: `${receiver.url}/ok`,
+    events: ['activity.delivered'],
+  });
+  expect(res.status).toBe(201);
+  return res.body.data as { id: string; domain_id: string; secret: string };
+};
 
 describe('console in a real browser', () => {
-  it('an operator creates a webhook, sends a test and sees the receiver answer', async () => {
-    const page = await signedIn(TOKENS.backend);
+  it('an operator creates a webhook (the API’s message beside the field), reveals and rotates its secret, sends a test', async () => {
+    const page = await signedIn(browser, url(), TOKENS.backend);
     await shoot(page, 'signed-in');
     const domain = uniq('dom-console');
     await page.getByLabel('Domain id').fill(domain);
     await page.getByRole('button', { name: 'Show' }).click();
     await page.getByRole('heading', { name: 'New webhook' }).waitFor();
-    // The API's validation message appears beside the field.
     await page.getByLabel('Name').fill('Orders');
     await page.getByLabel('URL').fill('not a url');
     await page.getByLabel(/^Events/).fill('activity.sent');
-    await page.evaluate("document.getElementById('c-url').setAttribute('type', 'text')");
     await page.getByRole('button', { name: 'Create' }).click();
     await waitFor(async () => ((await page.locator('#ce-url').textContent()) ?? '').length > 0);
-    await shoot(page, 'webhooks');
+    await page.getByLabel(/^Events/).fill('activity.sent, activity.nope');
+    await page.getByRole('button', { name: 'Create' }).click();
+    await page
+      .locator('#ce-events')
+      .filter({ hasText: /must be one of the event types/ })
+      .waitFor();
+    await page.getByLabel(/^Batch window/).fill('0');
+    await page.getByRole('button', { name: 'Create' }).click();
+    await page
+      .locator('#ce-batch')
+      .filter({ hasText: /must be >= 1/ })
+      .waitFor();
+    await page.getByLabel(/^Batch window/).fill('');
+    expect(await unlabelledControls(page)).toEqual([]);
+    const order = await tabOrder(page);
+    for (const control of ['Webhooks', 'Overview', 'Sign out', 'Domain id', 'Show', 'Name', 'URL', 'Create'])
+      expect(
+        order.some((n) => n.startsWith(control)),
+        `${control} in ${order.join(' | ')}`,
+      ).toBe(true);
 
     await page.getByLabel('URL').fill(`${receiver.url}/ok`);
+    await page.getByLabel(/^Events/).fill('activity.sent');
     await page.getByRole('button', { name: 'Create' }).click();
     await page.getByRole('heading', { name: 'Orders' }).waitFor();
+    const id = decodeURIComponent(new URL(page.url()).hash.split('/')[2] ?? '');
+    const secret = (await api.call('GET', `/v1/webhooks/${id}`)).body.data.secret as string;
+    // The secret reaches the page only after the explicit click.
+    expect(await page.content()).not.toContain(secret);
+    await page.getByRole('button', { name: 'Reveal signing secret' }).click();
+    await page.locator('#secret-value').filter({ hasText: secret }).waitFor();
+    await page.getByRole('button', { name: 'Rotate signing secret' }).click();
+    // 24 h: the API's default grace, read back from the old secret's expiry.
+    await page.getByText(/keeps signing beside it until .* \(grace period 24 h\)/).waitFor();
+    expect(await page.locator('#secret').textContent()).toContain(secret);
+
     await page.getByRole('button', { name: 'Send a test' }).click();
     await page.getByRole('heading', { name: 'Test result' }).waitFor();
-    const out = (await page.locator('#out pre').textContent()) ?? '';
-    expect(JSON.parse(out).data).toMatchObject({ delivered: true, status: 200 });
+    expect(await page.locator('#test-status').textContent()).toBe('200');
+    expect(await page.locator('#test-delivered').textContent()).toBe('yes');
     await waitFor(() => receiver.requests.length > 0);
-    await shoot(page, 'webhook-detail');
+    expect(await unlabelledControls(page)).toEqual([]);
+    const detailOrder = await tabOrder(page);
+    for (const control of [
+      'Delivery attempts',
+      'Dead letters',
+      'Name',
+      'Save',
+      'Hide signing secret',
+      'Send a test',
+      'Delete…',
+    ])
+      expect(
+        detailOrder.some((n) => n.startsWith(control)),
+        `${control} in ${detailOrder.join(' | ')}`,
+      ).toBe(true);
 
-    await page.getByRole('link', { name: /Webhooks of/ }).click();
-    await page.getByRole('link', { name: 'Orders' }).waitFor();
+    // The edit form shows the API's message beside the field, and nothing changes.
+    await page.getByLabel('URL').fill('ftp://example.test/');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await waitFor(async () => ((await page.locator('#e-url').textContent()) ?? '').length > 0);
+    expect((await api.call('GET', `/v1/webhooks/${id}`)).body.data.url).toBe(`${receiver.url}/ok`);
+    await page.getByLabel('URL').fill(`${receiver.url}/ok`);
+    await page.getByLabel('Enabled').uncheck();
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.getByText('Saved.').waitFor();
+    expect((await api.call('GET', `/v1/webhooks/${id}`)).body.data.enabled).toBe(false);
+    await page.getByRole('button', { name: 'Delete…' }).click();
+    await page.getByRole('button', { name: 'Cancel' }).click();
+    expect((await api.call('GET', `/v1/webhooks/${id}`)).status).toBe(200);
+    await page.getByRole('button', { name: 'Delete…' }).click();
+    await page.getByRole('button', { name: 'Yes, delete Orders' }).click();
+    await page.getByText('No webhooks.').waitFor();
+    expect((await api.call('GET', `/v1/webhooks/${id}`)).status).toBe(404);
     await page.close();
   });
 
-  it("a customer token cannot reach another domain's webhook, even by its detail URL", async () => {
-    const other = await api.call('POST', '/v1/webhooks', {
-      domain_id: uniq('dom-other'),
-      name: 'Not yours',
-      url: receiver.url,
-      events: ['activity.sent'],
+  it('filters attempts by status class and time, pages through them, and opens an attempt’s detail', async () => {
+    const w = await createWebhook(uniq('dom-attempts'), 'Paged');
+    const now = Date.now();
+    const attempt = (i: number, status: number | null): AttemptRecord => ({
+      webhook_id: w.id,
+      batch_id: `batch-${i}`,
+      attempt: (i % 3) + 1,
+      tier: i % 3 === 0 ? 'main' : '10s',
+      at: now - (30 - i) * 1000,
+      status,
+      latency_ms: 10 + i,
+      outcome: status === 200 ? 'delivered' : 'retry',
+      error: status === null ? 'ECONNREFUSED' : null,
+      response_excerpt: status === null ? null : `answer ${i}`,
+      event_count: 2,
     });
-    expect(other.status).toBe(201);
-    const page = await signedIn(TOKENS.scoped);
-    await page.goto(`${api.api.url}/console#/webhooks/${other.body.data.id}`);
-    await page.getByRole('heading', { name: 'Not found (404)' }).waitFor();
-    expect(await page.content()).not.toContain('Not yours');
-    await shoot(page, 'not-found');
+    const records = Array.from({ length: 25 }, (_, i) =>
+      attempt(i, i % 5 === 0 ? 503 : i % 7 === 0 ? null : 200),
+    );
+    await producer.send({
+      topic: env.catalog.topics.attempts.name,
+      messages: records.map((r) => ({ key: r.webhook_id, value: JSON.stringify(r) })),
+    });
+    await waitFor(
+      async () => (await api.call('GET', `/v1/webhooks/${w.id}/attempts`)).body.meta.total === 25,
+    );
+    const page = await signedIn(browser, url(), TOKENS.backend);
+    await page.goto(`${url()}/console#/webhooks/${w.id}/attempts`);
+    await page.getByRole('table', { name: /25 attempts, page 1 of 2/ }).waitFor();
+    await page.getByRole('link', { name: 'Older →' }).click();
+    await page.getByRole('table', { name: /page 2 of 2/ }).waitFor();
+    expect(await page.locator('tbody tr').count()).toBe(5);
+    await page.getByLabel('Status class').selectOption('5xx');
+    await page.getByRole('button', { name: 'Apply filters' }).click();
+    await page.getByRole('table', { name: /5 attempts answered 5xx/ }).waitFor();
+    // From the 11th second on: batch-10, -15, -20 remain.
+    await page.getByLabel('From (UTC)').fill(new Date(now - 20_000).toISOString().slice(0, 19));
+    await page.getByRole('button', { name: 'Apply filters' }).click();
+    await page.getByRole('table', { name: /3 attempts answered 5xx/ }).waitFor();
+    await page.getByRole('link', { name: 'Details of attempt 2 of batch batch-10' }).click();
+    const detail = page.locator('#attempt-detail');
+    await detail.getByRole('heading').waitFor();
+    for (const text of ['batch-10', '503', '10s', '20 ms', 'answer 10'])
+      expect(await detail.textContent()).toContain(text);
+    expect(await unlabelledControls(page)).toEqual([]);
+    await page.close();
+  });
 
-    await page.goto(`${api.api.url}/console#/?domain_id=${other.body.data.domain_id}`);
+  it("a customer token reaches its own domain's pages and nothing of another domain, by any page or URL", async () => {
+    const other = await createWebhook(uniq('dom-other'), 'Not yours');
+    await producer.send({
+      topic: env.catalog.topics.dlq.name,
+      messages: [{ key: other.id, value: JSON.stringify(batchDeadLetter(other.id, Date.now())) }],
+    });
+    const own = await createWebhook(SCOPED_DOMAIN, uniq('Mine'));
+    const page = await signedIn(browser, url(), TOKENS.scoped);
+    for (const path of [
+      `#/webhooks/${other.id}`,
+      `#/webhooks/${other.id}/attempts`,
+      `#/webhooks/${other.id}/attempts?show=0-0`,
+      `#/webhooks/${other.id}/dead-letters`,
+      `#/webhooks/${encodeURIComponent(other.id)}%2F..`,
+    ]) {
+      await page.goto(`${url()}/console${path}`);
+      await page.getByRole('heading', { name: 'Not found (404)' }).waitFor();
+      const html = await page.content();
+      expect(html, path).not.toContain('Not yours');
+      expect(html, path).not.toContain(other.secret);
+      if (path === `#/webhooks/${other.id}`) await shoot(page, 'not-found');
+    }
+    await page.goto(`${url()}/console#/overview`);
+    await page.getByRole('heading', { name: 'Not allowed (403)' }).waitFor();
+    await shoot(page, 'forbidden');
     // A domain outside the token's scope looks exactly like one without webhooks (the API's rule).
+    await page.goto(`${url()}/console#/?domain_id=${other.domain_id}`);
     await page.getByText('No webhooks.').waitFor();
     expect(await page.content()).not.toContain('Not yours');
-    // Its own domain is fine.
-    await page.goto(`${api.api.url}/console#/?domain_id=${SCOPED_DOMAIN}`);
-    await page.getByRole('heading', { name: 'New webhook' }).waitFor();
+    // Its own domain: the list, the detail, the attempts and the dead letters.
+    await page.goto(`${url()}/console#/?domain_id=${SCOPED_DOMAIN}`);
+    await page.getByRole('link', { name: /^Mine/ }).click();
+    await page.getByRole('link', { name: 'Delivery attempts' }).click();
+    await page.getByRole('heading', { name: /^Delivery attempts of Mine/ }).waitFor();
+    await page.goto(`${url()}/console#/webhooks/${own.id}/dead-letters`);
+    await page.getByRole('heading', { name: /^Dead letters of Mine/ }).waitFor();
     await page.close();
   });
 
   it('a bad token lands on the sign-in page with the reason, and the token never appears in the URL', async () => {
     const page = await browser.newPage();
-    await page.goto(`${api.api.url}/console`);
+    await page.goto(`${url()}/console`);
     await page.getByLabel('API token').fill('tok-wrong-0123456789');
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('alert').filter({ hasText: 'not accepted (401)' }).waitFor();
     await shoot(page, 'sign-in');
     await page.getByLabel('API token').fill(TOKENS.backend);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('heading', { name: 'Webhooks' }).waitFor();
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: 'Webhooks', exact: true }).waitFor();
     expect(page.url()).not.toContain(TOKENS.backend);
     await page.close();
   });

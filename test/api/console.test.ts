@@ -12,12 +12,22 @@ afterAll(async () => {
   await fixture?.close();
 });
 
+const MODULES = [
+  '/console/app.js',
+  '/console/lib.js',
+  '/console/page-webhooks.js',
+  '/console/page-detail.js',
+  '/console/page-attempts.js',
+  '/console/page-deadletters.js',
+  '/console/page-overview.js',
+];
+
 describe('console assets', () => {
   it('serves the page, script and stylesheet without a token, with a strict same-origin CSP', async () => {
     for (const [path, type] of [
       ['/console', 'text/html'],
-      ['/console/app.js', 'text/javascript'],
       ['/console/app.css', 'text/css'],
+      ...MODULES.map((m) => [m, 'text/javascript'] as const),
     ] as const) {
       const res = await api.call('GET', path, undefined, null);
       expect(res.status, path).toBe(200);
@@ -31,7 +41,19 @@ describe('console assets', () => {
 
   it('ships no external resource and no token: the page calls /v1 with the bearer header from sessionStorage', async () => {
     const html = (await api.call('GET', '/console', undefined, null)).body as string;
-    const js = (await api.call('GET', '/console/app.js', undefined, null)).body as string;
+    // Every module the page loads, found by following its imports from app.js.
+    const seen = new Set<string>();
+    const queue = ['/console/app.js'];
+    let js = '';
+    while (queue.length > 0) {
+      const path = queue.shift()!;
+      if (seen.has(path)) continue;
+      seen.add(path);
+      const text = (await api.call('GET', path, undefined, null)).body as string;
+      js += text;
+      for (const m of text.matchAll(/from '\.\/([a-z-]+\.js)'/g)) queue.push(`/console/${m[1]}`);
+    }
+    expect([...seen].sort()).toEqual([...MODULES].sort());
     const css = (await api.call('GET', '/console/app.css', undefined, null)).body as string;
     for (const text of [html, js, css]) {
       expect(text).not.toMatch(/https?:\/\//);

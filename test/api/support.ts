@@ -3,11 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type ApiConfig, apiSchema, hashToken, type RunningApi, startApi } from '@hookpost/api';
 import { loadConfig } from '@hookpost/config';
-import { SecretBox } from '@hookpost/contracts';
+import { SecretBox, type Webhook } from '@hookpost/contracts';
 import { createLogger, type Logger } from '@hookpost/logger';
 import { createRegistry } from '@hookpost/metrics';
 import { type Receiver, startReceiver } from '@hookpost/sender';
-import { type TestEnv, testEnv } from '../support/env.ts';
+import { SubscriptionTable, SubscriptionWriter } from '@hookpost/subscriptions';
+import { type TestEnv, testEnv, waitFor } from '../support/env.ts';
 
 export const TOKENS = {
   backend: 'tok-backend-0123456789',
@@ -119,4 +120,43 @@ export async function startApiWithReceiver(options: TestApiOptions = {}) {
       await env.close();
     },
   };
+}
+
+/**
+ * What delivery's suspender does, without delivery: writes the webhook's suspended document to the
+ * subscriptions topic, then waits until the API shows it.
+ */
+export async function suspendLikeDelivery(
+  env: TestEnv,
+  api: Awaited<ReturnType<typeof startTestApi>>,
+  id: string,
+  reason = 'exhausted',
+): Promise<Webhook> {
+  const box = new SecretBox(api.encryptionKeys);
+  const writer = new SubscriptionWriter({
+    kafka: env.kafka,
+    topic: env.catalog.topics.subscriptions.name,
+    box,
+  });
+  await writer.connect();
+  const table = new SubscriptionTable({
+    kafka: env.kafka,
+    topic: env.catalog.topics.subscriptions.name,
+    box,
+    logger: env.logger,
+    groupPrefix: env.prefix,
+  });
+  await table.start();
+  const current = table.get(id)!;
+  const next = {
+    ...current,
+    status: 'suspended' as const,
+    status_reason: reason,
+    version: current.version + 1,
+  };
+  await writer.put(next);
+  await table.stop();
+  await writer.close();
+  await waitFor(async () => (await api.call('GET', `/v1/webhooks/${id}`)).body.data.status === 'suspended');
+  return next;
 }

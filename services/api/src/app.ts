@@ -22,6 +22,7 @@ import {
   methodsAt,
 } from './http-support.ts';
 import { registerActionRoutes } from './routes-actions.ts';
+import { registerInsightRoutes } from './routes-insights.ts';
 import { registerWebhookRoutes } from './routes-webhooks.ts';
 import { errorResponses } from './schemas.ts';
 
@@ -210,6 +211,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   };
   registerWebhookRoutes(app, ctx);
   registerActionRoutes(app, ctx);
+  registerInsightRoutes(app, ctx);
   registerConsole(app);
   app.get('/openapi.json', { schema: { hide: true }, config: { public: true } }, async () => app.swagger());
   await app.ready();

@@ -15,6 +15,10 @@ describe('bearer tokens', () => {
     expect(read.ok && read.principal.access).toBe('read');
     expect(read.ok && read.principal.canSee('dom-1')).toBe(true);
     expect(read.ok && read.principal.canSee('dom-2')).toBe(false);
+    // Only `*` makes an operator: a customer token is never one, even for a domain literally named so.
+    expect(all.ok && all.principal.allDomains).toBe(true);
+    expect(read.ok && read.principal.allDomains).toBe(false);
+    expect(read.ok && read.principal.canSee('*')).toBe(false);
   });
 
   it('refuses a missing, malformed or unknown token', () => {

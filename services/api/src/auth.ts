@@ -19,6 +19,8 @@ export interface Principal {
   name: string;
   access: Access;
   canSee(domainId: string): boolean;
+  /** The token's domains are `*`: an operator, who may see cross-domain figures (the overview). */
+  allDomains: boolean;
 }
 
 /** Parses and checks the configured list; the message names the entry, never a hash. */
@@ -75,7 +77,12 @@ export class TokenAuthority {
     const domains = new Set(found.domains);
     return {
       ok: true,
-      principal: { name: found.name, access: found.access, canSee: (d) => all || domains.has(d) },
+      principal: {
+        name: found.name,
+        access: found.access,
+        canSee: (d) => all || domains.has(d),
+        allDomains: all,
+      },
     };
   }
 }

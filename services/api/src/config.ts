@@ -46,6 +46,12 @@ export const apiSchema = {
       default: '.data/api',
       env: 'API_DATA_DIR',
     },
+    grafanaUrl: {
+      doc: 'Grafana dashboard the console overview links to for depth; empty for no link.',
+      format: String,
+      default: 'http://127.0.0.1:3000/d/hookpost',
+      env: 'API_GRAFANA_URL',
+    },
     historyDays: {
       doc: 'Days of delivery attempts kept and served by GET /v1/webhooks/{id}/attempts.',
       format: 'nat',
@@ -66,6 +72,7 @@ export interface ApiConfig extends CommonConfig {
     secretGraceMs: number;
     dataDir: string;
     historyDays: number;
+    grafanaUrl: string;
   };
   ssrf: SsrfConfig;
   subscriptions: { encryptionKeys: string };

@@ -19,7 +19,19 @@ export interface ApiDeps {
   /** Producer of operational notices. */
   notices: SerialProducer;
   kafka: Kafka;
-  topics: { operational: string; dlq: string; batches: string; dispatch: string; ledger: string };
+  topics: {
+    operational: string;
+    dlq: string;
+    batches: string;
+    dispatch: string;
+    ledger: string;
+    /** email.events, read only for the fan-out stage's lag. */
+    events: string;
+  };
+  /** The topic prefix (also the prefix of the services' consumer groups). */
+  topicPrefix: string;
+  /** Link from the console's overview to the Grafana dashboard; empty for none. */
+  grafanaUrl: string;
   groupPrefix: string;
   sender: Pick<HttpSender, 'send'>;
   history: HistoryStore;

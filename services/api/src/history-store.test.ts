@@ -1,4 +1,5 @@
 import type { AttemptRecord } from '@hookpost/contracts';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { HistoryStore, statusClass } from './history-store.ts';
 
@@ -50,5 +51,38 @@ describe('history store', () => {
     expect(store.query({ webhookId: 'wh1', limit: 10, offset: 0 }).total).toBe(1);
     expect(store.prune(1_001)).toBe(1);
     expect(store.query({ webhookId: 'wh1', limit: 10, offset: 0 }).total).toBe(0);
+  });
+
+  it('reports 24 h figures: attempts, 2xx share, nearest-rank p95 and the newest attempt', () => {
+    const store = new HistoryStore(':memory:');
+    expect(store.stats(0, 'wh1')).toEqual({ attempts: 0, delivered: 0, p95LatencyMs: null, last: null });
+    store.apply('t', 0, 3, [
+      { offset: 0, record: attempt({ at: 500, latency_ms: 1_000 }) },
+      { offset: 1, record: attempt({ at: 1_000, latency_ms: 10 }) },
+      { offset: 2, record: attempt({ at: 2_000, status: 503, latency_ms: 30, outcome: 'retry' }) },
+      { offset: 3, record: attempt({ at: 3_000, webhook_id: 'other', latency_ms: 99 }) },
+    ]);
+    const s = store.stats(1_000, 'wh1');
+    expect(s).toMatchObject({ attempts: 2, delivered: 1, p95LatencyMs: 30 });
+    expect(s.last).toMatchObject({ at: 2_000, status: 503 });
+    expect(store.stats(1_000)).toMatchObject({ attempts: 3, delivered: 2, p95LatencyMs: 99, last: null });
+  });
+
+  it('p95 is the nearest-rank percentile of any set of latencies', () => {
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 0, max: 120_000 }), { minLength: 1, maxLength: 300 }), (ls) => {
+        const store = new HistoryStore(':memory:');
+        store.apply(
+          't',
+          0,
+          ls.length - 1,
+          ls.map((latency_ms, offset) => ({ offset, record: attempt({ latency_ms, at: 10 }) })),
+        );
+        const sorted = [...ls].sort((a, b) => a - b);
+        expect(store.stats(0, 'wh1').p95LatencyMs).toBe(sorted[Math.ceil(ls.length * 0.95) - 1]);
+        store.close();
+      }),
+      { numRuns: 50 },
+    );
   });
 });

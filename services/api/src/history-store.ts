@@ -22,6 +22,24 @@ export interface StoredAttempt extends AttemptRecord {
   status_class: StatusClass;
 }
 
+/** The API's representation of a stored attempt (its id is partition-offset in webhooks.attempts). */
+export function presentAttempt(r: StoredAttempt) {
+  return {
+    id: `${r.partition}-${r.offset}`,
+    batch_id: r.batch_id,
+    attempt: r.attempt,
+    tier: r.tier,
+    created_at: new Date(r.at).toISOString(),
+    status: r.status,
+    status_class: r.status_class,
+    latency_ms: r.latency_ms,
+    outcome: r.outcome,
+    error: r.error,
+    response_excerpt: r.response_excerpt,
+    event_count: r.event_count,
+  };
+}
+
 export interface AttemptQuery {
   webhookId: string;
   statusClass?: StatusClass;
@@ -29,6 +47,15 @@ export interface AttemptQuery {
   to?: number;
   limit: number;
   offset: number;
+}
+
+export interface AttemptStats {
+  attempts: number;
+  /** Attempts the endpoint answered 2xx. */
+  delivered: number;
+  p95LatencyMs: number | null;
+  /** Newest attempt of the webhook (any age within the history), when one webhook was asked for. */
+  last: StoredAttempt | null;
 }
 
 export class HistoryStore {
@@ -132,6 +159,41 @@ export class HistoryStore {
       )
       .all(...args, q.limit, q.offset) as unknown as StoredAttempt[];
     return { rows, total };
+  }
+
+  /**
+   * Figures over attempts at or after `from` (ms), of one webhook or of all: how many, how many were
+   * answered 2xx, the p95 latency (nearest rank) and the newest attempt.
+   */
+  stats(from: number, webhookId?: string): AttemptStats {
+    const where = webhookId === undefined ? 'at >= ?' : 'webhook_id = ? AND at >= ?';
+    const args = webhookId === undefined ? [from] : [webhookId, from];
+    const counts = this.db
+      .prepare(
+        `SELECT COUNT(*) AS n, COALESCE(SUM(status_class = '2xx'), 0) AS ok FROM attempts WHERE ${where}`,
+      )
+      .get(...args) as { n: number; ok: number };
+    const attempts = Number(counts.n);
+    const delivered = Number(counts.ok);
+    const p95 =
+      attempts === 0
+        ? null
+        : Number(
+            (
+              this.db
+                .prepare(
+                  `SELECT latency_ms FROM attempts WHERE ${where} ORDER BY latency_ms LIMIT 1 OFFSET ?`,
+                )
+                .get(...args, Math.ceil(attempts * 0.95) - 1) as { latency_ms: number }
+            ).latency_ms,
+          );
+    const last =
+      webhookId === undefined
+        ? undefined
+        : (this.db
+            .prepare('SELECT * FROM attempts WHERE webhook_id = ? ORDER BY at DESC, offset DESC LIMIT 1')
+            .get(webhookId) as unknown as StoredAttempt | undefined);
+    return { attempts, delivered, p95LatencyMs: p95, last: last ?? null };
   }
 
   /** Deletes attempts older than `before` (ms); returns how many went. */

@@ -6,7 +6,7 @@ import type { EventType } from '@hookpost/events';
 import { generateSecret } from '@hookpost/sender';
 import type { FastifyInstance } from 'fastify';
 import { type ApiDeps, commit, type RouteContext } from './deps.ts';
-import type { StatusClass } from './history-store.ts';
+import { presentAttempt, type StatusClass } from './history-store.ts';
 import { pageOf, pagination } from './http-support.ts';
 import { renderBody, samplePayload } from './sample.ts';
 import * as s from './schemas.ts';
@@ -185,6 +185,14 @@ export function registerActionRoutes(app: FastifyInstance, ctx: RouteContext): v
           events: r.events,
           skipped: r.skipped,
           resumed: r.resumed,
+          // What was (or, in a dry run, would be) sent, dead letter by dead letter.
+          items: r.items.slice(0, 500).map((i) => ({
+            dlq_id: i.dlq_id,
+            reason: i.reason,
+            dead_at: new Date(i.dead_at).toISOString(),
+            events: i.events,
+            outcome: i.outcome,
+          })),
         },
       };
     },
@@ -231,20 +239,7 @@ export function registerActionRoutes(app: FastifyInstance, ctx: RouteContext): v
         offset: p.offset,
       });
       return {
-        data: rows.map((r) => ({
-          id: `${r.partition}-${r.offset}`,
-          batch_id: r.batch_id,
-          attempt: r.attempt,
-          tier: r.tier,
-          created_at: new Date(r.at).toISOString(),
-          status: r.status,
-          status_class: r.status_class,
-          latency_ms: r.latency_ms,
-          outcome: r.outcome,
-          error: r.error,
-          response_excerpt: r.response_excerpt,
-          event_count: r.event_count,
-        })),
+        data: rows.map(presentAttempt),
         ...pagination(request, p, total),
       };
     },

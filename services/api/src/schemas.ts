@@ -229,6 +229,14 @@ export const testResult = {
   },
 };
 
+/** What the API says of one dead letter wherever it lists them. */
+export const deadLetterFields = {
+  dlq_id: { type: 'string' },
+  reason: { type: 'string' },
+  dead_at: { type: 'string' },
+  events: { type: 'integer', description: 'Events it holds (batch event ids or dispatch records).' },
+};
+
 export const resendResult = {
   type: 'object',
   properties: {
@@ -238,6 +246,15 @@ export const resendResult = {
     events: { type: 'integer' },
     skipped: { type: 'object', additionalProperties: { type: 'integer' } },
     resumed: { type: 'array', items: { type: 'string' } },
+    items: {
+      type: 'array',
+      description:
+        'The first 500 matched dead letters and what happens to each: batches / dispatch (re-enqueued there) or why skipped.',
+      items: {
+        type: 'object',
+        properties: { ...deadLetterFields, outcome: { type: 'string' } },
+      },
+    },
   },
 };
 

@@ -1,5 +1,5 @@
 /**
- * The web console: three static files (HTML, one vanilla JS module, one stylesheet) read once at start and
+ * The web console: static files (HTML, vanilla JS modules, one per page, and one stylesheet) read once at start and
  * served under /console. They carry no data: the page calls the /v1 API itself with the bearer token the
  * operator pasted (kept in sessionStorage), so the same domain scoping applies and no cookie ever
  * authenticates a state change (CSRF cannot ride on it).
@@ -11,6 +11,12 @@ const ASSETS = {
   '/console': { file: 'console.html', type: 'text/html; charset=utf-8' },
   '/console/app.js': { file: 'app.js', type: 'text/javascript; charset=utf-8' },
   '/console/app.css': { file: 'app.css', type: 'text/css; charset=utf-8' },
+  '/console/lib.js': { file: 'lib.js', type: 'text/javascript; charset=utf-8' },
+  '/console/page-webhooks.js': { file: 'page-webhooks.js', type: 'text/javascript; charset=utf-8' },
+  '/console/page-detail.js': { file: 'page-detail.js', type: 'text/javascript; charset=utf-8' },
+  '/console/page-attempts.js': { file: 'page-attempts.js', type: 'text/javascript; charset=utf-8' },
+  '/console/page-deadletters.js': { file: 'page-deadletters.js', type: 'text/javascript; charset=utf-8' },
+  '/console/page-overview.js': { file: 'page-overview.js', type: 'text/javascript; charset=utf-8' },
 } as const;
 
 // Same origin only, no inline script, no framing by other sites: the token in sessionStorage stays ours.

@@ -1,0 +1,215 @@
+/**
+ * Read-only figures behind the console: a webhook's 24 h delivery stats (from the history store), its
+ * dead letters by reason (a read of the DLQ and the replay ledger), and the operators' overview
+ * (consumer-group lag per stage, delivery success, suspended webhooks, DLQ growth). The overview spans
+ * every domain, so only a token whose domains are `*` may read it.
+ */
+import { DEAD_LETTER_FIELDS, type DeadLetter, parseJson } from '@hookpost/contracts';
+import { readLedger, readToEnd, scanDeadLetters, summarise } from '@hookpost/deadletters';
+import type { FastifyInstance } from 'fastify';
+import type { ApiDeps, RouteContext } from './deps.ts';
+import { presentAttempt } from './history-store.ts';
+import * as s from './schemas.ts';
+import { deadLetterSummary, deadLettersQuery, overviewObject, statsObject } from './schemas-insights.ts';
+
+const TAG = ['webhooks'];
+const HOUR = 60 * 60 * 1000;
+const WINDOW_HOURS = 24;
+const iso = (ms: number) => new Date(ms).toISOString();
+
+/** The consumer groups of the pipeline's stages (the services' default group names) and what they read. */
+export function stageGroups(prefix: string, topics: ApiDeps['topics']) {
+  return [
+    { stage: 'fanout', group: `${prefix}hookpost-fanout`, topic: topics.events },
+    { stage: 'batcher', group: `${prefix}hookpost-batcher`, topic: topics.dispatch },
+    { stage: 'delivery', group: `${prefix}hookpost-delivery`, topic: topics.batches },
+  ];
+}
+
+async function stageLag(deps: ApiDeps) {
+  const admin = deps.kafka.admin();
+  await admin.connect();
+  try {
+    return await Promise.all(
+      stageGroups(deps.topicPrefix, deps.topics).map(async (g) => {
+        let ends: { partition: number; high: string; low: string }[];
+        try {
+          ends = await admin.fetchTopicOffsets(g.topic);
+        } catch {
+          return { ...g, lag: null, note: 'topic not found' };
+        }
+        const [committed] = await admin.fetchOffsets({ groupId: g.group, topics: [g.topic] });
+        const at = new Map((committed?.partitions ?? []).map((p) => [p.partition, Number(p.offset)]));
+        if (![...at.values()].some((o) => o >= 0))
+          return { ...g, lag: null, note: 'no committed offsets (stage not running yet?)' };
+        let lag = 0;
+        for (const e of ends) {
+          const c = at.get(e.partition) ?? -1;
+          lag += Math.max(0, Number(e.high) - (c >= 0 ? c : Number(e.low)));
+        }
+        return { ...g, lag, note: null };
+      }),
+    );
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** Counts the DLQ by age and reason (every record is read; the DLQ is small next to the event topics). */
+async function deadLetterGrowth(deps: ApiDeps, now: number) {
+  const out = { total: 0, last_hour: 0, last_24h: 0, by_reason: {} as Record<string, number> };
+  await readToEnd({
+    kafka: deps.kafka,
+    topic: deps.topics.dlq,
+    groupPrefix: deps.groupPrefix,
+    onMessage: (message) => {
+      const parsed = parseJson<DeadLetter>(message.value, DEAD_LETTER_FIELDS);
+      const reason = parsed.ok ? parsed.value.reason : 'unreadable';
+      out.total += 1;
+      out.by_reason[reason] = (out.by_reason[reason] ?? 0) + 1;
+      if (parsed.ok && parsed.value.dead_at >= now - HOUR) out.last_hour += 1;
+      if (parsed.ok && parsed.value.dead_at >= now - WINDOW_HOURS * HOUR) out.last_24h += 1;
+    },
+  });
+  return out;
+}
+
+const rate = (delivered: number, attempts: number) =>
+  attempts === 0 ? null : Math.round((delivered / attempts) * 10_000) / 10_000;
+
+export function registerInsightRoutes(app: FastifyInstance, ctx: RouteContext): void {
+  const { deps } = ctx;
+
+  app.get<{ Params: { id: string } }>(
+    '/v1/webhooks/:id/stats',
+    {
+      schema: {
+        tags: TAG,
+        summary: 'Delivery figures of the last 24 hours: attempts, success rate, p95 latency, last attempt',
+        params: s.idParams,
+        response: s.responses({ 200: s.data(statsObject) }),
+      },
+    },
+    async (request, reply) => {
+      const w = ctx.visible(request, reply, request.params.id);
+      if (!w) return reply;
+      const st = deps.history.stats(deps.now() - WINDOW_HOURS * HOUR, w.id);
+      return {
+        data: {
+          window_hours: WINDOW_HOURS,
+          attempts: st.attempts,
+          delivered: st.delivered,
+          success_rate: rate(st.delivered, st.attempts),
+          p95_latency_ms: st.p95LatencyMs,
+          last_attempt: st.last ? presentAttempt(st.last) : null,
+        },
+      };
+    },
+  );
+
+  app.get<{ Params: { id: string }; Querystring: { limit?: string } }>(
+    '/v1/webhooks/:id/dead-letters',
+    {
+      schema: {
+        tags: TAG,
+        summary: 'What the dead-letter queue holds for the webhook: counts by reason and the newest records',
+        params: s.idParams,
+        querystring: deadLettersQuery,
+        response: s.responses({ 200: s.data(deadLetterSummary) }),
+      },
+    },
+    async (request, reply) => {
+      const w = ctx.visible(request, reply, request.params.id);
+      if (!w) return reply;
+      const [scan, ledger] = await Promise.all([
+        scanDeadLetters(deps.kafka, deps.topics.dlq, { webhookId: w.id }, deps.groupPrefix),
+        readLedger(deps.kafka, deps.topics.ledger, deps.groupPrefix),
+      ]);
+      const letters = scan.letters.map((x) => x.letter);
+      const limit = Number(request.query.limit ?? 100);
+      return {
+        data: {
+          total: letters.length,
+          unreadable: scan.unreadable.length,
+          by_reason: summarise(letters).map((r) => ({
+            reason: r.reason,
+            count: r.count,
+            events: r.events,
+            oldest_at: iso(r.oldest),
+            newest_at: iso(r.newest),
+          })),
+          letters: letters
+            .slice(-limit)
+            .reverse()
+            .map((l) => {
+              const replayed = ledger.get(l.dlq_id);
+              return {
+                dlq_id: l.dlq_id,
+                reason: l.reason,
+                dead_at: iso(l.dead_at),
+                events: (l.batch?.event_ids.length ?? 0) + (l.dispatch?.length ?? 0),
+                attempts: l.attempts.length,
+                batch_id: l.batch?.batch_id ?? null,
+                error: l.error,
+                replayed_at: replayed ? iso(replayed.replayed_at) : null,
+              };
+            }),
+        },
+      };
+    },
+  );
+
+  app.get(
+    '/v1/overview',
+    {
+      schema: {
+        tags: ['operations'],
+        summary:
+          'Operators only (a token for every domain): stage lag, 24 h delivery success, suspended webhooks, DLQ growth',
+        response: s.responses({
+          200: s.data(overviewObject),
+          403: {
+            ...s.errorBody,
+            description: 'The token is scoped to some domains; the overview spans all.',
+          },
+        }),
+      },
+    },
+    async (request, reply) => {
+      if (!request.principal?.allDomains)
+        return reply
+          .code(403)
+          .send({ message: 'The overview spans every domain: it needs a token for "*".' });
+      const now = deps.now();
+      const [stages, deadLetters] = await Promise.all([stageLag(deps), deadLetterGrowth(deps, now)]);
+      const st = deps.history.stats(now - WINDOW_HOURS * HOUR);
+      const all = deps.table.all();
+      const suspended = all
+        .filter((w) => w.status === 'suspended')
+        .sort((a, b) => b.updated_at - a.updated_at)
+        .map((w) => ({
+          id: w.id,
+          name: w.name,
+          domain_id: w.domain_id,
+          reason: w.status_reason,
+          since: iso(w.updated_at),
+        }));
+      return {
+        data: {
+          window_hours: WINDOW_HOURS,
+          delivery: {
+            attempts: st.attempts,
+            delivered: st.delivered,
+            success_rate: rate(st.delivered, st.attempts),
+            p95_latency_ms: st.p95LatencyMs,
+          },
+          stages,
+          webhooks: { total: all.length, suspended: suspended.length },
+          suspended,
+          dead_letters: deadLetters,
+          grafana_url: deps.grafanaUrl || null,
+        },
+      };
+    },
+  );
+}

@@ -1,0 +1,213 @@
+/**
+ * The console against the whole pipeline: the real fan-out, batcher and delivery processes (small
+ * retry tiers, a 1 s batch window) and the API on the shared broker and registry. In the browser an
+ * operator creates two webhooks, MTA events flow, one batch arrives in the first webhook's attempts;
+ * the second webhook's receiver fails until it is "fixed", so delivery exhausts the tiers and the
+ * suspender suspends it; the console shows why, dry-runs the replay, refuses it while suspended,
+ * resumes and replays, and the receiver gets the same batch. The screenshots in docs/console/ of
+ * these pages come from this run (npm run docs:console).
+ */
+import { SecretBox } from '@hookpost/contracts';
+import { provisionTopics } from '@hookpost/kafka';
+import { type Behaviour, type Receiver, startReceiver } from '@hookpost/sender';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type TestEnv, testEnv, uniq, waitFor } from '../support/env.ts';
+import { mta } from '../support/pipeline.ts';
+import { type RunningProcess, spawnService } from '../support/services.ts';
+import { launchChromium, shoot, signedIn } from './browser.ts';
+import { startTestApi, TOKENS } from './support.ts';
+
+const TIERS = ['200ms', '500ms'];
+const keys = SecretBox.generateSpec();
+let env: TestEnv;
+let api: Awaited<ReturnType<typeof startTestApi>>;
+let receiver: Receiver;
+let browser: Browser;
+let events: Awaited<ReturnType<typeof mta>>;
+const services: RunningProcess[] = [];
+/** The flaky receiver answers 503 until the test "fixes" it. */
+let fixed = false;
+
+beforeAll(async () => {
+  env = await testEnv({ partitions: 3, retryTiers: TIERS });
+  await provisionTopics(env.admin, env.catalog.all());
+  receiver = await startReceiver({
+    behaviour: (path): Behaviour | undefined =>
+      path !== '/flaky' ? undefined : fixed ? { kind: 'ok' } : { kind: 'status', status: 503 },
+  });
+  const common = {
+    KAFKA_BROKERS: env.brokers,
+    SCHEMA_REGISTRY_URL: env.registryUrl,
+    TOPIC_PREFIX: env.prefix,
+    TOPIC_PARTITIONS: '3',
+    SUBSCRIPTION_ENCRYPTION_KEYS: keys,
+  };
+  services.push(
+    spawnService('fanout', common),
+    spawnService('batcher', { ...common, BATCH_WINDOW_MS: '1000' }),
+    spawnService('delivery', {
+      ...common,
+      RETRY_TIERS: TIERS.join(','),
+      SSRF_ALLOW_LOOPBACK: 'true',
+      DELIVERY_MAX_WAIT_MS: '50',
+    }),
+  );
+  [api, events, browser] = await Promise.all([
+    startTestApi(env, { encryptionKeys: keys }),
+    mta(env),
+    launchChromium(),
+    ...services.map((s) => s.ready()),
+  ]);
+}, 300_000);
+afterAll(async () => {
+  await browser?.close();
+  for (const s of services) await s.kill();
+  await events?.producer.close();
+  await api?.stop();
+  api?.cleanup();
+  await receiver?.close();
+  await env?.close();
+});
+
+const domain = uniq('dom-shop');
+
+/**
+ * Opens `hash` afresh (the pages read the API once per visit; going to the URL the tab is already on
+ * changes no hash, so it reloads).
+ */
+async function visit(page: Page, hash: string) {
+  const target = `${api.api.url}/console${hash}`;
+  if (page.url() === target) await page.reload();
+  else await page.goto(target);
+}
+
+/** Visits `hash` until `text` shows. */
+async function until(page: Page, hash: string, text: string | RegExp, what: string) {
+  await waitFor(
+    async () => {
+      await visit(page, hash);
+      await page.locator('main h1').waitFor();
+      return (await page.locator('main').getByText(text).count()) > 0;
+    },
+    { timeoutMs: 45_000, what },
+  );
+}
+
+async function create(page: Page, name: string, url: string) {
+  await page.goto(`${api.api.url}/console#/?domain_id=${domain}`);
+  await page.getByRole('heading', { name: 'New webhook' }).waitFor();
+  await page.getByLabel('Name').fill(name);
+  await page.getByLabel('URL').fill(url);
+  await page.getByLabel(/^Events/).fill('activity.delivered, activity.opened');
+  await page.getByLabel(/^Batch window/).fill('1');
+  await page.getByRole('button', { name: 'Create' }).click();
+  await page.getByRole('heading', { name }).waitFor();
+  return decodeURIComponent(new URL(page.url()).hash.split('/')[2] ?? '');
+}
+
+describe('console over the running pipeline', () => {
+  it('a batch arrives in the attempts; a failing webhook is suspended, its dead letters dry-run, resumed and replayed', {
+    timeout: 180_000,
+  }, async () => {
+    const page = await signedIn(browser, api.api.url, TOKENS.backend);
+    const orders = await create(page, 'Orders', `${receiver.url}/ok`);
+    const flaky = await create(page, 'Billing (flaky)', `${receiver.url}/flaky`);
+    await events.producer.send([
+      events.make(domain, 'activity.delivered'),
+      events.make(domain, 'activity.opened'),
+      events.make(domain, 'activity.delivered'),
+    ]);
+
+    // The batch reaches the receiver and the attempts page, under the id the receiver saw.
+    const delivered = await waitFor(() => receiver.requests.find((r) => r.path === '/ok'), {
+      timeoutMs: 45_000,
+    });
+    const batchId = String(delivered.headers['webhook-id']);
+    await until(page, `#/webhooks/${orders}/attempts`, batchId, 'the batch in the attempts');
+    await page.getByRole('link', { name: new RegExp(`^Details of attempt 1 of batch ${batchId}`) }).click();
+    const detail = page.locator('#attempt-detail');
+    await detail.getByRole('heading').waitFor();
+    expect(await detail.textContent()).toMatch(/200 \(2xx, delivered\)/);
+    expect(await detail.textContent()).toContain(`Events in the batch${delivered.events}`);
+    await shoot(page, 'attempt-detail');
+
+    // Three 503s (main, 200ms, 500ms): exhausted, dead-lettered, suspended by the suspender.
+    await until(page, `#/?domain_id=${domain}`, 'suspended: exhausted', 'the flaky webhook suspended');
+    expect(receiver.requests.filter((r) => r.path === '/flaky')).toHaveLength(3);
+    await page.getByRole('cell', { name: /100\.0 %/ }).waitFor();
+    await shoot(page, 'webhooks');
+    await page.goto(`${api.api.url}/console#/overview`);
+    await page.getByRole('link', { name: 'Billing (flaky)' }).waitFor();
+    expect(await page.locator('#ov-suspended').textContent()).toBe('1');
+    await shoot(page, 'overview');
+    await page.goto(`${api.api.url}/console#/webhooks/${flaky}`);
+    await page.getByText('suspended: exhausted').waitFor();
+    await shoot(page, 'webhook-detail');
+    await page.goto(`${api.api.url}/console#/webhooks/${flaky}/attempts`);
+    await page.getByRole('table', { name: /^3 attempts/ }).waitFor();
+    await shoot(page, 'attempts');
+
+    // Dead letters: one batch, exhausted. A dry run sends nothing.
+    await page.goto(`${api.api.url}/console#/webhooks/${flaky}/dead-letters`);
+    await page.getByRole('table', { name: '1 dead letter by reason' }).waitFor();
+    await page.getByRole('button', { name: 'Dry run' }).click();
+    await page.getByRole('heading', { name: 'Dry run: nothing was sent' }).waitFor();
+    expect(await page.locator('#replay-summary').textContent()).toMatch(
+      /^1 matched; would replay 1 \(\d events?\); would resume the webhook first\.$/,
+    );
+    expect(receiver.requests.filter((r) => r.path === '/flaky')).toHaveLength(3);
+    await shoot(page, 'dead-letters');
+
+    // The receiver is fixed. Replaying while suspended (resume unticked) is refused; resume, then replay.
+    fixed = true;
+    await page.getByLabel('Resume the webhook first if it is suspended').uncheck();
+    await page.getByRole('button', { name: 'Replay', exact: true }).click();
+    await page.getByRole('alert').filter({ hasText: 'The webhook is suspended' }).waitFor();
+    await page.getByRole('button', { name: 'Resume webhook' }).click();
+    await page.locator('#dl-status').getByText('active').waitFor();
+    await page.getByRole('button', { name: 'Replay', exact: true }).click();
+    await page.getByRole('heading', { name: 'Replay done' }).waitFor();
+    expect(await page.locator('#replay-summary').textContent()).toMatch(
+      /^1 matched; replayed 1 \(\d events?\)\.$/,
+    );
+    const replayed = await waitFor(
+      () => receiver.requests.find((r) => r.path === '/flaky' && r.status === 200),
+      {
+        timeoutMs: 45_000,
+        what: 'the replayed batch delivered',
+      },
+    );
+    const firstTry = receiver.requests.find((r) => r.path === '/flaky')!;
+    expect(replayed.headers['webhook-id']).toBe(firstTry.headers['webhook-id']);
+    await waitFor(
+      async () => {
+        await visit(page, `#/webhooks/${flaky}/dead-letters`);
+        const cell = page.locator('td[data-label="Replayed"]').first();
+        await cell.waitFor();
+        return /UTC$/.test((await cell.textContent()) ?? '');
+      },
+      { timeoutMs: 45_000, what: 'the dead letter marked replayed' },
+    );
+    await shoot(page, 'dead-letters-replayed');
+    await waitFor(
+      async () => {
+        await visit(page, `#/?domain_id=${domain}`);
+        await page.getByRole('link', { name: 'Orders' }).waitFor();
+        return (await page.getByText('✓ HTTP 200').count()) === 2;
+      },
+      { timeoutMs: 45_000, what: 'both webhooks delivering' },
+    );
+    expect(await page.locator('main').getByText('suspended').count()).toBe(0);
+
+    // A customer token of another domain reaches none of it.
+    const customer = await signedIn(browser, api.api.url, TOKENS.scoped);
+    for (const hash of [`#/webhooks/${flaky}/dead-letters`, `#/webhooks/${orders}/attempts`]) {
+      await customer.goto(`${api.api.url}/console${hash}`);
+      await customer.getByRole('heading', { name: 'Not found (404)' }).waitFor();
+      expect(await customer.content()).not.toContain('Billing');
+    }
+    await customer.close();
+    await page.close();
+  });
+});
