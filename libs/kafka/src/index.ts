@@ -21,6 +21,12 @@ export {
 } from './definitions.ts';
 export { filterAbortedMessages } from './kafkajs-fixes.ts';
 export {
+  PartitionConsumer,
+  type PartitionConsumerMetrics,
+  type PartitionConsumerOptions,
+  type RecordContext,
+} from './partition-consumer.ts';
+export {
   type BatchContext,
   type BatchDecision,
   isFencedError,
