@@ -19,6 +19,13 @@ export {
   type TopicSpec,
   topicCatalog,
 } from './definitions.ts';
+export {
+  classifyKafkaError,
+  isFencedError,
+  type KafkaErrorKind,
+  type RetryOptions,
+  retryTransient,
+} from './errors.ts';
 export { filterAbortedMessages } from './kafkajs-fixes.ts';
 export {
   PartitionConsumer,
@@ -29,7 +36,6 @@ export {
 export {
   type BatchContext,
   type BatchDecision,
-  isFencedError,
   type OutputRecord,
   type PartitionControl,
   type PartitionHandler,
