@@ -8,10 +8,11 @@ import {
   type KafkaMessage,
   type Producer,
   provisionTopics,
+  topicOffsets,
 } from '@hookpost/kafka';
 import { createRegistry } from '@hookpost/metrics';
 import type { TestEnv } from '../support/env.ts';
-import { uniq, waitFor } from '../support/env.ts';
+import { uniq } from '../support/env.ts';
 
 export const TEST_TIERS = [
   { name: '200ms', delayMs: 200 },
@@ -40,14 +41,11 @@ export function settings(env: TestEnv, overrides: Partial<DeliverySettings> = {}
 
 /**
  * Creates the test's topics and waits until their leaders answer: right after creation a busy broker
- * can still say "not the leader" to ListOffsets, which SubscriptionTable.start() does not retry.
+ * can still say "not the leader" to ListOffsets for a moment (topicOffsets retries that).
  */
 export async function provision(env: TestEnv): Promise<void> {
   await provisionTopics(env.admin, env.catalog.all());
-  for (const spec of env.catalog.all())
-    await waitFor(() => env.admin.fetchTopicOffsets(spec.name).then(() => true), {
-      what: `${spec.name} leaders`,
-    });
+  for (const spec of env.catalog.all()) await topicOffsets(env.kafka, spec.name);
 }
 
 export async function startInProcess(

@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type RetryRecord, SecretBox } from '@hookpost/contracts';
-import { provisionTopics } from '@hookpost/kafka';
+import { provisionTopics, topicOffsets } from '@hookpost/kafka';
 import { type Receiver, startReceiver } from '@hookpost/sender';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BatchProducer, makeBatch, Tail } from '../delivery/support.ts';
@@ -29,10 +29,7 @@ const closers: (() => Promise<void>)[] = [];
 beforeAll(async () => {
   env = await testEnv({ partitions: 2, retryTiers: [TIER] });
   await waitFor(() => provisionTopics(env.admin, env.catalog.all()).then(() => true), { what: 'topics' });
-  for (const spec of env.catalog.all())
-    await waitFor(() => env.admin.fetchTopicOffsets(spec.name).then(() => true), {
-      what: `${spec.name} leaders`,
-    });
+  for (const spec of env.catalog.all()) await topicOffsets(env.kafka, spec.name);
   receiver = await startReceiver();
   keys = SecretBox.generateSpec();
   dataDir = mkdtempSync(join(tmpdir(), 'hookpost-shutdown-'));

@@ -1,6 +1,5 @@
-import { createProducer, SerialProducer } from '@hookpost/kafka';
+import { createProducer, type Kafka, SerialProducer } from '@hookpost/kafka';
 import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
-import type { Kafka } from 'kafkajs';
 import { type EmailEvent, isEventType } from './catalog.ts';
 import { AvroCodec } from './codec.ts';
 import { registerSchema } from './registry.ts';

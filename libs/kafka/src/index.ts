@@ -27,6 +27,7 @@ export {
   retryTransient,
 } from './errors.ts';
 export { filterAbortedMessages } from './kafkajs-fixes.ts';
+export { lastOffsets, type PartitionOffsets, topicOffsets, waitForOffsets } from './offsets.ts';
 export {
   PartitionConsumer,
   type PartitionConsumerMetrics,

@@ -31,21 +31,6 @@ export function allowFrom(config: ApiConfig): SsrfAllow {
   return ssrfAllowFrom(config.ssrf);
 }
 
-/**
- * Right after provisioning, the broker may not yet answer offset requests for a new topic (NOT_LEADER);
- * such errors are retriable and pass within a second.
- */
-async function retrying<T>(work: () => Promise<T>, attempts = 6): Promise<T> {
-  for (let i = 1; ; i++) {
-    try {
-      return await work();
-    } catch (error) {
-      if (i >= attempts || !(error as { retriable?: boolean }).retriable) throw error;
-      await new Promise((r) => setTimeout(r, 250 * i));
-    }
-  }
-}
-
 export async function startApi(
   ctx: ServiceContext<ApiConfig>,
   options: ApiOptions = {},
@@ -79,7 +64,7 @@ export async function startApi(
   const historyMs = config.api.historyDays * 24 * 60 * 60 * 1000;
   const stops: (() => Promise<void> | void)[] = [];
   try {
-    await Promise.all([retrying(() => table.start()), writer.connect(), notices.producer.connect()]);
+    await Promise.all([table.start(), writer.connect(), notices.producer.connect()]);
     stops.push(
       () => table.stop(),
       () => writer.close(),
