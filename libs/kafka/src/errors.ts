@@ -9,13 +9,16 @@
  * KafkaJS wraps the broker's answer once its own retries are spent (KafkaJSNumberOfRetriesExceeded,
  * `cause` / `originalError`), so the whole chain is looked at: a fenced link wins, then a transient one.
  */
-import {
+import kafkajs from 'kafkajs';
+import { KafkaUnavailableError } from './client.ts';
+
+// kafkajs is CommonJS: Node's ESM loader does not see these as named exports.
+const {
   KafkaJSBrokerNotFound,
   KafkaJSConnectionError,
   KafkaJSMetadataNotLoaded,
   KafkaJSRequestTimeoutError,
-} from 'kafkajs';
-import { KafkaUnavailableError } from './client.ts';
+} = kafkajs;
 
 export type KafkaErrorKind = 'transient' | 'fenced' | 'fatal';
 
