@@ -8,16 +8,9 @@ import type { DeliveryHandle } from '@hookpost/delivery';
 import { type Receiver, startReceiver } from '@hookpost/sender';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type TestEnv, testEnv, waitFor } from '../support/env.ts';
+import { type Tail, tail } from '../support/pipeline.ts';
 import { makeWebhook, subscriptions } from '../support/webhooks.ts';
-import {
-  BatchProducer,
-  makeBatch,
-  percentile,
-  provision,
-  startInProcess,
-  Tail,
-  TEST_TIERS,
-} from './support.ts';
+import { BatchProducer, makeBatch, percentile, provision, startInProcess, TEST_TIERS } from './support.ts';
 
 let env: TestEnv;
 let receiver: Receiver;
@@ -36,11 +29,11 @@ beforeAll(async () => {
   delivery = await startInProcess(env, keys, { roles: { main: true, suspender: false, tiers: TEST_TIERS } });
   batches = new BatchProducer(env);
   await batches.connect();
-  tier = await new Tail<RetryRecord>(env, env.catalog.retryTopic(TEST_TIERS[0]!.name)).start();
+  tier = await tail<RetryRecord>(env, env.catalog.retryTopic(TEST_TIERS[0]!.name));
 });
 
 afterAll(async () => {
-  await tier?.stop();
+  await tier?.close();
   await batches?.close();
   await delivery?.stop();
   await subs?.writer.close();

@@ -1,18 +1,10 @@
-/** Shared pieces of the delivery integration tests: topics, batches, an in-process service, a tail. */
+/** Shared pieces of the delivery integration tests: topics, batches, an in-process service. (Topics are read with tail() of test/support/pipeline.ts.) */
 import { randomUUID } from 'node:crypto';
 import type { BatchRecord, Webhook } from '@hookpost/contracts';
 import { type DeliveryHandle, type DeliverySettings, startDelivery } from '@hookpost/delivery';
-import {
-  type Consumer,
-  createProducer,
-  type KafkaMessage,
-  type Producer,
-  provisionTopics,
-  topicOffsets,
-} from '@hookpost/kafka';
+import { createProducer, type Producer, provisionTopics, topicOffsets } from '@hookpost/kafka';
 import { createRegistry } from '@hookpost/metrics';
 import type { TestEnv } from '../support/env.ts';
-import { uniq } from '../support/env.ts';
 
 export const TEST_TIERS = [
   { name: '200ms', delayMs: 200 },
@@ -106,56 +98,6 @@ export class BatchProducer {
   close() {
     return this.producer.disconnect();
   }
-}
-
-export interface Tailed<T> {
-  value: T;
-  headers: Record<string, string>;
-  partition: number;
-  offset: string;
-}
-
-/** Reads a topic from the beginning into an array (a private group that never commits). */
-export class Tail<T> {
-  readonly records: Tailed<T>[] = [];
-  private readonly consumer: Consumer;
-  private readonly topic: string;
-  constructor(env: TestEnv, topic: string) {
-    this.topic = topic;
-    this.consumer = env.kafka.consumer({ groupId: uniq('tail'), maxWaitTimeInMs: 50 });
-  }
-  async start(): Promise<this> {
-    await this.consumer.connect();
-    await this.consumer.subscribe({ topic: this.topic, fromBeginning: true });
-    await this.consumer.run({
-      autoCommit: false,
-      eachMessage: async ({ message, partition }) => {
-        this.records.push({
-          value: parse<T>(message),
-          headers: headersOf(message),
-          partition,
-          offset: message.offset,
-        });
-      },
-    });
-    return this;
-  }
-  values(): T[] {
-    return this.records.map((r) => r.value);
-  }
-  stop() {
-    return this.consumer.disconnect();
-  }
-}
-
-function parse<T>(m: KafkaMessage): T {
-  return JSON.parse(m.value?.toString('utf8') ?? 'null') as T;
-}
-
-function headersOf(m: KafkaMessage): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(m.headers ?? {})) if (v !== undefined) out[k] = String(v);
-  return out;
 }
 
 export function percentile(values: number[], p: number): number {

@@ -18,13 +18,3 @@ export async function produceValues(env: TestEnv, topic: string, values: string[
   await p.send({ topic, messages: values.map((v) => ({ key: v, value: v })) });
   await p.disconnect();
 }
-
-/** Reads `topic` read_committed into an array that fills as records arrive. */
-export async function collectValues(env: TestEnv, topic: string) {
-  const seen: string[] = [];
-  const consumer = env.kafka.consumer({ groupId: uniq('reader'), maxWaitTimeInMs: 100 });
-  await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
-  await consumer.run({ eachMessage: async ({ message }) => void seen.push(message.value!.toString()) });
-  return { seen, close: () => consumer.disconnect() };
-}

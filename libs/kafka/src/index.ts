@@ -55,4 +55,5 @@ export {
   type SupervisedConsumerOptions,
   stopAllConsumers,
 } from './supervised-consumer.ts';
+export { type ReadRecord, readTopics, type TopicReader, type TopicReaderOptions } from './topic-reader.ts';
 export { TransactionalRunner, type TransactionalRunnerOptions } from './transactional-runner.ts';
