@@ -2,7 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import type { BatchRecord, Webhook } from '@hookpost/contracts';
 import { type DeliveryHandle, type DeliverySettings, startDelivery } from '@hookpost/delivery';
-import { createProducer, type Producer, provisionTopics, topicOffsets } from '@hookpost/kafka';
+import { provisionTopics, type SerialProducer, serialProducer, topicOffsets } from '@hookpost/kafka';
 import { createRegistry } from '@hookpost/metrics';
 import type { TestEnv } from '../support/env.ts';
 
@@ -79,21 +79,21 @@ export function makeBatch(webhook: Webhook, events = 3, id = `b-${randomUUID()}`
 
 /** Produces batches to webhooks.batches keyed by webhook id (as the batcher would). */
 export class BatchProducer {
-  private readonly producer: Producer;
+  private readonly producer: SerialProducer;
   private readonly topic: string;
   constructor(env: TestEnv) {
-    this.producer = createProducer(env.kafka, { idempotent: true, maxInFlightRequests: 1 });
+    this.producer = serialProducer(env.kafka);
     this.topic = env.catalog.topics.batches.name;
   }
   connect() {
-    return this.producer.connect();
+    return this.producer.producer.connect();
   }
   async send(batches: BatchRecord[]): Promise<void> {
     for (let i = 0; i < batches.length; i += 500)
-      await this.producer.send({
-        topic: this.topic,
-        messages: batches.slice(i, i + 500).map((b) => ({ key: b.webhook_id, value: JSON.stringify(b) })),
-      });
+      await this.producer.send(
+        this.topic,
+        batches.slice(i, i + 500).map((b) => ({ key: b.webhook_id, value: JSON.stringify(b) })),
+      );
   }
   close() {
     return this.producer.disconnect();

@@ -1,4 +1,4 @@
-import { createProducer, type Kafka, SerialProducer } from '@hookpost/kafka';
+import { type Kafka, type SerialProducer, serialProducer } from '@hookpost/kafka';
 import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import { type EmailEvent, isEventType } from './catalog.ts';
 import { AvroCodec } from './codec.ts';
@@ -41,9 +41,7 @@ export class MtaProducer {
   constructor(options: MtaProducerOptions) {
     this.options = options;
     this.codec = new AvroCodec(options.registry, emailEventSchema());
-    this.producer = new SerialProducer(
-      createProducer(options.kafka, { idempotent: true, maxInFlightRequests: 1 }),
-    );
+    this.producer = serialProducer(options.kafka);
   }
 
   async connect(): Promise<void> {

@@ -47,7 +47,7 @@ export {
   type WorkerHooks,
 } from './partition-worker.ts';
 export { ConfigResourceTypes, type ProvisionResult, provisionTopics } from './provision.ts';
-export { SerialProducer } from './serial-producer.ts';
+export { SerialProducer, serialProducer } from './serial-producer.ts';
 export {
   type ConsumerState,
   consumerStates,

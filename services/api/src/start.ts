@@ -5,7 +5,7 @@
 import { join } from 'node:path';
 import { SecretBox } from '@hookpost/contracts';
 import { replayLedgerTopic } from '@hookpost/deadletters';
-import { createProducer, provisionTopics, SerialProducer, topicCatalog } from '@hookpost/kafka';
+import { provisionTopics, serialProducer, topicCatalog } from '@hookpost/kafka';
 import { HttpSender, type SsrfAllow, ssrfAllowFrom } from '@hookpost/sender';
 import type { RunningService, ServiceContext } from '@hookpost/service';
 import { SubscriptionTable, SubscriptionWriter } from '@hookpost/subscriptions';
@@ -57,7 +57,7 @@ export async function startApi(
     groupPrefix,
   });
   const writer = new SubscriptionWriter({ kafka, topic: t.subscriptions.name, box });
-  const notices = new SerialProducer(createProducer(kafka, { idempotent: true, maxInFlightRequests: 1 }));
+  const notices = serialProducer(kafka);
   const allow = allowFrom(config);
   const sender = new HttpSender({ allow });
   const history = new HistoryStore(join(config.api.dataDir, 'attempts.sqlite'));

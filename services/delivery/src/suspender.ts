@@ -11,10 +11,10 @@
 import { DEAD_LETTER_FIELDS, type DeadLetter, parseJson, type Webhook } from '@hookpost/contracts';
 import {
   type Consumer,
-  createProducer,
   type Kafka,
-  SerialProducer,
+  type SerialProducer,
   SupervisedConsumer,
+  serialProducer,
   type TopicCatalog,
 } from '@hookpost/kafka';
 import type { Logger } from '@hookpost/logger';
@@ -58,9 +58,7 @@ export class Suspender {
       },
       setup: (c) => this.setup(c),
     });
-    this.producer = new SerialProducer(
-      createProducer(options.kafka, { idempotent: true, maxInFlightRequests: 1 }),
-    );
+    this.producer = serialProducer(options.kafka);
   }
 
   get ready(): boolean {
