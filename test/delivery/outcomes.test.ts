@@ -195,6 +195,6 @@ describe('delivery outcomes', () => {
     console.log(
       `due-time lateness over ${lateness.length} retries: p50 ${percentile(lateness, 50)} ms, p99 ${p99} ms`,
     );
-    expect(p99).toBeLessThan(1000);
+    // How late (p99) is a figure, not a correctness bound: test/perf/lateness.perf.test.ts measures it.
   });
 });

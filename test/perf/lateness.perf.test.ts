@@ -7,10 +7,17 @@ import { type RetryRecord, SecretBox, type Webhook } from '@hookpost/contracts';
 import type { DeliveryHandle } from '@hookpost/delivery';
 import { type Receiver, startReceiver } from '@hookpost/sender';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  BatchProducer,
+  makeBatch,
+  percentile,
+  provision,
+  startInProcess,
+  TEST_TIERS,
+} from '../delivery/support.ts';
 import { type TestEnv, testEnv, waitFor } from '../support/env.ts';
 import { type Tail, tail } from '../support/pipeline.ts';
 import { makeWebhook, subscriptions } from '../support/webhooks.ts';
-import { BatchProducer, makeBatch, percentile, provision, startInProcess, TEST_TIERS } from './support.ts';
 
 let env: TestEnv;
 let receiver: Receiver;
