@@ -12,7 +12,7 @@ export const TEST_TIERS = [
   { name: '1s', delayMs: 1000 },
 ];
 
-export function settings(env: TestEnv, overrides: Partial<DeliverySettings> = {}): DeliverySettings {
+function settings(env: TestEnv, overrides: Partial<DeliverySettings> = {}): DeliverySettings {
   return {
     roles: { main: true, suspender: true, tiers: TEST_TIERS },
     tiers: TEST_TIERS,

@@ -17,7 +17,7 @@ import {
 const TAG = ['webhooks'];
 
 /** MailerSend-like ids: 16 lowercase base-36 characters. */
-export function newWebhookId(): string {
+function newWebhookId(): string {
   const bytes = randomBytes(16);
   return Array.from(bytes, (b) => (b % 36).toString(36)).join('');
 }

@@ -27,7 +27,7 @@ export interface RunningApi extends RunningService {
   routes: readonly RouteSummary[];
 }
 
-export function allowFrom(config: ApiConfig): SsrfAllow {
+function allowFrom(config: ApiConfig): SsrfAllow {
   return ssrfAllowFrom(config.ssrf);
 }
 

@@ -23,7 +23,7 @@ import { suspend, suspendedNotice } from './domain/records.ts';
 import type { DeliveryMetrics } from './metrics.ts';
 
 /** Dead-letter reasons that suspend the webhook. */
-export const SUSPENDING_REASONS: ReadonlySet<string> = new Set(['exhausted', 'gone']);
+const SUSPENDING_REASONS: ReadonlySet<string> = new Set(['exhausted', 'gone']);
 
 export interface SuspenderOptions {
   kafka: Kafka;

@@ -30,7 +30,7 @@ import { count, parseLimit, parseRate, parseReasons, parseTime, progressLine, Us
 import { type CliConfig, schema } from './config.ts';
 import { HELP } from './help.ts';
 
-export const EXIT = { ok: 0, failed: 1, usage: 2, refused: 3, notFound: 4 } as const;
+const EXIT = { ok: 0, failed: 1, usage: 2, refused: 3, notFound: 4 } as const;
 
 export interface Io {
   env: Record<string, string | undefined>;
