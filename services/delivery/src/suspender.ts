@@ -18,7 +18,7 @@ import {
   type TopicCatalog,
 } from '@hookpost/kafka';
 import type { Logger } from '@hookpost/logger';
-import type { SubscriptionTable, SubscriptionWriter } from '@hookpost/subscriptions';
+import { type SubscriptionTable, type SubscriptionWriter, writeThrough } from '@hookpost/subscriptions';
 import { suspend, suspendedNotice } from './domain/records.ts';
 import type { DeliveryMetrics } from './metrics.ts';
 
@@ -118,8 +118,7 @@ export class Suspender {
   }
 
   private async write(webhook: Webhook): Promise<void> {
-    const { partition, offset } = await this.o.writer.put(webhook);
-    await this.o.table.waitForOffset(partition, offset);
+    await writeThrough(this.o, (w) => w.put(webhook));
   }
 
   async stop(): Promise<void> {
