@@ -113,7 +113,7 @@ describe('retryTransient', () => {
           calls += 1;
           throw error;
         },
-        { timeoutMs: 30, initialDelayMs: 5, maxDelayMs: 5 },
+        { timeoutMs: 500, initialDelayMs: 5, maxDelayMs: 5 },
       ),
     ).rejects.toBe(error);
     expect(calls).toBeGreaterThan(1);
