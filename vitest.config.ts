@@ -1,7 +1,24 @@
 import { defineConfig } from 'vitest/config';
 
-// Two projects: `unit` (pure logic, next to the code, no broker) and `integration` (test/, against
-// the real Kafka and schema registry that test/global-setup.ts starts when KAFKA_BROKERS is unset).
+// Three projects: `unit` (pure logic, next to the code, no broker), `integration` (test/, against
+// the real Kafka and schema registry that test/global-setup.ts starts when KAFKA_BROKERS is unset) and
+// `perf` (test/perf/*.perf.test.ts: timing figures and their loose bounds, kept out of the correctness
+// run). The perf project exists only with HP_PERF=1, so `npm test` (and `npm test -- <file>`) runs unit
+// and integration alone; `npm run test:perf` runs perf, and CI reports it without gating on it: two
+// shared cores make timings noisy.
+const perf = {
+  test: {
+    name: 'perf',
+    include: ['test/perf/**/*.perf.test.ts'],
+    environment: 'node' as const,
+    globalSetup: ['test/global-setup.ts'],
+    testTimeout: 120_000,
+    hookTimeout: 120_000,
+    // One file at a time: the figures are timings.
+    maxWorkers: 1,
+  },
+};
+
 export default defineConfig({
   test: {
     projects: [
@@ -16,6 +33,7 @@ export default defineConfig({
         test: {
           name: 'integration',
           include: ['test/**/*.test.ts'],
+          exclude: ['test/perf/**'],
           environment: 'node',
           globalSetup: ['test/global-setup.ts'],
           testTimeout: 60_000,
@@ -24,6 +42,7 @@ export default defineConfig({
           maxWorkers: 2,
         },
       },
+      ...(process.env.HP_PERF ? [perf] : []),
     ],
   },
 });

@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { SecretBox } from '@hookpost/contracts';
 import { createRegistry, MtaProducer } from '@hookpost/events';
-import { connectAdmin, createKafka, provisionTopics, topicCatalog } from '@hookpost/kafka';
+import { connectAdmin, createKafka, provisionTopics, readTopics, topicCatalog } from '@hookpost/kafka';
 import { eventGenerator } from '@hookpost/loadgen';
 import { createLogger } from '@hookpost/logger';
 import { SubscriptionWriter } from '@hookpost/subscriptions';
@@ -140,12 +140,12 @@ async function measure(service: string, counter: string, total: number) {
 const fan = await measure('fanout', 'webhooks_fanout_events_consumed_total', EVENTS);
 // Count the dispatch records (read committed) so the batcher knows when it is done.
 const dispatched = await (async () => {
-  const consumer = kafka.consumer({ groupId: `${prefix}count`, maxBytesPerPartition: 8 << 20 });
   let n = 0;
-  await consumer.connect();
-  await consumer.subscribe({ topic: catalog.topics.dispatch.name, fromBeginning: true });
-  await consumer.run({
-    eachBatch: async ({ batch }) => {
+  const consumer = await readTopics(kafka, {
+    groupId: `${prefix}count`,
+    topics: [catalog.topics.dispatch.name],
+    maxBytesPerPartition: 8 << 20,
+    eachBatch: (batch) => {
       n += batch.messages.length;
     },
   });
@@ -153,7 +153,7 @@ const dispatched = await (async () => {
     last = n;
     await new Promise((r) => setTimeout(r, 1500));
   }
-  await consumer.disconnect();
+  await consumer.stop();
   return n;
 })();
 const bat = await measure('batcher', 'webhooks_batcher_records_consumed_total', dispatched);

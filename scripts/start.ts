@@ -22,7 +22,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { type AttemptRecord, type OperationalNotice, SecretBox } from '@hookpost/contracts';
-import { createKafka, topicCatalog } from '@hookpost/kafka';
+import { createKafka, readTopics, topicCatalog } from '@hookpost/kafka';
 import { createLogger } from '@hookpost/logger';
 import { startReceiver, verifySignatures } from '@hookpost/sender';
 
@@ -306,13 +306,11 @@ const kafka = createKafka({
   clientId: 'hookpost-demo-observer',
   logger: createLogger({ name: 'demo-observer', level: 'warn' }),
 });
-const observer = kafka.consumer({ groupId: `hookpost-demo-observer-${process.pid}`, maxWaitTimeInMs: 200 });
-await observer.connect();
-await observer.subscribe({
+const observer = await readTopics(kafka, {
+  groupId: `hookpost-demo-observer-${process.pid}`,
   topics: [catalog.topics.attempts.name, catalog.topics.operational.name],
   fromBeginning: false,
-});
-await observer.run({
+  maxWaitTimeInMs: 200,
   eachMessage: async ({ topic, message }) => {
     const value = JSON.parse(message.value?.toString() ?? '{}');
     if (topic === catalog.topics.operational.name) {
@@ -340,7 +338,7 @@ async function stopStack(): Promise<void> {
 
 async function finish(): Promise<void> {
   clearInterval(receiverTick);
-  await observer.disconnect().catch(() => {});
+  await observer.stop().catch(() => {});
   await receiver.close().catch(() => {});
   await stopStack();
   process.exit(exitCode);

@@ -18,7 +18,7 @@ export const TOKENS = {
 
 export const SCOPED_DOMAIN = 'dom-scoped';
 
-export function tokenConfig(): string {
+function tokenConfig(): string {
   return JSON.stringify([
     { name: 'backend', sha256: hashToken(TOKENS.backend), domains: ['*'], access: 'read-write' },
     { name: 'reader', sha256: hashToken(TOKENS.reader), domains: ['*'], access: 'read' },

@@ -8,9 +8,10 @@ import { type Receiver, startReceiver } from '@hookpost/sender';
 import type { SubscriptionTable, SubscriptionWriter } from '@hookpost/subscriptions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type TestEnv, testEnv, waitFor } from '../support/env.ts';
+import { type Tail, tail } from '../support/pipeline.ts';
 import { type RunningProcess, spawnService } from '../support/services.ts';
 import { makeWebhook, subscriptions } from '../support/webhooks.ts';
-import { BatchProducer, makeBatch, provision, Tail, TEST_TIERS } from './support.ts';
+import { BatchProducer, makeBatch, provision, TEST_TIERS } from './support.ts';
 
 let env: TestEnv;
 let receiver: Receiver;
@@ -31,12 +32,12 @@ beforeAll(async () => {
   table = await subs.openTable();
   batches = new BatchProducer(env);
   await batches.connect();
-  dlq = await new Tail<DeadLetter>(env, env.catalog.topics.dlq.name).start();
+  dlq = await tail<DeadLetter>(env, env.catalog.topics.dlq.name);
 });
 
 afterAll(async () => {
   for (const p of processes) await p.kill('SIGKILL');
-  await dlq?.stop();
+  await dlq?.close();
   await batches?.close();
   await table?.stop();
   await writer?.close();

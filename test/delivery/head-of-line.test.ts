@@ -101,7 +101,6 @@ describe('no head-of-line blocking', () => {
     );
     // All delivered while the hanging requests were still waiting for their timeout.
     expect(Date.now() - hangSentAt).toBeLessThan(HANG_TIMEOUT_MS);
-    expect(figures.besideP99).toBeLessThan(HANG_TIMEOUT_MS / 4);
 
     // The hang outlasts the session timeout: the member must survive it (no rebalance, no redelivery)
     // and, once the hanging attempts time out and move to the retry tier, the commit reaches the end.

@@ -18,16 +18,9 @@ import type { SubscriptionWriter } from '@hookpost/subscriptions';
 import { Webhook as StandardWebhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type TestEnv, testEnv, waitFor } from '../support/env.ts';
+import { type Tail, tail } from '../support/pipeline.ts';
 import { makeWebhook, subscriptions } from '../support/webhooks.ts';
-import {
-  BatchProducer,
-  makeBatch,
-  percentile,
-  provision,
-  startInProcess,
-  Tail,
-  TEST_TIERS,
-} from './support.ts';
+import { BatchProducer, makeBatch, percentile, provision, startInProcess, TEST_TIERS } from './support.ts';
 
 let env: TestEnv;
 let receiver: Receiver;
@@ -49,15 +42,14 @@ beforeAll(async () => {
   delivery = await startInProcess(env, keys);
   batches = new BatchProducer(env);
   await batches.connect();
-  attempts = await new Tail<AttemptRecord>(env, env.catalog.topics.attempts.name).start();
-  dlq = await new Tail<DeadLetter>(env, env.catalog.topics.dlq.name).start();
-  notices = await new Tail<OperationalNotice>(env, env.catalog.topics.operational.name).start();
-  for (const t of TEST_TIERS)
-    retries.push(await new Tail<RetryRecord>(env, env.catalog.retryTopic(t.name)).start());
+  attempts = await tail<AttemptRecord>(env, env.catalog.topics.attempts.name);
+  dlq = await tail<DeadLetter>(env, env.catalog.topics.dlq.name);
+  notices = await tail<OperationalNotice>(env, env.catalog.topics.operational.name);
+  for (const t of TEST_TIERS) retries.push(await tail<RetryRecord>(env, env.catalog.retryTopic(t.name)));
 });
 
 afterAll(async () => {
-  await Promise.all([attempts?.stop(), dlq?.stop(), notices?.stop(), ...retries.map((r) => r.stop())]);
+  await Promise.all([attempts?.close(), dlq?.close(), notices?.close(), ...retries.map((r) => r.close())]);
   await batches?.close();
   await delivery?.stop();
   await writer?.close();
@@ -203,6 +195,6 @@ describe('delivery outcomes', () => {
     console.log(
       `due-time lateness over ${lateness.length} retries: p50 ${percentile(lateness, 50)} ms, p99 ${p99} ms`,
     );
-    expect(p99).toBeLessThan(1000);
+    // How late (p99) is a figure, not a correctness bound: test/perf/lateness.perf.test.ts measures it.
   });
 });

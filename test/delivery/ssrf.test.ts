@@ -10,8 +10,9 @@ import type { DeliveryHandle } from '@hookpost/delivery';
 import { type Receiver, startReceiver } from '@hookpost/sender';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type TestEnv, testEnv, waitFor } from '../support/env.ts';
+import { type Tail, tail } from '../support/pipeline.ts';
 import { makeWebhook, subscriptions } from '../support/webhooks.ts';
-import { BatchProducer, makeBatch, provision, startInProcess, Tail, TEST_TIERS } from './support.ts';
+import { BatchProducer, makeBatch, provision, startInProcess, TEST_TIERS } from './support.ts';
 
 let env: TestEnv;
 let receiver: Receiver;
@@ -29,11 +30,11 @@ beforeAll(async () => {
   delivery = await startInProcess(env, keys, { ssrf: {}, roles: { main: true, suspender: true, tiers: [] } });
   batches = new BatchProducer(env);
   await batches.connect();
-  dlq = await new Tail<DeadLetter>(env, env.catalog.topics.dlq.name).start();
+  dlq = await tail<DeadLetter>(env, env.catalog.topics.dlq.name);
 });
 
 afterAll(async () => {
-  await dlq?.stop();
+  await dlq?.close();
   await batches?.close();
   await delivery?.stop();
   await subs?.writer.close();

@@ -1,17 +1,10 @@
-/** Shared pieces of the delivery integration tests: topics, batches, an in-process service, a tail. */
+/** Shared pieces of the delivery integration tests: topics, batches, an in-process service. (Topics are read with tail() of test/support/pipeline.ts.) */
 import { randomUUID } from 'node:crypto';
 import type { BatchRecord, Webhook } from '@hookpost/contracts';
 import { type DeliveryHandle, type DeliverySettings, startDelivery } from '@hookpost/delivery';
-import {
-  type Consumer,
-  createProducer,
-  type KafkaMessage,
-  type Producer,
-  provisionTopics,
-} from '@hookpost/kafka';
+import { provisionTopics, type SerialProducer, serialProducer, topicOffsets } from '@hookpost/kafka';
 import { createRegistry } from '@hookpost/metrics';
 import type { TestEnv } from '../support/env.ts';
-import { uniq, waitFor } from '../support/env.ts';
 
 export const TEST_TIERS = [
   { name: '200ms', delayMs: 200 },
@@ -19,7 +12,7 @@ export const TEST_TIERS = [
   { name: '1s', delayMs: 1000 },
 ];
 
-export function settings(env: TestEnv, overrides: Partial<DeliverySettings> = {}): DeliverySettings {
+function settings(env: TestEnv, overrides: Partial<DeliverySettings> = {}): DeliverySettings {
   return {
     roles: { main: true, suspender: true, tiers: TEST_TIERS },
     tiers: TEST_TIERS,
@@ -40,14 +33,11 @@ export function settings(env: TestEnv, overrides: Partial<DeliverySettings> = {}
 
 /**
  * Creates the test's topics and waits until their leaders answer: right after creation a busy broker
- * can still say "not the leader" to ListOffsets, which SubscriptionTable.start() does not retry.
+ * can still say "not the leader" to ListOffsets for a moment (topicOffsets retries that).
  */
 export async function provision(env: TestEnv): Promise<void> {
   await provisionTopics(env.admin, env.catalog.all());
-  for (const spec of env.catalog.all())
-    await waitFor(() => env.admin.fetchTopicOffsets(spec.name).then(() => true), {
-      what: `${spec.name} leaders`,
-    });
+  for (const spec of env.catalog.all()) await topicOffsets(env.kafka, spec.name);
 }
 
 export async function startInProcess(
@@ -89,75 +79,25 @@ export function makeBatch(webhook: Webhook, events = 3, id = `b-${randomUUID()}`
 
 /** Produces batches to webhooks.batches keyed by webhook id (as the batcher would). */
 export class BatchProducer {
-  private readonly producer: Producer;
+  private readonly producer: SerialProducer;
   private readonly topic: string;
   constructor(env: TestEnv) {
-    this.producer = createProducer(env.kafka, { idempotent: true, maxInFlightRequests: 1 });
+    this.producer = serialProducer(env.kafka);
     this.topic = env.catalog.topics.batches.name;
   }
   connect() {
-    return this.producer.connect();
+    return this.producer.producer.connect();
   }
   async send(batches: BatchRecord[]): Promise<void> {
     for (let i = 0; i < batches.length; i += 500)
-      await this.producer.send({
-        topic: this.topic,
-        messages: batches.slice(i, i + 500).map((b) => ({ key: b.webhook_id, value: JSON.stringify(b) })),
-      });
+      await this.producer.send(
+        this.topic,
+        batches.slice(i, i + 500).map((b) => ({ key: b.webhook_id, value: JSON.stringify(b) })),
+      );
   }
   close() {
     return this.producer.disconnect();
   }
-}
-
-export interface Tailed<T> {
-  value: T;
-  headers: Record<string, string>;
-  partition: number;
-  offset: string;
-}
-
-/** Reads a topic from the beginning into an array (a private group that never commits). */
-export class Tail<T> {
-  readonly records: Tailed<T>[] = [];
-  private readonly consumer: Consumer;
-  private readonly topic: string;
-  constructor(env: TestEnv, topic: string) {
-    this.topic = topic;
-    this.consumer = env.kafka.consumer({ groupId: uniq('tail'), maxWaitTimeInMs: 50 });
-  }
-  async start(): Promise<this> {
-    await this.consumer.connect();
-    await this.consumer.subscribe({ topic: this.topic, fromBeginning: true });
-    await this.consumer.run({
-      autoCommit: false,
-      eachMessage: async ({ message, partition }) => {
-        this.records.push({
-          value: parse<T>(message),
-          headers: headersOf(message),
-          partition,
-          offset: message.offset,
-        });
-      },
-    });
-    return this;
-  }
-  values(): T[] {
-    return this.records.map((r) => r.value);
-  }
-  stop() {
-    return this.consumer.disconnect();
-  }
-}
-
-function parse<T>(m: KafkaMessage): T {
-  return JSON.parse(m.value?.toString('utf8') ?? 'null') as T;
-}
-
-function headersOf(m: KafkaMessage): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(m.headers ?? {})) if (v !== undefined) out[k] = String(v);
-  return out;
 }
 
 export function percentile(values: number[], p: number): number {

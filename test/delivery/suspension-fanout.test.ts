@@ -8,10 +8,10 @@ import type { DeliveryHandle } from '@hookpost/delivery';
 import { type Receiver, startReceiver } from '@hookpost/sender';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type TestEnv, testEnv, uniq, waitFor } from '../support/env.ts';
-import { mta } from '../support/pipeline.ts';
+import { mta, type Tail, tail } from '../support/pipeline.ts';
 import { type RunningProcess, spawnService } from '../support/services.ts';
 import { makeWebhook, subscriptions } from '../support/webhooks.ts';
-import { BatchProducer, makeBatch, provision, startInProcess, Tail, TEST_TIERS } from './support.ts';
+import { BatchProducer, makeBatch, provision, startInProcess, TEST_TIERS } from './support.ts';
 
 let env: TestEnv;
 let receiver: Receiver;
@@ -32,7 +32,7 @@ beforeAll(async () => {
   batches = new BatchProducer(env);
   await batches.connect();
   events = await mta(env);
-  dlq = await new Tail<DeadLetter>(env, env.catalog.topics.dlq.name).start();
+  dlq = await tail<DeadLetter>(env, env.catalog.topics.dlq.name);
   fanout = spawnService('fanout', {
     TOPIC_PREFIX: env.prefix,
     TOPIC_PARTITIONS: '1',
@@ -45,7 +45,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await fanout?.kill();
-  await dlq?.stop();
+  await dlq?.close();
   await events?.producer.close();
   await batches?.close();
   await delivery?.stop();

@@ -17,7 +17,8 @@ import { runService, type ServiceHandle } from '@hookpost/service';
 import { KafkaJSNonRetriableError } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type TestEnv, testEnv, uniq, waitFor } from '../support/env.ts';
-import { collectValues, inOutTopics, produceValues } from '../support/records.ts';
+import { tail } from '../support/pipeline.ts';
+import { inOutTopics, produceValues } from '../support/records.ts';
 
 let env: TestEnv;
 const handles: ServiceHandle[] = [];
@@ -43,7 +44,7 @@ function spying(kafka: Kafka): { kafka: Kafka; consumers: Consumer[] } {
 
 const topics = (partitions: number) => inOutTopics(env, 'live', partitions);
 const produce = (topic: string, values: string[]) => produceValues(env, topic, values);
-const collect = (topic: string) => collectValues(env, topic);
+const collect = (topic: string) => tail<string>(env, topic, { raw: true });
 
 async function service(start: Parameters<typeof runService>[0]['start']): Promise<ServiceHandle> {
   const handle = await runService({
@@ -103,7 +104,7 @@ describe('a consumer that stops never looks alive, and comes back by itself', ()
     const out = await collect(output);
     const first = range(0, 300, 'a');
     await produce(input, first);
-    await waitFor(() => out.seen.length >= first.length, { what: 'first outputs' });
+    await waitFor(() => out.values().length >= first.length, { what: 'first outputs' });
     expect((await probe(handle, '/readyz')).status).toBe(200);
 
     // Nobody asked it to stop: before, it stayed stopped and /readyz stayed 200.
@@ -119,13 +120,13 @@ describe('a consumer that stops never looks alive, and comes back by itself', ()
     const second = range(0, 300, 'b');
     await produce(input, second);
     const all = [...first, ...second].map((v) => `out-${v}`);
-    await waitFor(() => out.seen.length >= all.length, {
+    await waitFor(() => out.values().length >= all.length, {
       what: 'outputs after the rebuild',
       timeoutMs: 60_000,
     });
     const metrics = (await probe(handle, '/metrics')).body;
     await out.close();
-    expect(out.seen.sort()).toEqual(all.sort());
+    expect(out.values().sort()).toEqual(all.sort());
     expect((await probe(handle, '/healthz')).status).toBe(200);
     expect(metrics).toMatch(/webhooks_consumer_up\{[^}]*consumer="tx-liveness-tx"[^}]*\} 1/);
     expect(metrics).toMatch(/webhooks_consumer_rebuilds_total\{[^}]*consumer="tx-liveness-tx"[^}]*\} [1-9]/);

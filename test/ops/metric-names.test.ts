@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SecretBox } from '@hookpost/contracts';
 import { MtaProducer } from '@hookpost/events';
-import { createProducer, provisionTopics } from '@hookpost/kafka';
+import { createProducer, provisionTopics, topicOffsets } from '@hookpost/kafka';
 import { eventGenerator } from '@hookpost/loadgen';
 import { type Receiver, startReceiver } from '@hookpost/sender';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -40,10 +40,7 @@ beforeAll(async () => {
   await waitFor(() => provisionTopics(env.admin, env.catalog.all()).then(() => true), {
     what: 'topics provisioned',
   });
-  for (const spec of env.catalog.all())
-    await waitFor(() => env.admin.fetchTopicOffsets(spec.name).then(() => true), {
-      what: `${spec.name} leaders`,
-    });
+  for (const spec of env.catalog.all()) await topicOffsets(env.kafka, spec.name);
   receiver = await startReceiver();
   dataDir = mkdtempSync(join(tmpdir(), 'hookpost-metrics-'));
   const keys = SecretBox.generateSpec();

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import { ROOT } from './manifests.ts';
 
-export const ALERTS = join(ROOT, 'deploy/prometheus/alerts.yml');
+const ALERTS = join(ROOT, 'deploy/prometheus/alerts.yml');
 export const DASHBOARD = join(ROOT, 'deploy/grafana/dashboards/hookpost.json');
 
 /** Every metric name of ours (webhooks_*) or prom-client's defaults (process_*, nodejs_*) in PromQL. */

@@ -9,11 +9,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type RetryRecord, SecretBox } from '@hookpost/contracts';
-import { provisionTopics } from '@hookpost/kafka';
+import { provisionTopics, topicOffsets } from '@hookpost/kafka';
 import { type Receiver, startReceiver } from '@hookpost/sender';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BatchProducer, makeBatch, Tail } from '../delivery/support.ts';
+import { BatchProducer, makeBatch } from '../delivery/support.ts';
 import { type TestEnv, testEnv, waitFor } from '../support/env.ts';
+import { tail } from '../support/pipeline.ts';
 import { type RunningProcess, spawnService } from '../support/services.ts';
 import { makeWebhook, subscriptions } from '../support/webhooks.ts';
 import { shutdownBoundMs } from './manifests.ts';
@@ -29,10 +30,7 @@ const closers: (() => Promise<void>)[] = [];
 beforeAll(async () => {
   env = await testEnv({ partitions: 2, retryTiers: [TIER] });
   await waitFor(() => provisionTopics(env.admin, env.catalog.all()).then(() => true), { what: 'topics' });
-  for (const spec of env.catalog.all())
-    await waitFor(() => env.admin.fetchTopicOffsets(spec.name).then(() => true), {
-      what: `${spec.name} leaders`,
-    });
+  for (const spec of env.catalog.all()) await topicOffsets(env.kafka, spec.name);
   receiver = await startReceiver();
   keys = SecretBox.generateSpec();
   dataDir = mkdtempSync(join(tmpdir(), 'hookpost-shutdown-'));
@@ -106,8 +104,8 @@ describe('graceful shutdown on SIGTERM', () => {
     const webhook = makeWebhook({ url: `${receiver.url}/hang/shutdown`, timeout_ms: timeoutMs });
     await subs.writer.put(webhook);
     await subs.writer.close();
-    const retries = await new Tail<RetryRecord>(env, env.catalog.retryTopic(TIER)).start();
-    closers.push(() => retries.stop());
+    const retries = await tail<RetryRecord>(env, env.catalog.retryTopic(TIER));
+    closers.push(() => retries.close());
     const batches = new BatchProducer(env);
     await batches.connect();
     closers.push(() => batches.close());

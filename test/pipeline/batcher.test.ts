@@ -4,7 +4,7 @@
  * fetch and one window (800 ms here; 30 s by default).
  */
 import { type BatchRecord, type DeadLetter, type DispatchRecord, SecretBox } from '@hookpost/contracts';
-import { createProducer, provisionTopics } from '@hookpost/kafka';
+import { provisionTopics, serialProducer } from '@hookpost/kafka';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type TestEnv, testEnv, waitFor } from '../support/env.ts';
 import { tail } from '../support/pipeline.ts';
@@ -63,12 +63,12 @@ beforeAll(async () => {
     Array.from({ length: 7 }, (_, i) => record(small.id, i)),
   );
   sent.set('deleted-webhook', [record('deleted-webhook', 0)]);
-  const producer = createProducer(env.kafka, { idempotent: true, maxInFlightRequests: 1 });
-  await producer.connect();
-  await producer.send({
-    topic: t.dispatch.name,
-    messages: [...sent.values()].flat().map((r) => ({ key: r.webhook_id, value: JSON.stringify(r) })),
-  });
+  const producer = serialProducer(env.kafka);
+  await producer.producer.connect();
+  await producer.send(
+    t.dispatch.name,
+    [...sent.values()].flat().map((r) => ({ key: r.webhook_id, value: JSON.stringify(r) })),
+  );
   await producer.disconnect();
 
   batcher = spawnService('batcher', {

@@ -9,7 +9,8 @@ import {
 } from '@hookpost/kafka';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type TestEnv, testEnv, uniq, waitFor } from '../support/env.ts';
-import { collectValues, inOutTopics, produceValues } from '../support/records.ts';
+import { tail } from '../support/pipeline.ts';
+import { inOutTopics, produceValues } from '../support/records.ts';
 
 let env: TestEnv;
 const runners: TransactionalRunner[] = [];
@@ -23,7 +24,7 @@ afterAll(async () => {
 
 const topics = (partitions: number) => inOutTopics(env, 'rt', partitions);
 const produce = (topic: string, values: string[]) => produceValues(env, topic, values);
-const collect = (topic: string) => collectValues(env, topic);
+const collect = (topic: string) => tail<string>(env, topic, { raw: true });
 
 function echo(output: string, hooks: { before?: (m: KafkaMessage[]) => void } = {}) {
   return (_: PartitionControl): PartitionHandler => ({
@@ -79,7 +80,7 @@ describe('transactional runner against the real broker', () => {
       }),
     );
     const out = await collect(output);
-    await waitFor(() => out.seen.length >= values.length, { what: 'all outputs' });
+    await waitFor(() => out.values().length >= values.length, { what: 'all outputs' });
     await waitFor(
       async () => {
         const [t] = await env.admin.fetchOffsets({ groupId, topics: [input] });
@@ -88,7 +89,7 @@ describe('transactional runner against the real broker', () => {
       { what: 'offsets committed' },
     );
     await out.close();
-    expect(out.seen.sort()).toEqual(values.map((v) => `out-${v}`).sort());
+    expect(out.values().sort()).toEqual(values.map((v) => `out-${v}`).sort());
     expect(r.partitions).toEqual([0, 1, 2]);
   });
 
@@ -124,9 +125,9 @@ describe('transactional runner against the real broker', () => {
     await usurper.disconnect();
     await expect(control.commit(async () => {})).rejects.toThrow();
     const out = await collect(output);
-    await waitFor(() => out.seen.includes('owner'), { what: 'owner record' });
+    await waitFor(() => out.values().includes('owner'), { what: 'owner record' });
     await out.close();
-    expect(out.seen).toEqual(['owner']);
+    expect(out.values()).toEqual(['owner']);
     const [t] = await env.admin.fetchOffsets({ groupId, topics: [input] });
     expect(t!.partitions[0]!.offset).toBe('-1');
   });

@@ -1,5 +1,6 @@
 import type { EmailEvent } from '@hookpost/events';
 import { MtaProducer } from '@hookpost/events';
+import { readTopics } from '@hookpost/kafka';
 import { eventGenerator } from '@hookpost/loadgen';
 import type { TestEnv } from './env.ts';
 import { uniq } from './env.ts';
@@ -12,33 +13,44 @@ export interface Tailed<T> {
   headers: Record<string, string>;
 }
 
+export interface Tail<T> {
+  /** Fills as records arrive. */
+  readonly records: Tailed<T>[];
+  values(): T[];
+  close(): Promise<void>;
+}
+
 /**
- * Reads a JSON topic from the beginning into `records` as they arrive: read_committed unless asked
- * (a read_uncommitted tail also shows records of open and aborted transactions).
+ * The tests' one topic reader: reads `topic` from the beginning into `records` as they arrive, in a
+ * private group that never commits. Values are parsed as JSON, or kept as UTF-8 text with `raw`.
+ * read_committed unless asked (a read_uncommitted tail also shows open and aborted transactions).
  */
-export async function tail<T>(env: TestEnv, topic: string, options: { readUncommitted?: boolean } = {}) {
+export async function tail<T>(
+  env: TestEnv,
+  topic: string,
+  options: { readUncommitted?: boolean; raw?: boolean } = {},
+): Promise<Tail<T>> {
   const records: Tailed<T>[] = [];
-  const consumer = env.kafka.consumer({
+  const reader = await readTopics(env.kafka, {
     groupId: uniq('tail'),
-    maxWaitTimeInMs: 100,
+    topics: [topic],
+    maxWaitTimeInMs: 50,
     readUncommitted: options.readUncommitted ?? false,
-  });
-  await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
-  await consumer.run({
-    eachMessage: async ({ message, partition }) => {
+    autoCommit: false,
+    eachMessage: ({ message, partition }) => {
       const headers: Record<string, string> = {};
       for (const [k, v] of Object.entries(message.headers ?? {})) if (v !== undefined) headers[k] = String(v);
+      const text = message.value?.toString('utf8') ?? 'null';
       records.push({
         key: message.key?.toString() ?? null,
-        value: JSON.parse(message.value!.toString()) as T,
+        value: (options.raw ? text : JSON.parse(text)) as T,
         partition,
         offset: message.offset,
         headers,
       });
     },
   });
-  return { records, close: () => consumer.disconnect() };
+  return { records, values: () => records.map((r) => r.value), close: () => reader.stop() };
 }
 
 /** An MTA producer for the test's events topic plus an event factory for one domain and type. */

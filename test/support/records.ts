@@ -1,4 +1,4 @@
-import { createProducer, provisionTopics } from '@hookpost/kafka';
+import { provisionTopics, serialProducer } from '@hookpost/kafka';
 import { type TestEnv, uniq } from './env.ts';
 
 /** An input and an output topic of `partitions` partitions, named after `label`. */
@@ -13,18 +13,11 @@ export async function inOutTopics(env: TestEnv, label: string, partitions: numbe
 
 /** Produces each value as a record keyed by itself (idempotent producer). */
 export async function produceValues(env: TestEnv, topic: string, values: string[]) {
-  const p = createProducer(env.kafka, { idempotent: true, maxInFlightRequests: 1 });
-  await p.connect();
-  await p.send({ topic, messages: values.map((v) => ({ key: v, value: v })) });
+  const p = serialProducer(env.kafka);
+  await p.producer.connect();
+  await p.send(
+    topic,
+    values.map((v) => ({ key: v, value: v })),
+  );
   await p.disconnect();
-}
-
-/** Reads `topic` read_committed into an array that fills as records arrive. */
-export async function collectValues(env: TestEnv, topic: string) {
-  const seen: string[] = [];
-  const consumer = env.kafka.consumer({ groupId: uniq('reader'), maxWaitTimeInMs: 100 });
-  await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
-  await consumer.run({ eachMessage: async ({ message }) => void seen.push(message.value!.toString()) });
-  return { seen, close: () => consumer.disconnect() };
 }

@@ -89,7 +89,7 @@ function describe(v: ValidateFunction): string {
 }
 
 /** Parses bytes as JSON and validates them with a compiled schema; never throws. */
-export function parseValidated<T>(buffer: Buffer | null, validate: ValidateFunction<T>): Parsed<T> {
+function parseValidated<T>(buffer: Buffer | null, validate: ValidateFunction<T>): Parsed<T> {
   const json = parseJsonBytes(buffer);
   if (!json.ok) return json;
   const value = json.value;

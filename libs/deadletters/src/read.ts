@@ -1,5 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { type Consumer, type Kafka, type KafkaMessage, SupervisedConsumer } from '@hookpost/kafka';
+import {
+  type Consumer,
+  type Kafka,
+  type KafkaMessage,
+  lastOffsets,
+  SupervisedConsumer,
+} from '@hookpost/kafka';
 import { createLogger, type Logger } from '@hookpost/logger';
 
 export interface ReadToEndOptions {
@@ -21,17 +27,7 @@ export interface ReadToEndOptions {
  * every reader sees every partition.
  */
 export async function readToEnd(options: ReadToEndOptions): Promise<void> {
-  const admin = options.kafka.admin();
-  await admin.connect();
-  let targets: Map<number, number>;
-  try {
-    const offsets = await fetchOffsets(() => admin.fetchTopicOffsets(options.topic));
-    targets = new Map(
-      offsets.filter((o) => Number(o.high) > Number(o.low)).map((o) => [o.partition, Number(o.high) - 1]),
-    );
-  } finally {
-    await admin.disconnect();
-  }
+  const targets = await lastOffsets(options.kafka, options.topic, { timeoutMs: 10_000 });
   if (targets.size === 0) return;
   let timer: NodeJS.Timeout | undefined;
   // Offsets already handed to onMessage: a rebuilt (supervised) reader starts again from the beginning
@@ -94,17 +90,5 @@ export async function readToEnd(options: ReadToEndOptions): Promise<void> {
   } finally {
     clearTimeout(timer);
     await reader.stop();
-  }
-}
-
-/** A just-created topic may answer NOT_LEADER for a moment; that error is retriable. */
-async function fetchOffsets<T>(work: () => Promise<T>, attempts = 6): Promise<T> {
-  for (let i = 1; ; i++) {
-    try {
-      return await work();
-    } catch (error) {
-      if (i >= attempts || !(error as { retriable?: boolean }).retriable) throw error;
-      await new Promise((r) => setTimeout(r, 250 * i));
-    }
   }
 }

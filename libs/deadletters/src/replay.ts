@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Webhook } from '@hookpost/contracts';
-import { createProducer, type Kafka } from '@hookpost/kafka';
+import { createProducer, type Kafka, waitForOffsets } from '@hookpost/kafka';
 import { REPLAY_HEADERS } from './definitions.ts';
 import { type StoredDeadLetter, scanDeadLetters } from './dlq.ts';
 import { type LedgerEntry, readLedger } from './ledger.ts';
@@ -241,19 +241,14 @@ export async function replay(options: ReplayOptions): Promise<ReplayResult> {
  */
 async function ledgerVisible(kafka: Kafka, topic: string, ends: Map<number, number>, timeoutMs = 15_000) {
   if (ends.size === 0) return;
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      // KafkaJS asks for offsets read_committed: `high` is the last stable offset.
-      const offsets = await admin.fetchTopicOffsets(topic);
-      const stable = new Map(offsets.map((o) => [o.partition, Number(o.high)]));
-      if ([...ends].every(([p, last]) => (stable.get(p) ?? 0) > last)) return;
-      if (Date.now() > deadline) throw new Error(`replay ledger not readable within ${timeoutMs} ms`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  } finally {
-    await admin.disconnect();
-  }
+  // `high` is the last stable offset: the ledger is readable once it is past every entry written.
+  await waitForOffsets(
+    kafka,
+    topic,
+    (offsets) => {
+      const stable = new Map(offsets.map((o) => [o.partition, o.high]));
+      return [...ends].every(([p, last]) => (stable.get(p) ?? 0) > last);
+    },
+    { timeoutMs },
+  );
 }

@@ -1,6 +1,6 @@
 import type { OperationalNotice, Webhook } from '@hookpost/contracts';
 import type { SerialProducer } from '@hookpost/kafka';
-import type { SubscriptionTable, SubscriptionWriter } from '@hookpost/subscriptions';
+import { type SubscriptionTable, type SubscriptionWriter, writeThrough } from '@hookpost/subscriptions';
 
 /** The document after an explicit resume: active again, reason cleared, a newer version. */
 export function resumedWebhook(webhook: Webhook, now: number): Webhook {
@@ -43,8 +43,7 @@ export async function resumeWebhook(deps: ResumeDeps, id: string, by: string): P
   if (current.status !== 'suspended') return { ok: true, webhook: current, changed: false };
   const now = deps.now();
   const next = resumedWebhook(current, now);
-  const written = await deps.writer.put(next);
-  await deps.table.waitForOffset(written.partition, written.offset);
+  await writeThrough(deps, (w) => w.put(next));
   await deps.notices.send(deps.operationalTopic, [
     { key: id, value: JSON.stringify(resumedNotice(current, now, by)) },
   ]);

@@ -11,7 +11,6 @@ export type DecodeResult<T> =
 /** The registry could not be asked (network, 5xx): transient, the caller retries, nothing is dead-lettered. */
 export class RegistryUnavailableError extends Error {
   readonly code = 'REGISTRY_UNAVAILABLE';
-  readonly retryable = true;
 }
 
 type Resolved = { ok: true; resolver: avro.Resolver } | { ok: false; reason: PoisonReason; error: string };

@@ -1,6 +1,5 @@
-import { createProducer, SerialProducer } from '@hookpost/kafka';
+import { type Kafka, type SerialProducer, serialProducer } from '@hookpost/kafka';
 import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
-import type { Kafka } from 'kafkajs';
 import { type EmailEvent, isEventType } from './catalog.ts';
 import { AvroCodec } from './codec.ts';
 import { registerSchema } from './registry.ts';
@@ -42,9 +41,7 @@ export class MtaProducer {
   constructor(options: MtaProducerOptions) {
     this.options = options;
     this.codec = new AvroCodec(options.registry, emailEventSchema());
-    this.producer = new SerialProducer(
-      createProducer(options.kafka, { idempotent: true, maxInFlightRequests: 1 }),
-    );
+    this.producer = serialProducer(options.kafka);
   }
 
   async connect(): Promise<void> {

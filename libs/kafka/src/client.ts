@@ -21,7 +21,6 @@ export interface KafkaClientOptions {
 
 export class KafkaUnavailableError extends Error {
   readonly code = 'KAFKA_UNAVAILABLE';
-  readonly retryable = true;
 }
 
 const LEVELS: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {

@@ -19,11 +19,24 @@ export {
   type TopicSpec,
   topicCatalog,
 } from './definitions.ts';
+export {
+  classifyKafkaError,
+  isFencedError,
+  type KafkaErrorKind,
+  type RetryOptions,
+  retryTransient,
+} from './errors.ts';
 export { filterAbortedMessages } from './kafkajs-fixes.ts';
+export { lastOffsets, type PartitionOffsets, topicOffsets, waitForOffsets } from './offsets.ts';
+export {
+  PartitionConsumer,
+  type PartitionConsumerMetrics,
+  type PartitionConsumerOptions,
+  type RecordContext,
+} from './partition-consumer.ts';
 export {
   type BatchContext,
   type BatchDecision,
-  isFencedError,
   type OutputRecord,
   type PartitionControl,
   type PartitionHandler,
@@ -34,7 +47,7 @@ export {
   type WorkerHooks,
 } from './partition-worker.ts';
 export { ConfigResourceTypes, type ProvisionResult, provisionTopics } from './provision.ts';
-export { SerialProducer } from './serial-producer.ts';
+export { SerialProducer, serialProducer } from './serial-producer.ts';
 export {
   type ConsumerState,
   consumerStates,
@@ -42,4 +55,5 @@ export {
   type SupervisedConsumerOptions,
   stopAllConsumers,
 } from './supervised-consumer.ts';
+export { type ReadRecord, readTopics, type TopicReader, type TopicReaderOptions } from './topic-reader.ts';
 export { TransactionalRunner, type TransactionalRunnerOptions } from './transactional-runner.ts';

@@ -1,9 +1,9 @@
 import type { KafkaMessage } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
+import { isFencedError } from './errors.ts';
 import {
   type BatchContext,
   chunkRecords,
-  isFencedError,
   type PartitionControl,
   type PartitionHandler,
   PartitionWorker,

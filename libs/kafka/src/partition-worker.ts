@@ -13,6 +13,7 @@
  *   back to `committed`, so those records are consumed again.
  */
 import type { KafkaMessage, Transaction } from 'kafkajs';
+import { isFencedError } from './errors.ts';
 
 export interface OutputRecord {
   topic: string;
@@ -116,18 +117,6 @@ export function chunkRecords(records: OutputRecord[], maxBytes: number): OutputR
   return chunks;
 }
 type OpenTx = Awaited<ReturnType<TxProducer['transaction']>>;
-
-/** KafkaJS reports fencing (a newer owner or an expired transaction) as INVALID_PRODUCER_EPOCH. */
-export function isFencedError(error: unknown): boolean {
-  let e: unknown = error;
-  for (let depth = 0; e && depth < 5; depth += 1) {
-    const x = e as { type?: string; message?: string; originalError?: unknown; cause?: unknown };
-    if (x.type === 'INVALID_PRODUCER_EPOCH' || x.type === 'PRODUCER_FENCED') return true;
-    if (typeof x.message === 'string' && /fenced|old epoch/i.test(x.message)) return true;
-    e = x.originalError ?? x.cause;
-  }
-  return false;
-}
 
 /** `${prefix}.${topic}.${partition}`: the same on every instance, so a new owner fences the old one. */
 export function transactionalIdFor(prefix: string, topic: string, partition: number): string {

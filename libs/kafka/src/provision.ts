@@ -1,6 +1,7 @@
 import type { Logger } from '@hookpost/logger';
 import kafkajs, { type Admin } from 'kafkajs';
 import type { TopicSpec } from './definitions.ts';
+import { classifyKafkaError } from './errors.ts';
 
 // KafkaJS is CommonJS and Node's export detection misses this enum; take it from the default export.
 export const { ConfigResourceTypes } = kafkajs;
@@ -102,9 +103,7 @@ async function waitForLeaders(admin: Admin, topics: string[], timeoutMs = 60_000
       if (meta.length === topics.length && meta.every((t) => t.partitions.every((p) => p.leader >= 0)))
         return;
     } catch (error) {
-      const retriable = (error as { retriable?: boolean }).retriable === true;
-      const unknown = (error as { type?: string }).type === 'UNKNOWN_TOPIC_OR_PARTITION';
-      if (!retriable && !unknown) throw error;
+      if (classifyKafkaError(error) !== 'transient') throw error;
     }
     if (Date.now() > deadline)
       throw new Error(`topics ${topics.join(', ')} have no partition leaders after ${timeoutMs} ms`);

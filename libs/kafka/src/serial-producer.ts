@@ -1,4 +1,5 @@
-import type { Message, Producer, RecordMetadata } from 'kafkajs';
+import type { Kafka, Message, Producer, RecordMetadata } from 'kafkajs';
+import { createProducer } from './client.ts';
 
 /**
  * A producer whose sends never overlap. KafkaJS's idempotent producer can lose or reorder messages
@@ -30,4 +31,12 @@ export class SerialProducer {
     await this.tail;
     await this.producer.disconnect();
   }
+}
+
+/**
+ * The one way to make a producer for plain (non-transactional) writes: idempotent, one request in
+ * flight (what KafkaJS's idempotence needs), sends serialised by SerialProducer.
+ */
+export function serialProducer(kafka: Kafka): SerialProducer {
+  return new SerialProducer(createProducer(kafka, { idempotent: true, maxInFlightRequests: 1 }));
 }

@@ -51,8 +51,3 @@ export function createLogger(options: LoggerOptions): Logger {
     options.destination,
   );
 }
-
-/** A logger that drops everything: for unit tests and library defaults. */
-export function silentLogger(): Logger {
-  return pino({ level: 'silent' });
-}

@@ -161,7 +161,7 @@ const V6_RANGES: [Cidr, IpRefusal][] = [
 const V6_GLOBAL = cidr('2000::/3');
 
 /** IPv4 address an IPv6 address carries, or null. */
-export function embeddedV4(ip: ParsedIp): ParsedIp | null {
+function embeddedV4(ip: ParsedIp): ParsedIp | null {
   if (ip.family !== 6) return null;
   for (const [range, shift] of V6_EMBEDDING)
     if (inCidr(ip, range)) return { family: 4, value: (ip.value >> shift) & 0xffffffffn };

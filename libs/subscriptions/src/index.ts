@@ -5,4 +5,5 @@ export {
   type SubscriptionTableOptions,
   startSubscriptionTable,
 } from './table.ts';
+export { writeThrough } from './write-through.ts';
 export { SubscriptionWriter, type WriteResult } from './writer.ts';

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { openWebhook, parseStoredWebhook, SecretBox, type Webhook } from '@hookpost/contracts';
-import { type Consumer, type Kafka, SupervisedConsumer } from '@hookpost/kafka';
+import { type Consumer, type Kafka, lastOffsets, SupervisedConsumer } from '@hookpost/kafka';
 import type { Logger } from '@hookpost/logger';
 import { Counter, Gauge, type Registry } from '@hookpost/metrics';
 
@@ -79,18 +79,8 @@ export class SubscriptionTable {
 
   /** Loads the table; resolves when caught up with the topic's end as of now. */
   async start(timeoutMs = 60_000): Promise<void> {
-    const admin = this.options.kafka.admin();
-    await admin.connect();
-    let targets: Map<number, number>;
-    try {
-      const offsets = await fetchOffsetsOnceLeadersSettle(admin, this.options.topic, timeoutMs);
-      // The last record of each non-empty partition (high - 1) is what "caught up" means.
-      targets = new Map(
-        offsets.filter((o) => Number(o.high) > Number(o.low)).map((o) => [o.partition, Number(o.high) - 1]),
-      );
-    } finally {
-      await admin.disconnect();
-    }
+    // The last record of each non-empty partition is what "caught up" means.
+    const targets = await lastOffsets(this.options.kafka, this.options.topic, { timeoutMs });
     const loaded = Promise.all(
       [...targets].map(([partition, offset]) => this.waitForOffset(partition, offset, timeoutMs)),
     );
@@ -293,37 +283,6 @@ export class SubscriptionTable {
     }
     this.count?.set({ status: 'active' }, active);
     this.count?.set({ status: 'suspended' }, suspended);
-  }
-}
-
-/**
- * Right after a topic is created (a fresh cluster, the provisioning Job just ran) its partitions may
- * not have a leader yet and the broker answers "not the leader" to ListOffsets. That is transient:
- * retry with a short backoff until the deadline rather than failing the service's start-up.
- */
-async function fetchOffsetsOnceLeadersSettle(
-  admin: ReturnType<Kafka['admin']>,
-  topic: string,
-  timeoutMs: number,
-): Promise<{ partition: number; high: string; low: string }[]> {
-  const deadline = Date.now() + timeoutMs;
-  for (let delay = 100; ; delay = Math.min(delay * 2, 2_000)) {
-    try {
-      return await admin.fetchTopicOffsets(topic);
-    } catch (error) {
-      // KafkaJS wraps the broker's error once its own retries are spent; look inside.
-      const retriable = [
-        error,
-        (error as { cause?: unknown }).cause,
-        (error as { originalError?: unknown }).originalError,
-      ].some(
-        (e) =>
-          (e as { retriable?: boolean } | undefined)?.retriable === true ||
-          /leader/i.test(String((e as Error | undefined)?.message)),
-      );
-      if (!retriable || Date.now() + delay > deadline) throw error;
-      await new Promise((r) => setTimeout(r, delay));
-    }
   }
 }
 

@@ -1,5 +1,5 @@
 import { type SecretBox, sealWebhook, type Webhook } from '@hookpost/contracts';
-import { createProducer, type Kafka, SerialProducer } from '@hookpost/kafka';
+import { type Kafka, type SerialProducer, serialProducer } from '@hookpost/kafka';
 
 export interface WriteResult {
   partition: number;
@@ -19,9 +19,7 @@ export class SubscriptionWriter {
   constructor(options: { kafka: Kafka; topic: string; box: SecretBox }) {
     this.topic = options.topic;
     this.box = options.box;
-    this.producer = new SerialProducer(
-      createProducer(options.kafka, { idempotent: true, maxInFlightRequests: 1 }),
-    );
+    this.producer = serialProducer(options.kafka);
   }
 
   connect(): Promise<void> {

@@ -5,7 +5,7 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 
-export type Access = 'read' | 'read-write';
+type Access = 'read' | 'read-write';
 
 export interface ApiToken {
   name: string;

@@ -4,7 +4,7 @@ import type { Kafka, SerialProducer } from '@hookpost/kafka';
 import type { Logger } from '@hookpost/logger';
 import type { Registry } from '@hookpost/metrics';
 import type { HttpSender, SsrfAllow } from '@hookpost/sender';
-import type { SubscriptionTable, SubscriptionWriter } from '@hookpost/subscriptions';
+import { type SubscriptionTable, type SubscriptionWriter, writeThrough } from '@hookpost/subscriptions';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Principal, TokenAuthority } from './auth.ts';
 import type { HistoryStore } from './history-store.ts';
@@ -61,7 +61,6 @@ export interface RouteContext {
 
 /** Writes the document and resolves once this instance's table has applied it (read-your-writes). */
 export async function commit(deps: ApiDeps, webhook: Webhook): Promise<Webhook> {
-  const written = await deps.writer.put(webhook);
-  await deps.table.waitForOffset(written.partition, written.offset);
+  await writeThrough(deps, (w) => w.put(webhook));
   return deps.table.get(webhook.id) ?? webhook;
 }

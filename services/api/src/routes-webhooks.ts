@@ -1,6 +1,7 @@
 /** CRUD of webhooks, after MailerSend's API; every write waits until this instance's table shows it. */
 import { randomBytes } from 'node:crypto';
 import { checkUrl, generateSecret } from '@hookpost/sender';
+import { writeThrough } from '@hookpost/subscriptions';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { type ApiDeps, commit, type RouteContext } from './deps.ts';
 import { INVALID, pageOf, pagination } from './http-support.ts';
@@ -17,7 +18,7 @@ import {
 const TAG = ['webhooks'];
 
 /** MailerSend-like ids: 16 lowercase base-36 characters. */
-export function newWebhookId(): string {
+function newWebhookId(): string {
   const bytes = randomBytes(16);
   return Array.from(bytes, (b) => (b % 36).toString(36)).join('');
 }
@@ -153,8 +154,7 @@ export function registerWebhookRoutes(app: FastifyInstance, ctx: RouteContext): 
       ctx.lock.run(request.params.id, async () => {
         const current = ctx.visible(request, reply, request.params.id);
         if (!current) return reply;
-        const written = await deps.writer.remove(current.id);
-        await deps.table.waitForOffset(written.partition, written.offset);
+        await writeThrough(deps, (w) => w.remove(current.id));
         request.log.info({ webhookId: current.id }, 'webhook deleted');
         return reply.code(204).send();
       }),

@@ -5,7 +5,7 @@
 import { join } from 'node:path';
 import { SecretBox } from '@hookpost/contracts';
 import { replayLedgerTopic } from '@hookpost/deadletters';
-import { createProducer, provisionTopics, SerialProducer, topicCatalog } from '@hookpost/kafka';
+import { provisionTopics, serialProducer, topicCatalog } from '@hookpost/kafka';
 import { HttpSender, type SsrfAllow, ssrfAllowFrom } from '@hookpost/sender';
 import type { RunningService, ServiceContext } from '@hookpost/service';
 import { SubscriptionTable, SubscriptionWriter } from '@hookpost/subscriptions';
@@ -27,23 +27,8 @@ export interface RunningApi extends RunningService {
   routes: readonly RouteSummary[];
 }
 
-export function allowFrom(config: ApiConfig): SsrfAllow {
+function allowFrom(config: ApiConfig): SsrfAllow {
   return ssrfAllowFrom(config.ssrf);
-}
-
-/**
- * Right after provisioning, the broker may not yet answer offset requests for a new topic (NOT_LEADER);
- * such errors are retriable and pass within a second.
- */
-async function retrying<T>(work: () => Promise<T>, attempts = 6): Promise<T> {
-  for (let i = 1; ; i++) {
-    try {
-      return await work();
-    } catch (error) {
-      if (i >= attempts || !(error as { retriable?: boolean }).retriable) throw error;
-      await new Promise((r) => setTimeout(r, 250 * i));
-    }
-  }
 }
 
 export async function startApi(
@@ -72,14 +57,14 @@ export async function startApi(
     groupPrefix,
   });
   const writer = new SubscriptionWriter({ kafka, topic: t.subscriptions.name, box });
-  const notices = new SerialProducer(createProducer(kafka, { idempotent: true, maxInFlightRequests: 1 }));
+  const notices = serialProducer(kafka);
   const allow = allowFrom(config);
   const sender = new HttpSender({ allow });
   const history = new HistoryStore(join(config.api.dataDir, 'attempts.sqlite'));
   const historyMs = config.api.historyDays * 24 * 60 * 60 * 1000;
   const stops: (() => Promise<void> | void)[] = [];
   try {
-    await Promise.all([retrying(() => table.start()), writer.connect(), notices.producer.connect()]);
+    await Promise.all([table.start(), writer.connect(), notices.producer.connect()]);
     stops.push(
       () => table.stop(),
       () => writer.close(),

@@ -11,7 +11,7 @@ import {
 } from '@hookpost/contracts';
 import type { EventType } from '@hookpost/events';
 
-export interface AuthInput {
+interface AuthInput {
   type: 'basic' | 'token';
   username?: string;
   password?: string;

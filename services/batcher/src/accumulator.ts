@@ -40,14 +40,14 @@ interface OpenBatch {
 }
 
 /** Same input records → same id: stable across a replay after an aborted transaction. */
-export function batchId(topic: string, partition: number, firstOffset: string): string {
+function batchId(topic: string, partition: number, firstOffset: string): string {
   return createHash('sha256')
     .update(`${topic}\u0000${partition}\u0000${firstOffset}`)
     .digest('base64url')
     .slice(0, 22);
 }
 
-export function renderBody(format: PayloadFormat, parts: string[]): string {
+function renderBody(format: PayloadFormat, parts: string[]): string {
   return format === 'jsonl' ? `${parts.join('\n')}\n` : `[${parts.join(',')}]`;
 }
 

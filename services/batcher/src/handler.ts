@@ -38,7 +38,7 @@ export interface BatcherDeps {
 
 const HEARTBEAT_EVERY = 500;
 
-export function settingsOf(w: Webhook): BatchSettings {
+function settingsOf(w: Webhook): BatchSettings {
   const maxEvents = Math.min(
     LIMITS.maxEventsPerBatch,
     Math.max(1, w.batch?.max_events ?? LIMITS.maxEventsPerBatch),

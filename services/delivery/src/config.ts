@@ -146,5 +146,3 @@ export function tiersOf(spec: string): Tier[] {
   if (!r.ok) throw new Error(r.reason);
   return r.tiers;
 }
-
-export { csv };

@@ -23,7 +23,6 @@ export const DELIVERY_DEFAULTS = {
 
 /** Roles a delivery process can run: the main consumer of batches, retry tiers, the suspender. */
 export const ROLES = ['main', 'retry', 'suspender'] as const;
-export type Role = (typeof ROLES)[number];
 
 /** Consumer group names, prefixed like topics so side-by-side environments stay apart. */
 export function groupIds(prefix: string) {

@@ -1,5 +1,5 @@
 import type { BatchRecord, DeadLetter, RetryRecord, Webhook } from '@hookpost/contracts';
-import { HEADERS, topicCatalog } from '@hookpost/kafka';
+import { HEADERS, type RecordContext, topicCatalog } from '@hookpost/kafka';
 import { createLogger } from '@hookpost/logger';
 import { createRegistry } from '@hookpost/metrics';
 import { describe, expect, it } from 'vitest';
@@ -8,7 +8,6 @@ import { Deliverer, type Send } from './deliverer.ts';
 import { KeyedLimiter } from './domain/limiter.ts';
 import type { AttemptResult } from './domain/records.ts';
 import { DeliveryMetrics } from './metrics.ts';
-import type { RecordContext } from './partition-consumer.ts';
 
 const tiers = [
   { name: '10s', delayMs: 10_000 },

@@ -17,7 +17,7 @@ import {
   type RetryRecord,
   type Webhook,
 } from '@hookpost/contracts';
-import { HEADERS, type Message, type TopicCatalog } from '@hookpost/kafka';
+import { HEADERS, type Message, type RecordContext, type TopicCatalog } from '@hookpost/kafka';
 import type { Logger } from '@hookpost/logger';
 import type { TopicMessages } from './adapters/outbox.ts';
 import { endpointKey, type KeyedLimiter } from './domain/limiter.ts';
@@ -31,7 +31,6 @@ import {
 import { decide, MAIN_TIER, type Tier } from './domain/retry-policy.ts';
 import type { DeliveryMetrics } from './metrics.ts';
 import { statusClass } from './metrics.ts';
-import type { RecordContext } from './partition-consumer.ts';
 
 export interface SendRequest {
   webhook: Webhook;

@@ -4,7 +4,7 @@
  * integration tests call it directly (or spawn main.ts when a real process must die).
  */
 import { SecretBox } from '@hookpost/contracts';
-import { HEADERS, type Kafka, type TopicCatalog } from '@hookpost/kafka';
+import { HEADERS, type Kafka, PartitionConsumer, type TopicCatalog } from '@hookpost/kafka';
 import type { Logger } from '@hookpost/logger';
 import type { Registry } from '@hookpost/metrics';
 import { HttpSender, type SsrfAllow } from '@hookpost/sender';
@@ -16,7 +16,6 @@ import { Deliverer, type Send } from './deliverer.ts';
 import { KeyedLimiter } from './domain/limiter.ts';
 import type { Tier } from './domain/retry-policy.ts';
 import { DeliveryMetrics } from './metrics.ts';
-import { PartitionConsumer } from './partition-consumer.ts';
 import { Suspender } from './suspender.ts';
 
 /** The delivery config with its roles and tiers parsed (the numeric limits are taken as configured). */
@@ -115,6 +114,7 @@ export async function startDelivery(deps: DeliveryDeps): Promise<DeliveryHandle>
         groupId: groups.main,
         topic: catalog.topics.batches.name,
         name: 'main',
+        supervisorName: 'delivery-main',
         handle: deliverer.handleBatch,
       }),
     );
@@ -125,6 +125,7 @@ export async function startDelivery(deps: DeliveryDeps): Promise<DeliveryHandle>
         groupId: groups.tier(tier.name),
         topic: catalog.retryTopic(tier.name),
         name: tier.name,
+        supervisorName: `delivery-${tier.name}`,
         dueAt: dueAtWithin(
           Math.max(tier.delayMs * (1 + settings.jitter), settings.maxRetryAfterMs) + DUE_SKEW_MS,
           now,

@@ -11,19 +11,19 @@
 import { DEAD_LETTER_FIELDS, type DeadLetter, parseJson, type Webhook } from '@hookpost/contracts';
 import {
   type Consumer,
-  createProducer,
   type Kafka,
-  SerialProducer,
+  type SerialProducer,
   SupervisedConsumer,
+  serialProducer,
   type TopicCatalog,
 } from '@hookpost/kafka';
 import type { Logger } from '@hookpost/logger';
-import type { SubscriptionTable, SubscriptionWriter } from '@hookpost/subscriptions';
+import { type SubscriptionTable, type SubscriptionWriter, writeThrough } from '@hookpost/subscriptions';
 import { suspend, suspendedNotice } from './domain/records.ts';
 import type { DeliveryMetrics } from './metrics.ts';
 
 /** Dead-letter reasons that suspend the webhook. */
-export const SUSPENDING_REASONS: ReadonlySet<string> = new Set(['exhausted', 'gone']);
+const SUSPENDING_REASONS: ReadonlySet<string> = new Set(['exhausted', 'gone']);
 
 export interface SuspenderOptions {
   kafka: Kafka;
@@ -58,9 +58,7 @@ export class Suspender {
       },
       setup: (c) => this.setup(c),
     });
-    this.producer = new SerialProducer(
-      createProducer(options.kafka, { idempotent: true, maxInFlightRequests: 1 }),
-    );
+    this.producer = serialProducer(options.kafka);
   }
 
   get ready(): boolean {
@@ -120,8 +118,7 @@ export class Suspender {
   }
 
   private async write(webhook: Webhook): Promise<void> {
-    const { partition, offset } = await this.o.writer.put(webhook);
-    await this.o.table.waitForOffset(partition, offset);
+    await writeThrough(this.o, (w) => w.put(webhook));
   }
 
   async stop(): Promise<void> {

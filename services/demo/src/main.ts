@@ -4,7 +4,7 @@
  * real broker and registry at work. Config: the common keys plus DEMO_RATE, DEMO_COUNT, DEMO_DOMAINS.
  */
 import { AvroCodec, createRegistry, type EmailEvent, emailEventSchema, MtaProducer } from '@hookpost/events';
-import { provisionTopics, topicCatalog } from '@hookpost/kafka';
+import { provisionTopics, readTopics, topicCatalog } from '@hookpost/kafka';
 import { eventGenerator, runLoad } from '@hookpost/loadgen';
 import { Counter } from '@hookpost/metrics';
 import { runService } from '@hookpost/service';
@@ -32,18 +32,15 @@ await runService({
       registers: [metrics],
     });
     const codec = new AvroCodec<EmailEvent>(registry, emailEventSchema());
-    const consumer = kafka.consumer({
-      groupId: `${config.topics.prefix}hookpost-demo-tail`,
-      maxWaitTimeInMs: 200,
-    });
-    await consumer.connect();
-    await consumer.subscribe({ topic, fromBeginning: false });
-    const joined = new Promise<void>((resolve) => consumer.on(consumer.events.GROUP_JOIN, () => resolve()));
     const byType = new Map<string, number>();
     let consumed = 0;
     let latencySum = 0;
-    await consumer.run({
-      eachBatch: async ({ batch }) => {
+    const consumer = await readTopics(kafka, {
+      groupId: `${config.topics.prefix}hookpost-demo-tail`,
+      topics: [topic],
+      fromBeginning: false,
+      maxWaitTimeInMs: 200,
+      eachBatch: async (batch) => {
         const now = Date.now();
         for (const message of batch.messages) {
           const r = await codec.decode(message.value);
@@ -61,7 +58,7 @@ await runService({
         consumedC.inc(batch.messages.length);
       },
     });
-    await joined;
+    await consumer.joined;
 
     let sent = 0;
     let lastReport = 0;
@@ -99,7 +96,7 @@ await runService({
       stop: async () => {
         await load;
         clearInterval(report);
-        await consumer.disconnect();
+        await consumer.stop();
         await producer.close();
       },
     };

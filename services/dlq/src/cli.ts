@@ -18,11 +18,10 @@ import {
 import {
   connectAdmin,
   createKafka,
-  createProducer,
   type Kafka,
   KafkaUnavailableError,
   provisionTopics,
-  SerialProducer,
+  serialProducer,
   topicCatalog,
 } from '@hookpost/kafka';
 import { createLogger } from '@hookpost/logger';
@@ -31,7 +30,7 @@ import { count, parseLimit, parseRate, parseReasons, parseTime, progressLine, Us
 import { type CliConfig, schema } from './config.ts';
 import { HELP } from './help.ts';
 
-export const EXIT = { ok: 0, failed: 1, usage: 2, refused: 3, notFound: 4 } as const;
+const EXIT = { ok: 0, failed: 1, usage: 2, refused: 3, notFound: 4 } as const;
 
 export interface Io {
   env: Record<string, string | undefined>;
@@ -233,7 +232,7 @@ async function runReplay(kafka: Kafka, io: Io, config: CliConfig, run: ReplayRun
     groupPrefix: run.groupPrefix,
   });
   const writer = new SubscriptionWriter({ kafka, topic: run.topics.subscriptions, box });
-  const notices = new SerialProducer(createProducer(kafka, { idempotent: true, maxInFlightRequests: 1 }));
+  const notices = serialProducer(kafka);
   await Promise.all([table.start(), writer.connect(), notices.producer.connect()]);
   let result: ReplayResult;
   try {

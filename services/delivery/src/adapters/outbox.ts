@@ -5,7 +5,7 @@
  * one (group commit): one record waits at most one broker round trip longer, and throughput grows with
  * concurrency instead of being capped at one outcome per round trip.
  */
-import { createProducer, type Kafka, type Message, type Producer } from '@hookpost/kafka';
+import { type Kafka, type Message, type SerialProducer, serialProducer } from '@hookpost/kafka';
 
 export interface TopicMessages {
   topic: string;
@@ -19,20 +19,19 @@ interface Pending {
 }
 
 export class Outbox {
-  private readonly producer: Producer;
+  private readonly producer: SerialProducer;
   private queue: Pending[] = [];
   private sending = false;
   /** Bounds one send so a burst does not build a request bigger than the broker accepts. */
   private readonly maxPerSend: number;
 
-  constructor(options: { kafka: Kafka; maxPerSend?: number; producer?: Producer }) {
-    this.producer =
-      options.producer ?? createProducer(options.kafka, { idempotent: true, maxInFlightRequests: 1 });
+  constructor(options: { kafka: Kafka; maxPerSend?: number }) {
+    this.producer = serialProducer(options.kafka);
     this.maxPerSend = options.maxPerSend ?? 200;
   }
 
   connect(): Promise<void> {
-    return this.producer.connect();
+    return this.producer.producer.connect();
   }
 
   /** Resolves once every message is acknowledged by the broker (acks=all); rejects if that send failed. */
@@ -59,9 +58,7 @@ export class Outbox {
             list.push(...messages);
           }
         try {
-          await this.producer.sendBatch({
-            topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
-          });
+          await this.producer.sendBatch([...byTopic].map(([topic, messages]) => ({ topic, messages })));
           for (const p of group) p.resolve();
         } catch (error) {
           for (const p of group) p.reject(error);

@@ -22,7 +22,7 @@ export interface AttemptResult {
 }
 
 /** Response excerpts are bounded again here: the attempts topic is a history, not a body store. */
-export const EXCERPT_MAX = 512;
+const EXCERPT_MAX = 512;
 
 export function attemptOutcome(attempt: number, tier: string, at: number, r: AttemptResult): AttemptOutcome {
   return { attempt, tier, at, status: r.status, latency_ms: r.latencyMs, error: r.error };

@@ -6,9 +6,9 @@ import { SecretBox, type Webhook } from '@hookpost/contracts';
 import type { DeliveryHandle } from '@hookpost/delivery';
 import { type Receiver, startReceiver } from '@hookpost/sender';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BatchProducer, makeBatch, provision, startInProcess, TEST_TIERS } from '../delivery/support.ts';
 import { type TestEnv, testEnv, waitFor } from '../support/env.ts';
 import { makeWebhook, subscriptions } from '../support/webhooks.ts';
-import { BatchProducer, makeBatch, provision, startInProcess, TEST_TIERS } from './support.ts';
 
 let env: TestEnv;
 let receiver: Receiver;

@@ -20,16 +20,18 @@
  * per partition at most `window` records are tracked (in flight, waiting, or done behind an unfinished
  * one), and reaching it pauses the partition instead of buffering.
  */
-import {
-  type Consumer,
-  type EachBatchPayload,
-  type Kafka,
-  type KafkaMessage,
-  SupervisedConsumer,
-} from '@hookpost/kafka';
 import type { Logger } from '@hookpost/logger';
-import { OffsetTracker } from './domain/offset-tracker.ts';
-import type { DeliveryMetrics } from './metrics.ts';
+import type { Counter, Gauge } from '@hookpost/metrics';
+import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
+import { OffsetTracker } from './offset-tracker.ts';
+import { SupervisedConsumer } from './supervised-consumer.ts';
+
+/** The series a partition consumer keeps (delivery registers them; their names are the service's). */
+export interface PartitionConsumerMetrics {
+  readonly paused: Gauge<'consumer'>;
+  readonly lag: Gauge<'topic' | 'partition'>;
+  readonly commitErrors: Counter<'consumer'>;
+}
 
 export interface RecordContext {
   topic: string;
@@ -45,8 +47,10 @@ export interface PartitionConsumerOptions {
   topic: string;
   /** `main` or the tier name: the metric label and the log field. */
   name: string;
+  /** The supervised consumer's name (its bounded metric label), e.g. `delivery-main`. */
+  supervisorName: string;
   logger: Logger;
-  metrics: DeliveryMetrics;
+  metrics: PartitionConsumerMetrics;
   window: number;
   maxWaitTimeMs: number;
   commitIntervalMs: number;
@@ -101,7 +105,7 @@ export class PartitionConsumer {
     });
     this.supervised = new SupervisedConsumer({
       kafka: options.kafka,
-      name: `delivery-${options.name}`,
+      name: options.supervisorName,
       logger: this.log,
       config: {
         groupId: options.groupId,

@@ -7,17 +7,17 @@ import { type RetryRecord, SecretBox, type Webhook } from '@hookpost/contracts';
 import type { DeliveryHandle } from '@hookpost/delivery';
 import { type Receiver, startReceiver } from '@hookpost/sender';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type TestEnv, testEnv, waitFor } from '../support/env.ts';
-import { makeWebhook, subscriptions } from '../support/webhooks.ts';
 import {
   BatchProducer,
   makeBatch,
   percentile,
   provision,
   startInProcess,
-  Tail,
   TEST_TIERS,
-} from './support.ts';
+} from '../delivery/support.ts';
+import { type TestEnv, testEnv, waitFor } from '../support/env.ts';
+import { type Tail, tail } from '../support/pipeline.ts';
+import { makeWebhook, subscriptions } from '../support/webhooks.ts';
 
 let env: TestEnv;
 let receiver: Receiver;
@@ -36,11 +36,11 @@ beforeAll(async () => {
   delivery = await startInProcess(env, keys, { roles: { main: true, suspender: false, tiers: TEST_TIERS } });
   batches = new BatchProducer(env);
   await batches.connect();
-  tier = await new Tail<RetryRecord>(env, env.catalog.retryTopic(TEST_TIERS[0]!.name)).start();
+  tier = await tail<RetryRecord>(env, env.catalog.retryTopic(TEST_TIERS[0]!.name));
 });
 
 afterAll(async () => {
-  await tier?.stop();
+  await tier?.close();
   await batches?.close();
   await delivery?.stop();
   await subs?.writer.close();

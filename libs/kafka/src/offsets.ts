@@ -1,0 +1,69 @@
+/**
+ * Topic offsets for code outside libs/kafka, which never opens a KafkaJS admin client itself. KafkaJS
+ * asks for offsets read_committed, so `high` is the last stable offset. Right after a topic is created
+ * (a fresh cluster, the provisioning Job just ran) its partitions may not have a leader yet and the
+ * broker answers "not the leader": that is transient and retried (errors.ts) until the deadline.
+ */
+import type { Kafka } from 'kafkajs';
+import { type RetryOptions, retryTransient } from './errors.ts';
+
+export interface PartitionOffsets {
+  partition: number;
+  low: number;
+  high: number;
+}
+
+async function withAdmin<T>(
+  kafka: Kafka,
+  work: (admin: ReturnType<Kafka['admin']>) => Promise<T>,
+): Promise<T> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    return await work(admin);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+async function fetchOffsets(admin: ReturnType<Kafka['admin']>, topic: string, options: RetryOptions) {
+  const offsets = await retryTransient(() => admin.fetchTopicOffsets(topic), options);
+  return offsets.map((o) => ({ partition: o.partition, low: Number(o.low), high: Number(o.high) }));
+}
+
+/** Low and high (stable) offsets of every partition of `topic`. */
+export function topicOffsets(
+  kafka: Kafka,
+  topic: string,
+  options: RetryOptions = {},
+): Promise<PartitionOffsets[]> {
+  return withAdmin(kafka, (admin) => fetchOffsets(admin, topic, options));
+}
+
+/** The offset of the last record of each non-empty partition: what "read to the end as of now" aims for. */
+export async function lastOffsets(
+  kafka: Kafka,
+  topic: string,
+  options: RetryOptions = {},
+): Promise<Map<number, number>> {
+  const offsets = await topicOffsets(kafka, topic, options);
+  return new Map(offsets.filter((o) => o.high > o.low).map((o) => [o.partition, o.high - 1]));
+}
+
+/** Polls the offsets of `topic` (one admin client) until `done` holds; throws after `timeoutMs`. */
+export function waitForOffsets(
+  kafka: Kafka,
+  topic: string,
+  done: (offsets: PartitionOffsets[]) => boolean,
+  { timeoutMs = 15_000, pollMs = 50 }: { timeoutMs?: number; pollMs?: number } = {},
+): Promise<void> {
+  return withAdmin(kafka, async (admin) => {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      if (done(await fetchOffsets(admin, topic, { timeoutMs }))) return;
+      if (Date.now() > deadline)
+        throw new Error(`offsets of ${topic} not as expected within ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, pollMs));
+    }
+  });
+}
