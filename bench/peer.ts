@@ -11,7 +11,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { copyFileSync, createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import type { EmailEvent, MtaProducer } from '@hookpost/events';
-import { type Admin, createProducer, type Kafka, provisionTopics, SerialProducer } from '@hookpost/kafka';
+import { type Admin, type Kafka, provisionTopics, serialProducer } from '@hookpost/kafka';
 import { eventGenerator } from '@hookpost/loadgen';
 import { ACTIVITY_MIX, eventId } from './layout.ts';
 import { type PhaseContext, runPhase } from './phase.ts';
@@ -152,9 +152,7 @@ export async function runKafkaHooks(
   child.stderr.pipe(output);
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   const running = () => child.exitCode === null && child.signalCode === null;
-  const producer = new SerialProducer(
-    createProducer(ctx.kafka, { idempotent: true, maxInFlightRequests: 1 }),
-  );
+  const producer = serialProducer(ctx.kafka);
   await producer.producer.connect();
   try {
     const generate = eventGenerator({

@@ -49,7 +49,7 @@ export async function signedIn(browser: Browser, baseUrl: string, token: string)
   return page;
 }
 
-export async function seriousViolations(page: Page): Promise<string[]> {
+async function seriousViolations(page: Page): Promise<string[]> {
   // evaluate runs outside the page's CSP, which (rightly) forbids inline scripts.
   await page.evaluate(`${AXE}\n;0`);
   // A string: it runs in the page, where axe (injected above) and the DOM exist.
@@ -120,7 +120,7 @@ export async function unlabelledControls(page: Page): Promise<string[]> {
 }
 
 /** Visible controls (links, buttons, inputs, selects) that tabbing through the whole page never focuses. */
-export async function unreachableByTab(page: Page): Promise<string[]> {
+async function unreachableByTab(page: Page): Promise<string[]> {
   const count = (await page.evaluate(`(() => {
     const all = [...document.querySelectorAll('a[href],button:not([disabled]),input,select,textarea')]
       .filter((e) => e.offsetParent !== null || e === document.activeElement);

@@ -18,7 +18,7 @@ const WINDOW_HOURS = 24;
 const iso = (ms: number) => new Date(ms).toISOString();
 
 /** The consumer groups of the pipeline's stages (the services' default group names) and what they read. */
-export function stageGroups(prefix: string, topics: ApiDeps['topics']) {
+function stageGroups(prefix: string, topics: ApiDeps['topics']) {
   return [
     { stage: 'fanout', group: `${prefix}hookpost-fanout`, topic: topics.events },
     { stage: 'batcher', group: `${prefix}hookpost-batcher`, topic: topics.dispatch },
