@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Webhook } from '@hookpost/contracts';
-import { createProducer, type Kafka } from '@hookpost/kafka';
+import { createProducer, type Kafka, type RecordSkipper } from '@hookpost/kafka';
 import { REPLAY_HEADERS } from './definitions.ts';
 import { type StoredDeadLetter, scanDeadLetters } from './dlq.ts';
 import { type LedgerEntry, readLedger } from './ledger.ts';
@@ -38,6 +38,8 @@ export interface ReplayOptions {
   /** Recorded in the ledger: `cli`, `api:<token>`. */
   by: string;
   groupPrefix?: string;
+  /** Where invalid DLQ and ledger records are skipped (counted, logged); without it they are only counted in the report. */
+  skipper?: RecordSkipper;
   now?: () => number;
   sleep?: (ms: number) => Promise<void>;
   onProgress?: (progress: ReplayProgress) => void;
@@ -88,8 +90,8 @@ export async function replay(options: ReplayOptions): Promise<ReplayResult> {
   const now = options.now ?? Date.now;
   const sleep = options.sleep ?? sleeper;
   const [scan, ledger] = await Promise.all([
-    scanDeadLetters(options.kafka, options.topics.dlq, options.filter, options.groupPrefix),
-    readLedger(options.kafka, options.topics.ledger, options.groupPrefix),
+    scanDeadLetters(options.kafka, options.topics.dlq, options.filter, options.groupPrefix, options.skipper),
+    readLedger(options.kafka, options.topics.ledger, options.groupPrefix, options.skipper),
   ]);
   const replayed = new Set(ledger.keys());
   const skipped: Record<SkipReason, number> = {

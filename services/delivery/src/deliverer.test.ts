@@ -1,4 +1,10 @@
-import type { BatchRecord, DeadLetter, RetryRecord, Webhook } from '@hookpost/contracts';
+import {
+  type BatchRecord,
+  DEAD_LETTER_HEADERS,
+  type DeadLetter,
+  type RetryRecord,
+  type Webhook,
+} from '@hookpost/contracts';
 import { HEADERS, topicCatalog } from '@hookpost/kafka';
 import { createLogger } from '@hookpost/logger';
 import { createRegistry } from '@hookpost/metrics';
@@ -138,7 +144,7 @@ describe('Deliverer', () => {
       [2, '10s', 500],
       [3, '100s', 503],
     ]);
-    expect(dead.messages[0]!.headers).toMatchObject({ [HEADERS.reason]: 'exhausted' });
+    expect(dead.messages[0]!.headers).toMatchObject({ [DEAD_LETTER_HEADERS.reason]: 'exhausted' });
   });
 
   it('poison keeps its exact bytes; unknown and suspended webhooks are dead-lettered without a request', async () => {
