@@ -3,8 +3,15 @@ import type { Webhook } from '@hookpost/contracts';
 import { createProducer, type Kafka, type RecordSkipper } from '@hookpost/kafka';
 import { REPLAY_HEADERS } from './definitions.ts';
 import { type StoredDeadLetter, scanDeadLetters } from './dlq.ts';
-import { type LedgerEntry, readLedger } from './ledger.ts';
-import { type DeadLetterFilter, decide, eventCount, replayMessages, type SkipReason } from './select.ts';
+import { readLedger } from './ledger.ts';
+import {
+  type DeadLetterFilter,
+  decide,
+  eventCount,
+  ledgerEntry,
+  replayMessages,
+  type SkipReason,
+} from './select.ts';
 
 export interface ReplayTopics {
   dlq: string;
@@ -183,13 +190,7 @@ export async function replay(options: ReplayOptions): Promise<ReplayResult> {
           const list = byTopic.get(topic) ?? [];
           list.push(...replayMessages(stored.letter, at, REPLAY_HEADERS));
           byTopic.set(topic, list);
-          const entry: LedgerEntry = {
-            dlq_id: stored.letter.dlq_id,
-            webhook_id: stored.letter.webhook_id,
-            target,
-            replayed_at: at,
-            by: options.by,
-          };
+          const entry = ledgerEntry(stored.letter, target, at, options.by);
           ledgerMessages.push({ key: entry.dlq_id, value: JSON.stringify(entry) });
         }
         const written = await tx.sendBatch({
