@@ -54,12 +54,13 @@ export async function startInProcess(
   env: TestEnv,
   encryptionKeys: string,
   overrides: Partial<DeliverySettings> = {},
+  registry = createRegistry(),
 ): Promise<DeliveryHandle> {
   return startDelivery({
     kafka: env.kafka,
     catalog: env.catalog,
     logger: env.logger,
-    registry: createRegistry(),
+    registry,
     encryptionKeys,
     settings: settings(env, overrides),
   });
