@@ -4,41 +4,29 @@
  * the tier could have set, the record is due now (services/delivery/src/service.ts dueAtWithin), and so is
  * one whose header is not a number; each is counted in webhooks_delivery_due_header_invalid_total.
  */
-import { type BatchRecord, type RetryRecord, SecretBox } from '@hookpost/contracts';
-import { type DeliveryHandle, groupIds } from '@hookpost/delivery';
+import type { BatchRecord, RetryRecord } from '@hookpost/contracts';
+import { groupIds } from '@hookpost/delivery';
 import { createProducer } from '@hookpost/kafka';
-import { type Receiver, startReceiver } from '@hookpost/sender';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type TestEnv, testEnv, waitFor } from '../support/env.ts';
-import { makeWebhook, subscriptions } from '../support/webhooks.ts';
-import { makeBatch, provision, startInProcess, TEST_TIERS } from './support.ts';
+import { waitFor } from '../support/env.ts';
+import { makeWebhook } from '../support/webhooks.ts';
+import { deliveryFixture, makeBatch, TEST_TIERS } from './support.ts';
 
-let env: TestEnv;
-let receiver: Receiver;
-let delivery: DeliveryHandle;
-let subs: Awaited<ReturnType<typeof subscriptions>>;
+let fx: Awaited<ReturnType<typeof deliveryFixture>>;
 
 beforeAll(async () => {
-  env = await testEnv({ partitions: 1, retryTiers: TEST_TIERS.map((t) => t.name) });
-  await provision(env);
-  receiver = await startReceiver();
-  const keys = SecretBox.generateSpec();
-  subs = await subscriptions(env, new SecretBox(keys));
-  delivery = await startInProcess(env, keys, { roles: { main: true, suspender: false, tiers: TEST_TIERS } });
+  fx = await deliveryFixture({ overrides: { roles: { main: true, suspender: false, tiers: TEST_TIERS } } });
 });
 
 afterAll(async () => {
-  await delivery?.stop();
-  await subs?.writer.close();
-  await receiver?.close();
-  await env?.close();
+  await fx?.close();
 });
 
 describe('retry due-time header', () => {
   it('a due time in the year 3000, or one that is not a number, is due now: delivered, counted, and the committed offset moves past both', async () => {
+    const { env, receiver, delivery } = fx;
     const w = makeWebhook({ url: `${receiver.url}/ok/far` });
-    const put = await subs.writer.put(w);
-    await delivery.table.waitForOffset(put.partition, put.offset);
+    await fx.put(w);
     const tier = TEST_TIERS[0]!.name;
     const topic = env.catalog.retryTopic(tier);
     const far = makeBatch(w, 1);

@@ -12,42 +12,32 @@ import {
   parseBatchRecord,
   parseDeadLetter,
   parseRetryRecord,
-  SecretBox,
 } from '@hookpost/contracts';
-import { type DeliveryHandle, groupIds } from '@hookpost/delivery';
+import { groupIds } from '@hookpost/delivery';
 import { createProducer, SKIPPED_RECORDS_METRIC } from '@hookpost/kafka';
 import { createRegistry, type Registry } from '@hookpost/metrics';
-import { type Receiver, startReceiver } from '@hookpost/sender';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type TestEnv, testEnv, waitFor } from '../support/env.ts';
-import { makeWebhook, subscriptions } from '../support/webhooks.ts';
-import { makeBatch, provision, startInProcess, Tail, TEST_TIERS } from './support.ts';
+import type { TestEnv } from '../support/env.ts';
+import { waitFor } from '../support/env.ts';
+import { makeWebhook } from '../support/webhooks.ts';
+import { deliveryFixture, makeBatch, Tail, TEST_TIERS } from './support.ts';
 
+let fx: Awaited<ReturnType<typeof deliveryFixture>>;
 let env: TestEnv;
-let receiver: Receiver;
-let delivery: DeliveryHandle;
 let registry: Registry;
-let subs: Awaited<ReturnType<typeof subscriptions>>;
 let dlq: Tail<DeadLetter>;
 
 beforeAll(async () => {
-  env = await testEnv({ partitions: 1, retryTiers: TEST_TIERS.map((t) => t.name) });
-  await provision(env);
-  receiver = await startReceiver();
-  const keys = SecretBox.generateSpec();
-  subs = await subscriptions(env, new SecretBox(keys));
   registry = createRegistry();
-  delivery = await startInProcess(env, keys, {}, registry);
+  fx = await deliveryFixture({ registry });
+  env = fx.env;
   dlq = await new Tail<DeadLetter>(env, env.catalog.topics.dlq.name).start();
 });
 
 afterAll(async () => {
   await dlq?.stop();
-  await delivery?.stop();
-  await subs?.writer.close();
-  await receiver?.close();
-  await env?.close();
+  await fx?.close();
 });
 
 /** Near misses of `good`: one field dropped, or set to a value of the wrong type. */
@@ -90,9 +80,8 @@ async function produce(topic: string, values: Buffer[], key: string) {
 
 describe('invalid records', () => {
   it('on webhooks.batches and a retry tier: poison with exact bytes and position, and the good record behind them is delivered', async () => {
-    const w = makeWebhook({ url: `${receiver.url}/ok/invalid` });
-    const put = await subs.writer.put(w);
-    await delivery.table.waitForOffset(put.partition, put.offset);
+    const w = makeWebhook({ url: `${fx.receiver.url}/ok/invalid` });
+    await fx.put(w);
     const tier = TEST_TIERS[0]!.name;
     const cases: [string, BatchRecord, object, (b: Buffer) => { ok: boolean }][] = [];
     const mainGood = makeBatch(w, 1);
@@ -111,7 +100,7 @@ describe('invalid records', () => {
     for (const [i, [topic, good, doc, parse]] of cases.entries()) {
       const bad = invalid(25, doc, parse, 17 + i);
       const { base, partition } = await produce(topic, [...bad, Buffer.from(JSON.stringify(doc))], w.id);
-      await waitFor(() => receiver.requests.some((r) => r.headers['webhook-id'] === good.batch_id), {
+      await waitFor(() => fx.receiver.requests.some((r) => r.headers['webhook-id'] === good.batch_id), {
         what: `the good record behind the invalid ones on ${topic}`,
         timeoutMs: 30_000,
       });

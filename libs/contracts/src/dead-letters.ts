@@ -93,12 +93,22 @@ export function deadLetterMessage(input: DeadLetterInput): DeadLetterMessage {
     dead_at: input.now,
     source,
   };
-  const headers = {
+  return {
+    letter,
+    record: { key: letter.webhook_id, value: JSON.stringify(letter), headers: deadLetterHeaders(letter) },
+  };
+}
+
+/** The headers of a dead letter's record: its reason, id and where it came from. */
+export function deadLetterHeaders(letter: DeadLetter): Record<string, string> {
+  const h: Record<string, string> = {
     [DEAD_LETTER_HEADERS.reason]: letter.reason,
     [DEAD_LETTER_HEADERS.dlqId]: letter.dlq_id,
-    [DEAD_LETTER_HEADERS.sourceTopic]: source.topic,
-    [DEAD_LETTER_HEADERS.sourcePartition]: String(source.partition),
-    [DEAD_LETTER_HEADERS.sourceOffset]: source.offset,
   };
-  return { letter, record: { key: letter.webhook_id, value: JSON.stringify(letter), headers } };
+  if (letter.source) {
+    h[DEAD_LETTER_HEADERS.sourceTopic] = letter.source.topic;
+    h[DEAD_LETTER_HEADERS.sourcePartition] = String(letter.source.partition);
+    h[DEAD_LETTER_HEADERS.sourceOffset] = letter.source.offset;
+  }
+  return h;
 }

@@ -3,6 +3,7 @@ export {
   DEAD_LETTER_HEADERS,
   type DeadLetterInput,
   type DeadLetterMessage,
+  deadLetterHeaders,
   deadLetterMessage,
   deadLetterSource,
   type SourceMessage,

@@ -1,27 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { DEAD_LETTER_HEADERS, deadLetterMessage, deadLetterSource, stableDlqId } from './dead-letters.ts';
-import {
-  parseAttemptRecord,
-  parseBatchRecord,
-  parseDeadLetter,
-  parseDispatchRecord,
-  parseLedgerEntry,
-  parseOperationalNotice,
-  parseRetryRecord,
-} from './record-schemas.ts';
-import {
-  type AttemptOutcome,
-  type AttemptRecord,
-  type BatchRecord,
-  DEAD_LETTER_REASONS,
-  type DeadLetterReason,
-  type DispatchRecord,
-  type LedgerEntry,
-  type OperationalNotice,
-  type ParsedRecord,
-  type RetryRecord,
-} from './records.ts';
+import * as S from './record-schemas.ts';
+import type * as R from './records.ts';
+import { DEAD_LETTER_REASONS, type DeadLetterReason, type ParsedRecord } from './records.ts';
 
 const id = fc.string({ minLength: 1, maxLength: 12 });
 const ms = fc.integer({ min: 0, max: 4_102_444_800_000 });
@@ -30,7 +12,7 @@ const attemptNo = fc.integer({ min: 1, max: 50 });
 const status = fc.option(fc.integer({ min: 100, max: 599 }), { nil: null });
 const textOrNull = fc.option(fc.string({ maxLength: 40 }), { nil: null });
 
-const dispatch: fc.Arbitrary<DispatchRecord> = fc.record({
+const dispatch: fc.Arbitrary<R.DispatchRecord> = fc.record({
   event_id: id,
   webhook_id: id,
   type: id,
@@ -38,7 +20,7 @@ const dispatch: fc.Arbitrary<DispatchRecord> = fc.record({
   dispatched_at: ms,
   payload: fc.dictionary(fc.string({ maxLength: 8 }), fc.jsonValue({ maxDepth: 2 })),
 });
-const batch: fc.Arbitrary<BatchRecord> = fc.record({
+const batch: fc.Arbitrary<R.BatchRecord> = fc.record({
   batch_id: id,
   webhook_id: id,
   format: fc.constantFrom('json' as const, 'jsonl' as const),
@@ -48,7 +30,7 @@ const batch: fc.Arbitrary<BatchRecord> = fc.record({
   oldest_event_at: ms,
   created_at: ms,
 });
-const outcome: fc.Arbitrary<AttemptOutcome> = fc.record({
+const outcome: fc.Arbitrary<R.AttemptOutcome> = fc.record({
   attempt: attemptNo,
   tier: id,
   at: ms,
@@ -56,7 +38,7 @@ const outcome: fc.Arbitrary<AttemptOutcome> = fc.record({
   latency_ms: small,
   error: textOrNull,
 });
-const retry: fc.Arbitrary<RetryRecord> = fc.record({
+const retry: fc.Arbitrary<R.RetryRecord> = fc.record({
   batch,
   attempt: attemptNo,
   tier: id,
@@ -65,7 +47,7 @@ const retry: fc.Arbitrary<RetryRecord> = fc.record({
   last_error: textOrNull,
   history: fc.array(outcome, { maxLength: 4 }),
 });
-const attempt: fc.Arbitrary<AttemptRecord> = fc.record({
+const attempt: fc.Arbitrary<R.AttemptRecord> = fc.record({
   webhook_id: id,
   batch_id: id,
   attempt: attemptNo,
@@ -78,7 +60,7 @@ const attempt: fc.Arbitrary<AttemptRecord> = fc.record({
   response_excerpt: textOrNull,
   event_count: small,
 });
-const notice: fc.Arbitrary<OperationalNotice> = fc.record({
+const notice: fc.Arbitrary<R.OperationalNotice> = fc.record({
   type: fc.constantFrom('webhook.suspended' as const, 'webhook.resumed' as const),
   webhook_id: id,
   account_id: fc.string(),
@@ -87,7 +69,7 @@ const notice: fc.Arbitrary<OperationalNotice> = fc.record({
   at: ms,
   counts: fc.dictionary(fc.string({ maxLength: 8 }), small),
 });
-const ledger: fc.Arbitrary<LedgerEntry> = fc.record({
+const ledger: fc.Arbitrary<R.LedgerEntry> = fc.record({
   dlq_id: id,
   webhook_id: fc.option(id, { nil: null }),
   target: fc.constantFrom('batches' as const, 'dispatch' as const),
@@ -122,14 +104,14 @@ const bytes = (v: unknown) => Buffer.from(JSON.stringify(v));
 const roundTrip = (v: unknown) => JSON.parse(JSON.stringify(v));
 type Parser = (b: Buffer | null) => ParsedRecord<unknown>;
 const cases: [string, fc.Arbitrary<object>, Parser][] = [
-  ['dispatch', dispatch, parseDispatchRecord],
-  ['batch', batch, parseBatchRecord],
-  ['retry', retry, parseRetryRecord],
-  ['attempt', attempt, parseAttemptRecord],
-  ['notice', notice, parseOperationalNotice],
-  ['ledger entry', ledger, parseLedgerEntry],
+  ['dispatch', dispatch, S.parseDispatchRecord],
+  ['batch', batch, S.parseBatchRecord],
+  ['retry', retry, S.parseRetryRecord],
+  ['attempt', attempt, S.parseAttemptRecord],
+  ['notice', notice, S.parseOperationalNotice],
+  ['ledger entry', ledger, S.parseLedgerEntry],
 ];
-const parsers: Parser[] = [...cases.map((c) => c[2]), parseDeadLetter];
+const parsers: Parser[] = [...cases.map((c) => c[2]), S.parseDeadLetter];
 
 describe('record schemas', () => {
   it.each(cases)('%s: a well-formed document validates and parses back equal', (_name, arb, parse) => {
@@ -165,7 +147,7 @@ describe('record schemas', () => {
       fc.property(letterInput, (input) => {
         const source = deadLetterSource(input.topic, input.partition, input.message, input.withBytes);
         const { letter, record } = deadLetterMessage({ ...input, source });
-        expect(parseDeadLetter(Buffer.from(record.value))).toEqual({ ok: true, value: roundTrip(letter) });
+        expect(S.parseDeadLetter(Buffer.from(record.value))).toEqual({ ok: true, value: roundTrip(letter) });
         expect(record.key).toBe(input.webhookId);
         expect(record.headers).toEqual({
           [DEAD_LETTER_HEADERS.reason]: input.reason,
@@ -195,7 +177,7 @@ describe('record schemas', () => {
           { ...letter, dispatch: [{}] },
           { ...letter, attempts: [{ attempt: 0 }] },
         ])
-          expect(parseDeadLetter(bytes(bad))).toMatchObject({ ok: false, reason: 'invalid' });
+          expect(S.parseDeadLetter(bytes(bad))).toMatchObject({ ok: false, reason: 'invalid' });
       }),
       { numRuns: 100 },
     );
@@ -222,11 +204,11 @@ describe('record schemas', () => {
   });
 
   it('a JSON error names the position, never the text it met', () => {
-    const r = parseDeadLetter(Buffer.from('{"password": hunter2}'));
+    const r = S.parseDeadLetter(Buffer.from('{"password": hunter2}'));
     expect(r).toEqual({ ok: false, reason: 'not_json', error: 'not JSON' });
-    expect(parseDeadLetter(Buffer.from('{"password" "hunter2"}'))).toMatchObject({
+    expect(S.parseDeadLetter(Buffer.from('{"password" "hunter2"}'))).toMatchObject({
       error: 'not JSON at position 12',
     });
-    expect(parseBatchRecord(Buffer.from('{"a":'))).toMatchObject({ error: 'not JSON: unexpected end' });
+    expect(S.parseBatchRecord(Buffer.from('{"a":'))).toMatchObject({ error: 'not JSON: unexpected end' });
   });
 });

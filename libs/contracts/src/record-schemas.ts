@@ -129,34 +129,23 @@ export const ledgerEntrySchema = doc({
   by: text,
 });
 
-const validators = {
-  dispatch: ajv.compile<DispatchRecord>(dispatchSchema),
-  batch: ajv.compile<BatchRecord>(batchSchema),
-  retry: ajv.compile<RetryRecord>(retrySchema),
-  deadLetter: ajv.compile<DeadLetter>(deadLetterSchema),
-  attempt: ajv.compile<AttemptRecord>(attemptSchema),
-  notice: ajv.compile<OperationalNotice>(noticeSchema),
-  ledger: ajv.compile<LedgerEntry>(ledgerEntrySchema),
-} satisfies Record<string, ValidateFunction>;
+/** A never-throwing parser of bytes into `T`, validated by `schema` (compiled once, here). */
+function parser<T>(schema: object): (b: Buffer | null) => ParsedRecord<T> {
+  const validate: ValidateFunction<T> = ajv.compile<T>(schema);
+  return (b) => parseRecord(b, validate);
+}
 
 /** webhooks.dispatch (read by the batcher: a work topic). */
-export const parseDispatchRecord = (b: Buffer | null): ParsedRecord<DispatchRecord> =>
-  parseRecord(b, validators.dispatch);
+export const parseDispatchRecord = parser<DispatchRecord>(dispatchSchema);
 /** webhooks.batches (read by delivery's main consumer: a work topic). */
-export const parseBatchRecord = (b: Buffer | null): ParsedRecord<BatchRecord> =>
-  parseRecord(b, validators.batch);
+export const parseBatchRecord = parser<BatchRecord>(batchSchema);
 /** webhooks.retry.<tier> (read by the tier consumers: work topics). */
-export const parseRetryRecord = (b: Buffer | null): ParsedRecord<RetryRecord> =>
-  parseRecord(b, validators.retry);
+export const parseRetryRecord = parser<RetryRecord>(retrySchema);
 /** webhooks.dlq (read by the suspender, the API's resend and the dlq CLI). */
-export const parseDeadLetter = (b: Buffer | null): ParsedRecord<DeadLetter> =>
-  parseRecord(b, validators.deadLetter);
+export const parseDeadLetter = parser<DeadLetter>(deadLetterSchema);
 /** webhooks.attempts (read by the API's delivery history). */
-export const parseAttemptRecord = (b: Buffer | null): ParsedRecord<AttemptRecord> =>
-  parseRecord(b, validators.attempt);
+export const parseAttemptRecord = parser<AttemptRecord>(attemptSchema);
 /** webhooks.operational (read by owners' and operators' tooling). */
-export const parseOperationalNotice = (b: Buffer | null): ParsedRecord<OperationalNotice> =>
-  parseRecord(b, validators.notice);
+export const parseOperationalNotice = parser<OperationalNotice>(noticeSchema);
 /** webhooks.dlq.replayed (read by every replay). */
-export const parseLedgerEntry = (b: Buffer | null): ParsedRecord<LedgerEntry> =>
-  parseRecord(b, validators.ledger);
+export const parseLedgerEntry = parser<LedgerEntry>(ledgerEntrySchema);

@@ -1,4 +1,4 @@
-import { DEAD_LETTER_HEADERS, parseDeadLetter, parseDispatchRecord, type Webhook } from '@hookpost/contracts';
+import { deadLetterHeaders, parseDeadLetter, parseDispatchRecord, type Webhook } from '@hookpost/contracts';
 import type { DecodeResult, EmailEvent } from '@hookpost/events';
 import type { KafkaMessage } from '@hookpost/kafka';
 import { eventGenerator } from '@hookpost/loadgen';
@@ -123,13 +123,8 @@ describe('fanOut', () => {
           const letter = parseDeadLetter(value);
           if (!letter.ok) throw new Error(letter.error);
           expect(r.key).toBe(letter.value.webhook_id);
-          expect(r.headers).toEqual({
-            [DEAD_LETTER_HEADERS.reason]: letter.value.reason,
-            [DEAD_LETTER_HEADERS.dlqId]: letter.value.dlq_id,
-            [DEAD_LETTER_HEADERS.sourceTopic]: 'events',
-            [DEAD_LETTER_HEADERS.sourcePartition]: '2',
-            [DEAD_LETTER_HEADERS.sourceOffset]: '7',
-          });
+          expect(letter.value.source).toMatchObject({ topic: 'events', partition: 2, offset: '7' });
+          expect(r.headers).toEqual(deadLetterHeaders(letter.value));
         }
         // One letter per suspended webhook of the event: the ids differ.
         const letters = out.records.filter((r) => r.topic === 'dlq');
