@@ -9,6 +9,7 @@ import {
   type AttemptOutcome,
   type BatchRecord,
   type DeadLetterInput,
+  type DeadLetterMessage,
   type DeadLetterReason,
   deadLetterMessage,
   deadLetterSource,
@@ -235,7 +236,7 @@ export class Deliverer {
     ctx: RecordContext,
     withBytes: boolean,
     input: Omit<DeadLetterInput, 'source' | 'now'>,
-  ): ReturnType<typeof deadLetterMessage> {
+  ): DeadLetterMessage {
     const source = deadLetterSource(ctx.topic, ctx.partition, ctx.message, withBytes);
     return deadLetterMessage({ ...input, source, now: this.o.now() });
   }
