@@ -4,7 +4,7 @@
  * (consumer-group lag per stage, delivery success, suspended webhooks, DLQ growth). The overview spans
  * every domain, so only a token whose domains are `*` may read it.
  */
-import { DEAD_LETTER_FIELDS, type DeadLetter, parseJson } from '@hookpost/contracts';
+import { parseDeadLetter } from '@hookpost/contracts';
 import { readLedger, readToEnd, scanDeadLetters, summarise } from '@hookpost/deadletters';
 import type { FastifyInstance } from 'fastify';
 import type { ApiDeps, RouteContext } from './deps.ts';
@@ -63,7 +63,7 @@ async function deadLetterGrowth(deps: ApiDeps, now: number) {
     topic: deps.topics.dlq,
     groupPrefix: deps.groupPrefix,
     onMessage: (message) => {
-      const parsed = parseJson<DeadLetter>(message.value, DEAD_LETTER_FIELDS);
+      const parsed = parseDeadLetter(message.value);
       const reason = parsed.ok ? parsed.value.reason : 'unreadable';
       out.total += 1;
       out.by_reason[reason] = (out.by_reason[reason] ?? 0) + 1;

@@ -3,9 +3,9 @@
  * feed, and listens. `startApi` is the runService start function; tests call it in-process.
  */
 import { join } from 'node:path';
-import { SecretBox } from '@hookpost/contracts';
+import { PARSE_FAILURES, SecretBox } from '@hookpost/contracts';
 import { replayLedgerTopic } from '@hookpost/deadletters';
-import { provisionTopics, serialProducer, topicCatalog } from '@hookpost/kafka';
+import { provisionTopics, recordSkipper, serialProducer, topicCatalog } from '@hookpost/kafka';
 import { HttpSender, type SsrfAllow, ssrfAllowFrom } from '@hookpost/sender';
 import type { RunningService, ServiceContext } from '@hookpost/service';
 import { SubscriptionTable, SubscriptionWriter } from '@hookpost/subscriptions';
@@ -60,6 +60,14 @@ export async function startApi(
   const notices = serialProducer(kafka);
   const allow = allowFrom(config);
   const sender = new HttpSender({ allow });
+  // The API reads three topics that are not work topics: attempts (history), the DLQ and the replay
+  // ledger (resend). Their invalid records are skipped, counted per topic and logged.
+  const skipper = recordSkipper({
+    logger: logger.child({ component: 'records' }),
+    registry: ctx.metrics,
+    topics: [t.attempts.name, t.dlq.name, ledger.name],
+    reasons: PARSE_FAILURES,
+  });
   const history = new HistoryStore(join(config.api.dataDir, 'attempts.sqlite'));
   const historyMs = config.api.historyDays * 24 * 60 * 60 * 1000;
   const stops: (() => Promise<void> | void)[] = [];
@@ -75,6 +83,7 @@ export async function startApi(
       topic: t.attempts.name,
       store: history,
       logger,
+      skipper,
       groupPrefix,
       retentionMs: historyMs,
       now,
@@ -99,6 +108,7 @@ export async function startApi(
       topicPrefix: config.topics.prefix,
       grafanaUrl: config.api.grafanaUrl,
       groupPrefix,
+      skipper,
       sender,
       history,
       allow,
