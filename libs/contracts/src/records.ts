@@ -55,7 +55,15 @@ export interface RetryRecord {
   history: AttemptOutcome[];
 }
 
-export type DeadLetterReason = 'exhausted' | 'suspended' | 'gone' | 'poison' | 'refused' | 'deleted';
+/** `unknown_type`: fan-out decoded an event whose `type` is not in the catalog (kept with its bytes). */
+export type DeadLetterReason =
+  | 'exhausted'
+  | 'suspended'
+  | 'gone'
+  | 'poison'
+  | 'refused'
+  | 'deleted'
+  | 'unknown_type';
 
 /** webhooks.dlq: something that could not be delivered, kept whole with the reason. Key: webhook id. */
 export interface DeadLetter {

@@ -37,7 +37,15 @@ export function parseLimit(value: string): number {
   return Number(value);
 }
 
-export const REASONS = ['exhausted', 'suspended', 'gone', 'poison', 'refused', 'deleted'] as const;
+export const REASONS = [
+  'exhausted',
+  'suspended',
+  'gone',
+  'poison',
+  'refused',
+  'deleted',
+  'unknown_type',
+] as const;
 
 export function parseReasons(values: string[] | undefined): string[] | undefined {
   if (!values || values.length === 0) return undefined;

@@ -21,6 +21,29 @@ export function poisonLetter(source: Source, message: KafkaMessage, error: strin
   };
 }
 
+/**
+ * An event that decodes but whose `type` is outside the catalog (a misspelling from a producer whose
+ * serializer checks only the schema, where `type` is a string): no webhook can ever subscribe to it,
+ * so it is kept with its bytes for the producing team instead of being dropped without a trace.
+ */
+export function unknownTypeLetter(
+  source: Source,
+  message: KafkaMessage,
+  type: string,
+  now: number,
+): DeadLetter {
+  return {
+    ...poisonLetter(
+      source,
+      message,
+      `unknown_type: event type ${JSON.stringify(type)} is not in the catalog`,
+      now,
+    ),
+    dlq_id: stableDlqId('unknown_type', source.topic, source.partition, message.offset),
+    reason: 'unknown_type',
+  };
+}
+
 export function suspendedLetter(
   source: Source,
   offset: string,
