@@ -218,8 +218,10 @@ kafka_ready() { port_open "$KAFKA_PORT" && grep -q "Kafka Server started" "$LOGS
 # deploy/local/ReadyProbe.java does one transactional init and one group lookup, which settle all
 # three; it retries by itself until they succeed or the start's time is up.
 kafka_serving() {
+  # At least 60 s of its own: on a loaded machine the broker can take most of TIMEOUT to start, and
+  # the probe's JVM alone takes seconds to compile and start.
   local left=$((TIMEOUT - (SECONDS - T0)))
-  [ "$left" -gt 5 ] || left=5
+  [ "$left" -gt 60 ] || left=60
   "$KAFKA_JAVA" -Xmx128m -Dlog4j2.level=error -cp "$KAFKA_HOME/libs/*" "$ROOT/deploy/local/ReadyProbe.java" \
     "127.0.0.1:$KAFKA_PORT" "$left" >"$LOGS/kafka-probe.log" 2>&1 \
     || die "kafka started but cannot serve producers yet: $(first_error "$LOGS/kafka-probe.log") (log: $LOGS/kafka-probe.log)"

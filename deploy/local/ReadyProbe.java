@@ -19,9 +19,19 @@ import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 
 public class ReadyProbe {
-  public static void main(String[] args) throws Exception {
-    String bootstrap = args[0];
-    long deadline = System.currentTimeMillis() + Long.parseLong(args[1]) * 1000;
+  public static void main(String[] args) {
+    try {
+      probe(args[0], Long.parseLong(args[1]));
+    } catch (Exception e) {
+      // Printed here and not left to the launcher: the single-file launcher of JDK 17 and 25 fails
+      // on an exception thrown from a client's thread ("IllegalArgumentException: 0 > -7").
+      System.err.println("ERROR " + e);
+      System.exit(1);
+    }
+  }
+
+  private static void probe(String bootstrap, long seconds) throws Exception {
+    long deadline = System.currentTimeMillis() + seconds * 1000;
 
     Properties producer = new Properties();
     producer.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
