@@ -211,6 +211,22 @@ kafka_start() {
 
 kafka_ready() { port_open "$KAFKA_PORT" && grep -q "Kafka Server started" "$LOGS/kafka.log"; }
 
+# kafka_serving: the started broker can also give a producer its id and a group its coordinator.
+# Until a broker has fetched its first block of producer ids from the controller (after every start)
+# and, on a new cluster, created __transaction_state and __consumer_offsets, producers are answered
+# "Coordinator load in progress": clients retry, but log warnings a clean start should not show.
+# deploy/local/ReadyProbe.java does one transactional init and one group lookup, which settle all
+# three; it retries by itself until they succeed or the start's time is up.
+kafka_serving() {
+  # At least 60 s of its own: on a loaded machine the broker can take most of TIMEOUT to start, and
+  # the probe's JVM alone takes seconds to compile and start.
+  local left=$((TIMEOUT - (SECONDS - T0)))
+  [ "$left" -gt 60 ] || left=60
+  "$KAFKA_JAVA" -Xmx128m -Dlog4j2.level=error -cp "$KAFKA_HOME/libs/*" "$ROOT/deploy/local/ReadyProbe.java" \
+    "127.0.0.1:$KAFKA_PORT" "$left" >"$LOGS/kafka-probe.log" 2>&1 \
+    || die "kafka started but cannot serve producers yet: $(first_error "$LOGS/kafka-probe.log") (log: $LOGS/kafka-probe.log)"
+}
+
 # --- Apicurio Registry -----------------------------------------------------------------------
 
 registry_start() {
@@ -280,13 +296,15 @@ cmd_start() {
   mkdir -p "$DATA" "$LOGS" "$CACHE"
   fetch
   preflight_ports
-  local t0=$SECONDS
+  T0=$SECONDS
   kafka_start
   registry_start
   wait_for kafka kafka_ready
-  say "kafka ready on 127.0.0.1:$KAFKA_PORT (pid $(cat "$(pidfile kafka)"), $((SECONDS - t0))s)"
+  # Only a broker this start launched needs it; one already running was probed when it started.
+  if [[ " ${STARTED[*]} " == *" kafka "* ]]; then kafka_serving; fi
+  say "kafka ready on 127.0.0.1:$KAFKA_PORT (pid $(cat "$(pidfile kafka)"), $((SECONDS - T0))s)"
   wait_for registry registry_ready
-  say "registry ready on http://127.0.0.1:$REGISTRY_PORT/apis/ccompat/v7 (pid $(cat "$(pidfile registry)"), $((SECONDS - t0))s)"
+  say "registry ready on http://127.0.0.1:$REGISTRY_PORT/apis/ccompat/v7 (pid $(cat "$(pidfile registry)"), $((SECONDS - T0))s)"
 }
 
 cmd_stop() {

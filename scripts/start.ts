@@ -19,7 +19,7 @@
  */
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { type AttemptRecord, type OperationalNotice, SecretBox } from '@hookpost/contracts';
 import { createKafka, readTopics, topicCatalog } from '@hookpost/kafka';
@@ -192,6 +192,17 @@ try {
   console.error(`start: ${(error as Error).message}`);
   await shutdown(1);
 }
+// While the demo runs, where it is: the dlq CLI run from another shell without KAFKA_BROKERS reads its
+// broker from here (the demo may be on other ports, HP_KAFKA_PORT…). Removed when the demo stops.
+const endpointsFile = `${dataDir}/endpoints.json`;
+writeFileSync(
+  endpointsFile,
+  JSON.stringify({
+    kafkaBrokers: process.env.KAFKA_BROKERS,
+    schemaRegistryUrl: process.env.SCHEMA_REGISTRY_URL,
+    apiUrl: `http://127.0.0.1:${API_PORT}`,
+  }),
+);
 say(
   `services ready: ${roles.map((r) => r.name).join(', ')} (API on http://127.0.0.1:${API_PORT}, token in .data/demo/secrets.json)`,
 );
@@ -337,6 +348,7 @@ async function stopStack(): Promise<void> {
 }
 
 async function finish(): Promise<void> {
+  rmSync(`${dataDir}/endpoints.json`, { force: true });
   clearInterval(receiverTick);
   await observer.stop().catch(() => {});
   await receiver.close().catch(() => {});

@@ -60,7 +60,8 @@ def main():
         with open(opts.events, encoding="utf-8") as f:
             events = json.load(f)
 
-    registry = SchemaRegistryClient({"url": opts.registry})
+    # A bound on every registry call (the client waits forever by default).
+    registry = SchemaRegistryClient({"url": opts.registry, "timeout": 10})
     # The platform registers the schema under "<topic>-value" (BACKWARD); producers only use it.
     # With no schema string, the serializer writes the subject's latest version.
     value_serializer = AvroSerializer(
@@ -79,6 +80,9 @@ def main():
             "partitioner": "murmur2_random",
             "enable.idempotence": True,
             "acks": "all",
+            # Bounds each record's delivery, retries included (the default is 5 minutes): a record the
+            # broker cannot take comes back as a delivery error instead of a wait.
+            "message.timeout.ms": 30000,
         }
     )
 
@@ -103,7 +107,8 @@ def main():
             on_delivery=on_delivery(event["id"]),
         )
         producer.poll(0)
-    remaining = producer.flush(30)
+    # Longer than message.timeout.ms, so every record has had its delivery report when flush returns.
+    remaining = producer.flush(45)
     if remaining or failures:
         print(f"not delivered: {remaining} in flight, errors {failures}", file=sys.stderr)
         sys.exit(1)

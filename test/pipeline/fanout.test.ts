@@ -3,7 +3,7 @@
  * file, so a sentinel event processed last proves everything before it has been seen.
  */
 import { type DeadLetter, type DispatchRecord, SecretBox } from '@hookpost/contracts';
-import { type EmailEvent, registerSchema } from '@hookpost/events';
+import { AvroCodec, type EmailEvent, emailEventSchema, registerSchema, valueSubject } from '@hookpost/events';
 import { createProducer, provisionTopics } from '@hookpost/kafka';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type TestEnv, testEnv, uniq, waitFor } from '../support/env.ts';
@@ -177,6 +177,42 @@ describe('fan-out', () => {
       });
     }
     expect(metricValue(await metricsText(fanout), 'webhooks_fanout_poison_total')).toBe(4);
+  });
+
+  it('dead-letters an event of a type outside the catalog as unknown_type, with its bytes, and counts it', async () => {
+    const t = env.catalog.topics;
+    // As a Python or Java producer can: the schema accepts any string as `type`.
+    const schemaId = await registerSchema(
+      env.registry,
+      env.registryUrl,
+      valueSubject(t.events.name),
+      emailEventSchema(),
+    );
+    const codec = new AvroCodec<EmailEvent>(env.registry, emailEventSchema());
+    const misspelt = { ...events.make(domain, 'activity.delivered'), type: 'activity.deliverd' };
+    const bytes = codec.encode(schemaId, misspelt);
+    const raw = createProducer(env.kafka);
+    await raw.connect();
+    await raw.send({
+      topic: t.events.name,
+      messages: [{ key: domain, value: bytes, headers: { kind: 'typo' } }],
+    });
+    await raw.disconnect();
+    const good = events.make(domain, 'activity.delivered');
+    await sendAndSettle([good]);
+    expect(dispatch.records.some((r) => r.value.event_id === good.id)).toBe(true);
+    expect(dispatch.records.some((r) => r.value.event_id === misspelt.id)).toBe(false);
+
+    const letter = await waitFor(() => dlq.records.find((r) => r.value.source?.headers.kind === 'typo'));
+    expect(letter.headers['x-reason']).toBe('unknown_type');
+    expect(letter.value).toMatchObject({
+      reason: 'unknown_type',
+      webhook_id: null,
+      error: 'unknown_type: event type "activity.deliverd" is not in the catalog',
+      source: { topic: t.events.name, partition: 0, key_b64: Buffer.from(domain).toString('base64') },
+    });
+    expect(Buffer.from(letter.value.source!.value_b64!, 'base64').equals(bytes)).toBe(true);
+    expect(metricValue(await metricsText(fanout), 'webhooks_fanout_unknown_type_total')).toBe(1);
   });
 });
 

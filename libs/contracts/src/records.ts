@@ -58,7 +58,14 @@ export interface RetryRecord {
 }
 
 /** Why a record ended in the DLQ. To add one: a member here and its line in DEAD_LETTER_REASONS. */
-export type DeadLetterReason = 'exhausted' | 'suspended' | 'gone' | 'poison' | 'refused' | 'deleted';
+export type DeadLetterReason =
+  | 'exhausted'
+  | 'suspended'
+  | 'gone'
+  | 'poison'
+  | 'refused'
+  | 'deleted'
+  | 'unknown_type';
 
 /**
  * Every reason with what it means; the dead-letter schema's enum is made from its keys. Typed as a record
@@ -72,6 +79,7 @@ export const DEAD_LETTER_REASONS: Readonly<Record<DeadLetterReason, string>> = {
   poison: 'the input record is undecodable or invalid (its bytes are kept)',
   refused: 'the endpoint points into a network delivery may not reach',
   deleted: 'the webhook no longer exists',
+  unknown_type: 'fan-out decoded an event whose type is not in the catalog (its bytes are kept)',
 };
 
 /** webhooks.dlq: something that could not be delivered, kept whole with the reason. Key: webhook id. */

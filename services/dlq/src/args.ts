@@ -1,4 +1,5 @@
 /** Parsing of the CLI's option values: times, rates, reasons. Pure, so the rules are unit-tested. */
+import { DEAD_LETTER_REASONS } from '@hookpost/contracts';
 
 export class UsageError extends Error {
   readonly code = 'USAGE';
@@ -37,7 +38,7 @@ export function parseLimit(value: string): number {
   return Number(value);
 }
 
-const REASONS = ['exhausted', 'suspended', 'gone', 'poison', 'refused', 'deleted'] as const;
+const REASONS = Object.keys(DEAD_LETTER_REASONS);
 
 export function parseReasons(values: string[] | undefined): string[] | undefined {
   if (!values || values.length === 0) return undefined;

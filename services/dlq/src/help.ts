@@ -21,7 +21,7 @@ Counts dead letters by webhook and reason, with the events they hold and the old
 newest dead letters themselves with their DLQ_ID (what "dlq show" takes).
 
   --webhook ID     only this webhook
-  --reason R       exhausted, suspended, gone, poison, refused, deleted (repeat or comma-separate)
+  --reason R       exhausted, suspended, gone, poison, refused, deleted, unknown_type (repeat or comma-separate)
   --from TIME      dead at or after TIME: ISO 8601, "now", or a duration ago (30m, 24h, 7d)
   --to TIME        dead before TIME
   --limit N        how many dead letters to print after the counts (default 20, 0 for all)

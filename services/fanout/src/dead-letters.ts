@@ -1,4 +1,7 @@
-/** Dead letters fan-out writes: poison input (original bytes kept) and events for suspended webhooks. */
+/**
+ * Dead letters fan-out writes: poison input and events of unknown type (original bytes kept), and events
+ * for suspended webhooks.
+ */
 import {
   type DeadLetterMessage,
   type DispatchRecord,
@@ -23,6 +26,26 @@ export function poisonLetter(
     source: deadLetterSource(source.topic, source.partition, message, true),
     webhookId: null,
     error,
+    now,
+  });
+}
+
+/**
+ * An event that decodes but whose `type` is outside the catalog (a misspelling from a producer whose
+ * serializer checks only the schema, where `type` is a string): no webhook can ever subscribe to it,
+ * so it is kept with its bytes for the producing team instead of being dropped without a trace.
+ */
+export function unknownTypeLetter(
+  source: Source,
+  message: KafkaMessage,
+  type: string,
+  now: number,
+): DeadLetterMessage {
+  return deadLetterMessage({
+    reason: 'unknown_type',
+    source: deadLetterSource(source.topic, source.partition, message, true),
+    webhookId: null,
+    error: `unknown_type: event type ${JSON.stringify(type)} is not in the catalog`,
     now,
   });
 }

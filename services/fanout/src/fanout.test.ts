@@ -1,5 +1,5 @@
 import { deadLetterHeaders, parseDeadLetter, parseDispatchRecord, type Webhook } from '@hookpost/contracts';
-import type { DecodeResult, EmailEvent } from '@hookpost/events';
+import { type DecodeResult, type EmailEvent, EVENT_TYPES } from '@hookpost/events';
 import type { KafkaMessage } from '@hookpost/kafka';
 import { eventGenerator } from '@hookpost/loadgen';
 import fc from 'fast-check';
@@ -83,6 +83,48 @@ describe('fanOut', () => {
       },
     });
     expect(Buffer.from(letter.source.value_b64, 'base64').toString()).toBe('garbage');
+  });
+
+  it('dead-letters any type outside the catalog as unknown_type with its bytes, even when webhooks match', async () => {
+    const catalog = new Set<string>(EVENT_TYPES);
+    const near = EVENT_TYPES.flatMap((t) => [t.toUpperCase(), `${t} `, t.slice(0, -1), t.replace('.', '_')]);
+    await fc.assert(
+      fc.asyncProperty(
+        fc.oneof(fc.constantFrom('', 'activity.deliverd', ...near), fc.string({ unit: 'grapheme' })),
+        fc.uint8Array({ maxLength: 64 }),
+        async (type, bytes) => {
+          fc.pre(!catalog.has(type));
+          const message = { ...msg(''), value: Buffer.from(bytes) } as KafkaMessage;
+          const out = await fanOut(
+            source,
+            message,
+            deps({ ok: true, value: { ...event, type }, schemaId: 1 }, [hook('a')]),
+          );
+          expect(out.kind).toBe('unknown_type');
+          expect(out.records).toHaveLength(1);
+          expect(out.records[0]).toMatchObject({ topic: 'dlq', key: null });
+          const letter = JSON.parse(String(out.records[0]!.value));
+          expect(letter).toMatchObject({
+            reason: 'unknown_type',
+            webhook_id: null,
+            error: `unknown_type: event type ${JSON.stringify(type)} is not in the catalog`,
+            source: { topic: 'events', partition: 2, offset: '7' },
+          });
+          expect(Buffer.from(letter.source.value_b64 ?? '', 'base64').equals(Buffer.from(bytes))).toBe(true);
+        },
+      ),
+    );
+  });
+
+  it('matches every catalog type (none is taken for unknown)', async () => {
+    for (const type of EVENT_TYPES) {
+      const out = await fanOut(
+        source,
+        msg('x'),
+        deps({ ok: true, value: { ...event, type }, schemaId: 1 }, []),
+      );
+      expect(out.kind).toBe('dropped');
+    }
   });
 
   it('lets a transient decode failure propagate (the batch is retried, never dead-lettered)', async () => {

@@ -4,9 +4,9 @@
  * produces the records and commits the offset with them, so each (event, webhook) leaves exactly once.
  */
 import type { DispatchRecord, Webhook } from '@hookpost/contracts';
-import type { DecodeResult, EmailEvent } from '@hookpost/events';
+import { type DecodeResult, type EmailEvent, isEventType } from '@hookpost/events';
 import type { KafkaMessage, OutputRecord } from '@hookpost/kafka';
-import { poisonLetter, type Source, suspendedLetter } from './dead-letters.ts';
+import { poisonLetter, type Source, suspendedLetter, unknownTypeLetter } from './dead-letters.ts';
 import { envelope, renderData } from './render.ts';
 
 export interface FanoutDeps {
@@ -20,6 +20,7 @@ export interface FanoutDeps {
 
 export type FanoutOutcome =
   | { kind: 'poison'; reason: string; records: OutputRecord[] }
+  | { kind: 'unknown_type'; type: string; records: OutputRecord[] }
   | { kind: 'dropped'; records: [] }
   | { kind: 'matched'; dispatched: number; suspended: number; records: OutputRecord[] };
 
@@ -32,6 +33,14 @@ export async function fanOut(
   if (!decoded.ok)
     return poison(source, message, decoded.reason, `${decoded.reason}: ${decoded.error}`, deps);
   const event = decoded.value;
+  if (!isEventType(event.type)) {
+    const letter = unknownTypeLetter(source, message, event.type, deps.now());
+    return {
+      kind: 'unknown_type',
+      type: event.type,
+      records: [{ topic: deps.topics.dlq, ...letter.record }],
+    };
+  }
   const webhooks = deps.match(event.domain_id, event.type);
   if (webhooks.length === 0) return { kind: 'dropped', records: [] };
   const rendered = renderData(event);

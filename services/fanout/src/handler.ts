@@ -24,6 +24,11 @@ export function fanoutHandler(deps: FanoutDeps, metrics: FanoutMetrics, logger: 
           if (outcome.kind === 'poison') {
             metrics.poison.inc({ reason: outcome.reason });
             log.warn({ offset: message.offset, reason: outcome.reason }, 'poison record dead-lettered');
+          } else if (outcome.kind === 'unknown_type') {
+            metrics.unknownType.inc();
+            // The type is producer input: logged as JSON, cut short, never as a label.
+            const type = outcome.type.slice(0, 100);
+            log.warn({ offset: message.offset, type }, 'event of unknown type dead-lettered');
           } else if (outcome.kind === 'dropped') {
             metrics.dropped.inc();
           } else {

@@ -19,6 +19,10 @@ export function fanoutMetrics(registry: Registry) {
       'webhooks_fanout_suspended_total',
       'Dispatch records dead-lettered because the webhook is suspended',
     ),
+    unknownType: counter(
+      'webhooks_fanout_unknown_type_total',
+      'Decodable events whose type is not in the catalog, dead-lettered with reason unknown_type',
+    ),
     poison: counter(
       'webhooks_fanout_poison_total',
       'Undecodable or unrenderable records dead-lettered, by reason',
