@@ -188,6 +188,38 @@ describe('console in a real browser', () => {
     await page.close();
   });
 
+  it('replays hundreds of dead letters with live progress, then shows the true summary', async () => {
+    const w = await createWebhook(uniq('dom-replay'), 'Bulk replay');
+    const base = Date.now() - 120_000;
+    const letters = Array.from({ length: 300 }, (_, i) => batchDeadLetter(w.id, base + i * 10));
+    await producer.send({
+      topic: env.catalog.topics.dlq.name,
+      messages: letters.map((l) => ({ key: w.id, value: JSON.stringify(l) })),
+    });
+    await waitFor(
+      async () => (await api.call('GET', `/v1/webhooks/${w.id}/dead-letters`)).body.data.total === 300,
+      { what: '300 dead letters held' },
+    );
+    const page = await signedIn(browser, url(), TOKENS.backend);
+    await page.goto(`${url()}/console#/webhooks/${w.id}/dead-letters`);
+    await page.getByRole('table', { name: '300 dead letters by reason' }).waitFor();
+    // 100 a second: chunks of 20, three seconds, so states between the first and the last are shown.
+    await page.getByLabel(/^At most, per second/).fill('100');
+    await page.getByRole('button', { name: 'Replay', exact: true }).click();
+    const midway = page.locator('#replay-progress').filter({ hasText: /sent ([1-9]\d?|[12]\d\d) of 300/ });
+    await midway.waitFor();
+    expect(Number(await page.locator('#replay-bar').getAttribute('value'))).toBeGreaterThan(0);
+    await shoot(page, 'dead-letters-replaying');
+    await page.getByRole('heading', { name: 'Replay done' }).waitFor({ timeout: 60_000 });
+    expect(await page.locator('#replay-summary').textContent()).toBe(
+      '300 matched; replayed 300 (300 events).',
+    );
+    const after = (await api.call('GET', `/v1/webhooks/${w.id}/dead-letters?limit=500`)).body.data;
+    expect(after.letters.filter((l: { replayed_at: string | null }) => l.replayed_at).length).toBe(300);
+    expect(await unlabelledControls(page)).toEqual([]);
+    await page.close();
+  });
+
   it("a customer token reaches its own domain's pages and nothing of another domain, by any page or URL", async () => {
     const other = await createWebhook(uniq('dom-other'), 'Not yours');
     await producer.send({
