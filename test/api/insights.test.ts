@@ -179,7 +179,9 @@ describe('the operators’ overview', () => {
   it('shows lag per stage, suspended webhooks with their reason, 24 h success and DLQ growth', async () => {
     const env = fixture.env;
     const w = await create();
-    await suspendLikeDelivery(env, api, w.id, 'gone');
+    const suspended = await suspendLikeDelivery(env, api, w.id, 'gone');
+    const legacy = await create();
+    const legacyDoc = await suspendLikeDelivery(env, api, legacy.id, 'exhausted', true);
     const now = Date.now();
     await send(env.catalog.topics.dlq.name, [
       batchDeadLetter(w.id, now - 2 * HOUR),
@@ -214,8 +216,23 @@ describe('the operators’ overview', () => {
       }),
     ]);
     expect(o.suspended).toContainEqual(
-      expect.objectContaining({ id: w.id, reason: 'gone', domain_id: w.domain_id }),
+      expect.objectContaining({
+        id: w.id,
+        reason: 'gone',
+        domain_id: w.domain_id,
+        since: new Date(suspended.status_changed_at!).toISOString(),
+        since_recorded: true,
+      }),
     );
+    // A document from before status_changed_at: its last write stands in, and says so.
+    expect(o.suspended).toContainEqual(
+      expect.objectContaining({
+        id: legacy.id,
+        since: new Date(legacyDoc.updated_at).toISOString(),
+        since_recorded: false,
+      }),
+    );
+    expect((await api.call('GET', `/v1/webhooks/${legacy.id}`)).body.data.status_changed_at).toBeNull();
     expect(o.webhooks.suspended).toBeGreaterThanOrEqual(1);
     // Earlier tests in this file wrote 4 more dead letters, all within the hour.
     expect(o.dead_letters).toMatchObject({ total: 6, last_hour: 5, last_24h: 6 });

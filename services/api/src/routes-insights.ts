@@ -186,13 +186,15 @@ export function registerInsightRoutes(app: FastifyInstance, ctx: RouteContext): 
       const all = deps.table.all();
       const suspended = all
         .filter((w) => w.status === 'suspended')
-        .sort((a, b) => b.updated_at - a.updated_at)
-        .map((w) => ({
+        .map((w) => ({ w, since: w.status_changed_at ?? w.updated_at }))
+        .sort((a, b) => b.since - a.since)
+        .map(({ w, since }) => ({
           id: w.id,
           name: w.name,
           domain_id: w.domain_id,
           reason: w.status_reason,
-          since: iso(w.updated_at),
+          since: iso(since),
+          since_recorded: w.status_changed_at !== undefined,
         }));
       return {
         data: {

@@ -104,7 +104,15 @@ export const overviewObject = {
           name: { type: 'string' },
           domain_id: { type: 'string' },
           reason: nullableString,
-          since: nullableString,
+          since: {
+            ...nullableString,
+            description:
+              'When it was suspended; for an older document, its last write (the suspension is no later).',
+          },
+          since_recorded: {
+            type: 'boolean',
+            description: 'false when the document predates status_changed_at and `since` is its last write.',
+          },
         },
       },
     },

@@ -159,6 +159,11 @@ export const webhookObject = {
     },
     status: { type: 'string', enum: ['active', 'suspended'] },
     status_reason: nullableString,
+    status_changed_at: {
+      ...nullableString,
+      description:
+        'When the status last changed (suspended, resumed, created); null for a webhook whose status has not changed since before the field was recorded.',
+    },
     format: { type: 'string' },
     batch: {
       type: 'object',
