@@ -241,3 +241,36 @@ describe('the operators’ overview', () => {
     expect(o.grafana_url).toMatch(/^http/);
   });
 });
+
+describe('the pages’ figures come from the index, not a read of the DLQ per visit', () => {
+  it('visits read no record and start no reader; a new dead letter is read once and shows at the next visit', async () => {
+    const env = fixture.env;
+    const w = await create();
+    await send(env.catalog.topics.dlq.name, [batchDeadLetter(w.id, Date.now() - 1_000)]);
+    const url = `/v1/webhooks/${w.id}/dead-letters`;
+    await waitFor(async () => (await api.call('GET', url)).body.data.total === 1, {
+      what: 'one dead letter',
+    });
+    // A read of the topic is a consumer group of the API's (readToEnd's `-read-` groups): count them.
+    const readers = async () =>
+      (await env.admin.listGroups()).groups.filter((g) =>
+        g.groupId.startsWith(`${env.prefix}hookpost-api-read-`),
+      ).length;
+    const [records, groups] = [api.api.deadLetterRecordsRead(), await readers()];
+    for (let i = 0; i < 5; i++) {
+      expect((await api.call('GET', url)).body.data.total).toBe(1);
+      expect((await api.call('GET', '/v1/overview')).status).toBe(200);
+    }
+    expect(api.api.deadLetterRecordsRead()).toBe(records);
+    expect(await readers()).toBe(groups);
+    // A dry run does read the DLQ (a replay must see every record): the count above can move.
+    await api.call('POST', `/v1/webhooks/${w.id}/resend`, { dry_run: true });
+    expect(await readers()).toBeGreaterThan(groups);
+    const gone: DeadLetter = { ...batchDeadLetter(w.id, Date.now()), reason: 'gone' };
+    await send(env.catalog.topics.dlq.name, [gone]);
+    const next = (await api.call('GET', url)).body.data;
+    expect(next.total).toBe(2);
+    expect(next.letters[0].reason).toBe('gone');
+    expect(api.api.deadLetterRecordsRead()).toBe(records + 1);
+  });
+});
