@@ -66,6 +66,19 @@ export async function seriousViolations(page: Page): Promise<string[]> {
 }
 
 /**
+ * Screenshots of a passing state (a replay moving) at both widths, at once: the viewport with
+ * `selector` at its top. The page's checks (shoot) take seconds, and the state is gone by then.
+ */
+export async function snap(page: Page, name: string, selector: string): Promise<void> {
+  for (const width of [1280, 390]) {
+    await page.setViewportSize({ width, height: 900 });
+    await page.locator(selector).evaluate((e) => e.scrollIntoView({ block: 'start' }));
+    await page.screenshot({ path: `${SHOTS}${name}-${width}.png` });
+  }
+  await page.setViewportSize({ width: 1280, height: 900 });
+}
+
+/**
  * axe at both widths (0 serious or critical violations), no horizontal scrolling at 390 px, then
  * a full-page screenshot at each width.
  */
