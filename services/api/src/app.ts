@@ -213,7 +213,9 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   registerWebhookRoutes(app, ctx);
   registerActionRoutes(app, ctx);
   registerInsightRoutes(app, ctx);
-  registerReplayRoutes(app, ctx, new ReplayJobs());
+  const jobs = new ReplayJobs();
+  app.addHook('onClose', async () => jobs.stopping.abort());
+  registerReplayRoutes(app, ctx, jobs);
   registerConsole(app);
   app.get('/openapi.json', { schema: { hide: true }, config: { public: true } }, async () => app.swagger());
   await app.ready();

@@ -45,7 +45,7 @@ export function runReplay(
   w: Webhook,
   b: ResendBody,
   by: string,
-  hooks: Pick<Parameters<typeof replay>[0], 'onPlan' | 'onProgress'> = {},
+  hooks: Pick<Parameters<typeof replay>[0], 'onPlan' | 'onProgress' | 'signal'> = {},
 ): Promise<ReplayResult> {
   return replay({
     kafka: deps.kafka,
@@ -113,6 +113,8 @@ const skippedOf = (r: ReplayReport) => Object.values(r.skipped).reduce((a, n) =>
 export class ReplayJobs {
   private readonly jobs = new Map<string, Job>();
   private readonly max: number;
+  /** Aborted when the app closes: a running replay stops after its current chunk (each is atomic). */
+  readonly stopping = new AbortController();
 
   constructor(max = MAX_JOBS) {
     this.max = max;
@@ -208,6 +210,7 @@ export function registerReplayRoutes(app: FastifyInstance, ctx: RouteContext, jo
       const by = `api:${request.principal?.name}`;
       const log = request.log;
       void runReplay(deps, w, b, by, {
+        signal: jobs.stopping.signal,
         onPlan: (r) => {
           job.state = 'sending';
           job.selected = r.replayed;
@@ -220,6 +223,10 @@ export function registerReplayRoutes(app: FastifyInstance, ctx: RouteContext, jo
         .then((result) => {
           if (!result.ok) {
             job.error = SUSPENDED_MESSAGE;
+            job.state = 'failed';
+          } else if (jobs.stopping.signal.aborted) {
+            job.error = 'The API stopped during the replay; what was sent stays sent, run it again.';
+            job.sent = result.report.replayed;
             job.state = 'failed';
           } else {
             job.summary = presentReport(result.report);
