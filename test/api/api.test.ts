@@ -246,6 +246,9 @@ describe('resume and resend', () => {
   it('resumes a suspended webhook and tells the owner on the operational topic', async () => {
     const w = (await create()).body.data;
     const suspended = await suspend(w.id);
+    expect((await api.call('GET', `/v1/webhooks/${w.id}`)).body.data.status_changed_at).toBe(
+      new Date(suspended.status_changed_at!).toISOString(),
+    );
     const res = await api.call('POST', `/v1/webhooks/${w.id}/resume`);
     expect(res.status).toBe(200);
     expect(res.body.data).toMatchObject({
@@ -253,6 +256,9 @@ describe('resume and resend', () => {
       status_reason: null,
       version: suspended.version + 1,
     });
+    // Each status change is dated: the suspension's time, then the resume's (later).
+    expect(res.body.data.status_changed_at).toBe(res.body.data.updated_at);
+    expect(res.body.data.status_changed_at).not.toBe(new Date(suspended.status_changed_at!).toISOString());
     const notices: OperationalNotice[] = [];
     const consumer = env.kafka.consumer({ groupId: uniq('ops') });
     await consumer.connect();
@@ -422,6 +428,8 @@ describe('OpenAPI and logs', () => {
     'post /v1/webhooks/{id}/test',
     'post /v1/webhooks/{id}/resume',
     'post /v1/webhooks/{id}/resend',
+    'post /v1/webhooks/{id}/replays',
+    'get /v1/webhooks/{id}/replays/{job}',
     'get /v1/webhooks/{id}/attempts',
     'get /v1/webhooks/{id}/stats',
     'get /v1/webhooks/{id}/dead-letters',

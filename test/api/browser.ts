@@ -49,7 +49,7 @@ export async function signedIn(browser: Browser, baseUrl: string, token: string)
   return page;
 }
 
-async function seriousViolations(page: Page): Promise<string[]> {
+export async function seriousViolations(page: Page): Promise<string[]> {
   // evaluate runs outside the page's CSP, which (rightly) forbids inline scripts.
   await page.evaluate(`${AXE}\n;0`);
   // A string: it runs in the page, where axe (injected above) and the DOM exist.
@@ -63,6 +63,19 @@ async function seriousViolations(page: Page): Promise<string[]> {
   )
     .filter((v) => v.impact === 'serious' || v.impact === 'critical')
     .map((v) => `${v.id} (${v.impact}) at ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+}
+
+/**
+ * Screenshots of a passing state (a replay moving) at both widths, at once: the viewport with
+ * `selector` at its top. The page's checks (shoot) take seconds, and the state is gone by then.
+ */
+export async function snap(page: Page, name: string, selector: string): Promise<void> {
+  for (const width of [1280, 390]) {
+    await page.setViewportSize({ width, height: 900 });
+    await page.locator(selector).evaluate((e) => e.scrollIntoView({ block: 'start' }));
+    await page.screenshot({ path: `${SHOTS}${name}-${width}.png` });
+  }
+  await page.setViewportSize({ width: 1280, height: 900 });
 }
 
 /**

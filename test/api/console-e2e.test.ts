@@ -12,7 +12,7 @@ import { provisionTopics } from '@hookpost/kafka';
 import { type Behaviour, type Receiver, startReceiver } from '@hookpost/sender';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type TestEnv, testEnv, uniq, waitFor } from '../support/env.ts';
+import { type TestEnv, testEnv, waitFor } from '../support/env.ts';
 import { mta } from '../support/pipeline.ts';
 import { type RunningProcess, spawnService } from '../support/services.ts';
 import { launchChromium, shoot, signedIn } from './browser.ts';
@@ -34,7 +34,7 @@ beforeAll(async () => {
   await provisionTopics(env.admin, env.catalog.all());
   receiver = await startReceiver({
     behaviour: (path): Behaviour | undefined =>
-      path !== '/flaky' ? undefined : fixed ? { kind: 'ok' } : { kind: 'status', status: 503 },
+      path !== FAILING ? undefined : fixed ? { kind: 'ok' } : { kind: 'status', status: 500 },
   });
   const common = {
     KAFKA_BROKERS: env.brokers,
@@ -70,7 +70,16 @@ afterAll(async () => {
   await env?.close();
 });
 
-const domain = uniq('dom-shop');
+/**
+ * The demo's webhooks (scripts/start.ts: names, domains, receiver paths, events), so the screenshots
+ * taken here show what `npm start` shows. The failing one answers 500 until the test fixes it.
+ */
+const FAILING = '/status/500/failing';
+const DEMO = {
+  orders: { name: 'orders (JSON)', domain: 'dom-0', path: '/ok/json' },
+  analytics: { name: 'analytics (JSON Lines)', domain: 'dom-1', path: '/ok/jsonl' },
+  failing: { name: 'always failing', domain: 'dom-2', path: FAILING },
+};
 
 /**
  * Opens `hash` afresh (the pages read the API once per visit; going to the URL the tab is already on
@@ -94,12 +103,12 @@ async function until(page: Page, hash: string, text: string | RegExp, what: stri
   );
 }
 
-async function create(page: Page, name: string, url: string) {
+async function create(page: Page, name: string, url: string, domain: string, events: string) {
   await page.goto(`${api.api.url}/console#/?domain_id=${domain}`);
   await page.getByRole('heading', { name: 'New webhook' }).waitFor();
   await page.getByLabel('Name').fill(name);
   await page.getByLabel('URL').fill(url);
-  await page.getByLabel(/^Events/).fill('activity.delivered, activity.opened');
+  await page.getByLabel(/^Events/).fill(events);
   await page.getByLabel(/^Batch window/).fill('1');
   await page.getByRole('button', { name: 'Create' }).click();
   await page.getByRole('heading', { name }).waitFor();
@@ -111,16 +120,42 @@ describe('console over the running pipeline', () => {
     timeout: 180_000,
   }, async () => {
     const page = await signedIn(browser, api.api.url, TOKENS.backend);
-    const orders = await create(page, 'Orders', `${receiver.url}/ok`);
-    const flaky = await create(page, 'Billing (flaky)', `${receiver.url}/flaky`);
+    const { orders: o, analytics: a, failing: f } = DEMO;
+    const orders = await create(
+      page,
+      o.name,
+      `${receiver.url}${o.path}`,
+      o.domain,
+      'activity.sent, activity.delivered, activity.opened, activity.clicked',
+    );
+    const flaky = await create(
+      page,
+      f.name,
+      `${receiver.url}${f.path}`,
+      f.domain,
+      'activity.delivered, activity.hard_bounced',
+    );
+    // The demo's JSON Lines webhook (the form has no format field; the API sets it).
+    const analytics = await api.call('POST', '/v1/webhooks', {
+      name: a.name,
+      domain_id: a.domain,
+      url: `${receiver.url}${a.path}`,
+      format: 'jsonl',
+      events: ['activity.delivered', 'activity.opened', 'activity.clicked', 'activity.hard_bounced'],
+      batch: { max_events: 500, window_seconds: 1 },
+    });
+    expect(analytics.status).toBe(201);
     await events.producer.send([
-      events.make(domain, 'activity.delivered'),
-      events.make(domain, 'activity.opened'),
-      events.make(domain, 'activity.delivered'),
+      events.make(o.domain, 'activity.delivered'),
+      events.make(o.domain, 'activity.opened'),
+      events.make(o.domain, 'activity.delivered'),
+      events.make(a.domain, 'activity.clicked'),
+      events.make(f.domain, 'activity.delivered'),
+      events.make(f.domain, 'activity.hard_bounced'),
     ]);
 
     // The batch reaches the receiver and the attempts page, under the id the receiver saw.
-    const delivered = await waitFor(() => receiver.requests.find((r) => r.path === '/ok'), {
+    const delivered = await waitFor(() => receiver.requests.find((r) => r.path === o.path), {
       timeoutMs: 45_000,
     });
     const batchId = String(delivered.headers['webhook-id']);
@@ -132,13 +167,15 @@ describe('console over the running pipeline', () => {
     expect(await detail.textContent()).toContain(`Events in the batch${delivered.events}`);
     await shoot(page, 'attempt-detail');
 
-    // Three 503s (main, 200ms, 500ms): exhausted, dead-lettered, suspended by the suspender.
-    await until(page, `#/?domain_id=${domain}`, 'suspended: exhausted', 'the flaky webhook suspended');
-    expect(receiver.requests.filter((r) => r.path === '/flaky')).toHaveLength(3);
-    await page.getByRole('cell', { name: /100\.0 %/ }).waitFor();
+    // Three 500s (main, 200ms, 500ms): exhausted, dead-lettered, suspended by the suspender.
+    await until(page, `#/?domain_id=${f.domain}`, 'suspended: exhausted', 'the failing webhook suspended');
+    expect(receiver.requests.filter((r) => r.path === FAILING)).toHaveLength(3);
+    await page.getByRole('cell', { name: /0\.0 %/ }).waitFor();
     await shoot(page, 'webhooks');
+    await until(page, `#/?domain_id=${o.domain}`, '✓ HTTP 200', 'orders delivering in its list');
+    await shoot(page, 'webhooks-active');
     await page.goto(`${api.api.url}/console#/overview`);
-    await page.getByRole('link', { name: 'Billing (flaky)' }).waitFor();
+    await page.getByRole('link', { name: f.name }).waitFor();
     expect(await page.locator('#ov-suspended').textContent()).toBe('1');
     await shoot(page, 'overview');
     await page.goto(`${api.api.url}/console#/webhooks/${flaky}`);
@@ -156,7 +193,7 @@ describe('console over the running pipeline', () => {
     expect(await page.locator('#replay-summary').textContent()).toMatch(
       /^1 matched; would replay 1 \(\d events?\); would resume the webhook first\.$/,
     );
-    expect(receiver.requests.filter((r) => r.path === '/flaky')).toHaveLength(3);
+    expect(receiver.requests.filter((r) => r.path === FAILING)).toHaveLength(3);
     await shoot(page, 'dead-letters');
 
     // The receiver is fixed. Replaying while suspended (resume unticked) is refused; resume, then replay.
@@ -172,13 +209,13 @@ describe('console over the running pipeline', () => {
       /^1 matched; replayed 1 \(\d events?\)\.$/,
     );
     const replayed = await waitFor(
-      () => receiver.requests.find((r) => r.path === '/flaky' && r.status === 200),
+      () => receiver.requests.find((r) => r.path === FAILING && r.status === 200),
       {
         timeoutMs: 45_000,
         what: 'the replayed batch delivered',
       },
     );
-    const firstTry = receiver.requests.find((r) => r.path === '/flaky')!;
+    const firstTry = receiver.requests.find((r) => r.path === FAILING)!;
     expect(replayed.headers['webhook-id']).toBe(firstTry.headers['webhook-id']);
     await waitFor(
       async () => {
@@ -190,14 +227,7 @@ describe('console over the running pipeline', () => {
       { timeoutMs: 45_000, what: 'the dead letter marked replayed' },
     );
     await shoot(page, 'dead-letters-replayed');
-    await waitFor(
-      async () => {
-        await visit(page, `#/?domain_id=${domain}`);
-        await page.getByRole('link', { name: 'Orders' }).waitFor();
-        return (await page.getByText('✓ HTTP 200').count()) === 2;
-      },
-      { timeoutMs: 45_000, what: 'both webhooks delivering' },
-    );
+    await until(page, `#/?domain_id=${f.domain}`, '✓ HTTP 200', 'the fixed webhook delivering');
     expect(await page.locator('main').getByText('suspended').count()).toBe(0);
 
     // A customer token of another domain reaches none of it.
@@ -205,7 +235,7 @@ describe('console over the running pipeline', () => {
     for (const hash of [`#/webhooks/${flaky}/dead-letters`, `#/webhooks/${orders}/attempts`]) {
       await customer.goto(`${api.api.url}/console${hash}`);
       await customer.getByRole('heading', { name: 'Not found (404)' }).waitFor();
-      expect(await customer.content()).not.toContain('Billing');
+      expect(await customer.content()).not.toContain(f.name);
     }
     await customer.close();
     await page.close();

@@ -16,6 +16,7 @@ let fixture: Awaited<ReturnType<typeof startApiWithReceiver>> | undefined;
 let api: Awaited<ReturnType<typeof startTestApi>>;
 let receiver: Receiver;
 let hidden: { id: string; name: string; secret: string; domain_id: string; version: number };
+let hiddenJob: string;
 
 beforeAll(async () => {
   fixture = await startApiWithReceiver();
@@ -28,6 +29,10 @@ beforeAll(async () => {
   });
   expect(created.status).toBe(201);
   hidden = created.body.data;
+  // A replay job of the hidden webhook, so the job route is probed at a job that exists.
+  const job = await api.call('POST', `/v1/webhooks/${hidden.id}/replays`, { dry_run: true });
+  expect(job.status).toBe(202);
+  hiddenJob = job.body.data.id;
 });
 afterAll(async () => {
   await fixture?.close();
@@ -165,7 +170,7 @@ function spellings(path: string): string[] {
 
 /** A concrete call of a route: its path with the hidden webhook's id, and a body that would pass. */
 function callOf(method: string, url: string): { path: string; query: string; body?: unknown } {
-  const path = url.replaceAll(':id', hidden.id);
+  const path = url.replaceAll(':id', hidden.id).replaceAll(':job', hiddenJob);
   const query =
     url === '/v1/webhooks' && (method === 'GET' || method === 'HEAD') ? `?domain_id=${hidden.domain_id}` : '';
   let body: unknown;

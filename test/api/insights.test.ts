@@ -179,7 +179,9 @@ describe('the operators’ overview', () => {
   it('shows lag per stage, suspended webhooks with their reason, 24 h success and DLQ growth', async () => {
     const env = fixture.env;
     const w = await create();
-    await suspendLikeDelivery(env, api, w.id, 'gone');
+    const suspended = await suspendLikeDelivery(env, api, w.id, 'gone');
+    const legacy = await create();
+    const legacyDoc = await suspendLikeDelivery(env, api, legacy.id, 'exhausted', true);
     const now = Date.now();
     await send(env.catalog.topics.dlq.name, [
       batchDeadLetter(w.id, now - 2 * HOUR),
@@ -214,13 +216,61 @@ describe('the operators’ overview', () => {
       }),
     ]);
     expect(o.suspended).toContainEqual(
-      expect.objectContaining({ id: w.id, reason: 'gone', domain_id: w.domain_id }),
+      expect.objectContaining({
+        id: w.id,
+        reason: 'gone',
+        domain_id: w.domain_id,
+        since: new Date(suspended.status_changed_at!).toISOString(),
+        since_recorded: true,
+      }),
     );
+    // A document from before status_changed_at: its last write stands in, and says so.
+    expect(o.suspended).toContainEqual(
+      expect.objectContaining({
+        id: legacy.id,
+        since: new Date(legacyDoc.updated_at).toISOString(),
+        since_recorded: false,
+      }),
+    );
+    expect((await api.call('GET', `/v1/webhooks/${legacy.id}`)).body.data.status_changed_at).toBeNull();
     expect(o.webhooks.suspended).toBeGreaterThanOrEqual(1);
     // Earlier tests in this file wrote 4 more dead letters, all within the hour.
     expect(o.dead_letters).toMatchObject({ total: 6, last_hour: 5, last_24h: 6 });
     expect(o.dead_letters.by_reason).toEqual({ exhausted: 5, gone: 1 });
     expect(o.delivery.attempts).toBeGreaterThanOrEqual(3);
     expect(o.grafana_url).toMatch(/^http/);
+  });
+});
+
+describe('the pages’ figures come from the index, not a read of the DLQ per visit', () => {
+  it('visits read no record and start no reader; a new dead letter is read once and shows at the next visit', async () => {
+    const env = fixture.env;
+    const w = await create();
+    await send(env.catalog.topics.dlq.name, [batchDeadLetter(w.id, Date.now() - 1_000)]);
+    const url = `/v1/webhooks/${w.id}/dead-letters`;
+    await waitFor(async () => (await api.call('GET', url)).body.data.total === 1, {
+      what: 'one dead letter',
+    });
+    // A read of the topic is a consumer group of the API's (readToEnd's `-read-` groups): count them.
+    const readers = async () =>
+      (await env.admin.listGroups()).groups.filter((g) =>
+        g.groupId.startsWith(`${env.prefix}hookpost-api-read-`),
+      ).length;
+    const [records, groups] = [api.api.deadLetterRecordsRead(), await readers()];
+    for (let i = 0; i < 5; i++) {
+      expect((await api.call('GET', url)).body.data.total).toBe(1);
+      expect((await api.call('GET', '/v1/overview')).status).toBe(200);
+    }
+    expect(api.api.deadLetterRecordsRead()).toBe(records);
+    expect(await readers()).toBe(groups);
+    // A dry run does read the DLQ (a replay must see every record): the count above can move.
+    await api.call('POST', `/v1/webhooks/${w.id}/resend`, { dry_run: true });
+    expect(await readers()).toBeGreaterThan(groups);
+    const gone: DeadLetter = { ...batchDeadLetter(w.id, Date.now()), reason: 'gone' };
+    await send(env.catalog.topics.dlq.name, [gone]);
+    const next = (await api.call('GET', url)).body.data;
+    expect(next.total).toBe(2);
+    expect(next.letters[0].reason).toBe('gone');
+    expect(api.api.deadLetterRecordsRead()).toBe(records + 1);
   });
 });

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { type ApiConfig, apiSchema, hashToken, type RunningApi, startApi } from '@hookpost/api';
 import { loadConfig } from '@hookpost/config';
 import { SecretBox, type Webhook } from '@hookpost/contracts';
+import { suspend } from '@hookpost/delivery';
 import { createLogger, type Logger } from '@hookpost/logger';
 import { createRegistry } from '@hookpost/metrics';
 import { type Receiver, startReceiver } from '@hookpost/sender';
@@ -131,6 +132,8 @@ export async function suspendLikeDelivery(
   api: Awaited<ReturnType<typeof startTestApi>>,
   id: string,
   reason = 'exhausted',
+  /** Write it as documents from before status_changed_at existed were written. */
+  legacy = false,
 ): Promise<Webhook> {
   const box = new SecretBox(api.encryptionKeys);
   const writer = new SubscriptionWriter({
@@ -148,12 +151,8 @@ export async function suspendLikeDelivery(
   });
   await table.start();
   const current = table.get(id)!;
-  const next = {
-    ...current,
-    status: 'suspended' as const,
-    status_reason: reason,
-    version: current.version + 1,
-  };
+  const next = suspend(current, reason, Date.now());
+  if (legacy) delete next.status_changed_at;
   await writer.put(next);
   await table.stop();
   await writer.close();

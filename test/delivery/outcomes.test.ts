@@ -125,6 +125,8 @@ describe('delivery outcomes', () => {
     expect(letter.batch).toEqual(batch);
     await waitFor(() => delivery.table.get(w.id)?.status === 'suspended', { what: 'suspension' });
     expect(delivery.table.get(w.id)).toMatchObject({ status_reason: 'exhausted', version: w.version + 1 });
+    // The suspender records when: no earlier than the dead letter that caused it.
+    expect(delivery.table.get(w.id)?.status_changed_at).toBeGreaterThanOrEqual(letter.dead_at);
     const notice = await waitFor(() => notices.values().find((n) => n.webhook_id === w.id));
     expect(notice).toMatchObject({
       type: 'webhook.suspended',

@@ -70,6 +70,16 @@ describe('stored webhook schema', () => {
     expect(parseStoredWebhook(bytes(token)).ok).toBe(true);
   });
 
+  it('reads status_changed_at when written, and documents from before it existed without it', () => {
+    const changed = sealWebhook(schemaBox, { ...webhook, status_changed_at: 1_700_000_000_123 });
+    const read = parseStoredWebhook(bytes(changed));
+    expect(read.ok && read.value.status_changed_at).toBe(1_700_000_000_123);
+    const { status_changed_at: _, ...old } = changed;
+    expect(parseStoredWebhook(bytes(old)).ok).toBe(true);
+    for (const bad of ['2026-01-01', 1.5, null])
+      expect(parseStoredWebhook(bytes({ ...changed, status_changed_at: bad })).ok, String(bad)).toBe(false);
+  });
+
   it('rejects near misses, naming the field', () => {
     const good = sealWebhook(schemaBox, webhook);
     const r = parseStoredWebhook(bytes({ ...good, events: { 0: 'activity.delivered' } }));

@@ -45,6 +45,8 @@ export const storedWebhookSchema = {
     enabled: { type: 'boolean' },
     status: { enum: ['active', 'suspended'] },
     status_reason: { type: ['string', 'null'] },
+    // Optional: documents written before it existed stay valid.
+    status_changed_at: int,
     secrets: {
       type: 'array',
       items: {

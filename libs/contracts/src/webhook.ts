@@ -43,6 +43,11 @@ export interface Webhook {
   status: WebhookStatus;
   /** Why it is suspended (exhausted, gone, …); null when active. */
   status_reason: string | null;
+  /**
+   * When `status` last changed (suspended, resumed; creation for a new webhook). Absent in documents
+   * written before the field existed: readers fall back to `updated_at`, and the next change writes it.
+   */
+  status_changed_at?: number;
   secrets: SigningSecret[];
   format: PayloadFormat;
   batch: { max_events: number; window_ms: number };

@@ -50,6 +50,8 @@ export interface ReplayOptions {
   now?: () => number;
   sleep?: (ms: number) => Promise<void>;
   onProgress?: (progress: ReplayProgress) => void;
+  /** Called once what will be replayed and skipped is known, before anything is sent. */
+  onPlan?: (report: ReplayReport) => void;
   signal?: AbortSignal;
 }
 
@@ -159,6 +161,7 @@ export async function replay(options: ReplayOptions): Promise<ReplayResult> {
       report: { ...report, replayed: 0, events: 0 },
     };
   if (options.dryRun) return { ok: true, report };
+  options.onPlan?.({ ...report });
 
   for (const id of resuming) await options.resume?.(id);
   report.replayed = 0;

@@ -2,9 +2,16 @@ import type { OperationalNotice, Webhook } from '@hookpost/contracts';
 import type { SerialProducer } from '@hookpost/kafka';
 import { type SubscriptionTable, type SubscriptionWriter, writeThrough } from '@hookpost/subscriptions';
 
-/** The document after an explicit resume: active again, reason cleared, a newer version. */
+/** The document after an explicit resume: active again (since now), reason cleared, a newer version. */
 export function resumedWebhook(webhook: Webhook, now: number): Webhook {
-  return { ...webhook, status: 'active', status_reason: null, version: webhook.version + 1, updated_at: now };
+  return {
+    ...webhook,
+    status: 'active',
+    status_reason: null,
+    status_changed_at: now,
+    version: webhook.version + 1,
+    updated_at: now,
+  };
 }
 
 export function resumedNotice(webhook: Webhook, now: number, by: string): OperationalNotice {

@@ -21,6 +21,7 @@ import {
   MAX_URL_LENGTH,
   methodsAt,
 } from './http-support.ts';
+import { ReplayJobs, registerReplayRoutes } from './replay-jobs.ts';
 import { registerActionRoutes } from './routes-actions.ts';
 import { registerInsightRoutes } from './routes-insights.ts';
 import { registerWebhookRoutes } from './routes-webhooks.ts';
@@ -212,6 +213,9 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   registerWebhookRoutes(app, ctx);
   registerActionRoutes(app, ctx);
   registerInsightRoutes(app, ctx);
+  const jobs = new ReplayJobs();
+  app.addHook('onClose', async () => jobs.stopping.abort());
+  registerReplayRoutes(app, ctx, jobs);
   registerConsole(app);
   app.get('/openapi.json', { schema: { hide: true }, config: { public: true } }, async () => app.swagger());
   await app.ready();

@@ -7,6 +7,7 @@ import type { HttpSender, SsrfAllow } from '@hookpost/sender';
 import { type SubscriptionTable, type SubscriptionWriter, writeThrough } from '@hookpost/subscriptions';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Principal, TokenAuthority } from './auth.ts';
+import type { DeadLetterIndex } from './dead-letter-index.ts';
 import type { HistoryStore } from './history-store.ts';
 import type { KeyedLock } from './http-support.ts';
 
@@ -37,6 +38,8 @@ export interface ApiDeps {
   skipper?: RecordSkipper;
   sender: Pick<HttpSender, 'send'>;
   history: HistoryStore;
+  /** The DLQ's figures, kept by a consumer of the DLQ and the replay ledger. */
+  deadLetters: Pick<DeadLetterIndex, 'book' | 'caughtUp'>;
   allow: SsrfAllow;
   bodyLimitBytes: number;
   secretGraceMs: number;

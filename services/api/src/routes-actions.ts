@@ -1,28 +1,18 @@
 /** Actions on one webhook: rotate its secret, send a test, resume it, resend from the DLQ, its history. */
 import { randomUUID } from 'node:crypto';
-import type { DeadLetterReason } from '@hookpost/contracts';
-import { replay, resumeWebhook } from '@hookpost/deadletters';
+import { resumeWebhook } from '@hookpost/deadletters';
 import type { EventType } from '@hookpost/events';
 import { generateSecret } from '@hookpost/sender';
 import type { FastifyInstance } from 'fastify';
-import { type ApiDeps, commit, type RouteContext } from './deps.ts';
+import { commit, type RouteContext } from './deps.ts';
 import { presentAttempt, type StatusClass } from './history-store.ts';
 import { pageOf, pagination } from './http-support.ts';
+import { presentReport, type ResendBody, resumeDeps, runReplay, SUSPENDED_MESSAGE } from './replay-jobs.ts';
 import { renderBody, samplePayload } from './sample.ts';
 import * as s from './schemas.ts';
 import { present, rotateSecret } from './webhook-doc.ts';
 
 const TAG = ['webhooks'];
-
-function resumeDeps(deps: ApiDeps) {
-  return {
-    writer: deps.writer,
-    table: deps.table,
-    notices: deps.notices,
-    operationalTopic: deps.topics.operational,
-    now: deps.now,
-  };
-}
 
 export function registerActionRoutes(app: FastifyInstance, ctx: RouteContext): void {
   const { deps } = ctx;
@@ -122,17 +112,7 @@ export function registerActionRoutes(app: FastifyInstance, ctx: RouteContext): v
       }),
   );
 
-  app.post<{
-    Params: { id: string };
-    Body: {
-      date_from?: number;
-      date_to?: number;
-      reasons?: DeadLetterReason[];
-      dry_run?: boolean;
-      resume?: boolean;
-      force?: boolean;
-    };
-  }>(
+  app.post<{ Params: { id: string }; Body: ResendBody }>(
     '/v1/webhooks/:id/resend',
     {
       config: { write: true },
@@ -148,54 +128,11 @@ export function registerActionRoutes(app: FastifyInstance, ctx: RouteContext): v
     async (request, reply) => {
       const w = ctx.visible(request, reply, request.params.id);
       if (!w) return reply;
-      const b = request.body;
-      const by = `api:${request.principal?.name}`;
-      const result = await replay({
-        kafka: deps.kafka,
-        topics: deps.topics,
-        groupPrefix: deps.groupPrefix,
-        skipper: deps.skipper,
-        filter: {
-          webhookId: w.id,
-          reasons: b.reasons,
-          from: b.date_from !== undefined ? b.date_from * 1000 : undefined,
-          to: b.date_to !== undefined ? b.date_to * 1000 : undefined,
-        },
-        lookup: (id) => deps.table.get(id),
-        resume: b.resume
-          ? async (id) => {
-              await resumeWebhook(resumeDeps(deps), id, by);
-            }
-          : undefined,
-        dryRun: b.dry_run ?? false,
-        force: b.force ?? false,
-        by,
-        now: deps.now,
-      });
-      if (!result.ok)
-        return reply.code(409).send({
-          message: 'The webhook is suspended: resume it first, or send "resume": true.',
-        });
+      const result = await runReplay(deps, w, request.body, `api:${request.principal?.name}`);
+      if (!result.ok) return reply.code(409).send({ message: SUSPENDED_MESSAGE });
       const r = result.report;
       request.log.info({ webhookId: w.id, replayed: r.replayed, dryRun: r.dryRun }, 'resend from the DLQ');
-      return {
-        data: {
-          dry_run: r.dryRun,
-          matched: r.matched,
-          replayed: r.replayed,
-          events: r.events,
-          skipped: r.skipped,
-          resumed: r.resumed,
-          // What was (or, in a dry run, would be) sent, dead letter by dead letter.
-          items: r.items.slice(0, 500).map((i) => ({
-            dlq_id: i.dlq_id,
-            reason: i.reason,
-            dead_at: new Date(i.dead_at).toISOString(),
-            events: i.events,
-            outcome: i.outcome,
-          })),
-        },
-      };
+      return { data: presentReport(r) };
     },
   );
 

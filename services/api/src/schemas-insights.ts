@@ -1,5 +1,5 @@
 /** JSON schemas of the read-only figures the console shows: webhook stats, dead letters, the overview. */
-import { attemptObject, deadLetterFields } from './schemas.ts';
+import { attemptObject, deadLetterFields, resendResult } from './schemas.ts';
 
 const nullableString = { type: ['string', 'null'] };
 const nullableNumber = { type: ['number', 'null'] };
@@ -104,7 +104,15 @@ export const overviewObject = {
           name: { type: 'string' },
           domain_id: { type: 'string' },
           reason: nullableString,
-          since: nullableString,
+          since: {
+            ...nullableString,
+            description:
+              'When it was suspended; for an older document, its last write (the suspension is no later).',
+          },
+          since_recorded: {
+            type: 'boolean',
+            description: 'false when the document predates status_changed_at and `since` is its last write.',
+          },
         },
       },
     },
@@ -118,5 +126,38 @@ export const overviewObject = {
       },
     },
     grafana_url: nullableString,
+  },
+};
+
+export const replayJobParams = {
+  type: 'object',
+  required: ['id', 'job'],
+  properties: {
+    id: { type: 'string', minLength: 1, maxLength: 64 },
+    job: { type: 'string', minLength: 1, maxLength: 64, description: 'The id POST /replays answered.' },
+  },
+};
+
+export const replayJobObject = {
+  type: 'object',
+  properties: {
+    id: { type: 'string' },
+    webhook_id: { type: 'string' },
+    state: {
+      type: 'string',
+      enum: ['reading', 'sending', 'done', 'failed'],
+      description: 'reading: the DLQ and ledger are read; sending: dead letters are re-enqueued.',
+    },
+    done: { type: 'boolean', description: 'Finished (done or failed); nothing changes after.' },
+    selected: { ...nullableNumber, description: 'Dead letters to re-enqueue; null while reading.' },
+    sent: { type: 'integer', description: 'Dead letters re-enqueued so far.' },
+    skipped: {
+      ...nullableNumber,
+      description: 'Matched but skipped (already replayed, …); null while reading.',
+    },
+    started_at: { type: 'string', format: 'date-time' },
+    finished_at: { ...nullableString, format: 'date-time' },
+    summary: { anyOf: [resendResult, { type: 'null' }], description: 'What /resend answers, once done.' },
+    error: { ...nullableString, description: 'Why a failed job stopped.' },
   },
 };

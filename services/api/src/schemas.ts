@@ -94,6 +94,12 @@ export const resendBody = {
     dry_run: { type: 'boolean' },
     resume: { type: 'boolean', description: 'Resume a suspended webhook first instead of answering 409.' },
     force: { type: 'boolean', description: 'Replay dead letters that were already replayed.' },
+    rate_per_sec: {
+      type: 'integer',
+      minimum: 1,
+      maximum: 100_000,
+      description: 'Dead letters re-enqueued per second at most (absent: as fast as the broker takes them).',
+    },
   },
 };
 
@@ -153,6 +159,11 @@ export const webhookObject = {
     },
     status: { type: 'string', enum: ['active', 'suspended'] },
     status_reason: nullableString,
+    status_changed_at: {
+      ...nullableString,
+      description:
+        'When the status last changed (suspended, resumed, created); null for a webhook whose status has not changed since before the field was recorded.',
+    },
     format: { type: 'string' },
     batch: {
       type: 'object',

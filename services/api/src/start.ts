@@ -12,6 +12,7 @@ import { SubscriptionTable, SubscriptionWriter } from '@hookpost/subscriptions';
 import { buildApp, type RouteSummary } from './app.ts';
 import { parseTokens, TokenAuthority } from './auth.ts';
 import type { ApiConfig } from './config.ts';
+import { DeadLetterIndex } from './dead-letter-index.ts';
 import { startHistoryFeed } from './history.ts';
 import { HistoryStore } from './history-store.ts';
 
@@ -25,6 +26,8 @@ export interface RunningApi extends RunningService {
   url: string;
   /** Every route the app serves, with its gate settings (tests enumerate them). */
   routes: readonly RouteSummary[];
+  /** Records the dead-letter index has read (tests check that visits read none). */
+  deadLetterRecordsRead: () => number;
 }
 
 function allowFrom(config: ApiConfig): SsrfAllow {
@@ -89,6 +92,16 @@ export async function startApi(
       now,
     });
     stops.unshift(() => feed.stop());
+    const deadLetters = new DeadLetterIndex({
+      kafka,
+      dlqTopic: t.dlq.name,
+      ledgerTopic: ledger.name,
+      groupPrefix,
+      logger,
+      metrics: ctx.metrics,
+    });
+    await deadLetters.start();
+    stops.unshift(() => deadLetters.stop());
     const app = await buildApp({
       logger,
       metrics: ctx.metrics,
@@ -111,6 +124,7 @@ export async function startApi(
       skipper,
       sender,
       history,
+      deadLetters,
       allow,
       bodyLimitBytes: config.api.bodyLimitBytes,
       secretGraceMs: config.api.secretGraceMs,
@@ -126,6 +140,7 @@ export async function startApi(
       port,
       url: `http://127.0.0.1:${port}`,
       routes: app.routeSummaries,
+      deadLetterRecordsRead: () => deadLetters.recordsRead,
       ready: () => table.ready,
       stop: async () => {
         for (const stop of stops) await stop();

@@ -84,6 +84,7 @@ export function createWebhook(
     enabled: input.enabled ?? true,
     status: 'active',
     status_reason: null,
+    status_changed_at: now,
     secrets: [{ value: ids.secret, created_at: now, expires_at: null }],
     format: input.format ?? 'json',
     batch: {
@@ -161,6 +162,7 @@ export function present(w: Webhook, now: number) {
     })),
     status: w.status,
     status_reason: w.status_reason,
+    status_changed_at: iso(w.status_changed_at ?? null),
     format: w.format,
     batch: { max_events: w.batch.max_events, window_seconds: w.batch.window_ms / 1000 },
     timeout_seconds: w.timeout_ms / 1000,

@@ -61,7 +61,7 @@ export const ms = (v) => (v === null || v === undefined ? '—' : `${v} ms`);
 /** A webhook's status in words: active, disabled, or suspended with the reason and since when. */
 export function statusText(w) {
   if (w.status === 'suspended')
-    return `<span class="status-suspended">suspended: ${esc(w.status_reason ?? 'unknown')}</span> <span class="muted">since ${when(w.updated_at)}</span>`;
+    return `<span class="status-suspended">suspended: ${esc(w.status_reason ?? 'unknown')}</span> <span class="muted">since ${w.status_changed_at ? when(w.status_changed_at) : `${when(w.updated_at)} or earlier`}</span>`;
   return w.enabled ? 'active' : '<span class="status-disabled">disabled</span>';
 }
 

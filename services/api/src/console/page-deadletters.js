@@ -74,6 +74,7 @@ export async function deadLettersPage(id) {
       (r) =>
         `<label class="inline" for="r-${r}"><input type="checkbox" id="r-${r}" value="${r}"> ${r}</label>`,
     ).join('')}<span class="field-error" id="re-reasons"></span></fieldset>
+    <div><label for="r-rate">At most, per second (blank: as fast as the broker takes them)</label><input id="r-rate" type="number" min="1" step="1" inputmode="numeric"><span class="field-error" id="re-rate_per_sec"></span></div>
     <div><label class="inline" for="r-resume"><input type="checkbox" id="r-resume" ${w.status === 'suspended' ? 'checked' : ''}> Resume the webhook first if it is suspended</label></div>
     <div><button type="button" id="dry-run">Dry run</button><button type="button" id="do-replay">Replay</button></div></form>
     <div id="replay-out" role="status" aria-live="polite"></div>
@@ -92,8 +93,34 @@ export async function deadLettersPage(id) {
       'None.',
     )}`);
   const out = $('replay-out');
+  const buttons = (disabled) => {
+    for (const b of ['dry-run', 'do-replay']) $(b).disabled = disabled;
+  };
+  const failed = (err) => {
+    fieldErrors('re-', err);
+    out.innerHTML = `<p class="error" role="alert">${esc(err.message)}</p>`;
+  };
+  const finish = () => {
+    out.removeAttribute('aria-busy');
+    buttons(false);
+  };
+  const progressHtml = (j) =>
+    j.selected === null
+      ? '<p id="replay-progress">Replaying: reading the dead-letter queue…</p>'
+      : `<p id="replay-progress">Replaying: sent ${esc(j.sent)} of ${esc(j.selected)}${j.skipped ? ` (${esc(j.skipped)} skipped)` : ''}…</p>
+        <progress id="replay-bar" aria-label="Replay progress" max="${esc(Math.max(1, j.selected))}" value="${esc(j.sent)}"></progress>`;
+  // A replay runs as a job on the API; its progress is read until it is done, then its summary shows.
+  const follow = (location) =>
+    api('GET', location).then(({ data: j }) => {
+      if (!j.done) {
+        out.innerHTML = progressHtml(j);
+        return new Promise((r) => setTimeout(r, 250)).then(() => follow(location));
+      }
+      if (j.error) throw new Error(j.error);
+      out.innerHTML = summaryHtml(j.summary);
+    });
   const run = (dryRun) => {
-    for (const f of ['date_from', 'date_to', 'reasons']) $(`re-${f}`).textContent = '';
+    for (const f of ['date_from', 'date_to', 'reasons', 'rate_per_sec']) $(`re-${f}`).textContent = '';
     const reasons = REPLAYABLE.filter((r) => $(`r-${r}`).checked);
     const body = { dry_run: dryRun, resume: $('r-resume').checked };
     const from = fromLocalInput($('r-from').value);
@@ -101,21 +128,18 @@ export async function deadLettersPage(id) {
     if (from !== undefined) body.date_from = from;
     if (to !== undefined) body.date_to = to;
     if (reasons.length) body.reasons = reasons;
+    if ($('r-rate').value !== '') body.rate_per_sec = Number($('r-rate').value);
     out.setAttribute('aria-busy', 'true');
     out.innerHTML = `<p>${dryRun ? 'Reading the dead-letter queue…' : 'Replaying…'}</p>`;
-    for (const b of ['dry-run', 'do-replay']) $(b).disabled = true;
-    api('POST', `/v1/webhooks/${enc(id)}/resend`, body)
-      .then(({ data }) => {
-        out.innerHTML = summaryHtml(data);
-      })
-      .catch((err) => {
-        fieldErrors('re-', err);
-        out.innerHTML = `<p class="error" role="alert">${esc(err.message)}</p>`;
-      })
-      .finally(() => {
-        out.removeAttribute('aria-busy');
-        for (const b of ['dry-run', 'do-replay']) $(b).disabled = false;
-      });
+    buttons(true);
+    const work = dryRun
+      ? api('POST', `/v1/webhooks/${enc(id)}/resend`, body).then(({ data }) => {
+          out.innerHTML = summaryHtml(data);
+        })
+      : api('POST', `/v1/webhooks/${enc(id)}/replays`, body).then(({ data: j }) =>
+          follow(`/v1/webhooks/${enc(id)}/replays/${enc(j.id)}`),
+        );
+    work.catch(failed).finally(finish);
   };
   $('dry-run').addEventListener('click', () => run(true));
   $('do-replay').addEventListener('click', () => run(false));

@@ -32,7 +32,7 @@ export async function overviewPage() {
         `<a href="#/webhooks/${enc(w.id)}">${esc(w.name)}</a>`,
         esc(w.domain_id),
         esc(w.reason ?? '—'),
-        when(w.since),
+        w.since_recorded ? when(w.since) : `${when(w.since)} or earlier`,
       ]),
       'None: every webhook is active.',
     )}

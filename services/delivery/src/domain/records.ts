@@ -93,6 +93,7 @@ export function suspend(webhook: Webhook, reason: string, now: number): Webhook 
     ...webhook,
     status: 'suspended',
     status_reason: reason,
+    status_changed_at: now,
     updated_at: now,
     version: webhook.version + 1,
   };
