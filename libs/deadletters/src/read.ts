@@ -9,6 +9,8 @@ export interface ReadToEndOptions {
   groupPrefix?: string;
   timeoutMs?: number;
   onMessage: (message: KafkaMessage, partition: number) => void;
+  /** Only these partitions (the others are neither awaited nor handed on); all when absent. */
+  partitions?: readonly number[];
   /** Where a crashed reader's rebuild is logged; a quiet default when the caller has none. */
   logger?: Logger;
 }
@@ -27,7 +29,10 @@ export async function readToEnd(options: ReadToEndOptions): Promise<void> {
   try {
     const offsets = await fetchOffsets(() => admin.fetchTopicOffsets(options.topic));
     targets = new Map(
-      offsets.filter((o) => Number(o.high) > Number(o.low)).map((o) => [o.partition, Number(o.high) - 1]),
+      offsets
+        .filter((o) => Number(o.high) > Number(o.low))
+        .filter((o) => options.partitions?.includes(o.partition) ?? true)
+        .map((o) => [o.partition, Number(o.high) - 1]),
     );
   } finally {
     await admin.disconnect();
