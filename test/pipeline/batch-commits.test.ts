@@ -8,6 +8,7 @@ import { type BatchRecord, type DispatchRecord, SecretBox, type Webhook } from '
 import { createProducer, type Producer, provisionTopics } from '@hookpost/kafka';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type TestEnv, testEnv, waitFor } from '../support/env.ts';
+import { EXACTLY_ONCE, exactlyOnceReport } from '../support/exactly-once.ts';
 import { tail } from '../support/pipeline.ts';
 import { type RunningProcess, spawnService } from '../support/services.ts';
 import { makeWebhook, subscriptions } from '../support/webhooks.ts';
@@ -162,16 +163,7 @@ describe('exactly once across repeated SIGKILLs between mid-window commits and w
       return seen;
     };
     await waitFor(() => count().size >= expected.size, { timeoutMs: 60_000, what: 'every pair batched' });
-    const seen = count();
-    const duplicates = [...seen].filter(([, n]) => n > 1).map(([k]) => k);
-    const missing = [...expected].filter((k) => !seen.has(k));
-    const unexpected = [...seen.keys()].filter((k) => !expected.has(k));
-    expect({
-      duplicates: duplicates.length,
-      missing: missing.length,
-      unexpected: unexpected.length,
-      examples: [...duplicates, ...missing, ...unexpected].slice(0, 3),
-    }).toEqual({ duplicates: 0, missing: 0, unexpected: 0, examples: [] });
+    expect(exactlyOnceReport(count(), expected)).toEqual(EXACTLY_ONCE);
     // Batch ids are unique: a replayed open batch got the id of its first record, and left once.
     expect(new Set(mine().map((b) => b.value.batch_id)).size).toBe(mine().length);
     console.info(`${expected.size} pairs in ${mine().length} batches across 4 SIGKILLs`);

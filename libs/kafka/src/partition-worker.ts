@@ -109,11 +109,8 @@ export interface WorkerOptions {
 
 type State = 'new' | 'ready' | 'fenced' | 'closed';
 
-/**
- * KafkaJS puts all of one send's messages for a partition into one record batch, and the broker
- * refuses a batch above the topic's max.message.bytes (1 MiB by default) — a refusal KafkaJS retries
- * forever. So one transaction sends in chunks of at most this many value bytes.
- */
+/** KafkaJS sends one record batch per partition per send; the broker refuses one above max.message.bytes
+ * (1 MiB by default), which KafkaJS retries forever. So a transaction sends chunks of at most this. */
 const DEFAULT_MAX_SEND_BYTES = 512 * 1024;
 
 /** Splits records into consecutive chunks whose values total at most `maxBytes` (a larger record goes alone). */

@@ -5,6 +5,7 @@ import { createRegistry } from '@hookpost/metrics';
 import { describe, expect, it } from 'vitest';
 import { batcherHandler, type Clock, COMMIT_DELAY_MS } from './handler.ts';
 import { batcherMetrics } from './metrics.ts';
+import { dispatchMessage } from './test-fixtures.ts';
 
 /** A clock whose timers run only when the test advances time. */
 function manualClock() {
@@ -28,22 +29,7 @@ function manualClock() {
   return { clock, advance };
 }
 
-const message = (offset: number, webhook: string): KafkaMessage =>
-  ({
-    offset: String(offset),
-    key: Buffer.from(webhook),
-    value: Buffer.from(
-      JSON.stringify({
-        event_id: `e${offset}`,
-        webhook_id: webhook,
-        type: 't',
-        event_created_at: 0,
-        dispatched_at: 0,
-        payload: { o: offset },
-      }),
-    ),
-    headers: {},
-  }) as unknown as KafkaMessage;
+const message = (offset: number, webhook: string) => dispatchMessage(offset, webhook);
 
 function setup(webhooks: Record<string, Partial<Webhook>>) {
   const { clock, advance } = manualClock();

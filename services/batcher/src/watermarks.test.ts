@@ -12,6 +12,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { batcherHandler, type Clock } from './handler.ts';
 import { batcherMetrics } from './metrics.ts';
+import { dispatchMessage } from './test-fixtures.ts';
 import { commitOffset, poisonKey, Watermarks, webhookKey } from './watermarks.ts';
 
 describe('commitOffset', () => {
@@ -85,25 +86,6 @@ interface Broker {
   outputs: OutputRecord[];
   marks: Map<string, string>;
 }
-
-const record = (offset: number, webhook: string, poison: boolean): KafkaMessage =>
-  ({
-    offset: String(offset),
-    key: Buffer.from(webhook),
-    value: Buffer.from(
-      poison
-        ? '{not json'
-        : JSON.stringify({
-            event_id: `e${offset}`,
-            webhook_id: webhook,
-            type: 't',
-            event_created_at: 0,
-            dispatched_at: 0,
-            payload: { o: offset },
-          }),
-    ),
-    headers: {},
-  }) as unknown as KafkaMessage;
 
 /** One owner of the partition: a fresh handler that loads the watermarks and replays from the committed offset. */
 async function owner(broker: Broker, hooks: Record<string, Webhook>, clock: ReturnType<typeof manual>) {
@@ -216,7 +198,7 @@ describe('batcher handler across crashes (model of the broker)', () => {
             } as Webhook;
           });
           const broker: Broker = {
-            log: records.map(([w, n], i) => record(i, w, n === 0)),
+            log: records.map(([w, n], i) => dispatchMessage(i, w, n === 0)),
             committed: 0,
             outputs: [],
             marks: new Map(),
