@@ -10,6 +10,7 @@ import { partitionForKey, provisionTopics, topicCatalog } from '@hookpost/kafka'
 import { eventGenerator } from '@hookpost/loadgen';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type TestEnv, testEnv, uniq, waitFor } from '../support/env.ts';
+import { EXACTLY_ONCE, exactlyOnceReport } from '../support/exactly-once.ts';
 import { tail } from '../support/pipeline.ts';
 import { metricsText, metricValue, type RunningProcess, spawnService } from '../support/services.ts';
 import { makeWebhook, subscriptions } from '../support/webhooks.ts';
@@ -133,17 +134,7 @@ async function pipeline() {
 }
 
 function assertExactlyOnce(p: Awaited<ReturnType<typeof pipeline>>) {
-  const seen = p.counts();
-  const duplicates = [...seen].filter(([, n]) => n > 1).map(([k]) => k);
-  const missing = [...p.expected.keys()].filter((k) => !seen.has(k));
-  const unexpected = [...seen.keys()].filter((k) => !p.expected.has(k));
-  // Counts first; a few examples make a failure diagnosable.
-  expect({
-    duplicates: duplicates.length,
-    missing: missing.length,
-    unexpected: unexpected.length,
-    examples: [...duplicates, ...missing, ...unexpected].slice(0, 3),
-  }).toEqual({ duplicates: 0, missing: 0, unexpected: 0, examples: [] });
+  expect(exactlyOnceReport(p.counts(), p.expected)).toEqual(EXACTLY_ONCE);
 }
 
 /** Sends `chunks` chunks of `size` events, calling `during(i)` between them (where the kills happen). */

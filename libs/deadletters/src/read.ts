@@ -15,6 +15,8 @@ export interface ReadToEndOptions {
   groupPrefix?: string;
   timeoutMs?: number;
   onMessage: (message: KafkaMessage, partition: number) => void;
+  /** Only these partitions (the others are neither awaited nor handed on); all when absent. */
+  partitions?: readonly number[];
   /** Where a crashed reader's rebuild is logged; a quiet default when the caller has none. */
   logger?: Logger;
 }
@@ -27,7 +29,9 @@ export interface ReadToEndOptions {
  * every reader sees every partition.
  */
 export async function readToEnd(options: ReadToEndOptions): Promise<void> {
-  const targets = await lastOffsets(options.kafka, options.topic, { timeoutMs: 10_000 });
+  const all = await lastOffsets(options.kafka, options.topic, { timeoutMs: 10_000 });
+  const only = options.partitions;
+  const targets = only ? new Map([...all].filter(([p]) => only.includes(p))) : all;
   if (targets.size === 0) return;
   let timer: NodeJS.Timeout | undefined;
   // Offsets already handed to onMessage: a rebuilt (supervised) reader starts again from the beginning

@@ -18,6 +18,7 @@ export const TOPIC_KEYS = [
   'subscriptions',
   'dispatch',
   'batches',
+  'watermarks',
   'dlq',
   'attempts',
   'operational',
@@ -74,6 +75,17 @@ export function topicCatalog(options: CatalogOptions = {}): TopicCatalog {
       partitions,
       config: { 'retention.ms': String(3 * DAY_MS), 'max.message.bytes': String(8 * 1024 * 1024) },
       doc: 'Batches of up to 500 events for one webhook, ready to POST, keyed by webhook id.',
+    },
+    watermarks: {
+      name: name('webhooks.batcher-watermarks'),
+      partitions,
+      config: {
+        'cleanup.policy': 'compact',
+        'min.compaction.lag.ms': '0',
+        'segment.ms': String(DAY_MS),
+        'delete.retention.ms': String(DAY_MS),
+      },
+      doc: "The batcher's emitted-offset watermarks, partitioned like webhooks.dispatch (partition p holds input partition p's): key `<partition>/<webhook id>` (or `<partition>/dlq`) → the last input offset that left in a committed batch (or dead letter), written in the same transaction; a new owner skips records at or below them when it consumes again.",
     },
     dlq: {
       name: name('webhooks.dlq'),

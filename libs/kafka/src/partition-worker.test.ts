@@ -180,11 +180,58 @@ describe('PartitionWorker', () => {
   });
 });
 
+describe('PartitionWorker with a handler that holds records past a commit', () => {
+  it('loads state after fencing, commits the offset the handler holds at, reports commits, seeks back to it', async () => {
+    const f = fakeProducer({ failCommit: (n) => (n === 2 ? new Error('broker says no') : undefined) });
+    const seen: string[] = [];
+    const seeks: string[] = [];
+    const w = worker({
+      producer: f.producer,
+      committed: '4',
+      seeks,
+      handler: () => ({
+        init: async (committed) => void seen.push(`init ${committed} after ${f.log.join(' ')}`),
+        onMessages: async (messages, tx) => {
+          await tx.send(messages.map((m) => ({ topic: 'out', key: null, value: m.value!.toString() })));
+          return 'commit';
+        },
+        // Holds at offset 5 (an open batch began there), writing its state in the same transaction.
+        prepareCommit: async (tx, position) => {
+          await tx.send([{ topic: 'state', key: 'k', value: `at ${position}`, partition: 0 }]);
+          return '5';
+        },
+        committed: () => void seen.push('committed'),
+        reset: () => void seen.push('reset'),
+      }),
+    });
+    await w.handleBatch([msg(4), msg(5), msg(6)], ctx());
+    expect(seen).toEqual(['init 4 after connect abort', 'committed']);
+    expect(f.log.slice(-4)).toEqual(['send v4,v5,v6', 'send at 7', 'offsets 5', 'commit']);
+    expect(w.consumedPosition).toBe('7');
+    // The next commit fails: back to the held offset, not to the consumed position.
+    await expect(w.handleBatch([msg(7)], ctx())).rejects.toThrow('broker says no');
+    expect(seeks).toEqual(['5']);
+    expect(seen.at(-1)).toBe('reset');
+    expect(w.consumedPosition).toBe('5');
+  });
+
+  it('never commits past the consumed position, whatever the handler answers', async () => {
+    const f = fakeProducer();
+    const w = worker({
+      producer: f.producer,
+      committed: '0',
+      handler: () => ({ ...echo('commit')(), prepareCommit: async () => '99' }),
+    });
+    await w.handleBatch([msg(0), msg(1)], ctx());
+    expect(f.log).toContain('offsets 2');
+  });
+});
+
 describe('helpers', () => {
   it("chunks a transaction's sends so no record batch passes the broker limit", () => {
     const r = (n: number) => ({ topic: 't', key: null, value: 'x'.repeat(n) });
     const chunks = chunkRecords([r(400), r(400), r(300), r(2000), r(10)], 1000);
-    expect(chunks.map((c) => c.map((x) => x.value.length))).toEqual([[400, 400], [300], [2000], [10]]);
+    expect(chunks.map((c) => c.map((x) => x.value?.length))).toEqual([[400, 400], [300], [2000], [10]]);
   });
 
   it('recognises fencing however KafkaJS wraps it', () => {

@@ -11,6 +11,9 @@
  * - Records at or past `position` have not been handed to the handler since the last commit or abort.
  * - After an abort, the handler has forgotten everything since `committed` and the consumer is sought
  *   back to `committed`, so those records are consumed again.
+ * - A handler may hold records past a commit (PartitionHandler.prepareCommit): the commit then sends
+ *   an offset below the consumed position, and the handler itself skips, when they are consumed again,
+ *   the records whose outputs already committed (it records that in the same transaction).
  */
 import type { KafkaMessage, Transaction } from 'kafkajs';
 import { isFencedError } from './errors.ts';
@@ -18,8 +21,11 @@ import { isFencedError } from './errors.ts';
 export interface OutputRecord {
   topic: string;
   key: string | null;
-  value: string | Buffer;
+  /** null is a tombstone (compacted topics). */
+  value: string | Buffer | null;
   headers?: Record<string, string>;
+  /** Explicit partition of `topic` (else the producer's partitioner picks one from the key). */
+  partition?: number;
 }
 
 export interface PartitionTx {
@@ -42,6 +48,19 @@ export interface PartitionHandler {
   ): Promise<BatchDecision>;
   /** Forget everything since the last commit: it will be consumed again (abort, revocation, fencing). */
   reset(): void;
+  /**
+   * Optional, once per ownership: after fencing the previous owner and reading the committed offset,
+   * before the first records (e.g. to load state the previous owner committed).
+   */
+  init?(committed: string | undefined): Promise<void>;
+  /**
+   * Optional, in every commit's transaction before the offsets are sent: may send records, and returns
+   * the offset to commit when it must stay below the consumed position (records still held, to be
+   * consumed again after a crash); undefined commits the consumed position.
+   */
+  prepareCommit?(tx: PartitionTx, position: string): Promise<string | undefined>;
+  /** Optional: the last commit succeeded (what it carried is durable now). */
+  committed?(): void;
 }
 
 export interface PartitionControl {
@@ -91,11 +110,8 @@ export interface WorkerOptions {
 
 type State = 'new' | 'ready' | 'fenced' | 'closed';
 
-/**
- * KafkaJS puts all of one send's messages for a partition into one record batch, and the broker
- * refuses a batch above the topic's max.message.bytes (1 MiB by default) — a refusal KafkaJS retries
- * forever. So one transaction sends in chunks of at most this many value bytes.
- */
+/** KafkaJS sends one record batch per partition per send; the broker refuses one above max.message.bytes
+ * (1 MiB by default), which KafkaJS retries forever. So a transaction sends chunks of at most this. */
 const DEFAULT_MAX_SEND_BYTES = 512 * 1024;
 
 /** Splits records into consecutive chunks whose values total at most `maxBytes` (a larger record goes alone). */
@@ -104,7 +120,7 @@ export function chunkRecords(records: OutputRecord[], maxBytes: number): OutputR
   let current: OutputRecord[] = [];
   let bytes = 0;
   for (const r of records) {
-    const size = typeof r.value === 'string' ? Buffer.byteLength(r.value) : r.value.length;
+    const size = typeof r.value === 'string' ? Buffer.byteLength(r.value) : (r.value?.length ?? 0);
     if (current.length > 0 && bytes + size > maxBytes) {
       chunks.push(current);
       current = [];
@@ -219,6 +235,13 @@ export class PartitionWorker {
     const committed = await this.options.hooks.fetchCommitted();
     this.committed = committed === undefined ? undefined : BigInt(committed);
     this.position = this.committed;
+    try {
+      await this.handler.init?.(committed);
+    } catch (error) {
+      // Not ready: the next batch starts the ownership over (a new producer fences this one).
+      await this.dropProducer(true);
+      throw error;
+    }
     this.state = 'ready';
   }
 
@@ -237,7 +260,12 @@ export class PartitionWorker {
           await tx.sendBatch({
             topicMessages: [...byTopic].map(([topic, list]) => ({
               topic,
-              messages: list.map((r) => ({ key: r.key, value: r.value, headers: r.headers })),
+              messages: list.map((r) => ({
+                key: r.key,
+                value: r.value,
+                headers: r.headers,
+                ...(r.partition === undefined ? {} : { partition: r.partition }),
+              })),
             })),
           });
         }
@@ -252,21 +280,25 @@ export class PartitionWorker {
   }
 
   private async commitNow(): Promise<void> {
-    const moved = this.position !== undefined && this.position !== this.committed;
+    let target = this.position;
+    if (this.handler.prepareCommit && this.position !== undefined) {
+      const held = await this.handler.prepareCommit(this.txApi(), String(this.position));
+      if (held !== undefined && BigInt(held) < this.position) target = BigInt(held);
+    }
+    const moved = target !== undefined && target !== this.committed;
     if (!moved && !this.tx) return;
     const tx = await this.openTx();
     if (moved) {
       await tx.sendOffsets({
         consumerGroupId: this.options.groupId,
-        topics: [
-          { topic: this.topic, partitions: [{ partition: this.partition, offset: String(this.position) }] },
-        ],
+        topics: [{ topic: this.topic, partitions: [{ partition: this.partition, offset: String(target) }] }],
       });
     }
     await tx.commit();
     this.tx = undefined;
-    this.committed = this.position;
+    this.committed = target;
     this.options.hooks.onTransaction('commit');
+    this.handler.committed?.();
   }
 
   private async fail(error: unknown, during: string): Promise<void> {

@@ -94,16 +94,41 @@ describe('WindowAccumulator', () => {
     });
   });
 
-  it('the partition window ends at its length or at the earliest open batch window, whichever is first', () => {
+  it("each batch closes at its own webhook's window, capped by the service-wide window", () => {
     const acc = new WindowAccumulator({ topic: 't', partition: 0, windowMs: 30_000, maxBytes: 1 << 20 });
     expect(acc.deadline()).toBeUndefined();
-    acc.touch(1000);
+    acc.add(rec(0, 'slow'), '0', settings({ webhookId: 'slow', windowMs: 60_000 }), 1000);
     expect(acc.deadline()).toBe(31_000);
     acc.add(rec(1, 'fast'), '1', settings({ webhookId: 'fast', windowMs: 5_000 }), 2000);
     expect(acc.deadline()).toBe(7_000);
-    const closed = acc.drain(7_000);
-    expect(closed.map((b) => b.webhook_id)).toEqual(['fast']);
+    expect(acc.closeDue(6_999)).toEqual([]);
+    expect(acc.closeDue(7_000).map((b) => b.webhook_id)).toEqual(['fast']);
+    // The slow batch stays open, and with it the offset a commit must not pass.
+    expect(acc.firstOpenOffset()).toBe(0n);
+    expect(acc.deadline()).toBe(31_000);
+    expect(acc.closeDue(31_000).map((b) => b.webhook_id)).toEqual(['slow']);
     expect(acc.deadline()).toBeUndefined();
+    expect(acc.firstOpenOffset()).toBeUndefined();
+  });
+
+  it('reports the last input offset of every closed batch', () => {
+    const closed: [string, string][] = [];
+    const acc = new WindowAccumulator({
+      topic: 't',
+      partition: 0,
+      windowMs: 30_000,
+      maxBytes: 1 << 20,
+      onClose: (w, o) => void closed.push([w, o]),
+    });
+    acc.add(rec(0, 'a'), '10', settings({ webhookId: 'a', maxEvents: 2 }), 0);
+    acc.add(rec(1, 'b'), '11', settings({ webhookId: 'b' }), 0);
+    acc.add(rec(2, 'a'), '12', settings({ webhookId: 'a', maxEvents: 2 }), 0);
+    expect(closed).toEqual([['a', '12']]);
+    acc.closeWebhook('b', 1);
+    expect(closed).toEqual([
+      ['a', '12'],
+      ['b', '11'],
+    ]);
   });
 
   it('groups per webhook and gives a stable batch id for the same first record', () => {

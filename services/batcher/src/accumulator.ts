@@ -1,14 +1,11 @@
 /**
- * One input partition's window of open batches. Pure: time comes in as arguments.
+ * One input partition's open batches, one per webhook. Pure: time comes in as arguments.
  *
- * Windows are aligned per input partition (the "trap" under Batching in docs/architecture.md): when the partition's window ends,
- * every open batch closes and the partition commits, so the committed offset never has to stay behind
- * an event still buffered for another webhook. The window ends at the earliest of its own length
- * (config) and any open batch's webhook window, so no webhook waits longer than it asked for; other
- * webhooks of the partition may get a batch earlier than their window, never later.
- *
- * A batch that reaches its webhook's max events or the byte cap closes at once and is produced inside
- * the partition's open transaction, so memory holds only the open batches.
+ * A batch closes when it reaches its webhook's max events or the byte cap (at once), or when its own
+ * window ends: its webhook's `batch.window_ms` after its first record, capped by the service-wide
+ * window (config). The caller produces closed batches and commits; `firstOpenOffset` is what that
+ * commit must stay at or below (records of still-open batches are consumed again after a crash), and
+ * `onClose` reports each closed batch's last input offset (the watermark the caller commits with it).
  */
 import { createHash } from 'node:crypto';
 import type { BatchRecord, DispatchRecord, PayloadFormat } from '@hookpost/contracts';
@@ -23,10 +20,12 @@ export interface BatchSettings {
 export interface AccumulatorOptions {
   topic: string;
   partition: number;
-  /** The partition window's length (config). */
+  /** Longest any batch stays open (config): caps every webhook's own window. */
   windowMs: number;
   /** Cap on a batch's body in bytes; a batch that would pass it closes first. */
   maxBytes: number;
+  /** Called for every batch that closes, with the input offset of its last record. */
+  onClose?: (webhookId: string, lastOffset: string) => void;
 }
 
 interface OpenBatch {
@@ -35,6 +34,7 @@ interface OpenBatch {
   bytes: number;
   eventIds: string[];
   firstOffset: string;
+  lastOffset: string;
   firstEnqueuedAt: number;
   oldestEventAt: number;
 }
@@ -54,7 +54,6 @@ function renderBody(format: PayloadFormat, parts: string[]): string {
 export class WindowAccumulator {
   private readonly options: AccumulatorOptions;
   private readonly open = new Map<string, OpenBatch>();
-  private windowStart: number | undefined;
   private buffered = 0;
   private bufferedBytes = 0;
 
@@ -75,14 +74,8 @@ export class WindowAccumulator {
     return this.bufferedBytes;
   }
 
-  /** Opens the window if none is open (any consumed record, even one that is not batched). */
-  touch(now: number): void {
-    this.windowStart ??= now;
-  }
-
   /** Adds one dispatch record; returns the batches that closed because they are full. */
   add(record: DispatchRecord, offset: string, settings: BatchSettings, now: number): BatchRecord[] {
-    this.touch(now);
     const closed: BatchRecord[] = [];
     const part = JSON.stringify(record.payload);
     const size = Buffer.byteLength(part) + 1;
@@ -98,12 +91,14 @@ export class WindowAccumulator {
         bytes: 1,
         eventIds: [],
         firstOffset: offset,
+        lastOffset: offset,
         firstEnqueuedAt: now,
         oldestEventAt: record.event_created_at,
       };
       this.open.set(settings.webhookId, batch);
     }
     batch.parts.push(part);
+    batch.lastOffset = offset;
     batch.bytes += size;
     this.bufferedBytes += size;
     batch.eventIds.push(record.event_id);
@@ -115,31 +110,56 @@ export class WindowAccumulator {
     return closed;
   }
 
-  /** When the partition's window must end, or undefined when no window is open. */
+  /** When the next open batch's window ends, or undefined when none is open. */
   deadline(): number | undefined {
-    if (this.windowStart === undefined) return undefined;
-    let end = this.windowStart + this.options.windowMs;
-    for (const b of this.open.values()) end = Math.min(end, b.firstEnqueuedAt + b.settings.windowMs);
+    let end: number | undefined;
+    for (const b of this.open.values()) {
+      const at = this.dueAt(b);
+      if (end === undefined || at < end) end = at;
+    }
     return end;
   }
 
-  /** Ends the window: closes every open batch. The caller produces them and commits. */
+  /** Closes the batches whose window has ended by `now`. */
+  closeDue(now: number): BatchRecord[] {
+    return [...this.open.values()].filter((b) => this.dueAt(b) <= now).map((b) => this.close(b, now));
+  }
+
+  /** Closes the webhook's open batch, if any (before one of its records leaves otherwise). */
+  closeWebhook(webhookId: string, now: number): BatchRecord[] {
+    const b = this.open.get(webhookId);
+    return b ? [this.close(b, now)] : [];
+  }
+
+  /** The lowest input offset of an open batch's first record: what a commit must not pass. */
+  firstOpenOffset(): bigint | undefined {
+    let low: bigint | undefined;
+    for (const b of this.open.values()) {
+      const o = BigInt(b.firstOffset);
+      if (low === undefined || o < low) low = o;
+    }
+    return low;
+  }
+
+  /** Closes every open batch (memory bound reached). The caller produces them and commits. */
   drain(now: number): BatchRecord[] {
-    const closed = [...this.open.values()].map((b) => this.close(b, now));
-    this.windowStart = undefined;
-    return closed;
+    return [...this.open.values()].map((b) => this.close(b, now));
   }
 
   /** Forgets everything (after an abort or revocation): the records will be consumed again. */
   reset(): void {
     this.open.clear();
-    this.windowStart = undefined;
     this.buffered = 0;
     this.bufferedBytes = 0;
   }
 
+  private dueAt(b: OpenBatch): number {
+    return b.firstEnqueuedAt + Math.min(b.settings.windowMs, this.options.windowMs);
+  }
+
   private close(batch: OpenBatch, now: number): BatchRecord {
     this.open.delete(batch.settings.webhookId);
+    this.options.onClose?.(batch.settings.webhookId, batch.lastOffset);
     this.buffered -= batch.parts.length;
     this.bufferedBytes -= batch.bytes - 1;
     return {

@@ -7,7 +7,7 @@ export const schema = {
   subscriptions: subscriptionsSchema,
   batch: {
     windowMs: {
-      doc: "Length of an input partition's window; it ends earlier when an open batch's webhook asks for a shorter window.",
+      doc: "Longest a batch stays open: caps each webhook's batch.window_ms (a batch closes at its own webhook's window, or at once when full). Also the basis of the transaction timeout.",
       format: 'nat',
       default: 30_000,
       env: 'BATCH_WINDOW_MS',
@@ -19,7 +19,7 @@ export const schema = {
       env: 'BATCH_MAX_BYTES',
     },
     maxBufferedBytes: {
-      doc: "Open batches' body bytes per input partition above which the partition's window ends early; bounds memory when many webhooks each stay below their max.",
+      doc: "Open batches' body bytes per input partition above which every open batch of the partition closes and commits at once; bounds memory when many webhooks each stay below their max.",
       format: 'nat',
       default: 32 * 1024 * 1024,
       env: 'BATCH_MAX_BUFFERED_BYTES',
@@ -39,7 +39,7 @@ export const schema = {
       env: 'BATCHER_TRANSACTIONAL_ID_PREFIX',
     },
     transactionMarginMs: {
-      doc: 'Transaction timeout beyond the window: a transaction stays open for a whole window.',
+      doc: 'Transaction timeout beyond the window (a transaction commits within ~100 ms of its first batch; the margin covers a stalled broker).',
       format: 'nat',
       default: 60_000,
       env: 'BATCHER_TRANSACTION_MARGIN_MS',

@@ -4,8 +4,9 @@ import { createLogger } from '@hookpost/logger';
 import { createRegistry } from '@hookpost/metrics';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { batcherHandler, type Clock } from './handler.ts';
+import { batcherHandler, type Clock, COMMIT_DELAY_MS } from './handler.ts';
 import { batcherMetrics } from './metrics.ts';
+import { dispatchMessage } from './test-fixtures.ts';
 
 /** A clock whose timers run only when the test advances time. */
 function manualClock() {
@@ -29,34 +30,23 @@ function manualClock() {
   return { clock, advance };
 }
 
-const message = (offset: number, webhook: string): KafkaMessage =>
-  ({
-    offset: String(offset),
-    key: Buffer.from(webhook),
-    value: Buffer.from(
-      JSON.stringify({
-        event_id: `e${offset}`,
-        webhook_id: webhook,
-        type: 't',
-        event_created_at: 0,
-        dispatched_at: 0,
-        payload: { o: offset },
-      }),
-    ),
-    headers: {},
-  }) as unknown as KafkaMessage;
+const message = (offset: number, webhook: string) => dispatchMessage(offset, webhook);
 
 function setup(webhooks: Record<string, Partial<Webhook>>) {
   const { clock, advance } = manualClock();
   const sent: OutputRecord[] = [];
-  const commits: number[] = [];
+  /** [time, committed offset] of every commit. */
+  const commits: [number, string][] = [];
+  let position = 0;
   const tx: PartitionTx = { send: async (r) => void sent.push(...r) };
   const control: PartitionControl = {
     topic: 'dispatch',
     partition: 0,
+    // What PartitionWorker does: the handler's work, its pre-commit records and offset, the commit.
     commit: async (fn) => {
       await fn(tx);
-      commits.push(clock.now());
+      commits.push([clock.now(), (await handler.prepareCommit!(tx, String(position)))!]);
+      handler.committed!();
     },
   };
   const handler = batcherHandler({
@@ -64,64 +54,82 @@ function setup(webhooks: Record<string, Partial<Webhook>>) {
       webhooks[id]
         ? ({ id, format: 'json', batch: { max_events: 500, window_ms: 30_000 }, ...webhooks[id] } as Webhook)
         : undefined,
-    topics: { batches: 'batches', dlq: 'dlq' },
-    windowMs: 1000,
+    topics: { batches: 'batches', dlq: 'dlq', watermarks: 'marks' },
+    readWatermarks: async () => {},
+    windowMs: 30_000,
     maxBytes: 1 << 20,
     maxBufferedBytes: 1000,
     clock,
     metrics: batcherMetrics(createRegistry()),
     logger: createLogger({ name: 't', level: 'silent' }),
   })(control);
-  return { handler, tx, sent, commits, advance };
+  const feed = async (messages: KafkaMessage[]) => {
+    const decision = await handler.onMessages(messages, tx, async () => {});
+    position = Number(messages.at(-1)!.offset) + 1;
+    return decision;
+  };
+  const settle = () => new Promise((r) => setImmediate(r));
+  const ids = (topic: string) =>
+    sent.filter((r) => r.topic === topic).map((r) => [r.key, JSON.parse(String(r.value)).event_ids]);
+  return { handler, tx, sent, commits, advance, feed, settle, ids };
 }
 
 describe('batcher handler', () => {
-  it('holds the transaction during the window and at its end produces every open batch and commits', async () => {
-    const s = setup({ a: {}, b: {} });
-    expect(
-      await s.handler.onMessages([message(0, 'a'), message(1, 'b'), message(2, 'a')], s.tx, async () => {}),
-    ).toBe('hold');
+  it("closes each batch at its own webhook's window and commits behind the batches still open", async () => {
+    const s = setup({ a: { batch: { max_events: 500, window_ms: 1000 } }, b: {} });
+    expect(await s.feed([message(0, 'b'), message(1, 'a'), message(2, 'a')])).toBe('hold');
     expect(s.sent).toEqual([]);
     s.advance(999);
     expect(s.commits).toEqual([]);
     s.advance(1);
-    await new Promise((r) => setImmediate(r));
-    expect(s.commits).toEqual([1000]);
-    expect(s.sent.map((r) => [r.topic, r.key, JSON.parse(String(r.value)).event_ids])).toEqual([
-      ['batches', 'a', ['e0', 'e2']],
-      ['batches', 'b', ['e1']],
+    await s.settle();
+    expect(s.ids('batches')).toEqual([['a', ['e1', 'e2']]]);
+    // b's batch (first record at offset 0) is still open: the commit stays at its first record, and
+    // a's watermark (its last record left at offset 2) goes in the same transaction.
+    expect(s.commits).toEqual([[1000, '0']]);
+    expect(s.sent.filter((r) => r.topic === 'marks')).toEqual([
+      { topic: 'marks', partition: 0, key: '0/a', value: '2' },
     ]);
+    s.advance(29_000);
+    await s.settle();
+    expect(s.ids('batches').at(-1)).toEqual(['b', ['e0']]);
+    expect(s.commits.at(-1)).toEqual([30_000, '3']);
+    // Nothing is held any more: the watermark cannot matter again and is tombstoned.
+    expect(s.sent.at(-1)).toEqual({ topic: 'marks', partition: 0, key: '0/a', value: null });
   });
 
-  it('produces a full batch at once, without waiting for the window', async () => {
+  it(`produces a full batch at once and commits it within ${COMMIT_DELAY_MS} ms, whatever the service window`, async () => {
     const s = setup({ a: { batch: { max_events: 2, window_ms: 30_000 } } });
-    await s.handler.onMessages([message(0, 'a'), message(1, 'a'), message(2, 'a')], s.tx, async () => {});
-    expect(s.sent.map((r) => JSON.parse(String(r.value)).event_ids)).toEqual([['e0', 'e1']]);
+    await s.feed([message(0, 'a'), message(1, 'a'), message(2, 'a')]);
+    expect(s.ids('batches')).toEqual([['a', ['e0', 'e1']]]);
+    s.advance(COMMIT_DELAY_MS);
+    await s.settle();
+    expect(s.commits).toEqual([[COMMIT_DELAY_MS, '2']]);
   });
 
   it('dead-letters records of a deleted webhook and undecodable records', async () => {
     const s = setup({});
     const junk = { ...message(1, 'x'), value: Buffer.from('{oops') } as KafkaMessage;
-    await s.handler.onMessages([message(0, 'gone'), junk], s.tx, async () => {});
+    await s.feed([message(0, 'gone'), junk]);
     expect(s.sent.map((r) => [r.topic, JSON.parse(String(r.value)).reason])).toEqual([
       ['dlq', 'deleted'],
       ['dlq', 'poison'],
     ]);
   });
 
-  it('ends the window early and commits when the open batches hold too many bytes', async () => {
+  it('closes every open batch and commits when the open batches hold too many bytes', async () => {
     const s = setup({ a: {}, b: {} });
     const many = Array.from({ length: 200 }, (_, i) => message(i, i % 2 ? 'a' : 'b'));
-    expect(await s.handler.onMessages(many, s.tx, async () => {})).toBe('commit');
+    expect(await s.feed(many)).toBe('commit');
     expect(s.sent.flatMap((r) => JSON.parse(String(r.value)).event_ids)).toHaveLength(200);
   });
 
   it('after a reset (abort) nothing of the old window is produced', async () => {
     const s = setup({ a: {} });
-    await s.handler.onMessages([message(0, 'a')], s.tx, async () => {});
+    await s.feed([message(0, 'a')]);
     s.handler.reset();
-    s.advance(5000);
-    await new Promise((r) => setImmediate(r));
+    s.advance(50_000);
+    await s.settle();
     expect(s.sent).toEqual([]);
     expect(s.commits).toEqual([]);
   });

@@ -1,8 +1,11 @@
 /**
- * The batcher's partition handler. Records join their webhook's open batch; full batches are produced
- * at once in the partition's open transaction; when the partition's window ends (a timer, through
- * PartitionControl.commit, serialised with the fetch loop) every open batch is produced and the
- * consumed offsets commit with them. An abort resets the window: its records are consumed again.
+ * The batcher's partition handler. Records join their webhook's open batch; a batch closes when full
+ * (max events or byte cap) or when its own window ends, and is produced in the partition's
+ * transaction, which then commits within COMMIT_DELAY_MS (commits are coalesced). A commit sends the
+ * input offset of the oldest open batch's first record (or the consumed position when none is open)
+ * and, in the same transaction, the emitted-offset watermarks (watermarks.ts) to the partition of
+ * webhooks.batcher-watermarks with the input partition's number; a new owner reads them before its
+ * first records and skips what already left. An abort resets: its records are consumed again.
  */
 import {
   type BatchRecord,
@@ -11,11 +14,12 @@ import {
   parseDispatchRecord,
   type Webhook,
 } from '@hookpost/contracts';
-import type { OutputRecord, PartitionControl, PartitionHandler } from '@hookpost/kafka';
+import type { OutputRecord, PartitionControl, PartitionHandler, PartitionTx } from '@hookpost/kafka';
 import type { Logger } from '@hookpost/logger';
 import { type BatchSettings, WindowAccumulator } from './accumulator.ts';
 import { deadLetter } from './dead-letters.ts';
 import type { BatcherMetrics } from './metrics.ts';
+import { commitOffset, poisonKey, Watermarks, webhookKey } from './watermarks.ts';
 
 export interface Clock {
   now(): number;
@@ -25,10 +29,13 @@ export interface Clock {
 
 export interface BatcherDeps {
   webhook(id: string): Webhook | undefined;
-  topics: { batches: string; dlq: string };
+  topics: { batches: string; dlq: string; watermarks: string };
+  /** Reads the committed watermark records of one input partition (the same partition number). */
+  readWatermarks(partition: number, onRecord: (key: string, value: string | null) => void): Promise<void>;
+  /** Longest a batch stays open; caps each webhook's `batch.window_ms`. */
   windowMs: number;
   maxBytes: number;
-  /** Open batches' bytes per partition above which the window ends early (bounds memory with many webhooks). */
+  /** Open batches' bytes per partition above which every open batch closes (bounds memory with many webhooks). */
   maxBufferedBytes: number;
   clock: Clock;
   metrics: BatcherMetrics;
@@ -36,6 +43,8 @@ export interface BatcherDeps {
 }
 
 const HEARTBEAT_EVERY = 500;
+/** A closed batch waits at most this long for its commit: more commits cost broker work, fewer cost latency. */
+export const COMMIT_DELAY_MS = 100;
 
 function settingsOf(w: Webhook): BatchSettings {
   const maxEvents = Math.min(
@@ -52,16 +61,21 @@ function settingsOf(w: Webhook): BatchSettings {
 
 export function batcherHandler(deps: BatcherDeps) {
   return (control: PartitionControl): PartitionHandler => {
+    const { partition } = control;
+    const marks = new Watermarks();
     const acc = new WindowAccumulator({
       topic: control.topic,
-      partition: control.partition,
+      partition,
       windowMs: deps.windowMs,
       maxBytes: deps.maxBytes,
+      onClose: (webhookId, lastOffset) => marks.emitted(webhookKey(partition, webhookId), BigInt(lastOffset)),
     });
     deps.metrics.track(acc);
-    const log = deps.logger.child({ topic: control.topic, partition: control.partition });
+    const log = deps.logger.child({ topic: control.topic, partition });
     let cancel: (() => void) | undefined;
     let timerAt: number | undefined;
+    /** When records were first sent in the open transaction (it must commit soon after), if any. */
+    let sentAt: number | undefined;
 
     const toRecords = (batches: BatchRecord[]): OutputRecord[] =>
       batches.map((b) => {
@@ -71,73 +85,110 @@ export function batcherHandler(deps: BatcherDeps) {
 
     const toDlq = (letter: DeadLetterMessage): OutputRecord => ({ topic: deps.topics.dlq, ...letter.record });
 
-    const endWindow = () => {
+    const send = async (tx: PartitionTx, out: OutputRecord[]) => {
+      if (out.length === 0) return;
+      await tx.send(out);
+      sentAt ??= deps.clock.now();
+    };
+
+    const clearTimer = () => {
+      cancel?.();
+      cancel = undefined;
+      timerAt = undefined;
+    };
+
+    const tick = () => {
       cancel = undefined;
       timerAt = undefined;
       control
-        .commit(async (tx) => {
-          await tx.send(toRecords(acc.drain(deps.clock.now())));
-        })
-        .catch((error: unknown) =>
-          log.warn({ err: error }, 'window commit failed; its records will be consumed again'),
+        .commit((tx) => send(tx, toRecords(acc.closeDue(deps.clock.now()))))
+        .then(schedule, (error: unknown) =>
+          log.warn({ err: error }, 'batch commit failed; its records will be consumed again'),
         );
     };
 
-    const schedule = () => {
-      const at = acc.deadline();
+    /** The next wake-up: the earliest open batch's window end, or the pending commit. */
+    function schedule(): void {
+      const due = acc.deadline();
+      const commitAt = sentAt === undefined ? undefined : sentAt + COMMIT_DELAY_MS;
+      const at = due === undefined ? commitAt : commitAt === undefined ? due : Math.min(due, commitAt);
       if (at === undefined || (timerAt !== undefined && timerAt <= at)) return;
       cancel?.();
       timerAt = at;
-      cancel = deps.clock.schedule(endWindow, Math.max(0, at - deps.clock.now()));
-    };
+      cancel = deps.clock.schedule(tick, Math.max(0, at - deps.clock.now()));
+    }
 
     return {
+      init: async (committed) => {
+        await deps.readWatermarks(partition, (key, value) => marks.load(partition, key, value));
+        // Those below the committed offset never match a record again; the next commit tombstones them.
+        if (committed !== undefined) marks.pending(BigInt(committed));
+      },
       onMessages: async (messages, tx, heartbeat) => {
-        let out: OutputRecord[] = [];
+        const out: OutputRecord[] = [];
         for (let i = 0; i < messages.length; i += 1) {
           const m = messages[i]!;
+          const offset = BigInt(m.offset);
           const now = deps.clock.now();
-          acc.touch(now);
           deps.metrics.consumed.inc();
           const parsed = parseDispatchRecord(m.value);
           if (!parsed.ok) {
+            if (marks.left(poisonKey(partition), offset)) continue;
             deps.metrics.deadLettered.inc({ reason: 'poison' });
             log.warn({ offset: m.offset, error: parsed.error }, 'undecodable dispatch record dead-lettered');
             out.push(toDlq(deadLetter('poison', control, m, null, parsed.error, now)));
+            marks.emitted(poisonKey(partition), offset);
             continue;
           }
+          const key = webhookKey(partition, parsed.value.webhook_id);
+          if (marks.left(key, offset)) continue;
           const webhook = deps.webhook(parsed.value.webhook_id);
           if (!webhook) {
+            // Its open batch leaves first: a webhook's records leave in offset order (watermarks.ts).
+            out.push(...toRecords(acc.closeWebhook(parsed.value.webhook_id, now)));
             deps.metrics.deadLettered.inc({ reason: 'deleted' });
             out.push(toDlq(deadLetter('deleted', control, m, parsed.value, 'webhook was deleted', now)));
+            marks.emitted(key, offset);
             continue;
           }
-          for (const r of toRecords(acc.add(parsed.value, m.offset, settingsOf(webhook), now))) out.push(r);
-          // Full batches leave at once, inside the open transaction: memory holds only open batches.
-          if (out.length > 0) {
-            await tx.send(out);
-            out = [];
-          }
+          out.push(...toRecords(acc.add(parsed.value, m.offset, settingsOf(webhook), now)));
+          // Full batches leave at once: memory holds only open batches.
+          if (out.length > 0) await send(tx, out.splice(0));
           if (i > 0 && i % HEARTBEAT_EVERY === 0) await heartbeat();
         }
         if (acc.bytes > deps.maxBufferedBytes) {
-          // Many webhooks each below their max: end the window now rather than hold more in memory.
-          cancel?.();
-          cancel = undefined;
-          timerAt = undefined;
-          for (const r of toRecords(acc.drain(deps.clock.now()))) out.push(r);
-          await tx.send(out);
+          // Many webhooks each below their max: close them all now rather than hold more in memory.
+          clearTimer();
+          out.push(...toRecords(acc.drain(deps.clock.now())));
+          await send(tx, out);
           return 'commit';
         }
-        await tx.send(out);
+        await send(tx, out);
         schedule();
         return 'hold';
       },
+      prepareCommit: async (tx, position) => {
+        const target = commitOffset(BigInt(position), acc.firstOpenOffset());
+        const records = marks.pending(target).map(
+          (r): OutputRecord => ({
+            topic: deps.topics.watermarks,
+            partition,
+            key: r.key,
+            value: r.value ?? null,
+          }),
+        );
+        if (records.length > 0) await tx.send(records);
+        return String(target);
+      },
+      committed: () => {
+        marks.committed();
+        sentAt = undefined;
+      },
       reset: () => {
-        cancel?.();
-        cancel = undefined;
-        timerAt = undefined;
+        clearTimer();
+        sentAt = undefined;
         acc.reset();
+        marks.rollback();
       },
     };
   };

@@ -1,8 +1,10 @@
 /**
  * Composition root of the batcher: webhooks.dispatch (read committed) → webhooks.batches, grouped per
- * webhook (≤ max events, ≤ max bytes) in windows aligned per input partition, exactly once through
- * one Kafka transaction per partition window. Not ready until the subscription table caught up.
+ * webhook (≤ max events, ≤ max bytes, ≤ its own window), exactly once: each input partition commits, in
+ * its own transaction, whenever batches close, with emitted-offset watermarks so a replay skips what
+ * already left. Not ready until the subscription table caught up.
  */
+import { readToEnd } from '@hookpost/deadletters';
 import { provisionTopics, TransactionalRunner, topicCatalog } from '@hookpost/kafka';
 import { runService } from '@hookpost/service';
 import { startSubscriptionTable } from '@hookpost/subscriptions';
@@ -16,8 +18,8 @@ await runService<BatcherConfig>({
   async start({ config, logger, kafka, admin, metrics }) {
     const prefix = config.topics.prefix;
     const catalog = topicCatalog({ prefix, partitions: config.topics.partitions });
-    const { subscriptions, dispatch, batches, dlq } = catalog.topics;
-    await provisionTopics(admin, [subscriptions, dispatch, batches, dlq], logger);
+    const { subscriptions, dispatch, batches, watermarks, dlq } = catalog.topics;
+    await provisionTopics(admin, [subscriptions, dispatch, batches, watermarks, dlq], logger);
 
     const table = await startSubscriptionTable({
       kafka,
@@ -43,7 +45,16 @@ await runService<BatcherConfig>({
       maxBytesPerPartition: 4 * 1024 * 1024,
       createHandler: batcherHandler({
         webhook: (id) => table.get(id),
-        topics: { batches: batches.name, dlq: dlq.name },
+        topics: { batches: batches.name, dlq: dlq.name, watermarks: watermarks.name },
+        readWatermarks: (partition, onRecord) =>
+          readToEnd({
+            kafka,
+            topic: watermarks.name,
+            partitions: [partition],
+            groupPrefix: `${prefix}hookpost-batcher`,
+            logger,
+            onMessage: (m) => onRecord(m.key?.toString() ?? '', m.value === null ? null : m.value.toString()),
+          }),
         windowMs: config.batch.windowMs,
         maxBytes: config.batch.maxBytes,
         maxBufferedBytes: config.batch.maxBufferedBytes,

@@ -1,0 +1,239 @@
+/**
+ * The emitted-offset watermarks, pure and then through the handler: a model of the broker (committed
+ * offset, committed outputs, the compacted watermark partition) with crashes at arbitrary moments
+ * (between a mid-window commit and a window's end, inside an open transaction) must end with every
+ * record in exactly one committed batch or dead letter.
+ */
+import type { Webhook } from '@hookpost/contracts';
+import type { KafkaMessage, OutputRecord, PartitionControl, PartitionTx } from '@hookpost/kafka';
+import { createLogger } from '@hookpost/logger';
+import { createRegistry } from '@hookpost/metrics';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { batcherHandler, type Clock } from './handler.ts';
+import { batcherMetrics } from './metrics.ts';
+import { dispatchMessage } from './test-fixtures.ts';
+import { commitOffset, poisonKey, Watermarks, webhookKey } from './watermarks.ts';
+
+describe('commitOffset', () => {
+  it('is the consumed position held at the oldest open batch, never past either', () => {
+    fc.assert(
+      fc.property(
+        fc.bigInt({ min: 0n, max: 1n << 62n }),
+        fc.array(fc.bigInt({ min: 0n, max: 1n << 62n })),
+        (pos, open) => {
+          const firsts = open.filter((o) => o < pos);
+          const low = [...firsts].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))[0];
+          const c = commitOffset(pos, low);
+          expect(c <= pos).toBe(true);
+          for (const o of firsts) expect(c <= o).toBe(true);
+          expect(c === pos || firsts.includes(c)).toBe(true);
+        },
+      ),
+    );
+  });
+});
+
+describe('Watermarks', () => {
+  it('skips exactly the offsets at or below the last emitted one, per key; a rollback forgets the open transaction', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.constantFrom('0/a', '0/b', poisonKey(0)), fc.nat(1000), fc.boolean())),
+        (steps) => {
+          const m = new Watermarks();
+          const durable = new Map<string, number>();
+          let open = new Map<string, number>();
+          for (const [key, offset, commit] of steps) {
+            m.emitted(key, BigInt(offset));
+            open.set(key, Math.max(open.get(key) ?? -1, offset));
+            if (commit) {
+              m.pending(0n);
+              m.committed();
+              for (const [k, v] of open) durable.set(k, v);
+            } else if (offset % 7 === 0) {
+              m.rollback();
+              open = new Map(durable);
+            }
+          }
+          for (const key of ['0/a', '0/b', poisonKey(0)])
+            for (const probe of [0, 500, 1000])
+              expect(m.left(key, BigInt(probe))).toBe(probe <= (open.get(key) ?? -1));
+        },
+      ),
+    );
+  });
+
+  it('writes only changed watermarks that still matter, tombstones committed ones that no longer do, ignores other partitions', () => {
+    const m = new Watermarks();
+    m.load(3, webhookKey(3, 'a'), '10');
+    m.load(3, webhookKey(4, 'a'), '99');
+    m.load(3, webhookKey(3, 'b'), '20');
+    m.load(3, webhookKey(3, 'b'), null);
+    expect(m.size).toBe(1);
+    m.emitted(webhookKey(3, 'c'), 30n);
+    m.emitted(webhookKey(3, 'd'), 5n);
+    expect(m.pending(12n)).toEqual([
+      { key: '3/a', value: null },
+      { key: '3/c', value: '30' },
+    ]);
+  });
+});
+
+/** The broker, as the batcher's one input partition sees it. */
+interface Broker {
+  log: KafkaMessage[];
+  committed: number;
+  outputs: OutputRecord[];
+  marks: Map<string, string>;
+}
+
+/** One owner of the partition: a fresh handler that loads the watermarks and replays from the committed offset. */
+async function owner(broker: Broker, hooks: Record<string, Webhook>, clock: ReturnType<typeof manual>) {
+  let pending: OutputRecord[] = [];
+  let position = broker.committed;
+  const tx: PartitionTx = { send: async (r) => void pending.push(...r) };
+  const commit = async () => {
+    const target = Number(await handler.prepareCommit!(tx, String(position)));
+    for (const r of pending) {
+      if (r.topic === 'marks') {
+        if (r.value === null) broker.marks.delete(r.key!);
+        else broker.marks.set(r.key!, String(r.value));
+      } else broker.outputs.push(r);
+    }
+    pending = [];
+    broker.committed = target;
+    handler.committed!();
+  };
+  let alive = true;
+  const control: PartitionControl = {
+    topic: 'dispatch',
+    partition: 0,
+    commit: async (fn) => {
+      if (!alive) return;
+      await fn(tx);
+      await commit();
+    },
+  };
+  const handler = batcherHandler({
+    webhook: (id) => hooks[id],
+    topics: { batches: 'batches', dlq: 'dlq', watermarks: 'marks' },
+    readWatermarks: async (_p, onRecord) => {
+      for (const [k, v] of broker.marks) onRecord(k, v);
+    },
+    windowMs: 30_000,
+    maxBytes: 1 << 20,
+    maxBufferedBytes: 1 << 20,
+    clock: clock.clock,
+    metrics: batcherMetrics(createRegistry()),
+    logger: createLogger({ name: 't', level: 'silent' }),
+  })(control);
+  await handler.init!(String(broker.committed));
+  return {
+    fetch: async (n: number) => {
+      const messages = broker.log.slice(position, position + n);
+      if (messages.length === 0) return;
+      const decision = await handler.onMessages(messages, tx, async () => {});
+      position += messages.length;
+      if (decision === 'commit') await commit();
+    },
+    /** SIGKILL: the open transaction is lost, timers stop. */
+    kill: () => {
+      alive = false;
+      handler.reset();
+      pending = [];
+    },
+    done: () => position >= broker.log.length,
+  };
+}
+
+function manual() {
+  let now = 0;
+  let timers: { at: number; fn: () => void }[] = [];
+  const clock: Clock = {
+    now: () => now,
+    schedule: (fn, ms) => {
+      const t = { at: now + ms, fn };
+      timers.push(t);
+      return () => {
+        timers = timers.filter((x) => x !== t);
+      };
+    },
+  };
+  const advance = async (ms: number) => {
+    now += ms;
+    for (;;) {
+      const due = timers.filter((x) => x.at <= now).sort((a, b) => a.at - b.at)[0];
+      if (!due) break;
+      timers = timers.filter((x) => x !== due);
+      due.fn();
+      for (let i = 0; i < 5; i += 1) await new Promise((r) => setImmediate(r));
+    }
+  };
+  return { clock, advance };
+}
+
+const step = fc.oneof(
+  fc.record({ fetch: fc.integer({ min: 1, max: 9 }) }),
+  fc.record({ advance: fc.constantFrom(50, 100, 400, 1000, 5000, 30_000) }),
+  fc.constant({ kill: true }),
+);
+
+describe('batcher handler across crashes (model of the broker)', () => {
+  it('every record lands in exactly one committed batch or dead letter, and batch ids repeat only for the same batch', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.tuple(fc.constantFrom('a', 'b', 'c', 'gone'), fc.nat(40)), {
+          minLength: 1,
+          maxLength: 60,
+        }),
+        fc.tuple(fc.constantFrom(1, 3, 7, 500), fc.constantFrom(1, 3, 7, 500), fc.constantFrom(1, 3, 7, 500)),
+        fc.array(step, { maxLength: 40 }),
+        async (records, maxes, steps) => {
+          const hooks: Record<string, Webhook> = {};
+          ['a', 'b', 'c'].forEach((id, i) => {
+            hooks[id] = {
+              id,
+              format: 'json',
+              batch: { max_events: maxes[i]!, window_ms: [1000, 5000, 60_000][i]! },
+            } as Webhook;
+          });
+          const broker: Broker = {
+            log: records.map(([w, n], i) => dispatchMessage(i, w, n === 0)),
+            committed: 0,
+            outputs: [],
+            marks: new Map(),
+          };
+          const clock = manual();
+          let o = await owner(broker, hooks, clock);
+          for (const s of steps) {
+            if ('fetch' in s) await o.fetch(s.fetch);
+            else if ('advance' in s) await clock.advance(s.advance);
+            else {
+              o.kill();
+              o = await owner(broker, hooks, clock);
+            }
+          }
+          while (!o.done()) await o.fetch(9);
+          await clock.advance(60_000);
+          await clock.advance(1000);
+          const got: string[] = [];
+          for (const r of broker.outputs) {
+            const v = JSON.parse(String(r.value));
+            if (r.topic === 'batches') got.push(...v.event_ids);
+            else got.push(`dlq${v.source.offset}`);
+          }
+          const expected = broker.log.map((m, i) =>
+            records[i]![1] === 0 || records[i]![0] === 'gone' ? `dlq${m.offset}` : `e${i}`,
+          );
+          expect(got.sort()).toEqual(expected.sort());
+          const ids = broker.outputs
+            .filter((r) => r.topic === 'batches')
+            .map((r) => JSON.parse(String(r.value)).batch_id);
+          expect(new Set(ids).size).toBe(ids.length);
+          expect(broker.committed).toBe(broker.log.length);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+});
