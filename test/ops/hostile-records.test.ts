@@ -1,0 +1,439 @@
+/**
+ * Hostile records on every topic the product reads, against the real services (fan-out, batcher,
+ * delivery with its retry tiers and suspender, the API) spawned as processes. fast-check produces
+ * arbitrary bytes, arbitrary JSON shapes and real-shaped records with a field mutated, with arbitrary
+ * headers and x-due-at values no tier can honour, interleaved with good records. Each run then waits
+ * until: every good record took effect, every bad record on a work topic is a poison dead letter with
+ * its exact bytes and a reason, every bad record elsewhere is skipped and counted, every group's lag
+ * is 0 — and no process exited. The readiness probes answer 200 at the end.
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { hashToken } from '@hookpost/api';
+import { SecretBox, sealWebhook, type Webhook } from '@hookpost/contracts';
+import { replayLedgerTopic } from '@hookpost/deadletters';
+import { emailEventSchema, MtaProducer, registerSchema, valueSubject } from '@hookpost/events';
+import { createProducer, type Message, type Producer, provisionTopics } from '@hookpost/kafka';
+import { eventGenerator } from '@hookpost/loadgen';
+import { type Receiver, startReceiver } from '@hookpost/sender';
+import avro from 'avsc';
+import fc from 'fast-check';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { type TestEnv, testEnv, waitFor } from '../support/env.ts';
+import { metricsText, type RunningProcess, spawnService } from '../support/services.ts';
+import { makeWebhook } from '../support/webhooks.ts';
+import { dueHeader, type HostileRecord, interleave, positions } from './hostile/arbitraries.ts';
+import { lagOf, receivedIds, sampleSum, type TopicTail, tailTopics } from './hostile/observe.ts';
+import * as T from './hostile/topics.ts';
+
+const RUNS = 3;
+const PER_RUN = 70;
+const TIERS = ['1s', '2s'];
+const TOKEN = 'tok-hostile-0123456789';
+let env: TestEnv;
+let receiver: Receiver;
+let dataDir: string;
+let producer: Producer;
+let mta: MtaProducer;
+let tail: TopicTail;
+const procs = new Map<string, RunningProcess>();
+
+beforeAll(async () => {
+  env = await testEnv({ partitions: 2, retryTiers: TIERS });
+  const specs = [...env.catalog.all(), replayLedgerTopic(env.prefix)];
+  await waitFor(() => provisionTopics(env.admin, specs).then(() => true), { what: 'topics' });
+  for (const s of specs)
+    await waitFor(() => env.admin.fetchTopicOffsets(s.name).then(() => true), { what: `${s.name} leaders` });
+  receiver = await startReceiver();
+  dataDir = mkdtempSync(join(tmpdir(), 'hookpost-hostile-'));
+  producer = createProducer(env.kafka, { idempotent: true, maxInFlightRequests: 1 });
+  await producer.connect();
+  mta = new MtaProducer({
+    kafka: env.kafka,
+    registry: env.registry,
+    registryUrl: env.registryUrl,
+    topic: env.catalog.topics.events.name,
+  });
+  await mta.connect();
+}, 120_000);
+
+afterAll(async () => {
+  for (const p of procs.values()) await p.kill('SIGKILL');
+  await tail?.close();
+  await mta?.close();
+  await producer?.disconnect();
+  await receiver?.close();
+  await env?.close();
+  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+});
+
+const b64 = (b: Buffer | string | null) => (b === null ? null : Buffer.from(b).toString('base64'));
+const fp = (topic: string, key: Buffer | string | null, value: Buffer | null) =>
+  `${topic}|${b64(key)}|${b64(value)}`;
+const json = (v: unknown) => Buffer.from(JSON.stringify(v));
+
+async function api(method: string, path: string, body?: unknown) {
+  const res = await fetch(`${apiUrl()}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  // biome-ignore lint/suspicious/noExplicitAny: the test reads responses loosely
+  return { status: res.status, body: (await res.json().catch(() => null)) as any };
+}
+function apiUrl(): string {
+  const m = /"port":(\d+)[^\n]*management API listening/.exec(procs.get('api')!.output());
+  if (!m) throw new Error('API port not logged yet');
+  return `http://127.0.0.1:${m[1]}`;
+}
+
+it('hostile records on every topic: poison dead-lettered with their bytes or skipped and counted, good records take effect, nothing stops', async () => {
+  const t = env.catalog.topics;
+  const ledger = replayLedgerTopic(env.prefix).name;
+  const tierTopics = TIERS.map((x) => env.catalog.retryTopic(x));
+  const keys = SecretBox.generateSpec();
+  const box = new SecretBox(keys);
+  const domain = `${env.prefix}d`;
+  const hook = (name: string, d = domain): Webhook =>
+    makeWebhook({
+      domain_id: d,
+      url: `${receiver.url}/ok/${name}`,
+      batch: { max_events: 100, window_ms: 1_000 },
+      timeout_ms: 5_000,
+    });
+  const trap = hook('trap', `${env.prefix}trap`);
+  const good = [hook('g1'), hook('g2')];
+  const victims = Array.from({ length: RUNS }, (_, i) => hook(`v${i}`, `${env.prefix}v`));
+  const fresh = Array.from({ length: RUNS }, (_, i) => hook(`n${i}`, `${env.prefix}n${i}`));
+  const subs = [trap, ...good, ...victims].map((w) => ({ key: w.id, value: json(sealWebhook(box, w)) }));
+  await producer.send({ topic: t.subscriptions.name, messages: subs });
+
+  const common = {
+    KAFKA_BROKERS: env.brokers,
+    SCHEMA_REGISTRY_URL: env.registryUrl,
+    TOPIC_PREFIX: env.prefix,
+    TOPIC_PARTITIONS: '2',
+    RETRY_TIERS: TIERS.join(','),
+    SUBSCRIPTION_ENCRYPTION_KEYS: keys,
+    BATCH_WINDOW_MS: '300',
+    SSRF_ALLOW_LOOPBACK: 'true',
+    DELIVERY_JITTER: '0',
+    API_PORT: '0',
+    API_HOST: '127.0.0.1',
+    API_DATA_DIR: dataDir,
+    API_TOKENS: JSON.stringify([
+      { name: 'ops', sha256: hashToken(TOKEN), domains: ['*'], access: 'read-write' },
+    ]),
+    LOG_LEVEL: 'info',
+  };
+  for (const svc of ['fanout', 'batcher', 'delivery', 'api']) procs.set(svc, spawnService(svc, common));
+  await Promise.all([...procs.values()].map((p) => p.ready(90_000)));
+  tail = await tailTopics(
+    env,
+    [t.events.name, t.dispatch.name, t.batches.name, ...tierTopics, t.dlq.name],
+    t.dlq.name,
+  );
+
+  const schemaId = await registerSchema(
+    env.registry,
+    env.registryUrl,
+    valueSubject(t.events.name),
+    emailEventSchema(),
+  );
+  const reader = avro.Type.forSchema(emailEventSchema() as avro.Schema);
+  const targets = { trap, good, box, tiers: TIERS };
+  const work = T.workArbitraries(targets);
+  const other = T.otherArbitraries(targets);
+  const list = (a: fc.Arbitrary<HostileRecord>) => fc.array(a, { minLength: PER_RUN, maxLength: PER_RUN });
+  const withDue = (a: fc.Arbitrary<HostileRecord>) =>
+    fc.tuple(a, dueHeader).map(([r, due]) => ({ ...r, headers: { ...r.headers, 'x-due-at': due } }));
+  const runArb = fc.record({
+    events: list(T.eventArbitrary(schemaId, reader, [domain])),
+    dispatch: list(work.dispatch),
+    batches: list(work.batches),
+    tiers: fc.tuple(...TIERS.map((x) => list(withDue(work.retry(x))))),
+    dlq: list(other.dlq),
+    attempts: list(other.attempts),
+    operational: list(other.operational),
+    ledger: list(other.ledger),
+    subscriptions: list(other.subscriptions),
+    goodDue: fc.array(dueHeader, { minLength: 4, maxLength: 4 }),
+    at: positions(12, PER_RUN),
+  });
+
+  const gen = eventGenerator({
+    domains: 1,
+    seed: 11,
+    domainId: () => domain,
+    mix: { 'activity.delivered': 1 },
+  });
+  const expected = new Map<string, Set<string>>();
+  const expect1 = (path: string, id: string) => {
+    if (!expected.has(path)) expected.set(path, new Set());
+    expected.get(path)!.add(id);
+  };
+  const poisonExpected: string[] = [];
+  const counts: Record<string, number> = {};
+  const count = (topic: string, n: number) => (counts[topic] = (counts[topic] ?? 0) + n);
+  const send = async (topic: string, bad: HostileRecord[], goodOnes: HostileRecord[], at: number[]) => {
+    count(topic, bad.length);
+    const messages = interleave(bad, goodOnes, at) as Message[];
+    await producer.send({ topic, messages });
+  };
+  let run = 0;
+
+  await fc.assert(
+    fc.asyncProperty(runArb, async (r) => {
+      const i = run++;
+      const id = (p: string) => `${p}-${i}-${randomUUID()}`;
+      // email.events: real events for the two good webhooks.
+      const events = Array.from({ length: 8 }, gen);
+      for (const e of events) for (const w of ['g1', 'g2']) expect1(`/ok/${w}`, e.id);
+      await send(
+        t.events.name,
+        r.events,
+        events.map((e) => ({ key: e.domain_id, value: mta.encode(e) })),
+        r.at,
+      );
+      for (const b of r.events) poisonExpected.push(fp(t.events.name, b.key, b.value));
+      // webhooks.dispatch, webhooks.batches, the tiers: hand-made good records beside the bad.
+      const disp = [id('disp'), id('disp')];
+      for (const e of disp) expect1('/ok/g1', e);
+      await send(
+        t.dispatch.name,
+        r.dispatch,
+        disp.map((e) => ({ key: good[0]!.id, value: json(T.dispatchRecord(good[0]!, e)) })),
+        r.at,
+      );
+      const bat = [id('batch'), id('batch')];
+      for (const e of bat) expect1('/ok/g2', e);
+      await send(
+        t.batches.name,
+        r.batches,
+        bat.map((e) => ({ key: good[1]!.id, value: json(T.batchRecord(good[1]!, [e])) })),
+        r.at,
+      );
+      for (const b of [
+        ...r.dispatch.map((x) => [t.dispatch.name, x] as const),
+        ...r.batches.map((x) => [t.batches.name, x] as const),
+      ])
+        poisonExpected.push(fp(b[0], b[1].key, b[1].value));
+      for (const [k, tier] of TIERS.entries()) {
+        const ids = [id(`retry${tier}`), id(`retry${tier}`)];
+        for (const e of ids) expect1('/ok/g2', e);
+        const goods = ids.map((e, j) => ({
+          key: good[1]!.id,
+          value: json(T.retryRecord(good[1]!, [e], tier)),
+          headers: { 'x-due-at': r.goodDue[k * 2 + j]! },
+        }));
+        await send(tierTopics[k]!, r.tiers[k]!, goods, r.at);
+        for (const b of r.tiers[k]!) poisonExpected.push(fp(tierTopics[k]!, b.key, b.value));
+        count(`due:${tier}`, r.tiers[k]!.length + goods.length);
+      }
+      // The DLQ: a good exhausted letter suspends its webhook; a second one is in the ledger already.
+      const v = victims[i]!;
+      const [letter, ledgered] = [T.deadLetter(v, [id('dlq')]), T.deadLetter(v, [id('ledgered')])];
+      expect1(`/ok/v${i}`, letter.batch.event_ids[0]!);
+      await send(
+        t.dlq.name,
+        r.dlq,
+        [letter, ledgered].map((l) => ({ key: v.id, value: json(l) })),
+        r.at,
+      );
+      await send(
+        ledger,
+        r.ledger,
+        [{ key: ledgered.dlq_id, value: json(T.ledgerEntry(ledgered.dlq_id)) }],
+        r.at,
+      );
+      const hist = id('hist');
+      await send(
+        t.attempts.name,
+        r.attempts,
+        [{ key: good[1]!.id, value: json(T.attemptRecord(good[1]!.id, hist)) }],
+        r.at,
+      );
+      await send(t.operational.name, r.operational, [{ key: v.id, value: json(T.notice(v)) }], r.at);
+      // Subscriptions: a new webhook after the bad documents, and the previous run's one deleted.
+      const n = fresh[i]!;
+      const subsGood: HostileRecord[] = [{ key: n.id, value: json(sealWebhook(box, n)) }];
+      if (i > 0) subsGood.push({ key: fresh[i - 1]!.id, value: null });
+      await send(t.subscriptions.name, r.subscriptions, subsGood, r.at);
+      const created = await api('POST', '/v1/webhooks', {
+        name: `hostile ${i}`,
+        url: `${receiver.url}/ok/api${i}`,
+        events: ['activity.delivered'],
+        domain_id: `${env.prefix}api`,
+      });
+      expect(created.status, JSON.stringify(created.body)).toBe(201);
+
+      await check(i, { n, hist, v, ledgered: ledgered.batch.event_ids[0]!, created: created.body.data.id });
+    }),
+    { numRuns: RUNS, endOnFailure: true, seed: Number(process.env.HOSTILE_SEED ?? Date.now() % 2 ** 31) },
+  );
+
+  async function check(
+    i: number,
+    c: { n: Webhook; hist: string; v: Webhook; ledgered: string; created: string },
+  ) {
+    const alive = () => {
+      for (const [name, p] of procs)
+        if (p.child.exitCode !== null || p.child.signalCode !== null)
+          throw new Error(
+            `${name} exited (${p.child.exitCode ?? p.child.signalCode}): ${p.output().slice(-3000)}`,
+          );
+    };
+    const long = { timeoutMs: 90_000 };
+    // Every bad record of a work topic: a poison dead letter with its exact bytes and a reason.
+    await waitFor(
+      () => {
+        alive();
+        const found = new Map<string, number>();
+        for (const l of tail.letters) {
+          const k = `${l.source!.topic}|${l.source!.key_b64}|${l.source!.value_b64}`;
+          if (l.error) found.set(k, (found.get(k) ?? 0) + 1);
+        }
+        const need = new Map<string, number>();
+        for (const k of poisonExpected) need.set(k, (need.get(k) ?? 0) + 1);
+        const missing = [...need].filter(([k, m]) => (found.get(k) ?? 0) < m);
+        if (missing.length > 0)
+          throw new Error(
+            `${missing.length} bad records without a poison dead letter, e.g. ${missing[0]![0]}`,
+          );
+        return true;
+      },
+      { ...long, what: `run ${i}: poison dead letters` },
+    );
+    // The good letter suspended its webhook; resend (resume) replays it once and skips the ledgered one.
+    await waitFor(
+      async () => (await api('GET', `/v1/webhooks/${c.v.id}`)).body?.data?.status === 'suspended',
+      {
+        ...long,
+        what: `run ${i}: victim suspended`,
+      },
+    );
+    const resend = await api('POST', `/v1/webhooks/${c.v.id}/resend`, { resume: true });
+    expect(resend.status, JSON.stringify(resend.body)).toBe(200);
+    expect({
+      replayed: resend.body.data.replayed,
+      ledgered: resend.body.data.skipped.already_replayed,
+    }).toEqual({
+      replayed: 1,
+      ledgered: 1,
+    });
+    // The new webhook gets events once fan-out's table has it (probe until one arrives).
+    const probeDomain = c.n.domain_id;
+    const probes = eventGenerator({
+      domains: 1,
+      seed: 100 + i,
+      domainId: () => probeDomain,
+      mix: { 'activity.delivered': 1 },
+    });
+    let last = 0;
+    await waitFor(
+      async () => {
+        alive();
+        if ((receivedIds(receiver.requests).get(`/ok/n${i}`)?.size ?? 0) > 0) return true;
+        if (Date.now() - last > 500) {
+          last = Date.now();
+          await mta.send([probes()]);
+        }
+        return false;
+      },
+      { ...long, what: `run ${i}: new webhook receives events` },
+    );
+    // Every good event reached the receiver; nothing a bad record carried did.
+    await waitFor(
+      () => {
+        alive();
+        const got = receivedIds(receiver.requests);
+        const missing = [...expected].flatMap(([p, ids]) =>
+          [...ids].filter((x) => !got.get(p)?.has(x)).map((x) => `${p} ${x}`),
+        );
+        if (missing.length > 0)
+          throw new Error(`${missing.length} good events not received, e.g. ${missing[0]}`);
+        return true;
+      },
+      { ...long, what: `run ${i}: good events received` },
+    );
+    const got = receivedIds(receiver.requests);
+    expect(got.get('/ok/trap') ?? new Set()).toEqual(new Set());
+    expect(got.get(`/ok/v${i}`)?.has(c.ledgered) ?? false).toBe(false);
+    // History: the good attempt is served, no bad one is; the API's writes are answered and applied.
+    await waitFor(
+      async () => {
+        const h = await api('GET', `/v1/webhooks/${good[1]!.id}/attempts?limit=100`);
+        return h.status === 200 && h.body.data.some((a: { batch_id: string }) => a.batch_id === c.hist);
+      },
+      { ...long, what: `run ${i}: good attempt in history` },
+    );
+    expect((await api('GET', `/v1/webhooks/${trap.id}/attempts?limit=100`)).body.data).toEqual([]);
+    expect((await api('GET', `/v1/webhooks/${c.created}`)).status).toBe(200);
+    if (i > 0)
+      await waitFor(async () => (await api('GET', `/v1/webhooks/${fresh[i - 1]!.id}`)).status === 404, {
+        ...long,
+        what: `run ${i}: tombstoned webhook gone`,
+      });
+    for (const w of good) expect((await api('GET', `/v1/webhooks/${w.id}`)).body.data.status).toBe('active');
+    await lagsAreZero(i);
+    await skipsCounted(i);
+  }
+
+  async function lagsAreZero(i: number) {
+    const p = env.prefix;
+    const groups: [string, string][] = [
+      [`${p}hookpost-fanout`, t.events.name],
+      [`${p}hookpost-batcher`, t.dispatch.name],
+      [`${p}hookpost-delivery`, t.batches.name],
+      ...TIERS.map((x, k) => [`${p}hookpost-delivery-retry-${x}`, tierTopics[k]!] as [string, string]),
+      [`${p}hookpost-suspender`, t.dlq.name],
+    ];
+    for (const [group, topic] of groups)
+      await waitFor(async () => (await lagOf(env, tail, group, topic)) === 0, {
+        timeoutMs: 90_000,
+        what: `run ${i}: lag 0 of ${group} on ${topic}`,
+      });
+  }
+
+  async function skipsCounted(i: number) {
+    const m = Object.fromEntries(
+      await Promise.all([...procs].map(async ([k, p]) => [k, await metricsText(p)])),
+    );
+    const skipped = (svc: string, topic: string) =>
+      sampleSum(m[svc], 'webhooks_records_skipped_total', {
+        topic: new RegExp(`^${topic.replaceAll('.', '\\.')}$`),
+      });
+    const got = {
+      dlqBySuspender: skipped('delivery', t.dlq.name) >= counts[t.dlq.name]!,
+      dlqByApi: skipped('api', t.dlq.name) >= counts[t.dlq.name]!,
+      attempts: skipped('api', t.attempts.name) >= counts[t.attempts.name]!,
+      ledger: skipped('api', ledger) >= counts[ledger]!,
+      ...Object.fromEntries(
+        ['fanout', 'batcher', 'delivery', 'api'].map((s) => [
+          `subscriptions:${s}`,
+          sampleSum(m[s], 'webhooks_subscription_records_total', { result: /^(invalid|undecryptable)$/ }) >=
+            counts[t.subscriptions.name]!,
+        ]),
+      ),
+      ...Object.fromEntries(
+        TIERS.map((x) => [
+          `due:${x}`,
+          sampleSum(m.delivery, 'webhooks_delivery_due_header_invalid_total', {
+            tier: new RegExp(`^${x}$`),
+          }) >= counts[`due:${x}`]!,
+        ]),
+      ),
+    };
+    expect(got, `run ${i}: skipped records counted`).toEqual(
+      Object.fromEntries(Object.keys(got).map((k) => [k, true])),
+    );
+  }
+
+  for (const [name, p] of procs) {
+    const res = await fetch(`http://127.0.0.1:${p.port()}/readyz`);
+    expect(`${name} ${res.status}`).toBe(`${name} 200`);
+  }
+  console.info(`hostile records per topic: ${JSON.stringify(counts)}`);
+}, 240_000);
