@@ -396,6 +396,17 @@ describe('delivery history', () => {
   it('lists 7 days of attempts with filters, and keeps them across an API restart', async () => {
     const w = (await create()).body.data;
     const now = Date.now();
+    // Attempt records the schema refuses are skipped (counted, logged), never stored, and the feed goes on.
+    const bad = { ...attempt(w.id, now - 500, 200), outcome: 'lost' };
+    await producer.send({
+      topic: env.catalog.topics.attempts.name,
+      messages: [
+        JSON.stringify(bad),
+        JSON.stringify({ ...bad, outcome: 'delivered', attempt: 0 }),
+        '{',
+        '',
+      ].map((value) => ({ key: w.id, value })),
+    });
     await produce([
       attempt(w.id, now - 3_000, 200),
       attempt(w.id, now - 2_000, 503),

@@ -1,48 +1,38 @@
 /**
  * A retry record whose x-due-at header is in the year 3000 used to be held by the tier's partition
  * consumer for good: the partition's committed offset stayed behind it. The header is data; beyond what
- * the tier could have set, the record is due now (services/delivery/src/service.ts dueAtWithin).
+ * the tier could have set, the record is due now (services/delivery/src/service.ts dueAtWithin), and so is
+ * one whose header is not a number; each is counted in webhooks_delivery_due_header_invalid_total.
  */
-import { type RetryRecord, SecretBox } from '@hookpost/contracts';
-import { type DeliveryHandle, groupIds } from '@hookpost/delivery';
+import type { BatchRecord, RetryRecord } from '@hookpost/contracts';
+import { groupIds } from '@hookpost/delivery';
 import { createProducer } from '@hookpost/kafka';
-import { type Receiver, startReceiver } from '@hookpost/sender';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type TestEnv, testEnv, waitFor } from '../support/env.ts';
-import { makeWebhook, subscriptions } from '../support/webhooks.ts';
-import { makeBatch, provision, startInProcess, TEST_TIERS } from './support.ts';
+import { waitFor } from '../support/env.ts';
+import { makeWebhook } from '../support/webhooks.ts';
+import { deliveryFixture, makeBatch, TEST_TIERS } from './support.ts';
 
-let env: TestEnv;
-let receiver: Receiver;
-let delivery: DeliveryHandle;
-let subs: Awaited<ReturnType<typeof subscriptions>>;
+let fx: Awaited<ReturnType<typeof deliveryFixture>>;
 
 beforeAll(async () => {
-  env = await testEnv({ partitions: 1, retryTiers: TEST_TIERS.map((t) => t.name) });
-  await provision(env);
-  receiver = await startReceiver();
-  const keys = SecretBox.generateSpec();
-  subs = await subscriptions(env, new SecretBox(keys));
-  delivery = await startInProcess(env, keys, { roles: { main: true, suspender: false, tiers: TEST_TIERS } });
+  fx = await deliveryFixture({ overrides: { roles: { main: true, suspender: false, tiers: TEST_TIERS } } });
 });
 
 afterAll(async () => {
-  await delivery?.stop();
-  await subs?.writer.close();
-  await receiver?.close();
-  await env?.close();
+  await fx?.close();
 });
 
 describe('retry due-time header', () => {
-  it('a due time in the year 3000 is due now: delivered, and the committed offset moves past it', async () => {
+  it('a due time in the year 3000, or one that is not a number, is due now: delivered, counted, and the committed offset moves past both', async () => {
+    const { env, receiver, delivery } = fx;
     const w = makeWebhook({ url: `${receiver.url}/ok/far` });
-    const put = await subs.writer.put(w);
-    await delivery.table.waitForOffset(put.partition, put.offset);
+    await fx.put(w);
     const tier = TEST_TIERS[0]!.name;
     const topic = env.catalog.retryTopic(tier);
-    const batch = makeBatch(w, 1);
+    const far = makeBatch(w, 1);
+    const garbled = makeBatch(w, 1);
     const farAway = Date.UTC(3000, 0, 1);
-    const record: RetryRecord = {
+    const record = (batch: BatchRecord): RetryRecord => ({
       batch,
       attempt: 1,
       tier,
@@ -50,30 +40,42 @@ describe('retry due-time header', () => {
       first_failed_at: Date.now(),
       last_error: 'HTTP 500',
       history: [],
-    };
+    });
     const producer = createProducer(env.kafka);
     await producer.connect();
-    const [sent] = await producer.send({
+    const sent = await producer.send({
       topic,
-      messages: [{ key: w.id, value: JSON.stringify(record), headers: { 'x-due-at': String(farAway) } }],
+      messages: [
+        { key: w.id, value: JSON.stringify(record(far)), headers: { 'x-due-at': String(farAway) } },
+        { key: w.id, value: JSON.stringify(record(garbled)), headers: { 'x-due-at': 'tomorrow' } },
+      ],
     });
     await producer.disconnect();
-    await waitFor(() => receiver.requests.some((r) => r.headers['webhook-id'] === batch.batch_id), {
-      what: 'the far-future retry delivered',
-      timeoutMs: 30_000,
-    });
-    const after = BigInt(sent!.baseOffset!) + 1n;
+    const deliveredOnce = (id: string) => receiver.requests.filter((r) => r.headers['webhook-id'] === id);
+    await waitFor(
+      () => deliveredOnce(far.batch_id).length > 0 && deliveredOnce(garbled.batch_id).length > 0,
+      {
+        what: 'both retries delivered',
+        timeoutMs: 30_000,
+      },
+    );
+    const after = BigInt(sent[0]!.baseOffset!) + 2n;
     await waitFor(
       async () => {
         const [t] = await env.admin.fetchOffsets({
           groupId: groupIds(env.prefix).tier(tier),
           topics: [topic],
         });
-        const p = t!.partitions.find((x) => x.partition === sent!.partition);
+        const p = t!.partitions.find((x) => x.partition === sent[0]!.partition);
         return p !== undefined && BigInt(p.offset) >= after;
       },
-      { what: 'the tier committed past the record', timeoutMs: 30_000 },
+      { what: 'the tier committed past both records', timeoutMs: 30_000 },
     );
-    expect(receiver.requests.filter((r) => r.headers['webhook-id'] === batch.batch_id)).toHaveLength(1);
+    expect(deliveredOnce(far.batch_id)).toHaveLength(1);
+    expect(deliveredOnce(garbled.batch_id)).toHaveLength(1);
+    const counted = (await delivery.metrics.dueHeaderInvalid.get()).values
+      .filter((v) => v.labels.tier === tier)
+      .map((v) => [v.labels.reason, v.value]);
+    expect(Object.fromEntries(counted)).toEqual({ beyond_horizon: 1, not_a_number: 1 });
   });
 });

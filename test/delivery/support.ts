@@ -1,6 +1,6 @@
 /** Shared pieces of the delivery integration tests: topics, batches, an in-process service, a tail. */
 import { randomUUID } from 'node:crypto';
-import type { BatchRecord, Webhook } from '@hookpost/contracts';
+import { type BatchRecord, SecretBox, type Webhook } from '@hookpost/contracts';
 import { type DeliveryHandle, type DeliverySettings, startDelivery } from '@hookpost/delivery';
 import {
   type Consumer,
@@ -9,9 +9,11 @@ import {
   type Producer,
   provisionTopics,
 } from '@hookpost/kafka';
-import { createRegistry } from '@hookpost/metrics';
+import { createRegistry, type Registry } from '@hookpost/metrics';
+import { startReceiver } from '@hookpost/sender';
 import type { TestEnv } from '../support/env.ts';
-import { uniq, waitFor } from '../support/env.ts';
+import { testEnv, uniq, waitFor } from '../support/env.ts';
+import { subscriptions } from '../support/webhooks.ts';
 
 export const TEST_TIERS = [
   { name: '200ms', delayMs: 200 },
@@ -54,15 +56,52 @@ export async function startInProcess(
   env: TestEnv,
   encryptionKeys: string,
   overrides: Partial<DeliverySettings> = {},
+  registry = createRegistry(),
 ): Promise<DeliveryHandle> {
   return startDelivery({
     kafka: env.kafka,
     catalog: env.catalog,
     logger: env.logger,
-    registry: createRegistry(),
+    registry,
     encryptionKeys,
     settings: settings(env, overrides),
   });
+}
+
+/**
+ * A test file's usual set-up: its own topics (provisioned, leaders known), a receiver, a subscription
+ * writer and delivery in-process on `registry`. `close` stops them in reverse order.
+ */
+export async function deliveryFixture(
+  options: { partitions?: number; overrides?: Partial<DeliverySettings>; registry?: Registry } = {},
+) {
+  const env = await testEnv({
+    partitions: options.partitions ?? 1,
+    retryTiers: TEST_TIERS.map((t) => t.name),
+  });
+  await provision(env);
+  const receiver = await startReceiver();
+  const keys = SecretBox.generateSpec();
+  const subs = await subscriptions(env, new SecretBox(keys));
+  const delivery = await startInProcess(env, keys, options.overrides, options.registry);
+  /** Puts the webhook and waits until delivery's table has it. */
+  const put = async (w: Webhook) => {
+    const at = await subs.writer.put(w);
+    await delivery.table.waitForOffset(at.partition, at.offset);
+  };
+  return {
+    env,
+    receiver,
+    subs,
+    delivery,
+    put,
+    close: async () => {
+      await delivery.stop();
+      await subs.writer.close();
+      await receiver.close();
+      await env.close();
+    },
+  };
 }
 
 export function makeBatch(webhook: Webhook, events = 3, id = `b-${randomUUID()}`): BatchRecord {

@@ -6,6 +6,7 @@ export function runDlq(
   env: TestEnv,
   keys: string,
   args: string[],
+  extraEnv: Record<string, string> = {},
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const child = spawn(process.execPath, ['services/dlq/src/main.ts', ...args], {
     env: {
@@ -15,6 +16,7 @@ export function runDlq(
       TOPIC_PARTITIONS: '3',
       SUBSCRIPTION_ENCRYPTION_KEYS: keys,
       LOG_LEVEL: 'fatal',
+      ...extraEnv,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

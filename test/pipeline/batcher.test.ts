@@ -1,10 +1,18 @@
 /**
- * The real batcher process: size and byte boundaries, both body formats, deleted webhooks. The
+ * The real batcher process: size and byte boundaries, both body formats, deleted webhooks, dispatch
+ * records its schema refuses (poison, among the good records of the same partition). The
  * dispatch records are written before the batcher starts, so each partition's records arrive in one
  * fetch and one window (800 ms here; 30 s by default).
  */
-import { type BatchRecord, type DeadLetter, type DispatchRecord, SecretBox } from '@hookpost/contracts';
+import {
+  type BatchRecord,
+  type DeadLetter,
+  type DispatchRecord,
+  parseDispatchRecord,
+  SecretBox,
+} from '@hookpost/contracts';
 import { createProducer, provisionTopics } from '@hookpost/kafka';
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type TestEnv, testEnv, waitFor } from '../support/env.ts';
 import { tail } from '../support/pipeline.ts';
@@ -18,6 +26,31 @@ const lines = makeWebhook({ format: 'jsonl' });
 const big = makeWebhook();
 const small = makeWebhook({ batch: { max_events: 3, window_ms: 30_000 } });
 const MAX_BYTES = 300_000;
+/** Near misses of a good dispatch record (a field dropped or mistyped) and arbitrary JSON: all invalid. */
+const invalid = fc.sample(
+  fc
+    .oneof(
+      fc
+        .tuple(
+          fc.constantFrom<keyof DispatchRecord>(
+            'event_id',
+            'webhook_id',
+            'type',
+            'event_created_at',
+            'payload',
+          ),
+          fc.constantFrom(undefined, null, -1.5, [[1]], ''),
+        )
+        .map(([key, value]) => {
+          const bad: Record<string, unknown> = { ...record(hooks[1]!.id, 0), [key]: value };
+          if (value === undefined) delete bad[key];
+          return JSON.stringify(bad);
+        }),
+      fc.jsonValue({ maxDepth: 2 }).map((v) => JSON.stringify(v)),
+    )
+    .filter((v) => !parseDispatchRecord(Buffer.from(v)).ok),
+  { numRuns: 20, seed: 3 },
+);
 
 let env: TestEnv;
 let batcher: RunningProcess;
@@ -68,6 +101,11 @@ beforeAll(async () => {
   await producer.send({
     topic: t.dispatch.name,
     messages: [...sent.values()].flat().map((r) => ({ key: r.webhook_id, value: JSON.stringify(r) })),
+  });
+  // Keyed like hooks[1]'s records: the same partition, whose 499 good records must still be batched.
+  await producer.send({
+    topic: t.dispatch.name,
+    messages: invalid.map((value) => ({ key: hooks[1]!.id, value })),
   });
   await producer.disconnect();
 
@@ -161,6 +199,27 @@ describe('batcher', () => {
     const letter = await waitFor(() => dlq.records.find((r) => r.value.webhook_id === 'deleted-webhook'));
     expect(letter.value.reason).toBe('deleted');
     expect(letter.value.dispatch?.[0]?.event_id).toBe('deleted-webhook-e0');
+  });
+
+  it('dead-letters every record its schema refuses as poison, with its exact bytes and position', async () => {
+    const letters = await waitFor(() => {
+      const found = dlq.records.filter((r) => r.value.reason === 'poison');
+      return found.length >= invalid.length ? found : undefined;
+    });
+    expect(letters.map((l) => Buffer.from(l.value.source!.value_b64!, 'base64').toString()).sort()).toEqual(
+      [...invalid].sort(),
+    );
+    for (const l of letters)
+      expect(l.headers).toMatchObject({
+        'x-reason': 'poison',
+        'x-source-topic': env.catalog.topics.dispatch.name,
+        'x-source-partition': String(l.value.source!.partition),
+        'x-source-offset': l.value.source!.offset,
+      });
+    expect(of(hooks[1]!.id).flatMap((b) => b.event_ids)).toHaveLength(COUNTS[1]!);
+    expect(metricValue(await metricsText(batcher), 'webhooks_batcher_dead_lettered_total')).toBe(
+      invalid.length + 1,
+    );
   });
 
   it('reports batches, sizes and fill times on /metrics', async () => {

@@ -1,20 +1,45 @@
 export { openWebhook, SecretBox, type StoredWebhook, sealWebhook } from './crypto.ts';
-export { deadLetterSource, type SourceMessage, stableDlqId } from './dead-letters.ts';
 export {
-  ATTEMPT_FIELDS,
+  DEAD_LETTER_HEADERS,
+  type DeadLetterInput,
+  type DeadLetterMessage,
+  deadLetterHeaders,
+  deadLetterMessage,
+  deadLetterSource,
+  type SourceMessage,
+  stableDlqId,
+} from './dead-letters.ts';
+export {
+  attemptOutcomeSchema,
+  attemptSchema,
+  batchSchema,
+  deadLetterSchema,
+  dispatchSchema,
+  ledgerEntrySchema,
+  noticeSchema,
+  parseAttemptRecord,
+  parseBatchRecord,
+  parseDeadLetter,
+  parseDispatchRecord,
+  parseLedgerEntry,
+  parseOperationalNotice,
+  parseRetryRecord,
+  retrySchema,
+} from './record-schemas.ts';
+export {
   type AttemptOutcome,
   type AttemptRecord,
-  BATCH_FIELDS,
   type BatchRecord,
-  DEAD_LETTER_FIELDS,
+  DEAD_LETTER_REASONS,
   type DeadLetter,
   type DeadLetterReason,
-  DISPATCH_FIELDS,
   type DispatchRecord,
+  type LedgerEntry,
   type OperationalNotice,
+  PARSE_FAILURES,
   type Parsed,
-  parseJson,
-  RETRY_FIELDS,
+  type ParsedRecord,
+  type ParseFailure,
   type RetryRecord,
 } from './records.ts';
 export { parseStoredWebhook, storedWebhookSchema } from './schemas.ts';

@@ -1,6 +1,8 @@
 /**
- * JSON documents on the internal topics. Every stage that reads one parses it with `parseJson` and
- * a shape check; a record that fails is poison and goes to the DLQ with its bytes and the reason.
+ * JSON documents on the internal topics. Each has one complete JSON Schema (record-schemas.ts) that its
+ * writers' output passes and that every reader validates with before it touches a field. What an invalid
+ * record becomes depends on the topic: on a work topic it is poison (to the DLQ with its bytes and the
+ * reason, the partition moves on); on the others it is skipped, counted and logged.
  */
 import type { PayloadFormat } from './webhook.ts';
 
@@ -55,7 +57,22 @@ export interface RetryRecord {
   history: AttemptOutcome[];
 }
 
+/** Why a record ended in the DLQ. To add one: a member here and its line in DEAD_LETTER_REASONS. */
 export type DeadLetterReason = 'exhausted' | 'suspended' | 'gone' | 'poison' | 'refused' | 'deleted';
+
+/**
+ * Every reason with what it means; the dead-letter schema's enum is made from its keys. Typed as a record
+ * of the union, so a reason added to the union without its line here fails the typecheck (and the other
+ * way round), and readers never refuse letters a writer of the same build produces.
+ */
+export const DEAD_LETTER_REASONS: Readonly<Record<DeadLetterReason, string>> = {
+  exhausted: 'every retry tier failed',
+  suspended: 'the webhook is suspended or disabled',
+  gone: 'the endpoint answered 410 Gone',
+  poison: 'the input record is undecodable or invalid (its bytes are kept)',
+  refused: 'the endpoint points into a network delivery may not reach',
+  deleted: 'the webhook no longer exists',
+};
 
 /** webhooks.dlq: something that could not be delivered, kept whole with the reason. Key: webhook id. */
 export interface DeadLetter {
@@ -106,47 +123,40 @@ export interface OperationalNotice {
   counts: Record<string, number>;
 }
 
-export type Parsed<T> = { ok: true; value: T } | { ok: false; error: string };
-
-/** Parses JSON and checks the listed fields exist with the given typeof; never throws. */
-export function parseJson<T>(
-  buffer: Buffer | null,
-  required: Record<string, 'string' | 'number' | 'object' | 'boolean'>,
-): Parsed<T> {
-  const json = parseJsonBytes(buffer);
-  if (!json.ok) return json;
-  const value = json.value;
-  if (!value || typeof value !== 'object' || Array.isArray(value))
-    return { ok: false, error: 'not a JSON object' };
-  for (const [field, type] of Object.entries(required)) {
-    const v = (value as Record<string, unknown>)[field];
-    if (typeof v !== type || v === null) return { ok: false, error: `field ${field} must be ${type}` };
-  }
-  return { ok: true, value: value as T };
+/** webhooks.dlq.replayed: the dead letter `dlq_id` was re-enqueued at `replayed_at` to `target`. Key: dlq_id. */
+export interface LedgerEntry {
+  dlq_id: string;
+  webhook_id: string | null;
+  target: 'batches' | 'dispatch';
+  replayed_at: number;
+  /** Who replayed: `cli`, `api:<token name>`. */
+  by: string;
 }
 
-export const DISPATCH_FIELDS = {
-  event_id: 'string',
-  webhook_id: 'string',
-  type: 'string',
-  payload: 'object',
-} as const;
-export const BATCH_FIELDS = {
-  batch_id: 'string',
-  webhook_id: 'string',
-  body: 'string',
-  event_ids: 'object',
-} as const;
-export const RETRY_FIELDS = { batch: 'object', attempt: 'number', due_at: 'number' } as const;
-export const DEAD_LETTER_FIELDS = { dlq_id: 'string', reason: 'string', dead_at: 'number' } as const;
-export const ATTEMPT_FIELDS = { webhook_id: 'string', batch_id: 'string', at: 'number' } as const;
+/** Why bytes are not a document: nothing there, not JSON, or JSON its schema refuses. */
+export type ParseFailure = 'empty' | 'not_json' | 'invalid';
+export const PARSE_FAILURES: readonly ParseFailure[] = ['empty', 'not_json', 'invalid'];
 
-/** Bytes to a JSON value, or why not; never throws. */
-export function parseJsonBytes(buffer: Buffer | null): Parsed<unknown> {
-  if (!buffer || buffer.length === 0) return { ok: false, error: 'empty value' };
+export type Parsed<T> = { ok: true; value: T } | { ok: false; error: string };
+/** A record parser's answer: the failure also says which kind it is (a bounded metric label). */
+export type ParsedRecord<T> = { ok: true; value: T } | { ok: false; error: string; reason: ParseFailure };
+
+/**
+ * Bytes to a JSON value, or why not; never throws. The error names the position, never the input:
+ * V8's message quotes the text around the fault, and these errors reach logs and dead letters.
+ */
+export function parseJsonBytes(buffer: Buffer | null): ParsedRecord<unknown> {
+  if (!buffer || buffer.length === 0) return { ok: false, error: 'empty value', reason: 'empty' };
   try {
     return { ok: true, value: JSON.parse(buffer.toString('utf8')) };
   } catch (error) {
-    return { ok: false, error: `not JSON: ${(error as Error).message}` };
+    const at = /at position (\d+)/.exec((error as Error).message)?.[1];
+    const where =
+      at !== undefined
+        ? ` at position ${at}`
+        : /end of JSON/.test((error as Error).message)
+          ? ': unexpected end'
+          : '';
+    return { ok: false, error: `not JSON${where}`, reason: 'not_json' };
   }
 }

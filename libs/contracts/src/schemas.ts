@@ -6,9 +6,10 @@
  */
 import { Ajv, type ValidateFunction } from 'ajv';
 import type { StoredWebhook } from './crypto.ts';
-import { type Parsed, parseJsonBytes } from './records.ts';
+import { type Parsed, type ParsedRecord, parseJsonBytes } from './records.ts';
 
-const ajv = new Ajv({ allErrors: false, strict: true });
+/** One ajv instance for every schema of the package (record-schemas.ts compiles on it too). */
+export const ajv = new Ajv({ allErrors: false, strict: true });
 
 const int = { type: 'integer' } as const;
 const str = { type: 'string' } as const;
@@ -82,19 +83,26 @@ export const storedWebhookSchema = {
 
 const storedWebhookValidator = ajv.compile<StoredWebhook>(storedWebhookSchema);
 
+/** Ajv's first error as `<json pointer> <message>`; bounded, since the pointer is made of the input's keys. */
 function describe(v: ValidateFunction): string {
   const e = v.errors?.[0];
   if (!e) return 'invalid document';
-  return `${e.instancePath || '/'} ${e.message ?? 'is invalid'}`;
+  return `${e.instancePath || '/'} ${e.message ?? 'is invalid'}`.slice(0, 200);
+}
+
+/** Parses bytes as JSON and validates them with a compiled schema, saying which kind of failure; never throws. */
+export function parseRecord<T>(buffer: Buffer | null, validate: ValidateFunction<T>): ParsedRecord<T> {
+  const json = parseJsonBytes(buffer);
+  if (!json.ok) return json;
+  const value = json.value;
+  if (!validate(value)) return { ok: false, error: describe(validate), reason: 'invalid' };
+  return { ok: true, value };
 }
 
 /** Parses bytes as JSON and validates them with a compiled schema; never throws. */
 export function parseValidated<T>(buffer: Buffer | null, validate: ValidateFunction<T>): Parsed<T> {
-  const json = parseJsonBytes(buffer);
-  if (!json.ok) return json;
-  const value = json.value;
-  if (!validate(value)) return { ok: false, error: describe(validate) };
-  return { ok: true, value };
+  const r = parseRecord(buffer, validate);
+  return r.ok ? r : { ok: false, error: r.error };
 }
 
 /** webhooks.subscriptions: a stored (sealed) webhook document. */

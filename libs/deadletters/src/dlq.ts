@@ -1,5 +1,5 @@
-import { DEAD_LETTER_FIELDS, type DeadLetter, parseJson } from '@hookpost/contracts';
-import type { Kafka } from '@hookpost/kafka';
+import { type DeadLetter, parseDeadLetter } from '@hookpost/contracts';
+import type { Kafka, RecordSkipper } from '@hookpost/kafka';
 import { readToEnd } from './read.ts';
 import { type DeadLetterFilter, matches } from './select.ts';
 
@@ -15,12 +15,17 @@ export interface DeadLetterScan {
   unreadable: { partition: number; offset: string; error: string }[];
 }
 
-/** Reads the whole DLQ topic as of now and keeps the records the filter matches, oldest first. */
+/**
+ * Reads the whole DLQ topic as of now and keeps the records the filter matches, oldest first. A record
+ * that is not a dead-letter document is listed in `unreadable` and skipped through `skipper` (counted,
+ * logged); the scan goes on.
+ */
 export async function scanDeadLetters(
   kafka: Kafka,
   topic: string,
   filter: DeadLetterFilter = {},
   groupPrefix?: string,
+  skipper?: RecordSkipper,
 ): Promise<DeadLetterScan> {
   const scan: DeadLetterScan = { letters: [], unreadable: [] };
   await readToEnd({
@@ -28,9 +33,10 @@ export async function scanDeadLetters(
     topic,
     groupPrefix,
     onMessage: (message, partition) => {
-      const parsed = parseJson<DeadLetter>(message.value, DEAD_LETTER_FIELDS);
+      const parsed = parseDeadLetter(message.value);
       if (!parsed.ok) {
         scan.unreadable.push({ partition, offset: message.offset, error: parsed.error });
+        skipper?.skip({ topic, partition, offset: message.offset }, parsed.reason, parsed.error);
         return;
       }
       if (matches(parsed.value, filter))

@@ -1,10 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import type { Webhook } from '@hookpost/contracts';
-import { createProducer, type Kafka } from '@hookpost/kafka';
+import { createProducer, type Kafka, type RecordSkipper } from '@hookpost/kafka';
 import { REPLAY_HEADERS } from './definitions.ts';
 import { type StoredDeadLetter, scanDeadLetters } from './dlq.ts';
-import { type LedgerEntry, readLedger } from './ledger.ts';
-import { type DeadLetterFilter, decide, eventCount, replayMessages, type SkipReason } from './select.ts';
+import { readLedger } from './ledger.ts';
+import {
+  type DeadLetterFilter,
+  decide,
+  eventCount,
+  ledgerEntry,
+  replayMessages,
+  type SkipReason,
+} from './select.ts';
 
 export interface ReplayTopics {
   dlq: string;
@@ -38,6 +45,8 @@ export interface ReplayOptions {
   /** Recorded in the ledger: `cli`, `api:<token>`. */
   by: string;
   groupPrefix?: string;
+  /** Where invalid DLQ and ledger records are skipped (counted, logged); without it they are only counted in the report. */
+  skipper?: RecordSkipper;
   now?: () => number;
   sleep?: (ms: number) => Promise<void>;
   onProgress?: (progress: ReplayProgress) => void;
@@ -88,8 +97,8 @@ export async function replay(options: ReplayOptions): Promise<ReplayResult> {
   const now = options.now ?? Date.now;
   const sleep = options.sleep ?? sleeper;
   const [scan, ledger] = await Promise.all([
-    scanDeadLetters(options.kafka, options.topics.dlq, options.filter, options.groupPrefix),
-    readLedger(options.kafka, options.topics.ledger, options.groupPrefix),
+    scanDeadLetters(options.kafka, options.topics.dlq, options.filter, options.groupPrefix, options.skipper),
+    readLedger(options.kafka, options.topics.ledger, options.groupPrefix, options.skipper),
   ]);
   const replayed = new Set(ledger.keys());
   const skipped: Record<SkipReason, number> = {
@@ -181,13 +190,7 @@ export async function replay(options: ReplayOptions): Promise<ReplayResult> {
           const list = byTopic.get(topic) ?? [];
           list.push(...replayMessages(stored.letter, at, REPLAY_HEADERS));
           byTopic.set(topic, list);
-          const entry: LedgerEntry = {
-            dlq_id: stored.letter.dlq_id,
-            webhook_id: stored.letter.webhook_id,
-            target,
-            replayed_at: at,
-            by: options.by,
-          };
+          const entry = ledgerEntry(stored.letter, target, at, options.by);
           ledgerMessages.push({ key: entry.dlq_id, value: JSON.stringify(entry) });
         }
         const written = await tx.sendBatch({

@@ -1,7 +1,18 @@
-import type { BatchRecord, DeadLetter, Webhook } from '@hookpost/contracts';
+import {
+  type BatchRecord,
+  type DeadLetter,
+  parseBatchRecord,
+  parseDeadLetter,
+  parseDispatchRecord,
+  parseLedgerEntry,
+  parseOperationalNotice,
+  type Webhook,
+} from '@hookpost/contracts';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { REPLAY_HEADERS } from './definitions.ts';
-import { decide, matches, replayMessages, summarise } from './select.ts';
+import { resumedNotice } from './resume.ts';
+import { decide, ledgerEntry, matches, replayMessages, summarise } from './select.ts';
 
 const batch: BatchRecord = {
   batch_id: 'b1',
@@ -77,5 +88,50 @@ describe('dead-letter selection', () => {
     expect(m?.key).toBe('wh1');
     expect(JSON.parse(m!.value)).toEqual(batch);
     expect(m?.headers).toEqual({ 'x-replay-of': 'd1', 'x-replayed-at': '42' });
+  });
+
+  it('what a replay writes validates: re-enqueued batches and dispatch records, ledger entries, resumed notices', () => {
+    const id = fc.string({ minLength: 1, maxLength: 8 });
+    const letter = fc
+      .record({
+        dlq_id: id,
+        webhook_id: id,
+        events: fc.array(id, { maxLength: 4 }),
+        asDispatch: fc.boolean(),
+        at: fc.nat(),
+        by: fc.string(),
+        target: fc.constantFrom('batches' as const, 'dispatch' as const),
+      })
+      .map((x) => ({
+        x,
+        dl: dl({
+          dlq_id: x.dlq_id,
+          webhook_id: x.webhook_id,
+          batch: x.asDispatch ? null : { ...batch, webhook_id: x.webhook_id, event_ids: x.events },
+          dispatch: x.asDispatch
+            ? x.events.map((e) => ({
+                event_id: e,
+                webhook_id: x.webhook_id,
+                type: 'activity.delivered',
+                event_created_at: x.at,
+                dispatched_at: x.at,
+                payload: { e },
+              }))
+            : null,
+        }),
+      }));
+    fc.assert(
+      fc.property(letter, ({ x, dl: d }) => {
+        expect(parseDeadLetter(Buffer.from(JSON.stringify(d)))).toMatchObject({ ok: true });
+        const parse = x.asDispatch ? parseDispatchRecord : parseBatchRecord;
+        for (const m of replayMessages(d, x.at, REPLAY_HEADERS))
+          expect(parse(Buffer.from(m.value))).toMatchObject({ ok: true });
+        const entry = JSON.stringify(ledgerEntry(d, x.target, x.at, x.by));
+        expect(parseLedgerEntry(Buffer.from(entry))).toMatchObject({ ok: true });
+        const w = { id: x.webhook_id, account_id: 'a', domain_id: 'd', status_reason: null } as Webhook;
+        const notice = JSON.stringify(resumedNotice(w, x.at, x.by));
+        expect(parseOperationalNotice(Buffer.from(notice))).toMatchObject({ ok: true });
+      }),
+    );
   });
 });

@@ -2,7 +2,7 @@
  * Pure selection logic over dead letters: filtering, summarising, and deciding what a replay of one
  * record means. No Kafka here, so every rule is unit-tested.
  */
-import type { DeadLetter, DeadLetterReason, Webhook } from '@hookpost/contracts';
+import type { DeadLetter, DeadLetterReason, LedgerEntry, Webhook } from '@hookpost/contracts';
 
 export interface DeadLetterFilter {
   webhookId?: string;
@@ -110,4 +110,14 @@ export function replayMessages(
   const key = dl.webhook_id ?? '';
   if (dl.batch) return [{ key, value: JSON.stringify(dl.batch), headers: h }];
   return (dl.dispatch ?? []).map((d) => ({ key, value: JSON.stringify(d), headers: h }));
+}
+
+/** The ledger record of one replayed dead letter, produced in the replay's transaction. */
+export function ledgerEntry(
+  dl: DeadLetter,
+  target: LedgerEntry['target'],
+  at: number,
+  by: string,
+): LedgerEntry {
+  return { dlq_id: dl.dlq_id, webhook_id: dl.webhook_id, target, replayed_at: at, by };
 }

@@ -111,14 +111,9 @@ export function topicCatalog(options: CatalogOptions = {}): TopicCatalog {
   };
 }
 
-/** Header names shared by the stages. */
+/** Header names of retry records (a dead letter's are @hookpost/contracts' DEAD_LETTER_HEADERS). */
 export const HEADERS = {
   dueAt: 'x-due-at',
   attempt: 'x-attempt',
   firstFailedAt: 'x-first-failed-at',
-  reason: 'x-reason',
-  error: 'x-error',
-  sourceTopic: 'x-source-topic',
-  sourcePartition: 'x-source-partition',
-  sourceOffset: 'x-source-offset',
 } as const;

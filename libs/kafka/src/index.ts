@@ -36,6 +36,13 @@ export {
 export { ConfigResourceTypes, type ProvisionResult, provisionTopics } from './provision.ts';
 export { SerialProducer } from './serial-producer.ts';
 export {
+  type RecordSkipper,
+  type RecordSkipperOptions,
+  recordSkipper,
+  SKIPPED_RECORDS_METRIC,
+  type SkippedAt,
+} from './skipped-records.ts';
+export {
   type ConsumerState,
   consumerStates,
   SupervisedConsumer,

@@ -1,6 +1,6 @@
 /** What the routes receive: the API's collaborators, and the shared route helpers' shape. */
 import type { Webhook } from '@hookpost/contracts';
-import type { Kafka, SerialProducer } from '@hookpost/kafka';
+import type { Kafka, RecordSkipper, SerialProducer } from '@hookpost/kafka';
 import type { Logger } from '@hookpost/logger';
 import type { Registry } from '@hookpost/metrics';
 import type { HttpSender, SsrfAllow } from '@hookpost/sender';
@@ -21,6 +21,8 @@ export interface ApiDeps {
   kafka: Kafka;
   topics: { operational: string; dlq: string; batches: string; dispatch: string; ledger: string };
   groupPrefix: string;
+  /** Where invalid DLQ and ledger records met by a resend are skipped (counted, logged). */
+  skipper?: RecordSkipper;
   sender: Pick<HttpSender, 'send'>;
   history: HistoryStore;
   allow: SsrfAllow;

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { ATTEMPT_FIELDS, type AttemptRecord, parseJson } from '@hookpost/contracts';
-import { type Kafka, SupervisedConsumer } from '@hookpost/kafka';
+import { type AttemptRecord, parseAttemptRecord } from '@hookpost/contracts';
+import { type Kafka, type RecordSkipper, SupervisedConsumer } from '@hookpost/kafka';
 import type { Logger } from '@hookpost/logger';
 import type { HistoryStore } from './history-store.ts';
 
@@ -9,6 +9,8 @@ export interface HistoryFeedOptions {
   topic: string;
   store: HistoryStore;
   logger: Logger;
+  /** Invalid attempt records are skipped through it (counted, logged); their offsets still move on. */
+  skipper: RecordSkipper;
   groupPrefix: string;
   retentionMs: number;
   now: () => number;
@@ -61,12 +63,10 @@ export async function startHistoryFeed(options: HistoryFeedOptions): Promise<{ s
           for (const message of batch.messages) {
             const offset = Number(message.offset);
             if (offset <= floor) continue;
-            const parsed = parseJson<AttemptRecord>(message.value, ATTEMPT_FIELDS);
+            const parsed = parseAttemptRecord(message.value);
             if (!parsed.ok) {
-              log.warn(
-                { partition: batch.partition, offset, error: parsed.error },
-                'unreadable attempt record skipped',
-              );
+              const at = { topic, partition: batch.partition, offset: message.offset };
+              options.skipper.skip(at, parsed.reason, parsed.error);
               continue;
             }
             if (parsed.value.at < oldest) continue;

@@ -154,6 +154,7 @@ export function registerActionRoutes(app: FastifyInstance, ctx: RouteContext): v
         kafka: deps.kafka,
         topics: deps.topics,
         groupPrefix: deps.groupPrefix,
+        skipper: deps.skipper,
         filter: {
           webhookId: w.id,
           reasons: b.reasons,

@@ -3,9 +3,15 @@
  * feed, and listens. `startApi` is the runService start function; tests call it in-process.
  */
 import { join } from 'node:path';
-import { SecretBox } from '@hookpost/contracts';
+import { PARSE_FAILURES, SecretBox } from '@hookpost/contracts';
 import { replayLedgerTopic } from '@hookpost/deadletters';
-import { createProducer, provisionTopics, SerialProducer, topicCatalog } from '@hookpost/kafka';
+import {
+  createProducer,
+  provisionTopics,
+  recordSkipper,
+  SerialProducer,
+  topicCatalog,
+} from '@hookpost/kafka';
 import { HttpSender, type SsrfAllow, ssrfAllowFrom } from '@hookpost/sender';
 import type { RunningService, ServiceContext } from '@hookpost/service';
 import { SubscriptionTable, SubscriptionWriter } from '@hookpost/subscriptions';
@@ -75,6 +81,14 @@ export async function startApi(
   const notices = new SerialProducer(createProducer(kafka, { idempotent: true, maxInFlightRequests: 1 }));
   const allow = allowFrom(config);
   const sender = new HttpSender({ allow });
+  // The API reads three topics that are not work topics: attempts (history), the DLQ and the replay
+  // ledger (resend). Their invalid records are skipped, counted per topic and logged.
+  const skipper = recordSkipper({
+    logger: logger.child({ component: 'records' }),
+    registry: ctx.metrics,
+    topics: [t.attempts.name, t.dlq.name, ledger.name],
+    reasons: PARSE_FAILURES,
+  });
   const history = new HistoryStore(join(config.api.dataDir, 'attempts.sqlite'));
   const historyMs = config.api.historyDays * 24 * 60 * 60 * 1000;
   const stops: (() => Promise<void> | void)[] = [];
@@ -90,6 +104,7 @@ export async function startApi(
       topic: t.attempts.name,
       store: history,
       logger,
+      skipper,
       groupPrefix,
       retentionMs: historyMs,
       now,
@@ -111,6 +126,7 @@ export async function startApi(
         ledger: ledger.name,
       },
       groupPrefix,
+      skipper,
       sender,
       history,
       allow,

@@ -1,6 +1,11 @@
 /** Dead letters the batcher writes: undecodable dispatch records and records of deleted webhooks. */
-import { type DeadLetter, type DispatchRecord, deadLetterSource, stableDlqId } from '@hookpost/contracts';
-import { HEADERS, type KafkaMessage } from '@hookpost/kafka';
+import {
+  type DeadLetterMessage,
+  type DispatchRecord,
+  deadLetterMessage,
+  deadLetterSource,
+} from '@hookpost/contracts';
+import type { KafkaMessage } from '@hookpost/kafka';
 
 export function deadLetter(
   reason: 'poison' | 'deleted',
@@ -9,26 +14,14 @@ export function deadLetter(
   record: DispatchRecord | null,
   error: string,
   now: number,
-): DeadLetter {
-  return {
-    // Deterministic, so a replayed record yields the same id.
-    dlq_id: stableDlqId(reason, source.topic, source.partition, message.offset),
+): DeadLetterMessage {
+  return deadLetterMessage({
     reason,
-    webhook_id: record?.webhook_id ?? null,
-    batch: null,
-    dispatch: record ? [record] : null,
-    attempts: [],
-    error,
-    dead_at: now,
+    // Poison keeps its exact bytes (the only copy of the input); a deleted webhook's record is kept parsed.
     source: deadLetterSource(source.topic, source.partition, message, reason === 'poison'),
-  };
-}
-
-export function letterHeaders(letter: DeadLetter): Record<string, string> {
-  return {
-    [HEADERS.reason]: letter.reason,
-    [HEADERS.sourceTopic]: letter.source?.topic ?? '',
-    [HEADERS.sourcePartition]: String(letter.source?.partition ?? ''),
-    [HEADERS.sourceOffset]: letter.source?.offset ?? '',
-  };
+    webhookId: record?.webhook_id ?? null,
+    dispatch: record ? [record] : null,
+    error,
+    now,
+  });
 }

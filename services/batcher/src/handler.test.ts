@@ -1,7 +1,8 @@
-import type { Webhook } from '@hookpost/contracts';
+import { deadLetterHeaders, parseBatchRecord, parseDeadLetter, type Webhook } from '@hookpost/contracts';
 import type { KafkaMessage, OutputRecord, PartitionControl, PartitionTx } from '@hookpost/kafka';
 import { createLogger } from '@hookpost/logger';
 import { createRegistry } from '@hookpost/metrics';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { batcherHandler, type Clock } from './handler.ts';
 import { batcherMetrics } from './metrics.ts';
@@ -123,5 +124,49 @@ describe('batcher handler', () => {
     await new Promise((r) => setImmediate(r));
     expect(s.sent).toEqual([]);
     expect(s.commits).toEqual([]);
+  });
+
+  it('everything it writes validates: batches, and dead letters whose headers match and poison keeps its bytes', async () => {
+    const input = fc.array(
+      fc.oneof(
+        fc.record({ webhook: fc.constantFrom('a', 'b', 'deleted') }),
+        fc.record({ junk: fc.uint8Array({ maxLength: 40 }) }),
+      ),
+      { minLength: 1, maxLength: 30 },
+    );
+    await fc.assert(
+      fc.asyncProperty(input, async (items) => {
+        const s = setup({ a: {}, b: { format: 'jsonl', batch: { max_events: 2, window_ms: 30_000 } } });
+        const messages = items.map((item, offset) =>
+          'junk' in item
+            ? ({ ...message(offset, 'x'), value: Buffer.from(item.junk) } as KafkaMessage)
+            : message(offset, item.webhook),
+        );
+        await s.handler.onMessages(messages, s.tx, async () => {});
+        s.advance(1000);
+        await new Promise((r) => setImmediate(r));
+        for (const r of s.sent) {
+          const value = Buffer.from(String(r.value));
+          if (r.topic === 'batches') {
+            expect(parseBatchRecord(value)).toMatchObject({ ok: true });
+            continue;
+          }
+          const letter = parseDeadLetter(value);
+          if (!letter.ok) throw new Error(letter.error);
+          const offset = letter.value.source!.offset;
+          expect(letter.value.source!.topic).toBe('dispatch');
+          expect(r.headers).toEqual(deadLetterHeaders(letter.value));
+          if (letter.value.reason === 'poison')
+            expect(Buffer.from(letter.value.source!.value_b64 ?? '', 'base64')).toEqual(
+              messages[Number(offset)]!.value,
+            );
+        }
+        const events = s.sent
+          .filter((r) => r.topic === 'batches')
+          .flatMap((r) => JSON.parse(String(r.value)).event_ids);
+        expect(events.length + s.sent.filter((r) => r.topic === 'dlq').length).toBe(items.length);
+      }),
+      { numRuns: 200 },
+    );
   });
 });

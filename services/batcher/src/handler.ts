@@ -6,16 +6,15 @@
  */
 import {
   type BatchRecord,
-  DISPATCH_FIELDS,
-  type DispatchRecord,
+  type DeadLetterMessage,
   LIMITS,
-  parseJson,
+  parseDispatchRecord,
   type Webhook,
 } from '@hookpost/contracts';
 import type { OutputRecord, PartitionControl, PartitionHandler } from '@hookpost/kafka';
 import type { Logger } from '@hookpost/logger';
 import { type BatchSettings, WindowAccumulator } from './accumulator.ts';
-import { deadLetter, letterHeaders } from './dead-letters.ts';
+import { deadLetter } from './dead-letters.ts';
 import type { BatcherMetrics } from './metrics.ts';
 
 export interface Clock {
@@ -70,6 +69,8 @@ export function batcherHandler(deps: BatcherDeps) {
         return { topic: deps.topics.batches, key: b.webhook_id, value: JSON.stringify(b) };
       });
 
+    const toDlq = (letter: DeadLetterMessage): OutputRecord => ({ topic: deps.topics.dlq, ...letter.record });
+
     const endWindow = () => {
       cancel = undefined;
       timerAt = undefined;
@@ -98,29 +99,17 @@ export function batcherHandler(deps: BatcherDeps) {
           const now = deps.clock.now();
           acc.touch(now);
           deps.metrics.consumed.inc();
-          const parsed = parseJson<DispatchRecord>(m.value, DISPATCH_FIELDS);
+          const parsed = parseDispatchRecord(m.value);
           if (!parsed.ok) {
             deps.metrics.deadLettered.inc({ reason: 'poison' });
             log.warn({ offset: m.offset, error: parsed.error }, 'undecodable dispatch record dead-lettered');
-            const letter = deadLetter('poison', control, m, null, parsed.error, now);
-            out.push({
-              topic: deps.topics.dlq,
-              key: null,
-              value: JSON.stringify(letter),
-              headers: letterHeaders(letter),
-            });
+            out.push(toDlq(deadLetter('poison', control, m, null, parsed.error, now)));
             continue;
           }
           const webhook = deps.webhook(parsed.value.webhook_id);
           if (!webhook) {
             deps.metrics.deadLettered.inc({ reason: 'deleted' });
-            const letter = deadLetter('deleted', control, m, parsed.value, 'webhook was deleted', now);
-            out.push({
-              topic: deps.topics.dlq,
-              key: parsed.value.webhook_id,
-              value: JSON.stringify(letter),
-              headers: letterHeaders(letter),
-            });
+            out.push(toDlq(deadLetter('deleted', control, m, parsed.value, 'webhook was deleted', now)));
             continue;
           }
           for (const r of toRecords(acc.add(parsed.value, m.offset, settingsOf(webhook), now))) out.push(r);

@@ -1,12 +1,23 @@
-import type { BatchRecord, DeadLetter, RetryRecord, Webhook } from '@hookpost/contracts';
+import {
+  type BatchRecord,
+  DEAD_LETTER_HEADERS,
+  type DeadLetter,
+  parseAttemptRecord,
+  parseDeadLetter,
+  parseOperationalNotice,
+  parseRetryRecord,
+  type RetryRecord,
+  type Webhook,
+} from '@hookpost/contracts';
 import { HEADERS, topicCatalog } from '@hookpost/kafka';
 import { createLogger } from '@hookpost/logger';
 import { createRegistry } from '@hookpost/metrics';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { TopicMessages } from './adapters/outbox.ts';
 import { Deliverer, type Send } from './deliverer.ts';
 import { KeyedLimiter } from './domain/limiter.ts';
-import type { AttemptResult } from './domain/records.ts';
+import { type AttemptResult, suspendedNotice } from './domain/records.ts';
 import { DeliveryMetrics } from './metrics.ts';
 import type { RecordContext } from './partition-consumer.ts';
 
@@ -138,7 +149,7 @@ describe('Deliverer', () => {
       [2, '10s', 500],
       [3, '100s', 503],
     ]);
-    expect(dead.messages[0]!.headers).toMatchObject({ [HEADERS.reason]: 'exhausted' });
+    expect(dead.messages[0]!.headers).toMatchObject({ [DEAD_LETTER_HEADERS.reason]: 'exhausted' });
   });
 
   it('poison keeps its exact bytes; unknown and suspended webhooks are dead-lettered without a request', async () => {
@@ -179,4 +190,69 @@ describe('Deliverer', () => {
     expect(calls).toBe(2);
     expect(parse<RetryRecord>(published[0]![1]!).last_error).toContain('boom');
   });
+
+  it('everything it writes validates against the shared schemas: attempts, retries, dead letters, notices', async () => {
+    const kind = fc.constantFrom('delivered' as const, 'retry' as const, 'gone' as const, 'refused' as const);
+    const outcome = fc.record({
+      kind,
+      status: fc.option(fc.integer({ min: 100, max: 599 }), { nil: null }),
+      error: fc.option(fc.string({ maxLength: 20 }), { nil: null }),
+      retryAfterMs: fc.option(fc.nat({ max: 500_000 }), { nil: null }),
+      responseExcerpt: fc.option(fc.string({ maxLength: 700 }), { nil: null }),
+    });
+    const parsers: Record<string, (b: Buffer) => { ok: boolean }> = {
+      [catalog.topics.attempts.name]: parseAttemptRecord,
+      [catalog.topics.dlq.name]: parseDeadLetter,
+      [catalog.retryTopic('10s')]: parseRetryRecord,
+      [catalog.retryTopic('100s')]: parseRetryRecord,
+    };
+    await fc.assert(
+      fc.asyncProperty(
+        outcome,
+        fc.constantFrom('main', '10s', '100s'),
+        fc.constantFrom('wh1', 'wh2', 'gone'),
+        fc.option(fc.uint8Array({ maxLength: 30 }), { nil: null }),
+        async (r, from, target, junk) => {
+          const hooks = { wh1: webhook, wh2: { ...webhook, id: 'wh2', status: 'suspended' } as Webhook };
+          const { d, published } = setup(async () => result(r), hooks);
+          const b = { ...batch, webhook_id: target };
+          const prior: RetryRecord = { ...retryOf(b), tier: from };
+          if (junk) await d.handleBatch(ctx(Buffer.from(junk).toString('latin1')));
+          else if (from === 'main') await d.handleBatch(ctx(b));
+          else await d.handleRetry(from)(ctx(prior, catalog.retryTopic(from)));
+          expect(published.flat().length).toBeGreaterThan(0);
+          for (const item of published.flat())
+            for (const m of item.messages) {
+              expect(parsers[item.topic]!(Buffer.from(String(m.value)))).toMatchObject({ ok: true });
+              if (item.topic === catalog.topics.dlq.name)
+                expect(m.headers).toMatchObject({
+                  [DEAD_LETTER_HEADERS.sourceTopic]:
+                    junk || from === 'main' ? catalog.topics.batches.name : catalog.retryTopic(from),
+                  [DEAD_LETTER_HEADERS.sourcePartition]: '0',
+                  [DEAD_LETTER_HEADERS.sourceOffset]: '7',
+                });
+            }
+        },
+      ),
+      { numRuns: 200 },
+    );
+    fc.assert(
+      fc.property(fc.string(), fc.dictionary(fc.string(), fc.nat()), fc.nat(), (reason, counts, now) => {
+        const notice = suspendedNotice({ id: 'wh1', account_id: 'a', domain_id: 'd' }, reason, counts, now);
+        expect(parseOperationalNotice(Buffer.from(JSON.stringify(notice)))).toMatchObject({ ok: true });
+      }),
+    );
+  });
 });
+
+function retryOf(b: BatchRecord): RetryRecord {
+  return {
+    batch: b,
+    attempt: 1,
+    tier: '10s',
+    due_at: 900,
+    first_failed_at: 10,
+    last_error: 'HTTP 500',
+    history: [{ attempt: 1, tier: 'main', at: 10, status: 500, latency_ms: 1, error: 'HTTP 500' }],
+  };
+}

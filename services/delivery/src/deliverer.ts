@@ -7,27 +7,21 @@
  */
 import {
   type AttemptOutcome,
-  BATCH_FIELDS,
   type BatchRecord,
-  type DeadLetter,
+  type DeadLetterInput,
+  type DeadLetterMessage,
   type DeadLetterReason,
+  deadLetterMessage,
   deadLetterSource,
-  parseJson,
-  RETRY_FIELDS,
-  type RetryRecord,
+  parseBatchRecord,
+  parseRetryRecord,
   type Webhook,
 } from '@hookpost/contracts';
-import { HEADERS, type Message, type TopicCatalog } from '@hookpost/kafka';
+import { HEADERS, type TopicCatalog } from '@hookpost/kafka';
 import type { Logger } from '@hookpost/logger';
 import type { TopicMessages } from './adapters/outbox.ts';
 import { endpointKey, type KeyedLimiter } from './domain/limiter.ts';
-import {
-  type AttemptResult,
-  attemptOutcome,
-  attemptRecord,
-  deadLetter,
-  retryRecord,
-} from './domain/records.ts';
+import { type AttemptResult, attemptOutcome, attemptRecord, retryRecord } from './domain/records.ts';
 import { decide, MAIN_TIER, type Tier } from './domain/retry-policy.ts';
 import type { DeliveryMetrics } from './metrics.ts';
 import { statusClass } from './metrics.ts';
@@ -83,7 +77,7 @@ export class Deliverer {
 
   /** A record of webhooks.batches: the first attempt. */
   handleBatch = async (ctx: RecordContext): Promise<void> => {
-    const parsed = parseJson<BatchRecord>(ctx.message.value, BATCH_FIELDS);
+    const parsed = parseBatchRecord(ctx.message.value);
     if (!parsed.ok) return this.poison(ctx, parsed.error);
     await this.attempt({
       batch: parsed.value,
@@ -99,17 +93,16 @@ export class Deliverer {
   /** A record of a retry tier topic (already due: the tier consumer held it until then). */
   handleRetry(tier: string): (ctx: RecordContext) => Promise<void> {
     return async (ctx) => {
-      const parsed = parseJson<RetryRecord>(ctx.message.value, RETRY_FIELDS);
-      const r = parsed.ok ? parsed.value : null;
-      const batchOk = r ? parseJson<BatchRecord>(Buffer.from(JSON.stringify(r.batch)), BATCH_FIELDS) : null;
-      if (!r || !batchOk?.ok)
-        return this.poison(ctx, parsed.ok ? 'retry record without a valid batch' : parsed.error);
+      // The schema checks the batch inside and the history whole, so nothing below meets a missing field.
+      const parsed = parseRetryRecord(ctx.message.value);
+      if (!parsed.ok) return this.poison(ctx, parsed.error);
+      const r = parsed.value;
       await this.attempt({
         batch: r.batch,
         attempt: r.attempt + 1,
         tier,
-        history: Array.isArray(r.history) ? r.history : [],
-        firstFailedAt: r.first_failed_at ?? null,
+        history: r.history,
+        firstFailedAt: r.first_failed_at,
         dueAt: r.due_at,
         ctx,
       });
@@ -214,16 +207,14 @@ export class Deliverer {
     items: TopicMessages[] = [],
   ): Promise<void> {
     const { batch, ctx } = job;
-    const letter = deadLetter({
+    const { letter, record } = this.letter(ctx, false, {
       reason,
       webhookId: batch.webhook_id,
       batch,
       attempts: history.length > 0 ? history : job.history,
       error,
-      now: this.o.now(),
-      source: source(ctx, false),
     });
-    items.push({ topic: this.o.catalog.topics.dlq.name, messages: [dlqMessage(letter, batch.webhook_id)] });
+    items.push({ topic: this.o.catalog.topics.dlq.name, messages: [record] });
     await this.publish(items, log);
     this.o.metrics.dead.inc({ reason });
     log.warn({ reason, error, attempts: letter.attempts.length }, 'batch dead-lettered');
@@ -232,19 +223,22 @@ export class Deliverer {
   /** An unreadable record: to the DLQ with its exact bytes, and the partition moves on. */
   private async poison(ctx: RecordContext, error: string): Promise<void> {
     const log = this.log.child({ topic: ctx.topic, partition: ctx.partition, offset: ctx.message.offset });
-    const key = ctx.message.key?.toString('utf8') ?? null;
-    const letter = deadLetter({
-      reason: 'poison',
-      webhookId: key,
-      batch: null,
-      attempts: [],
-      error,
-      now: this.o.now(),
-      source: source(ctx, true),
-    });
-    await this.publish([{ topic: this.o.catalog.topics.dlq.name, messages: [dlqMessage(letter, key)] }], log);
+    // The key is the webhook id a well-formed record would have; an empty one says nothing.
+    const key = ctx.message.key?.toString('utf8') || null;
+    const { record } = this.letter(ctx, true, { reason: 'poison', webhookId: key, error });
+    await this.publish([{ topic: this.o.catalog.topics.dlq.name, messages: [record] }], log);
     this.o.metrics.dead.inc({ reason: 'poison' });
     log.error({ error }, 'poison record dead-lettered');
+  }
+
+  /** The dead letter of the record being handled; its id is deterministic per input record. */
+  private letter(
+    ctx: RecordContext,
+    withBytes: boolean,
+    input: Omit<DeadLetterInput, 'source' | 'now'>,
+  ): DeadLetterMessage {
+    const source = deadLetterSource(ctx.topic, ctx.partition, ctx.message, withBytes);
+    return deadLetterMessage({ ...input, source, now: this.o.now() });
   }
 
   private async publish(items: TopicMessages[], log: Logger): Promise<void> {
@@ -271,12 +265,4 @@ function unexpected(error: unknown): AttemptResult {
     retryAfterMs: null,
     responseExcerpt: null,
   };
-}
-
-function dlqMessage(letter: DeadLetter, key: string | null): Message {
-  return { key, value: JSON.stringify(letter), headers: { [HEADERS.reason]: letter.reason } };
-}
-
-function source(ctx: RecordContext, withBytes: boolean): DeadLetter['source'] {
-  return deadLetterSource(ctx.topic, ctx.partition, ctx.message, withBytes);
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DUE_SKEW_MS, dueAtWithin } from './service.ts';
+import { DUE_SKEW_MS, type DueHeaderInvalid, dueAtWithin } from './service.ts';
 
 const now = 1_000_000;
 const horizon = 60_000 * 1.1 + DUE_SKEW_MS;
@@ -23,5 +23,22 @@ describe('retry due-time header', () => {
     for (const v of ['soon', '', ' 5', '-1', '1e3', 'NaN', 'Infinity', undefined, 42, [Buffer.from('1')]])
       expect(due(msg(v))).toBeNull();
     expect(due({})).toBeNull();
+  });
+
+  it('reports each header it takes as due now, with the reason, and nothing for a good one', () => {
+    const heard: DueHeaderInvalid[] = [];
+    const check = dueAtWithin(
+      horizon,
+      () => now,
+      (reason) => heard.push(reason),
+    );
+    check(msg(String(now + 5_000)));
+    check(msg(String(now - 1)));
+    expect(heard).toEqual([]);
+    check(msg(String(now + horizon + 1)));
+    check(msg('soon'));
+    check({});
+    check(msg('1e308'));
+    expect(heard).toEqual(['beyond_horizon', 'not_a_number', 'not_a_number', 'not_a_number']);
   });
 });

@@ -22,6 +22,7 @@ export class DeliveryMetrics {
   readonly lateness: Histogram<'tier'>;
   readonly commitErrors: Counter<'consumer'>;
   readonly produceErrors: Counter;
+  readonly dueHeaderInvalid: Counter<'tier' | 'reason'>;
 
   constructor(registry: Registry) {
     const registers = [registry];
@@ -96,6 +97,13 @@ export class DeliveryMetrics {
     this.produceErrors = new Counter({
       name: 'webhooks_delivery_produce_errors_total',
       help: 'Produce calls for outcomes that failed and were retried',
+      registers,
+    });
+    // Zero-initialised per tier by the wiring (service.ts), which knows the tiers this process consumes.
+    this.dueHeaderInvalid = new Counter({
+      name: 'webhooks_delivery_due_header_invalid_total',
+      help: 'Retry records whose x-due-at header was missing or not a number, or beyond what the tier could have set, and that were therefore taken as due now; by tier and reason (not_a_number, beyond_horizon)',
+      labelNames: ['tier', 'reason'],
       registers,
     });
   }

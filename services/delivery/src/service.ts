@@ -3,8 +3,8 @@
  * the HTTP sender, the main and tier consumers and the suspender. `main.ts` calls it with config; the
  * integration tests call it directly (or spawn main.ts when a real process must die).
  */
-import { SecretBox } from '@hookpost/contracts';
-import { HEADERS, type Kafka, type TopicCatalog } from '@hookpost/kafka';
+import { PARSE_FAILURES, SecretBox } from '@hookpost/contracts';
+import { HEADERS, type Kafka, recordSkipper, type TopicCatalog } from '@hookpost/kafka';
 import type { Logger } from '@hookpost/logger';
 import type { Registry } from '@hookpost/metrics';
 import { HttpSender, type SsrfAllow } from '@hookpost/sender';
@@ -118,7 +118,8 @@ export async function startDelivery(deps: DeliveryDeps): Promise<DeliveryHandle>
         handle: deliverer.handleBatch,
       }),
     );
-  for (const tier of settings.roles.tiers)
+  for (const tier of settings.roles.tiers) {
+    for (const reason of DUE_HEADER_INVALID) metrics.dueHeaderInvalid.inc({ tier: tier.name, reason }, 0);
     consumers.push(
       new PartitionConsumer({
         ...common,
@@ -128,10 +129,12 @@ export async function startDelivery(deps: DeliveryDeps): Promise<DeliveryHandle>
         dueAt: dueAtWithin(
           Math.max(tier.delayMs * (1 + settings.jitter), settings.maxRetryAfterMs) + DUE_SKEW_MS,
           now,
+          (reason) => metrics.dueHeaderInvalid.inc({ tier: tier.name, reason }),
         ),
         handle: deliverer.handleRetry(tier.name),
       }),
     );
+  }
   let suspender: Suspender | undefined;
   let writer: SubscriptionWriter | undefined;
   if (settings.roles.suspender) {
@@ -144,6 +147,12 @@ export async function startDelivery(deps: DeliveryDeps): Promise<DeliveryHandle>
       table,
       writer,
       metrics,
+      skipper: recordSkipper({
+        logger: logger.child({ component: 'suspender' }),
+        registry: deps.registry,
+        topics: [catalog.topics.dlq.name],
+        reasons: PARSE_FAILURES,
+      }),
       logger,
       now,
       maxWaitTimeMs: settings.maxWaitTimeMs,
@@ -189,13 +198,29 @@ export const DUE_SKEW_MS = 60_000;
  * number, is treated as due now: the batch inside may be fine, an early retry costs one attempt (receivers
  * dedupe on webhook-id), and the record then ends like any retry (delivered, retried, dead-lettered).
  */
+export const DUE_HEADER_INVALID = ['not_a_number', 'beyond_horizon'] as const;
+export type DueHeaderInvalid = (typeof DUE_HEADER_INVALID)[number];
+
+/**
+ * `onInvalid` hears each header taken as due now (a missing header counts as not a number: delivery
+ * always writes one). The partition consumer asks once per record it takes on, and such a record is
+ * taken on at once, so each is heard once (again only if a rebalance hands the partition over).
+ */
 export function dueAtWithin(
   horizonMs: number,
   now: () => number,
+  onInvalid: (reason: DueHeaderInvalid) => void = () => {},
 ): (message: { headers?: Record<string, unknown> }) => number | null {
   return (message) => {
     const due = dueAtOf(message);
-    if (due === null || due > now() + horizonMs) return null;
+    if (due === null) {
+      onInvalid('not_a_number');
+      return null;
+    }
+    if (due > now() + horizonMs) {
+      onInvalid('beyond_horizon');
+      return null;
+    }
     return due;
   };
 }

@@ -8,11 +8,12 @@
  * Once the write is applied (read-your-writes through the table) later dead letters of the same
  * webhook find it suspended and change nothing.
  */
-import { DEAD_LETTER_FIELDS, type DeadLetter, parseJson, type Webhook } from '@hookpost/contracts';
+import { type DeadLetter, parseDeadLetter, type Webhook } from '@hookpost/contracts';
 import {
   type Consumer,
   createProducer,
   type Kafka,
+  type RecordSkipper,
   SerialProducer,
   SupervisedConsumer,
   type TopicCatalog,
@@ -32,6 +33,8 @@ export interface SuspenderOptions {
   table: SubscriptionTable;
   writer: SubscriptionWriter;
   metrics: DeliveryMetrics;
+  /** Invalid dead letters are skipped through it (counted, logged): the DLQ is not a work topic. */
+  skipper: RecordSkipper;
   logger: Logger;
   now: () => number;
   maxWaitTimeMs: number;
@@ -78,13 +81,10 @@ export class Suspender {
     await consumer.subscribe({ topic: this.o.catalog.topics.dlq.name, fromBeginning: true });
     // Each record is a couple of acknowledged Kafka writes, never HTTP: short enough for eachMessage.
     await consumer.run({
-      eachMessage: async ({ message, partition }) => {
-        const parsed = parseJson<DeadLetter>(message.value, DEAD_LETTER_FIELDS);
+      eachMessage: async ({ topic, message, partition }) => {
+        const parsed = parseDeadLetter(message.value);
         if (!parsed.ok) {
-          this.log.error(
-            { partition, offset: message.offset, error: parsed.error },
-            'unreadable dead letter skipped',
-          );
+          this.o.skipper.skip({ topic, partition, offset: message.offset }, parsed.reason, parsed.error);
           return;
         }
         await this.onDeadLetter(parsed.value);

@@ -22,6 +22,8 @@ import {
   type Kafka,
   KafkaUnavailableError,
   provisionTopics,
+  type RecordSkipper,
+  recordSkipper,
   SerialProducer,
   topicCatalog,
 } from '@hookpost/kafka';
@@ -135,6 +137,8 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
   }
   const catalog = topicCatalog({ prefix: config.topics.prefix, partitions: config.topics.partitions });
   const groupPrefix = `${config.topics.prefix}hookpost-dlq-cli`;
+  // No metrics registry in a CLI: invalid DLQ and ledger records are logged (stderr) and counted in the output.
+  const skipper = recordSkipper({ logger });
   try {
     const topics = await admin.listTopics();
     if (!topics.includes(catalog.topics.dlq.name)) {
@@ -142,7 +146,7 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
       return EXIT.failed;
     }
     if (command === 'list') {
-      const scan = await scanDeadLetters(kafka, catalog.topics.dlq.name, filter, groupPrefix);
+      const scan = await scanDeadLetters(kafka, catalog.topics.dlq.name, filter, groupPrefix, skipper);
       const rows = summarise(scan.letters.map((s) => s.letter));
       // The newest first: what `show` takes, so an SRE can go from the counts to one record.
       const newest = [...scan.letters].reverse();
@@ -163,7 +167,7 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
     if (command === 'show') {
       // Trimmed: a copied table cell often brings its padding along.
       const id = positionals[0]!.trim();
-      const scan = await scanDeadLetters(kafka, catalog.topics.dlq.name, {}, groupPrefix);
+      const scan = await scanDeadLetters(kafka, catalog.topics.dlq.name, {}, groupPrefix, skipper);
       const found = scan.letters.find((s) => s.letter.dlq_id === id);
       if (!found) {
         io.err(`dlq show: no dead letter with id ${id}\n`);
@@ -191,6 +195,7 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
       force: values.force ?? false,
       json: values.json ?? false,
       logger,
+      skipper,
       now,
     });
   } catch (error) {
@@ -220,6 +225,7 @@ interface ReplayRun {
   force: boolean;
   json: boolean;
   logger: ReturnType<typeof createLogger>;
+  skipper: RecordSkipper;
   now: () => number;
 }
 
@@ -243,6 +249,7 @@ async function runReplay(kafka: Kafka, io: Io, config: CliConfig, run: ReplayRun
       topics: run.topics,
       filter: run.filter,
       groupPrefix: run.groupPrefix,
+      skipper: run.skipper,
       lookup: (id) => table.get(id),
       resume: run.resume
         ? async (id) => {

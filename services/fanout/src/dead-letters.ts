@@ -1,24 +1,30 @@
 /** Dead letters fan-out writes: poison input (original bytes kept) and events for suspended webhooks. */
-import { type DeadLetter, type DispatchRecord, deadLetterSource, stableDlqId } from '@hookpost/contracts';
-import { HEADERS, type KafkaMessage } from '@hookpost/kafka';
+import {
+  type DeadLetterMessage,
+  type DispatchRecord,
+  deadLetterMessage,
+  deadLetterSource,
+} from '@hookpost/contracts';
+import type { KafkaMessage } from '@hookpost/kafka';
 
 export interface Source {
   topic: string;
   partition: number;
 }
 
-export function poisonLetter(source: Source, message: KafkaMessage, error: string, now: number): DeadLetter {
-  return {
-    dlq_id: stableDlqId('poison', source.topic, source.partition, message.offset),
+export function poisonLetter(
+  source: Source,
+  message: KafkaMessage,
+  error: string,
+  now: number,
+): DeadLetterMessage {
+  return deadLetterMessage({
     reason: 'poison',
-    webhook_id: null,
-    batch: null,
-    dispatch: null,
-    attempts: [],
-    error,
-    dead_at: now,
     source: deadLetterSource(source.topic, source.partition, message, true),
-  };
+    webhookId: null,
+    error,
+    now,
+  });
 }
 
 export function suspendedLetter(
@@ -26,33 +32,16 @@ export function suspendedLetter(
   offset: string,
   record: DispatchRecord,
   now: number,
-): DeadLetter {
-  return {
-    dlq_id: stableDlqId('suspended', record.event_id, record.webhook_id),
+): DeadLetterMessage {
+  return deadLetterMessage({
     reason: 'suspended',
-    webhook_id: record.webhook_id,
-    batch: null,
+    // Where the event was, not its bytes or headers: the dispatch record inside is the payload.
+    source: deadLetterSource(source.topic, source.partition, { offset, key: null, value: null }, false),
+    webhookId: record.webhook_id,
     dispatch: [record],
-    attempts: [],
     error: 'webhook is suspended',
-    dead_at: now,
-    source: {
-      topic: source.topic,
-      partition: source.partition,
-      offset,
-      key_b64: null,
-      value_b64: null,
-      headers: {},
-    },
-  };
-}
-
-export function letterHeaders(letter: DeadLetter): Record<string, string> {
-  const h: Record<string, string> = { [HEADERS.reason]: letter.reason };
-  if (letter.source) {
-    h[HEADERS.sourceTopic] = letter.source.topic;
-    h[HEADERS.sourcePartition] = String(letter.source.partition);
-    h[HEADERS.sourceOffset] = letter.source.offset;
-  }
-  return h;
+    now,
+    // One event dead-letters once per suspended webhook it matches.
+    idParts: [record.event_id, record.webhook_id],
+  });
 }

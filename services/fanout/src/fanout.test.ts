@@ -1,7 +1,8 @@
-import type { Webhook } from '@hookpost/contracts';
+import { deadLetterHeaders, parseDeadLetter, parseDispatchRecord, type Webhook } from '@hookpost/contracts';
 import type { DecodeResult, EmailEvent } from '@hookpost/events';
 import type { KafkaMessage } from '@hookpost/kafka';
 import { eventGenerator } from '@hookpost/loadgen';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { type FanoutDeps, fanOut } from './fanout.ts';
 
@@ -90,5 +91,46 @@ describe('fanOut', () => {
       throw new Error('registry down');
     };
     await expect(fanOut(source, msg('x'), d)).rejects.toThrow('registry down');
+  });
+
+  it('everything it writes validates: dispatch records and dead letters, with headers that match', async () => {
+    const events = eventGenerator({ domains: 2, seed: 7 });
+    const input = fc.record({
+      decoded: fc.boolean(),
+      statuses: fc.array(fc.constantFrom<Webhook['status']>('active', 'suspended'), { maxLength: 4 }),
+      bytes: fc.uint8Array({ maxLength: 30 }),
+    });
+    await fc.assert(
+      fc.asyncProperty(input, async ({ decoded, statuses, bytes }) => {
+        const result: DecodeResult<EmailEvent> = decoded
+          ? { ok: true, value: events(), schemaId: 1 }
+          : { ok: false, reason: 'corrupt', error: 'bad body' };
+        const m = { ...msg(''), value: Buffer.from(bytes) } as KafkaMessage;
+        const out = await fanOut(
+          source,
+          m,
+          deps(
+            result,
+            statuses.map((st, i) => hook(`w${i}`, st)),
+          ),
+        );
+        for (const r of out.records) {
+          const value = Buffer.from(String(r.value));
+          if (r.topic === 'dispatch') {
+            expect(parseDispatchRecord(value)).toMatchObject({ ok: true });
+            continue;
+          }
+          const letter = parseDeadLetter(value);
+          if (!letter.ok) throw new Error(letter.error);
+          expect(r.key).toBe(letter.value.webhook_id);
+          expect(letter.value.source).toMatchObject({ topic: 'events', partition: 2, offset: '7' });
+          expect(r.headers).toEqual(deadLetterHeaders(letter.value));
+        }
+        // One letter per suspended webhook of the event: the ids differ.
+        const letters = out.records.filter((r) => r.topic === 'dlq');
+        expect(new Set(letters.map((r) => JSON.parse(String(r.value)).dlq_id)).size).toBe(letters.length);
+      }),
+      { numRuns: 200 },
+    );
   });
 });

@@ -6,7 +6,7 @@
 import type { DispatchRecord, Webhook } from '@hookpost/contracts';
 import type { DecodeResult, EmailEvent } from '@hookpost/events';
 import type { KafkaMessage, OutputRecord } from '@hookpost/kafka';
-import { letterHeaders, poisonLetter, type Source, suspendedLetter } from './dead-letters.ts';
+import { poisonLetter, type Source, suspendedLetter } from './dead-letters.ts';
 import { envelope, renderData } from './render.ts';
 
 export interface FanoutDeps {
@@ -56,12 +56,9 @@ export async function fanOut(
     } else {
       // Kept for replay after resume, not lost.
       suspended += 1;
-      const letter = suspendedLetter(source, message.offset, record, now);
       records.push({
         topic: deps.topics.dlq,
-        key: webhook.id,
-        value: JSON.stringify(letter),
-        headers: letterHeaders(letter),
+        ...suspendedLetter(source, message.offset, record, now).record,
       });
     }
   }
@@ -76,11 +73,5 @@ function poison(
   deps: FanoutDeps,
 ): FanoutOutcome {
   const letter = poisonLetter(source, message, error, deps.now());
-  return {
-    kind: 'poison',
-    reason,
-    records: [
-      { topic: deps.topics.dlq, key: null, value: JSON.stringify(letter), headers: letterHeaders(letter) },
-    ],
-  };
+  return { kind: 'poison', reason, records: [{ topic: deps.topics.dlq, ...letter.record }] };
 }

@@ -1,14 +1,14 @@
-/** Builders of the documents delivery writes; pure, so their shapes are tested without Kafka. */
-import {
-  type AttemptOutcome,
-  type AttemptRecord,
-  type BatchRecord,
-  type DeadLetter,
-  type DeadLetterReason,
-  type OperationalNotice,
-  type RetryRecord,
-  stableDlqId,
-  type Webhook,
+/**
+ * Builders of the documents delivery writes; pure, so their shapes are tested without Kafka. Dead letters
+ * come from @hookpost/contracts' deadLetterMessage, the writer every stage shares.
+ */
+import type {
+  AttemptOutcome,
+  AttemptRecord,
+  BatchRecord,
+  OperationalNotice,
+  RetryRecord,
+  Webhook,
 } from '@hookpost/contracts';
 
 /** What one HTTP attempt produced (the sender's outcome value). */
@@ -67,32 +67,6 @@ export function retryRecord(
     first_failed_at: firstFailedAt,
     last_error: last?.error ?? (last?.status ? `HTTP ${last.status}` : null),
     history,
-  };
-}
-
-export function deadLetter(input: {
-  reason: DeadLetterReason;
-  webhookId: string | null;
-  batch: BatchRecord | null;
-  attempts: AttemptOutcome[];
-  error: string | null;
-  now: number;
-  source: DeadLetter['source'];
-}): DeadLetter {
-  return {
-    // Deterministic per input record: a crash that makes delivery process the record again yields the
-    // same id, so the replay ledger still replays the dead letter once.
-    dlq_id: input.source
-      ? stableDlqId(input.reason, input.source.topic, input.source.partition, input.source.offset)
-      : stableDlqId(input.reason, input.batch?.batch_id ?? '', input.attempts.length, input.now),
-    reason: input.reason,
-    webhook_id: input.webhookId,
-    batch: input.batch,
-    dispatch: null,
-    attempts: input.attempts,
-    error: input.error,
-    dead_at: input.now,
-    source: input.source,
   };
 }
 

@@ -1,0 +1,151 @@
+/**
+ * One complete JSON Schema per document on the internal topics, compiled once with ajv. Writers' output
+ * passes them (records.test.ts checks every writer with fast-check) and every reader validates with them
+ * before it touches a field; `parse*` never throws, whatever the bytes.
+ *
+ * Policy on properties: every declared field is required with its full type (nulls where the type has
+ * them), nested documents are checked whole, and properties a schema does not declare are allowed and
+ * ignored (`additionalProperties` left open). During a rolling upgrade a newer writer may add a field; a
+ * closed schema would turn each such record into poison for the older readers of a work topic, i.e.
+ * dead-letter valid work. Maps (`counts`, `source.headers`) constrain their values instead.
+ */
+import type { ValidateFunction } from 'ajv';
+import {
+  type AttemptRecord,
+  type BatchRecord,
+  DEAD_LETTER_REASONS,
+  type DeadLetter,
+  type DispatchRecord,
+  type LedgerEntry,
+  type OperationalNotice,
+  type ParsedRecord,
+  type RetryRecord,
+} from './records.ts';
+import { ajv, parseRecord } from './schemas.ts';
+
+const id = { type: 'string', minLength: 1 } as const;
+const text = { type: 'string' } as const;
+const textOrNull = { type: ['string', 'null'] } as const;
+/** Epoch milliseconds, counts, partitions: non-negative integers. */
+const natural = { type: 'integer', minimum: 0 } as const;
+const attemptNo = { type: 'integer', minimum: 1 } as const;
+const status = { type: ['integer', 'null'] } as const;
+
+/** A document whose every listed property is required. */
+function doc<P extends Record<string, unknown>>(properties: P) {
+  return { type: 'object', required: Object.keys(properties), properties } as const;
+}
+
+export const dispatchSchema = doc({
+  event_id: id,
+  webhook_id: id,
+  type: id,
+  event_created_at: natural,
+  dispatched_at: natural,
+  // The rendered customer payload: opaque to the pipeline, which only serialises it into the body.
+  payload: { type: 'object' },
+});
+
+export const batchSchema = doc({
+  batch_id: id,
+  webhook_id: id,
+  format: { enum: ['json', 'jsonl'] },
+  body: text,
+  event_ids: { type: 'array', items: id },
+  first_enqueued_at: natural,
+  oldest_event_at: natural,
+  created_at: natural,
+});
+
+export const attemptOutcomeSchema = doc({
+  attempt: attemptNo,
+  tier: id,
+  at: natural,
+  status,
+  latency_ms: natural,
+  error: textOrNull,
+});
+
+export const retrySchema = doc({
+  batch: batchSchema,
+  attempt: attemptNo,
+  tier: id,
+  due_at: natural,
+  first_failed_at: natural,
+  last_error: textOrNull,
+  history: { type: 'array', items: attemptOutcomeSchema },
+});
+
+const sourceSchema = doc({
+  topic: id,
+  partition: natural,
+  offset: { type: 'string', pattern: '^[0-9]{1,20}$' },
+  key_b64: textOrNull,
+  value_b64: textOrNull,
+  headers: { type: 'object', additionalProperties: text },
+});
+
+export const deadLetterSchema = doc({
+  dlq_id: id,
+  reason: { enum: Object.keys(DEAD_LETTER_REASONS) },
+  webhook_id: { type: ['string', 'null'], minLength: 1 },
+  batch: { oneOf: [{ type: 'null' }, batchSchema] },
+  dispatch: { oneOf: [{ type: 'null' }, { type: 'array', items: dispatchSchema }] },
+  attempts: { type: 'array', items: attemptOutcomeSchema },
+  error: textOrNull,
+  dead_at: natural,
+  source: { oneOf: [{ type: 'null' }, sourceSchema] },
+});
+
+export const attemptSchema = doc({
+  webhook_id: id,
+  batch_id: id,
+  attempt: attemptNo,
+  tier: id,
+  at: natural,
+  status,
+  latency_ms: natural,
+  outcome: { enum: ['delivered', 'retry', 'dead'] },
+  error: textOrNull,
+  response_excerpt: textOrNull,
+  event_count: natural,
+});
+
+export const noticeSchema = doc({
+  type: { enum: ['webhook.suspended', 'webhook.resumed'] },
+  webhook_id: id,
+  account_id: text,
+  domain_id: text,
+  reason: text,
+  at: natural,
+  counts: { type: 'object', additionalProperties: natural },
+});
+
+export const ledgerEntrySchema = doc({
+  dlq_id: id,
+  webhook_id: { type: ['string', 'null'], minLength: 1 },
+  target: { enum: ['batches', 'dispatch'] },
+  replayed_at: natural,
+  by: text,
+});
+
+/** A never-throwing parser of bytes into `T`, validated by `schema` (compiled once, here). */
+function parser<T>(schema: object): (b: Buffer | null) => ParsedRecord<T> {
+  const validate: ValidateFunction<T> = ajv.compile<T>(schema);
+  return (b) => parseRecord(b, validate);
+}
+
+/** webhooks.dispatch (read by the batcher: a work topic). */
+export const parseDispatchRecord = parser<DispatchRecord>(dispatchSchema);
+/** webhooks.batches (read by delivery's main consumer: a work topic). */
+export const parseBatchRecord = parser<BatchRecord>(batchSchema);
+/** webhooks.retry.<tier> (read by the tier consumers: work topics). */
+export const parseRetryRecord = parser<RetryRecord>(retrySchema);
+/** webhooks.dlq (read by the suspender, the API's resend and the dlq CLI). */
+export const parseDeadLetter = parser<DeadLetter>(deadLetterSchema);
+/** webhooks.attempts (read by the API's delivery history). */
+export const parseAttemptRecord = parser<AttemptRecord>(attemptSchema);
+/** webhooks.operational (read by owners' and operators' tooling). */
+export const parseOperationalNotice = parser<OperationalNotice>(noticeSchema);
+/** webhooks.dlq.replayed (read by every replay). */
+export const parseLedgerEntry = parser<LedgerEntry>(ledgerEntrySchema);
