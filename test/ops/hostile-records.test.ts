@@ -6,6 +6,10 @@
  * until: every good record took effect, every bad record on a work topic is a poison dead letter with
  * its exact bytes and a reason, every bad record elsewhere is skipped and counted, every group's lag
  * is 0 — and no process exited. The readiness probes answer 200 at the end.
+ *
+ * webhooks.operational has no reader in the product today: its hostile records are produced (a reader
+ * added later meets them), and all this can check is that they disturb nothing. The replay ledger is
+ * read by the API's resend, which each run calls. HOSTILE_SEED replays a failing run's seed.
  */
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -28,8 +32,8 @@ import { dueHeader, type HostileRecord, interleave, positions } from './hostile/
 import { lagOf, receivedIds, sampleSum, type TopicTail, tailTopics } from './hostile/observe.ts';
 import * as T from './hostile/topics.ts';
 
-const RUNS = 3;
-const PER_RUN = 70;
+const RUNS = 5;
+const PER_RUN = 80;
 const TIERS = ['1s', '2s'];
 const TOKEN = 'tok-hostile-0123456789';
 let env: TestEnv;
@@ -83,10 +87,13 @@ async function api(method: string, path: string, body?: unknown) {
   // biome-ignore lint/suspicious/noExplicitAny: the test reads responses loosely
   return { status: res.status, body: (await res.json().catch(() => null)) as any };
 }
+let apiBase: string | undefined;
 function apiUrl(): string {
+  if (apiBase) return apiBase;
   const m = /"port":(\d+)[^\n]*management API listening/.exec(procs.get('api')!.output());
   if (!m) throw new Error('API port not logged yet');
-  return `http://127.0.0.1:${m[1]}`;
+  apiBase = `http://127.0.0.1:${m[1]}`;
+  return apiBase;
 }
 
 it('hostile records on every topic: poison dead-lettered with their bytes or skipped and counted, good records take effect, nothing stops', async () => {
@@ -130,6 +137,9 @@ it('hostile records on every topic: poison dead-lettered with their bytes or ski
   };
   for (const svc of ['fanout', 'batcher', 'delivery', 'api']) procs.set(svc, spawnService(svc, common));
   await Promise.all([...procs.values()].map((p) => p.ready(90_000)));
+  await waitFor(() => apiUrl(), { what: 'API listening' });
+  const started = Date.now();
+  const stamp = (what: string) => console.info(`${((Date.now() - started) / 1000).toFixed(1)} s: ${what}`);
   tail = await tailTopics(
     env,
     [t.events.name, t.dispatch.name, t.batches.name, ...tierTopics, t.dlq.name],
@@ -286,6 +296,7 @@ it('hostile records on every topic: poison dead-lettered with their bytes or ski
           );
     };
     const long = { timeoutMs: 90_000 };
+    stamp(`run ${i} produced`);
     // Every bad record of a work topic: a poison dead letter with its exact bytes and a reason.
     await waitFor(
       () => {
@@ -306,6 +317,7 @@ it('hostile records on every topic: poison dead-lettered with their bytes or ski
       },
       { ...long, what: `run ${i}: poison dead letters` },
     );
+    stamp(`run ${i} poison dead letters`);
     // The good letter suspended its webhook; resend (resume) replays it once and skips the ledgered one.
     await waitFor(
       async () => (await api('GET', `/v1/webhooks/${c.v.id}`)).body?.data?.status === 'suspended',
@@ -323,6 +335,7 @@ it('hostile records on every topic: poison dead-lettered with their bytes or ski
       replayed: 1,
       ledgered: 1,
     });
+    stamp(`run ${i} resend`);
     // The new webhook gets events once fan-out's table has it (probe until one arrives).
     const probeDomain = c.n.domain_id;
     const probes = eventGenerator({
@@ -377,8 +390,10 @@ it('hostile records on every topic: poison dead-lettered with their bytes or ski
         what: `run ${i}: tombstoned webhook gone`,
       });
     for (const w of good) expect((await api('GET', `/v1/webhooks/${w.id}`)).body.data.status).toBe('active');
+    stamp(`run ${i} good records`);
     await lagsAreZero(i);
     await skipsCounted(i);
+    stamp(`run ${i} lag 0, skips counted`);
   }
 
   async function lagsAreZero(i: number) {
