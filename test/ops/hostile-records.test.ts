@@ -22,14 +22,23 @@ import { emailEventSchema, MtaProducer, registerSchema, valueSubject } from '@ho
 import { createProducer, type Message, type Producer, provisionTopics } from '@hookpost/kafka';
 import { eventGenerator } from '@hookpost/loadgen';
 import { type Receiver, startReceiver } from '@hookpost/sender';
-import avro from 'avsc';
 import fc from 'fast-check';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type TestEnv, testEnv, waitFor } from '../support/env.ts';
-import { metricsText, type RunningProcess, spawnService } from '../support/services.ts';
+import { type RunningProcess, spawnService } from '../support/services.ts';
 import { makeWebhook } from '../support/webhooks.ts';
-import { dueHeader, type HostileRecord, interleave, positions } from './hostile/arbitraries.ts';
-import { lagOf, receivedIds, sampleSum, type TopicTail, tailTopics } from './hostile/observe.ts';
+import { type HostileRecord, interleave } from './hostile/arbitraries.ts';
+import {
+  allAlive,
+  apiCall,
+  apiUrl,
+  fp,
+  json,
+  lagsAreZero,
+  poisonCovered,
+  skipsCounted,
+} from './hostile/checks.ts';
+import { receivedIds, type TopicTail, tailTopics } from './hostile/observe.ts';
 import * as T from './hostile/topics.ts';
 
 const RUNS = 5;
@@ -73,28 +82,8 @@ afterAll(async () => {
   if (dataDir) rmSync(dataDir, { recursive: true, force: true });
 });
 
-const b64 = (b: Buffer | string | null) => (b === null ? null : Buffer.from(b).toString('base64'));
-const fp = (topic: string, key: Buffer | string | null, value: Buffer | null) =>
-  `${topic}|${b64(key)}|${b64(value)}`;
-const json = (v: unknown) => Buffer.from(JSON.stringify(v));
-
-async function api(method: string, path: string, body?: unknown) {
-  const res = await fetch(`${apiUrl()}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  // biome-ignore lint/suspicious/noExplicitAny: the test reads responses loosely
-  return { status: res.status, body: (await res.json().catch(() => null)) as any };
-}
-let apiBase: string | undefined;
-function apiUrl(): string {
-  if (apiBase) return apiBase;
-  const m = /"port":(\d+)[^\n]*management API listening/.exec(procs.get('api')!.output());
-  if (!m) throw new Error('API port not logged yet');
-  apiBase = `http://127.0.0.1:${m[1]}`;
-  return apiBase;
-}
+const api = (method: string, path: string, body?: unknown) =>
+  apiCall(procs.get('api')!, TOKEN, method, path, body);
 
 it('hostile records on every topic: poison dead-lettered with their bytes or skipped and counted, good records take effect, nothing stops', async () => {
   const t = env.catalog.topics;
@@ -137,7 +126,7 @@ it('hostile records on every topic: poison dead-lettered with their bytes or ski
   };
   for (const svc of ['fanout', 'batcher', 'delivery', 'api']) procs.set(svc, spawnService(svc, common));
   await Promise.all([...procs.values()].map((p) => p.ready(90_000)));
-  await waitFor(() => apiUrl(), { what: 'API listening' });
+  await waitFor(() => apiUrl(procs.get('api')!), { what: 'API listening' });
   const started = Date.now();
   const stamp = (what: string) => console.info(`${((Date.now() - started) / 1000).toFixed(1)} s: ${what}`);
   tail = await tailTopics(
@@ -152,26 +141,7 @@ it('hostile records on every topic: poison dead-lettered with their bytes or ski
     valueSubject(t.events.name),
     emailEventSchema(),
   );
-  const reader = avro.Type.forSchema(emailEventSchema() as avro.Schema);
-  const targets = { trap, good, box, tiers: TIERS };
-  const work = T.workArbitraries(targets);
-  const other = T.otherArbitraries(targets);
-  const list = (a: fc.Arbitrary<HostileRecord>) => fc.array(a, { minLength: PER_RUN, maxLength: PER_RUN });
-  const withDue = (a: fc.Arbitrary<HostileRecord>) =>
-    fc.tuple(a, dueHeader).map(([r, due]) => ({ ...r, headers: { ...r.headers, 'x-due-at': due } }));
-  const runArb = fc.record({
-    events: list(T.eventArbitrary(schemaId, reader, [domain])),
-    dispatch: list(work.dispatch),
-    batches: list(work.batches),
-    tiers: fc.tuple(...TIERS.map((x) => list(withDue(work.retry(x))))),
-    dlq: list(other.dlq),
-    attempts: list(other.attempts),
-    operational: list(other.operational),
-    ledger: list(other.ledger),
-    subscriptions: list(other.subscriptions),
-    goodDue: fc.array(dueHeader, { minLength: 4, maxLength: 4 }),
-    at: positions(12, PER_RUN),
-  });
+  const runArb = T.runArbitrary({ trap, good, box, tiers: TIERS }, schemaId, domain, PER_RUN);
 
   const gen = eventGenerator({
     domains: 1,
@@ -288,35 +258,14 @@ it('hostile records on every topic: poison dead-lettered with their bytes or ski
     i: number,
     c: { n: Webhook; hist: string; v: Webhook; ledgered: string; created: string },
   ) {
-    const alive = () => {
-      for (const [name, p] of procs)
-        if (p.child.exitCode !== null || p.child.signalCode !== null)
-          throw new Error(
-            `${name} exited (${p.child.exitCode ?? p.child.signalCode}): ${p.output().slice(-3000)}`,
-          );
-    };
+    const alive = () => allAlive(procs);
     const long = { timeoutMs: 90_000 };
     stamp(`run ${i} produced`);
     // Every bad record of a work topic: a poison dead letter with its exact bytes and a reason.
-    await waitFor(
-      () => {
-        alive();
-        const found = new Map<string, number>();
-        for (const l of tail.letters) {
-          const k = `${l.source!.topic}|${l.source!.key_b64}|${l.source!.value_b64}`;
-          if (l.error) found.set(k, (found.get(k) ?? 0) + 1);
-        }
-        const need = new Map<string, number>();
-        for (const k of poisonExpected) need.set(k, (need.get(k) ?? 0) + 1);
-        const missing = [...need].filter(([k, m]) => (found.get(k) ?? 0) < m);
-        if (missing.length > 0)
-          throw new Error(
-            `${missing.length} bad records without a poison dead letter, e.g. ${missing[0]![0]}`,
-          );
-        return true;
-      },
-      { ...long, what: `run ${i}: poison dead letters` },
-    );
+    await waitFor(() => alive() && poisonCovered(tail, poisonExpected), {
+      ...long,
+      what: `run ${i}: poison dead letters`,
+    });
     stamp(`run ${i} poison dead letters`);
     // The good letter suspended its webhook; resend (resume) replays it once and skips the ledgered one.
     await waitFor(
@@ -391,59 +340,9 @@ it('hostile records on every topic: poison dead-lettered with their bytes or ski
       });
     for (const w of good) expect((await api('GET', `/v1/webhooks/${w.id}`)).body.data.status).toBe('active');
     stamp(`run ${i} good records`);
-    await lagsAreZero(i);
-    await skipsCounted(i);
+    await lagsAreZero({ env, tail, tiers: TIERS }, i);
+    await skipsCounted({ env, procs, counts, tiers: TIERS }, i);
     stamp(`run ${i} lag 0, skips counted`);
-  }
-
-  async function lagsAreZero(i: number) {
-    const p = env.prefix;
-    const groups: [string, string][] = [
-      [`${p}hookpost-fanout`, t.events.name],
-      [`${p}hookpost-batcher`, t.dispatch.name],
-      [`${p}hookpost-delivery`, t.batches.name],
-      ...TIERS.map((x, k) => [`${p}hookpost-delivery-retry-${x}`, tierTopics[k]!] as [string, string]),
-      [`${p}hookpost-suspender`, t.dlq.name],
-    ];
-    for (const [group, topic] of groups)
-      await waitFor(async () => (await lagOf(env, tail, group, topic)) === 0, {
-        timeoutMs: 90_000,
-        what: `run ${i}: lag 0 of ${group} on ${topic}`,
-      });
-  }
-
-  async function skipsCounted(i: number) {
-    const m = Object.fromEntries(
-      await Promise.all([...procs].map(async ([k, p]) => [k, await metricsText(p)])),
-    );
-    const skipped = (svc: string, topic: string) =>
-      sampleSum(m[svc], 'webhooks_records_skipped_total', {
-        topic: new RegExp(`^${topic.replaceAll('.', '\\.')}$`),
-      });
-    const got = {
-      dlqBySuspender: skipped('delivery', t.dlq.name) >= counts[t.dlq.name]!,
-      dlqByApi: skipped('api', t.dlq.name) >= counts[t.dlq.name]!,
-      attempts: skipped('api', t.attempts.name) >= counts[t.attempts.name]!,
-      ledger: skipped('api', ledger) >= counts[ledger]!,
-      ...Object.fromEntries(
-        ['fanout', 'batcher', 'delivery', 'api'].map((s) => [
-          `subscriptions:${s}`,
-          sampleSum(m[s], 'webhooks_subscription_records_total', { result: /^(invalid|undecryptable)$/ }) >=
-            counts[t.subscriptions.name]!,
-        ]),
-      ),
-      ...Object.fromEntries(
-        TIERS.map((x) => [
-          `due:${x}`,
-          sampleSum(m.delivery, 'webhooks_delivery_due_header_invalid_total', {
-            tier: new RegExp(`^${x}$`),
-          }) >= counts[`due:${x}`]!,
-        ]),
-      ),
-    };
-    expect(got, `run ${i}: skipped records counted`).toEqual(
-      Object.fromEntries(Object.keys(got).map((k) => [k, true])),
-    );
   }
 
   for (const [name, p] of procs) {

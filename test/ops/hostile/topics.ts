@@ -5,96 +5,19 @@
  */
 import { randomUUID } from 'node:crypto';
 import { type SecretBox, sealWebhook, type Webhook } from '@hookpost/contracts';
-import type avro from 'avsc';
+import { emailEventSchema } from '@hookpost/events';
+import avro from 'avsc';
 import fc from 'fast-check';
-import { anyHeaders, anyKey, badValue, type FieldSpec, type HostileRecord, mutated } from './arbitraries.ts';
-
-const S = ['string'] as const;
-const N = ['number'] as const;
-const SN = ['string', 'null'] as const;
-const O = ['object'] as const;
-const A = ['array'] as const;
-
-export const DISPATCH: FieldSpec = {
-  event_id: S,
-  webhook_id: S,
-  type: S,
-  event_created_at: N,
-  dispatched_at: N,
-  payload: O,
-};
-export const BATCH: FieldSpec = {
-  batch_id: S,
-  webhook_id: S,
-  format: S,
-  body: S,
-  event_ids: A,
-  first_enqueued_at: N,
-  oldest_event_at: N,
-  created_at: N,
-};
-const RETRY: FieldSpec = {
-  batch: O,
-  attempt: N,
-  tier: S,
-  due_at: N,
-  first_failed_at: N,
-  last_error: SN,
-  history: A,
-};
-const DEAD: FieldSpec = {
-  dlq_id: S,
-  reason: S,
-  webhook_id: SN,
-  batch: ['object', 'null'],
-  dispatch: ['array', 'null'],
-  attempts: A,
-  error: SN,
-  dead_at: N,
-  source: ['object', 'null'],
-};
-const ATTEMPT: FieldSpec = {
-  webhook_id: S,
-  batch_id: S,
-  attempt: N,
-  tier: S,
-  at: N,
-  status: ['number', 'null'],
-  latency_ms: N,
-  outcome: S,
-  error: SN,
-  response_excerpt: SN,
-  event_count: N,
-};
-const NOTICE: FieldSpec = {
-  type: S,
-  webhook_id: S,
-  account_id: S,
-  domain_id: S,
-  reason: S,
-  at: N,
-  counts: O,
-};
-const LEDGER: FieldSpec = { dlq_id: S, webhook_id: SN, target: S, replayed_at: N, by: S };
-const STORED: FieldSpec = {
-  id: S,
-  account_id: S,
-  domain_id: S,
-  name: S,
-  url: S,
-  events: A,
-  enabled: ['boolean'],
-  status: S,
-  status_reason: SN,
-  secrets: A,
-  format: S,
-  batch: O,
-  timeout_ms: N,
-  auth: ['object', 'null'],
-  created_at: N,
-  updated_at: N,
-  version: N,
-};
+import {
+  anyHeaders,
+  anyKey,
+  badValue,
+  dueHeader,
+  type HostileRecord,
+  mutated,
+  positions,
+} from './arbitraries.ts';
+import { A, ATTEMPT, BATCH, DEAD, DISPATCH, LEDGER, N, NOTICE, O, RETRY, S, STORED } from './specs.ts';
 
 export function payload(webhook: Webhook, id: string) {
   return {
@@ -363,4 +286,27 @@ export function eventArbitrary(schemaId: number, reader: avro.Type, ids: string[
     fc.constant(null),
   );
   return rec(anyKey(ids, true), value);
+}
+
+/** One run's hostile records: `perRun` per topic, x-due-at on every tier record, where to put the good. */
+export function runArbitrary(t: Targets, schemaId: number, domain: string, perRun: number) {
+  const reader = avro.Type.forSchema(emailEventSchema() as avro.Schema);
+  const work = workArbitraries(t);
+  const other = otherArbitraries(t);
+  const list = (a: fc.Arbitrary<HostileRecord>) => fc.array(a, { minLength: perRun, maxLength: perRun });
+  const withDue = (a: fc.Arbitrary<HostileRecord>) =>
+    fc.tuple(a, dueHeader).map(([r, due]) => ({ ...r, headers: { ...r.headers, 'x-due-at': due } }));
+  return fc.record({
+    events: list(eventArbitrary(schemaId, reader, [domain])),
+    dispatch: list(work.dispatch),
+    batches: list(work.batches),
+    tiers: fc.tuple(...t.tiers.map((x) => list(withDue(work.retry(x))))),
+    dlq: list(other.dlq),
+    attempts: list(other.attempts),
+    operational: list(other.operational),
+    ledger: list(other.ledger),
+    subscriptions: list(other.subscriptions),
+    goodDue: fc.array(dueHeader, { minLength: 2 * t.tiers.length, maxLength: 2 * t.tiers.length }),
+    at: positions(12, perRun),
+  });
 }
