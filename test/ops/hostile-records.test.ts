@@ -18,13 +18,14 @@ import { join } from 'node:path';
 import { hashToken } from '@hookpost/api';
 import { SecretBox, sealWebhook, type Webhook } from '@hookpost/contracts';
 import { replayLedgerTopic } from '@hookpost/deadletters';
-import { emailEventSchema, MtaProducer, registerSchema, valueSubject } from '@hookpost/events';
+import { emailEventSchema, type MtaProducer, registerSchema, valueSubject } from '@hookpost/events';
 import { createProducer, type Message, type Producer, provisionTopics } from '@hookpost/kafka';
 import { eventGenerator } from '@hookpost/loadgen';
 import { type Receiver, startReceiver } from '@hookpost/sender';
 import fc from 'fast-check';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type TestEnv, testEnv, waitFor } from '../support/env.ts';
+import { mta as mtaFor } from '../support/pipeline.ts';
 import { type RunningProcess, spawnService } from '../support/services.ts';
 import { makeWebhook } from '../support/webhooks.ts';
 import { type HostileRecord, interleave } from './hostile/arbitraries.ts';
@@ -63,13 +64,7 @@ beforeAll(async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'hookpost-hostile-'));
   producer = createProducer(env.kafka, { idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();
-  mta = new MtaProducer({
-    kafka: env.kafka,
-    registry: env.registry,
-    registryUrl: env.registryUrl,
-    topic: env.catalog.topics.events.name,
-  });
-  await mta.connect();
+  mta = (await mtaFor(env)).producer;
 }, 120_000);
 
 afterAll(async () => {
