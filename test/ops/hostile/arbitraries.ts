@@ -12,10 +12,10 @@ export interface HostileRecord {
 }
 
 /** JSON types a field may have: 'number' covers integers too. */
-export type JsonType = 'string' | 'number' | 'boolean' | 'null' | 'array' | 'object';
+type JsonType = 'string' | 'number' | 'boolean' | 'null' | 'array' | 'object';
 export type FieldSpec = Record<string, readonly JsonType[]>;
 
-export function jsonType(v: unknown): JsonType {
+function jsonType(v: unknown): JsonType {
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'array';
   return typeof v as JsonType;
@@ -81,7 +81,7 @@ const text = (v: unknown): string => {
 };
 
 /** True when the value is an object carrying every `required` field with the right JSON type. */
-export function hasFields(v: unknown, required: FieldSpec): boolean {
+function hasFields(v: unknown, required: FieldSpec): boolean {
   if (jsonType(v) !== 'object') return false;
   return Object.entries(required).every(([f, types]) =>
     types.includes(jsonType((v as Record<string, unknown>)[f])),
@@ -129,7 +129,7 @@ export function anyKey(ids: readonly string[], nullable: boolean): fc.Arbitrary<
 }
 
 /** Arbitrary headers, and hostile x-due-at values every tier reader must take as due now. */
-export const INVALID_DUE = [
+const INVALID_DUE = [
   'abc',
   '',
   ' 5',

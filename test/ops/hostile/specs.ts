@@ -3,7 +3,7 @@ import type { FieldSpec } from './arbitraries.ts';
 
 export const S = ['string'] as const;
 export const N = ['number'] as const;
-export const SN = ['string', 'null'] as const;
+const SN = ['string', 'null'] as const;
 export const O = ['object'] as const;
 export const A = ['array'] as const;
 

@@ -19,7 +19,7 @@ import {
 } from './arbitraries.ts';
 import { A, ATTEMPT, BATCH, DEAD, DISPATCH, LEDGER, N, NOTICE, O, RETRY, S, STORED } from './specs.ts';
 
-export function payload(webhook: Webhook, id: string) {
+function payload(webhook: Webhook, id: string) {
   return {
     type: 'activity.delivered',
     domain_id: webhook.domain_id,
@@ -129,7 +129,7 @@ const rec = (key: fc.Arbitrary<HostileRecord['key']>, value: fc.Arbitrary<Buffer
   fc.record({ key, value, headers: anyHeaders });
 
 /** Work topics: what must become a poison dead letter. */
-export function workArbitraries(t: Targets) {
+function workArbitraries(t: Targets) {
   const ids = [t.trap.id, ...t.good.map((w) => w.id)];
   const tpl = (f: () => object) => () => structuredClone(f()) as Record<string, unknown>;
   const batchNested = { batch: { spec: BATCH, removable: ['batch_id', 'webhook_id', 'body', 'event_ids'] } };
@@ -176,7 +176,7 @@ export function workArbitraries(t: Targets) {
 }
 
 /** Other topics: what must be skipped and counted. Dead letters and attempts name good webhooks. */
-export function otherArbitraries(t: Targets) {
+function otherArbitraries(t: Targets) {
   const ids = [t.trap.id, ...t.good.map((w) => w.id)];
   const victim = t.good[0]!;
   const tpl = (f: () => object) => () => structuredClone(f()) as Record<string, unknown>;
@@ -253,7 +253,7 @@ export function otherArbitraries(t: Targets) {
 }
 
 /** email.events: bytes no decoder may take for an event (Confluent wire format with schema `schemaId`). */
-export function eventArbitrary(schemaId: number, reader: avro.Type, ids: string[]) {
+function eventArbitrary(schemaId: number, reader: avro.Type, ids: string[]) {
   const wire = (id: number, body: Uint8Array) => {
     const b = Buffer.alloc(5 + body.length);
     b.writeUInt8(0, 0);
