@@ -68,7 +68,9 @@ describe('schemathesis against /openapi.json', () => {
     // The summary goes to CI's output whether it passed or not, without schemathesis's pytest-style
     // rule lines ("==== 2 warnings in 11 s ===="): CI reads such a line as a pytest run's closing line
     // and would take it for the whole suite's result.
-    console.log(`schemathesis (${Math.round((Date.now() - started) / 1000)} s):\n${digest(output.slice(-6000))}`);
+    console.log(
+      `schemathesis (${Math.round((Date.now() - started) / 1000)} s):\n${digest(output.slice(-6000))}`,
+    );
     expect(code, output.slice(-20_000)).toBe(0);
   });
 });
