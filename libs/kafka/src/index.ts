@@ -38,6 +38,7 @@ export { SerialProducer } from './serial-producer.ts';
 export {
   type ConsumerState,
   consumerStates,
+  onSkippedOffsets,
   SupervisedConsumer,
   type SupervisedConsumerOptions,
   stopAllConsumers,
