@@ -16,6 +16,8 @@ export default defineConfig({
         test: {
           name: 'integration',
           include: ['test/**/*.test.ts'],
+          // Fault tests kill their own broker and take minutes: `npm run test:faults` (vitest.faults.config.ts).
+          exclude: ['test/faults/**'],
           environment: 'node',
           globalSetup: ['test/global-setup.ts'],
           testTimeout: 60_000,
