@@ -8,7 +8,7 @@ export default defineConfig({
     include: ['test/faults/**/*.test.ts'],
     environment: 'node',
     testTimeout: 20 * 60_000,
-    hookTimeout: 5 * 60_000,
+    hookTimeout: 10 * 60_000,
     maxWorkers: 1,
   },
 });

@@ -32,7 +32,7 @@ const CHUNK = Number(process.env.FAULTS_CHUNK ?? 18);
 /** Bounds of the load: it stops at the end of the test, or at these, whichever comes first. */
 const MAX_EVENTS = 20_000;
 const MAX_LOAD_MS = 20 * 60_000;
-const RECOVERY_BOUND_MS = 240_000;
+const RECOVERY_BOUND_MS = 300_000;
 const TIERS = ['500ms', '1s'];
 const PARTITIONS = 3;
 const TYPES = ['activity.sent', 'activity.delivered', 'activity.opened', 'activity.clicked'] as const;
