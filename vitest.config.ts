@@ -33,7 +33,9 @@ export default defineConfig({
         test: {
           name: 'integration',
           include: ['test/**/*.test.ts'],
-          exclude: ['test/perf/**'],
+          // Perf figures (`npm run test:perf`) and the fault tests (`npm run test:faults`, which kill their
+          // own broker and take minutes) run on their own.
+          exclude: ['test/perf/**', 'test/faults/**'],
           environment: 'node',
           globalSetup: ['test/global-setup.ts'],
           testTimeout: 60_000,

@@ -131,4 +131,37 @@ describe('transactional runner against the real broker', () => {
     const [t] = await env.admin.fetchOffsets({ groupId, topics: [input] });
     expect(t!.partitions[0]!.offset).toBe('-1');
   });
+
+  it('on an input written in transactions, the committed offsets reach the high watermarks (markers passed: lag 0)', async () => {
+    const { input, output } = await topics(3);
+    const upstream = createProducer(env.kafka, {
+      transactionalId: uniq('upstream'),
+      idempotent: true,
+      maxInFlightRequests: 1,
+    });
+    await upstream.connect();
+    // Several transactions, each ending in a marker on every partition it wrote to.
+    for (let t = 0; t < 5; t += 1) {
+      const tx = await upstream.transaction();
+      await tx.send({
+        topic: input,
+        messages: [0, 1, 2].map((partition) => ({ partition, key: null, value: `t${t}` })),
+      });
+      await tx.commit();
+    }
+    await upstream.disconnect();
+    const groupId = uniq('g');
+    await runner(input, groupId, uniq('svc'), echo(output));
+    const lag = async () => {
+      const ends = await env.admin.fetchTopicOffsets(input);
+      const [t] = await env.admin.fetchOffsets({ groupId, topics: [input] });
+      return ends.map((e) => {
+        const c = t?.partitions.find((p) => p.partition === e.partition)?.offset ?? '-1';
+        return Number(e.high) - Math.max(0, Number(c));
+      });
+    };
+    // Before, the committed offsets stayed on each partition's last marker: lag 1 for good.
+    await waitFor(async () => (await lag()).every((l) => l === 0), { what: 'lag 0 on every partition' });
+    expect((await env.admin.fetchTopicOffsets(input)).every((e) => Number(e.high) > 0)).toBe(true);
+  });
 });

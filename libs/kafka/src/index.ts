@@ -58,6 +58,7 @@ export {
 export {
   type ConsumerState,
   consumerStates,
+  onSkippedOffsets,
   SupervisedConsumer,
   type SupervisedConsumerOptions,
   stopAllConsumers,

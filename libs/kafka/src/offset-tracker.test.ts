@@ -25,6 +25,24 @@ describe('OffsetTracker', () => {
     expect(t.committable).toBe(3);
   });
 
+  it('passes offsets of markers only once everything before them is done', () => {
+    const t = new OffsetTracker(0);
+    t.accept(0);
+    t.accept(1);
+    expect(t.skip(2, 3)).toBe(false);
+    expect(t.committable).toBe(0);
+    t.complete(1);
+    t.complete(0);
+    expect(t.committable).toBe(4);
+    expect(t.skip(4, 4)).toBe(true);
+    expect(t.committable).toBe(5);
+    // Behind or inside what is tracked: ignored.
+    t.accept(5);
+    expect(t.skip(5, 6)).toBe(false);
+    t.complete(5);
+    expect(t.committable).toBe(6);
+  });
+
   it('a held record blocks the commit point but not the records behind it', () => {
     const t = new OffsetTracker(0);
     t.hold(0);

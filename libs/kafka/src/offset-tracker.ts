@@ -83,6 +83,23 @@ export class OffsetTracker {
     return this.committable !== before;
   }
 
+  /**
+   * Offsets first..last hold nothing to handle (a fetch of transaction markers only): the commit point
+   * passes them once everything before is done. Ignored unless they come after every tracked offset.
+   * Returns true when the commit point moved.
+   */
+  skip(first: number, last: number): boolean {
+    const outstanding = this.head < this.entries.length;
+    const newest = outstanding ? this.entries[this.entries.length - 1]!.offset : this.low - 1;
+    if (first <= newest || last < first) return false;
+    if (outstanding) {
+      this.append(last, 'done');
+      return false;
+    }
+    this.low = last + 1;
+    return true;
+  }
+
   private append(offset: number, state: State): void {
     const last = this.entries[this.entries.length - 1];
     if (offset < this.low || (last && this.head < this.entries.length && offset <= last.offset))

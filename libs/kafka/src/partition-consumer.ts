@@ -24,7 +24,7 @@ import type { Logger } from '@hookpost/logger';
 import type { Counter, Gauge } from '@hookpost/metrics';
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
 import { OffsetTracker } from './offset-tracker.ts';
-import { SupervisedConsumer } from './supervised-consumer.ts';
+import { onSkippedOffsets, SupervisedConsumer } from './supervised-consumer.ts';
 
 /** The series a partition consumer keeps (delivery registers them; their names are the service's). */
 export interface PartitionConsumerMetrics {
@@ -154,6 +154,12 @@ export class PartitionConsumer {
     c.on(c.events.REBALANCING, () => {
       this.assigned = new Set();
     });
+    // Markers only: the commit point may pass them (else the group's lag never reads 0).
+    onSkippedOffsets(c, (topic, partition, first, last) => {
+      if (topic !== this.options.topic || this.stopping || !this.assigned.has(partition)) return;
+      if (this.state(partition, Number(first)).tracker.skip(Number(first), Number(last)))
+        this.scheduleCommit();
+    });
     await c.connect();
     await c.subscribe({ topic: this.options.topic, fromBeginning: true });
     await c.run({
@@ -272,6 +278,9 @@ export class PartitionConsumer {
       this.begin(s, { topic: batch.topic, partition: batch.partition, message, dueAt });
     }
     if (heldUntil !== Number.POSITIVE_INFINITY) this.pauseUntil(s, heldUntil);
+    // A marker after the last record (KafkaJS resolves past it with that record): commit past it too.
+    const last = Number(batch.messages[batch.messages.length - 1]!.offset);
+    if (s.tracker.seen(last) && s.tracker.skip(last + 1, Number(batch.lastOffset()))) this.scheduleCommit();
     await heartbeat();
   }
 

@@ -178,6 +178,48 @@ describe('PartitionWorker', () => {
     expect(f.log.slice(-2)).toEqual(['offsets 7', 'commit']);
     expect(w.consumedPosition).toBe('7');
   });
+
+  it('a marker after the last record of a fetch is committed past with that record', async () => {
+    const f = fakeProducer();
+    const w = worker({ producer: f.producer, handler: echo('commit'), committed: '10' });
+    await w.handleBatch([msg(10), msg(11)], { ...ctx(), lastOffset: '12' });
+    expect(f.log.slice(-2)).toEqual(['offsets 13', 'commit']);
+  });
+
+  it('a fetch of markers only is committed past in an offsets-only transaction when nothing waits', async () => {
+    const f = fakeProducer();
+    const w = worker({ producer: f.producer, handler: echo('commit'), committed: '10' });
+    await w.handleBatch([msg(10), msg(11)], ctx());
+    await w.skip('12', '12');
+    expect(f.log.slice(-2)).toEqual(['offsets 13', 'commit']);
+    expect(w.consumedPosition).toBe('13');
+    // Not right behind the position (a stale or out-of-order report): nothing moves.
+    await w.skip('20', '21');
+    expect(w.consumedPosition).toBe('13');
+    expect(f.log.filter((l) => l === 'commit')).toHaveLength(2);
+  });
+
+  it('markers behind held records move the position only: the held window commits them, never earlier', async () => {
+    const f = fakeProducer();
+    let control!: PartitionControl;
+    const w = worker({
+      producer: f.producer,
+      handler: (c) => {
+        control = c;
+        return {
+          // Holds records in memory without sending: committing past them now would lose them.
+          onMessages: async () => 'hold',
+          reset: () => {},
+        };
+      },
+      committed: '5',
+    });
+    await w.handleBatch([msg(5), msg(6)], ctx());
+    await w.skip('7', '8');
+    expect(f.log).not.toContain('commit');
+    await control.commit(async (tx) => tx.send([{ topic: 'out', key: null, value: 'window' }]));
+    expect(f.log.slice(-3)).toEqual(['send window', 'offsets 9', 'commit']);
+  });
 });
 
 describe('PartitionWorker with a handler that holds records past a commit', () => {

@@ -84,6 +84,12 @@ export interface BatchContext {
   resolveOffset(offset: string): void;
   /** Whether a seek on this partition is pending (the batch was fetched before it). */
   isStale(): boolean;
+  /**
+   * The fetch's last offset including what KafkaJS filtered out: a transaction marker after the last
+   * record. KafkaJS resolves past it with the last record; the committed offset must pass it too, or
+   * the group's lag stays at 1 after every upstream transaction.
+   */
+  lastOffset?: string;
 }
 
 export interface WorkerHooks {
@@ -187,12 +193,35 @@ export class PartitionWorker {
       try {
         const decision = await this.handler.onMessages(fresh, this.txApi(), ctx.heartbeat);
         this.position = BigInt(fresh[fresh.length - 1]!.offset) + 1n;
+        if (ctx.lastOffset !== undefined && BigInt(ctx.lastOffset) >= this.position)
+          this.position = BigInt(ctx.lastOffset) + 1n;
         if (decision === 'commit') await this.commitNow();
       } catch (error) {
         await this.fail(error, 'batch');
         throw error;
       }
       ctx.resolveOffset(last!.offset);
+    });
+  }
+
+  /**
+   * Offsets first..last held only transaction markers (see onSkippedOffsets): the position moves past
+   * them when everything before was consumed. If nothing consumed is waiting for a commit, an
+   * offsets-only transaction commits that at once; otherwise the pending commit carries it (records a
+   * handler holds without an open transaction must never be committed past).
+   */
+  skip(first: string, last: string): Promise<void> {
+    return this.serial(async () => {
+      if (this.state === 'new') await this.init();
+      if (this.state !== 'ready' || this.position === undefined || this.position !== BigInt(first)) return;
+      const idle = this.position === this.committed && !this.tx;
+      this.position = BigInt(last) + 1n;
+      if (!idle) return;
+      try {
+        await this.commitNow();
+      } catch (error) {
+        await this.fail(error, 'skip');
+      }
     });
   }
 

@@ -209,6 +209,26 @@ export class SupervisedConsumer {
 }
 
 /**
+ * KafkaJS hides transaction markers: it resolves past a marker that ends a fetch together with the
+ * last record before it, and never calls eachBatch for a fetch that held only markers (or aborted
+ * records), committing past them only with autoCommit. A consumer that commits by hand (the
+ * transactional runner, delivery) kept its committed offset on the marker that ends every upstream
+ * transaction, so the group's lag as an operator reads it (committed vs high watermark) never went
+ * back to 0 (test/faults/broker-restart.test.ts: 1 per partition on the batcher and delivery). Owners
+ * pass `batch.lastOffset()` for the first case; this reports the second: `skip` gets the offsets such
+ * a fetch covered, none of which is a record to handle.
+ */
+export function onSkippedOffsets(
+  consumer: Consumer,
+  skip: (topic: string, partition: number, first: string, last: string) => void,
+): void {
+  consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+    if (payload.batchSize === 0 && payload.firstOffset != null && payload.lastOffset != null)
+      skip(payload.topic, payload.partition, payload.firstOffset, payload.lastOffset);
+  });
+}
+
+/**
  * Stops every supervised consumer of the process (each leaves its group), within `boundMs`: used on
  * exit paths that do not run the service's own stop (start-up failure, an uncaught error), so the
  * group moves the partitions at once instead of after a session timeout.

@@ -19,7 +19,7 @@ import {
   PartitionWorker,
   transactionalIdFor,
 } from './partition-worker.ts';
-import { SupervisedConsumer } from './supervised-consumer.ts';
+import { onSkippedOffsets, SupervisedConsumer } from './supervised-consumer.ts';
 
 export interface TransactionalRunnerOptions {
   kafka: Kafka;
@@ -126,6 +126,13 @@ export class TransactionalRunner {
   private async setup(consumer: Consumer): Promise<void> {
     const { topic } = this.options;
     consumer.on(consumer.events.GROUP_JOIN, (event) => this.onAssignment(event.payload.memberAssignment));
+    onSkippedOffsets(consumer, (t, partition, first, last) => {
+      if (t === topic)
+        this.workers
+          .get(partition)
+          ?.skip(first, last)
+          .catch(() => {});
+    });
     await consumer.connect();
     await consumer.subscribe({ topic, fromBeginning: this.options.fromBeginning ?? true });
     await consumer.run({
@@ -140,7 +147,12 @@ export class TransactionalRunner {
           const lag = Number(batch.highWatermark) - Number(last.offset) - 1;
           this.metrics?.lag.set({ topic, partition: String(batch.partition) }, Math.max(0, lag));
         }
-        await worker.handleBatch(batch.messages, { heartbeat, resolveOffset, isStale });
+        await worker.handleBatch(batch.messages, {
+          heartbeat,
+          resolveOffset,
+          isStale,
+          lastOffset: batch.lastOffset(),
+        });
       },
     });
   }

@@ -157,6 +157,8 @@ export async function startDelivery(deps: DeliveryDeps): Promise<DeliveryHandle>
       logger,
       now,
       maxWaitTimeMs: settings.maxWaitTimeMs,
+      sessionTimeoutMs: settings.sessionTimeoutMs,
+      heartbeatIntervalMs: settings.heartbeatIntervalMs,
     });
     await suspender.start();
   }

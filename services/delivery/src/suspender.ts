@@ -38,6 +38,9 @@ export interface SuspenderOptions {
   logger: Logger;
   now: () => number;
   maxWaitTimeMs: number;
+  /** DELIVERY_SESSION_TIMEOUT_MS / _HEARTBEAT_INTERVAL_MS, as the other delivery consumers. */
+  sessionTimeoutMs?: number;
+  heartbeatIntervalMs?: number;
 }
 
 export class Suspender {
@@ -57,6 +60,9 @@ export class Suspender {
       config: {
         groupId: options.groupId,
         maxWaitTimeInMs: options.maxWaitTimeMs,
+        // KafkaJS's 30 s default held the suspender's partitions for 30 s after a broker restart.
+        sessionTimeout: options.sessionTimeoutMs ?? 30_000,
+        heartbeatInterval: options.heartbeatIntervalMs ?? 3_000,
         allowAutoTopicCreation: false,
       },
       setup: (c) => this.setup(c),
@@ -77,15 +83,27 @@ export class Suspender {
   private async setup(consumer: Consumer): Promise<void> {
     await consumer.connect();
     await consumer.subscribe({ topic: this.o.catalog.topics.dlq.name, fromBeginning: true });
-    // Each record is a couple of acknowledged Kafka writes, never HTTP: short enough for eachMessage.
+    // Each record is a couple of acknowledged Kafka writes, never HTTP: short enough for the fetch
+    // loop. eachBatch rather than eachMessage: resolving a batch's last record through eachBatch's
+    // resolveOffset also resolves a transaction marker after it (KafkaJS), so the commit passes the
+    // marker that ends each fan-out transaction on the DLQ. With eachMessage the group's committed
+    // offset stayed on that marker and its lag never read 0.
     await consumer.run({
-      eachMessage: async ({ topic, message, partition }) => {
-        const parsed = parseDeadLetter(message.value);
-        if (!parsed.ok) {
-          this.o.skipper.skip({ topic, partition, offset: message.offset }, parsed.reason, parsed.error);
-          return;
+      eachBatchAutoResolve: false,
+      eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
+        for (const message of batch.messages) {
+          if (!isRunning() || isStale()) return;
+          const parsed = parseDeadLetter(message.value);
+          if (parsed.ok) await this.onDeadLetter(parsed.value);
+          else
+            this.o.skipper.skip(
+              { topic: batch.topic, partition: batch.partition, offset: message.offset },
+              parsed.reason,
+              parsed.error,
+            );
+          resolveOffset(message.offset);
+          await heartbeat();
         }
-        await this.onDeadLetter(parsed.value);
       },
     });
   }
