@@ -31,7 +31,8 @@ export interface BatcherDeps {
   webhook(id: string): Webhook | undefined;
   topics: { batches: string; dlq: string; watermarks: string };
   /** Reads the committed watermark records of one input partition (the same partition number). */
-  readWatermarks(partition: number, onRecord: (key: string, value: string | null) => void): Promise<void>;
+  /** Reads the partition's watermarks; `onRecord` answers false for a record that is not a valid watermark. */
+  readWatermarks(partition: number, onRecord: (key: string, value: string | null) => boolean): Promise<void>;
   /** Longest a batch stays open; caps each webhook's `batch.window_ms`. */
   windowMs: number;
   maxBytes: number;
@@ -126,6 +127,9 @@ export function batcherHandler(deps: BatcherDeps) {
       },
       onMessages: async (messages, tx, heartbeat) => {
         const out: OutputRecord[] = [];
+        // A replayed record that already left moves the commit point too: without a commit for it, a
+        // partition whose last records were all skipped would keep its committed offset behind them.
+        let skipped = false;
         for (let i = 0; i < messages.length; i += 1) {
           const m = messages[i]!;
           const offset = BigInt(m.offset);
@@ -133,7 +137,10 @@ export function batcherHandler(deps: BatcherDeps) {
           deps.metrics.consumed.inc();
           const parsed = parseDispatchRecord(m.value);
           if (!parsed.ok) {
-            if (marks.left(poisonKey(partition), offset)) continue;
+            if (marks.left(poisonKey(partition), offset)) {
+              skipped = true;
+              continue;
+            }
             deps.metrics.deadLettered.inc({ reason: 'poison' });
             log.warn({ offset: m.offset, error: parsed.error }, 'undecodable dispatch record dead-lettered');
             out.push(toDlq(deadLetter('poison', control, m, null, parsed.error, now)));
@@ -141,7 +148,10 @@ export function batcherHandler(deps: BatcherDeps) {
             continue;
           }
           const key = webhookKey(partition, parsed.value.webhook_id);
-          if (marks.left(key, offset)) continue;
+          if (marks.left(key, offset)) {
+            skipped = true;
+            continue;
+          }
           const webhook = deps.webhook(parsed.value.webhook_id);
           if (!webhook) {
             // Its open batch leaves first: a webhook's records leave in offset order (watermarks.ts).
@@ -164,6 +174,7 @@ export function batcherHandler(deps: BatcherDeps) {
           return 'commit';
         }
         await send(tx, out);
+        if (skipped) sentAt ??= deps.clock.now();
         schedule();
         return 'hold';
       },

@@ -5,7 +5,7 @@
  * already left. Not ready until the subscription table caught up.
  */
 import { readToEnd } from '@hookpost/deadletters';
-import { provisionTopics, TransactionalRunner, topicCatalog } from '@hookpost/kafka';
+import { provisionTopics, recordSkipper, TransactionalRunner, topicCatalog } from '@hookpost/kafka';
 import { runService } from '@hookpost/service';
 import { startSubscriptionTable } from '@hookpost/subscriptions';
 import { type BatcherConfig, schema } from './config.ts';
@@ -30,6 +30,14 @@ await runService<BatcherConfig>({
       groupPrefix: `${prefix}hookpost-batcher`,
     });
 
+    // Watermarks are read only at a partition's takeover; one that this batcher could not have written
+    // is skipped, counted and logged (it can only cost duplicates, never a stalled partition).
+    const watermarkSkipper = recordSkipper({
+      logger: logger.child({ component: 'records' }),
+      registry: metrics,
+      topics: [watermarks.name],
+      reasons: ['invalid'],
+    });
     const runner = new TransactionalRunner({
       name: 'batcher',
       kafka,
@@ -53,7 +61,14 @@ await runService<BatcherConfig>({
             partitions: [partition],
             groupPrefix: `${prefix}hookpost-batcher`,
             logger,
-            onMessage: (m) => onRecord(m.key?.toString() ?? '', m.value === null ? null : m.value.toString()),
+            onMessage: (m) => {
+              if (!onRecord(m.key?.toString() ?? '', m.value === null ? null : m.value.toString()))
+                watermarkSkipper.skip(
+                  { topic: watermarks.name, partition, offset: m.offset },
+                  'invalid',
+                  'not <partition>/<webhook id> or <partition>#poison with a decimal offset',
+                );
+            },
           }),
         windowMs: config.batch.windowMs,
         maxBytes: config.batch.maxBytes,

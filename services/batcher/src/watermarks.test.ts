@@ -77,6 +77,24 @@ describe('Watermarks', () => {
       { key: '3/c', value: '30' },
     ]);
   });
+
+  it('never throws on an arbitrary watermark record, and answers false exactly for those it could not have written', () => {
+    fc.assert(
+      fc.property(
+        fc.oneof(fc.string(), fc.constantFrom('3/a', '3#poison', '4/a', '3/')),
+        fc.option(fc.oneof(fc.string(), fc.bigInt({ min: 0n, max: 2n ** 63n - 1n }).map(String)), {
+          nil: null,
+        }),
+        (key, value) => {
+          const m = new Watermarks();
+          const mine = key.startsWith('3/') || key === poisonKey(3);
+          const valid = mine && (value === null || /^\d{1,19}$/.test(value));
+          expect(m.load(3, key, value)).toBe(valid);
+          expect(m.size).toBe(valid && value !== null ? 1 : 0);
+        },
+      ),
+    );
+  });
 });
 
 /** The broker, as the batcher's one input partition sees it. */

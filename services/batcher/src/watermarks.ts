@@ -85,14 +85,21 @@ export class Watermarks {
   }
 
   /** Loads one record of the watermark topic (read committed, in order); foreign keys are ignored. */
-  load(partition: number, key: string, value: string | null): void {
-    if (!key.startsWith(`${partition}/`) && key !== poisonKey(partition)) return;
+  /**
+   * One record of the partition's watermark topic; false when it is not one this batcher could have
+   * written (another partition's key, or a value that is not an offset), which the caller counts and
+   * skips: a bad watermark can only cost duplicates, never a stalled partition.
+   */
+  load(partition: number, key: string, value: string | null): boolean {
+    if (!key.startsWith(`${partition}/`) && key !== poisonKey(partition)) return false;
     if (value === null) {
       this.current.delete(key);
       this.durable.delete(key);
-    } else if (/^\d+$/.test(value)) {
-      this.current.set(key, BigInt(value));
-      this.durable.set(key, BigInt(value));
+      return true;
     }
+    if (!/^\d{1,19}$/.test(value)) return false;
+    this.current.set(key, BigInt(value));
+    this.durable.set(key, BigInt(value));
+    return true;
   }
 }
