@@ -18,6 +18,7 @@ describe('kafkaLogLevel', () => {
       ['Consumer', { message: 'Restarting the consumer in 300ms' }],
       ['Cluster', { message: 'The group coordinator is not available' }],
       ['BrokerPool', { message: 'This is not the correct coordinator for this group' }],
+      ['Runner', { message: 'The coordinator is not aware of this member, re-joining the group' }],
     ] as const)
       expect(kafkaLogLevel(namespace, logLevel.ERROR, entry), entry.message).toBe('warn');
   });
@@ -46,6 +47,12 @@ describe('kafkaLogLevel', () => {
     expect(kafkaLogLevel('Consumer', logLevel.WARN, { message: loading })).toBe('warn');
     expect(
       kafkaLogLevel('Consumer', logLevel.ERROR, { message: 'Crash: KafkaJSNumberOfRetriesExceeded: x' }),
+    ).toBe('error');
+    // UNKNOWN_MEMBER_ID is not retried by KafkaJS: a consumer it crashes stops, an error.
+    expect(
+      kafkaLogLevel('Consumer', logLevel.ERROR, {
+        message: 'Crash: KafkaJSProtocolError: The coordinator is not aware of this member',
+      }),
     ).toBe('error');
     expect(kafkaLogLevel('Consumer', logLevel.INFO, { message: 'Starting' })).toBe('info');
     expect(kafkaLogLevel('Consumer', logLevel.DEBUG, { message: concurrent })).toBe('debug');

@@ -40,15 +40,19 @@ const QUIET = new Set(['Limiting retries for the idempotent producer may invalid
 /**
  * Broker answers KafkaJS retries and that recover by themselves: the transaction coordinator busy with
  * the previous transaction of the same id (CONCURRENT_TRANSACTIONS, after every restart of a
- * transactional worker) and coordinators still loading or moving at broker start-up. KafkaJS logs them
- * at ERROR; at that level an alert on error logs fires on every deploy. Matched by KafkaJS's message
- * texts (src/protocol/error.js), the only thing its log entries carry.
+ * transactional worker), coordinators still loading or moving at broker start-up, and a consumer
+ * the group coordinator dropped (its session expired: a handler slower than the session timeout, a
+ * pause) that KafkaJS's runner re-joins at once. KafkaJS logs them at ERROR; at that level an alert on
+ * error logs fires on every deploy. Matched by KafkaJS's message texts (src/protocol/error.js,
+ * src/consumer/runner.js), the only thing its log entries carry. The re-join is matched by the runner's
+ * whole line: an UNKNOWN_MEMBER_ID that crashes a consumer (KafkaJS does not retry it) stays an error.
  */
 const TRANSIENT = [
   'The producer attempted to update a transaction while another concurrent operation on the same transaction was ongoing',
   "The coordinator is loading and hence can't process requests for this group",
   'The group coordinator is not available',
   'This is not the correct coordinator for this group',
+  'The coordinator is not aware of this member, re-joining the group',
 ];
 
 /**
