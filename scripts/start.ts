@@ -344,7 +344,12 @@ say('demo producer started (20 events/s over dom-0, dom-1, dom-2); Ctrl-C stops 
 // --- shutdown ------------------------------------------------------------------------------------
 
 async function stopStack(): Promise<void> {
-  if (startedStack) execFileSync('bash', [stack, 'stop'], { stdio: 'inherit' });
+  if (!startedStack) return;
+  // Its output is captured, then relayed through our streams (which drop writes to a dead pipe): with
+  // inherited stdio, after Ctrl-C on `npm start | tee log` stack.sh's first line went to the dead pipe
+  // and SIGPIPE ended it between stopping the registry and the broker, leaving Kafka running.
+  const r = spawnSync('bash', [stack, 'stop'], { encoding: 'utf8' });
+  process.stderr.write(`${r.stdout ?? ''}${r.stderr ?? ''}`);
 }
 
 async function finish(): Promise<void> {
