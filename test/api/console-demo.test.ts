@@ -19,7 +19,7 @@ let browser: Browser;
 beforeAll(async () => {
   demo = startDemo();
   browser = await launchChromium();
-}, 120_000);
+}, 600_000);
 afterAll(async () => {
   await browser?.close();
   await demo?.stop();
