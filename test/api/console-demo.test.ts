@@ -41,7 +41,7 @@ describe('the console over `npm start`', () => {
   }, async () => {
     // The stack (JVMs) and six services start on a loaded machine: the bound is a last resort.
     const [, base, token] = await demo.line(
-      /console on (http:\/\/127\.0\.0\.1:38090)\/console — sign in with the demo token (\S+)$/,
+      /console on (http:\/\/127\.0\.0\.1:31090)\/console — sign in with the demo token (\S+)$/,
       'the console hint',
       600_000,
     );
@@ -86,6 +86,8 @@ describe('the console over `npm start`', () => {
       await waitFor(
         async () => {
           const target = `${base}/console${hash}`;
+          // A hash change keeps the document: empty the page first, so what is read next is the new page.
+          await page.evaluate("document.querySelector('main')?.replaceChildren()");
           if (page.url() === target) await page.reload();
           else await page.goto(target);
           await page.locator('main h1').waitFor();
@@ -99,7 +101,8 @@ describe('the console over `npm start`', () => {
     // Webhooks: the delivering one with its 24 h figures, then the suspended one.
     await open('#/?domain_id=dom-0', '✓ HTTP 200');
     expect(await main()).toContain(HOOKS.orders);
-    expect(await main()).toMatch(/100\.0 %\s*of [1-9]\d*/);
+    // Its 24 h figures from the attempt history: a success rate over a non-zero count of attempts.
+    expect(await main()).toMatch(/[1-9]\d*\.\d %\s*of [1-9]\d*/);
     await shoot(page, 'webhooks-active');
     await open('#/?domain_id=dom-2', 'suspended: exhausted');
     expect(await main()).toContain(HOOKS.failing);

@@ -15,15 +15,19 @@ import { promisify } from 'node:util';
 import { waitFor } from '../support/env.ts';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
-/** Ports of this test's demo and stack, clear of the suite's stack (19092…) and of the fault test's (29092…). */
+/**
+ * Ports of this test's demo and stack, clear of the suite's stack (19092…) and of the fault test's
+ * (29092…), and below the kernel's ephemeral range (32768–60999): the suite's own servers listen on
+ * port 0, and one of them took the batcher's ops port when these were 38070….
+ */
 const PORTS = {
-  DEMO_API_PORT: '38090',
-  DEMO_RECEIVER_PORT: '38080',
-  DEMO_OPS_PORT: '38070',
-  HP_KAFKA_PORT: '38092',
-  HP_CONTROLLER_PORT: '38093',
-  HP_REGISTRY_PORT: '38181',
-  HP_REGISTRY_MANAGEMENT_PORT: '38182',
+  DEMO_API_PORT: '31090',
+  DEMO_RECEIVER_PORT: '31080',
+  DEMO_OPS_PORT: '31070',
+  HP_KAFKA_PORT: '31092',
+  HP_CONTROLLER_PORT: '31093',
+  HP_REGISTRY_PORT: '31181',
+  HP_REGISTRY_MANAGEMENT_PORT: '31182',
 };
 /** What the services of the demo read that a test run's environment may hold for the suite's broker. */
 const SUITE_ONLY = ['KAFKA_BROKERS', 'SCHEMA_REGISTRY_URL', 'TOPIC_PREFIX', 'TOPIC_PARTITIONS'];
