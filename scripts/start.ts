@@ -13,13 +13,15 @@
  * not end this process before its children).
  * Every server it starts listens on 127.0.0.1 only (services' ops ports, the API, the demo receiver):
  * the demo has a well-known token and loopback delivery allowed, so it must not be reachable from the
- * network. Ports: DEMO_API_PORT, DEMO_RECEIVER_PORT, DEMO_OPS_PORT (first of six consecutive ops ports).
+ * network. Ports: DEMO_API_PORT, DEMO_RECEIVER_PORT, DEMO_OPS_PORT (first of six consecutive ops ports);
+ * DEMO_DATA_DIR (.data/demo) holds the demo's token, encryption key and API data.
  * Demo settings are short on purpose (5 s batch window, 2s/5s/10s retry tiers); production defaults are
  * 30 s and a schedule that spans about a day.
  */
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { type AttemptRecord, type OperationalNotice, SecretBox } from '@hookpost/contracts';
 import { createKafka, readTopics, topicCatalog } from '@hookpost/kafka';
@@ -63,7 +65,7 @@ if (!process.env.KAFKA_BROKERS) {
 
 // The encryption key and the API token are kept with the demo's data, so webhooks created by an
 // earlier run (still in the compacted topic) stay readable.
-const dataDir = `${root}.data/demo`;
+const dataDir = resolve(root, process.env.DEMO_DATA_DIR ?? '.data/demo');
 mkdirSync(dataDir, { recursive: true });
 const secretsFile = `${dataDir}/secrets.json`;
 if (!existsSync(secretsFile)) {
@@ -204,7 +206,7 @@ writeFileSync(
   }),
 );
 say(
-  `services ready: ${roles.map((r) => r.name).join(', ')} (API on http://127.0.0.1:${API_PORT}, token in .data/demo/secrets.json)`,
+  `services ready: ${roles.map((r) => r.name).join(', ')} (API on http://127.0.0.1:${API_PORT}, token in ${secretsFile.replace(root, '')})`,
 );
 // The demo's own token, made for this data dir and good on loopback only: printed so that a newcomer can
 // open the console at once (the console keeps it in the tab, never in a URL).

@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { batchDeadLetter } from '../support/dead-letters.ts';
 import { type TestEnv, testEnv, uniq, waitFor } from '../support/env.ts';
 import {
+  checkPage,
   launchChromium,
   seriousViolations,
   shoot,
@@ -61,7 +62,7 @@ const createWebhook = async (domain: string, name: string, path = '/ok') => {
 describe('console in a real browser', () => {
   it('an operator creates a webhook (the API’s message beside the field), reveals and rotates its secret, sends a test', async () => {
     const page = await signedIn(browser, url(), TOKENS.backend);
-    await shoot(page, 'signed-in');
+    await checkPage(page, 'signed-in');
     const domain = uniq('dom-console');
     await page.getByLabel('Domain id').fill(domain);
     await page.getByRole('button', { name: 'Show' }).click();

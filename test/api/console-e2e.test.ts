@@ -4,8 +4,9 @@
  * operator creates two webhooks, MTA events flow, one batch arrives in the first webhook's attempts;
  * the second webhook's receiver fails until it is "fixed", so delivery exhausts the tiers and the
  * suspender suspends it; the console shows why, dry-runs the replay, refuses it while suspended,
- * resumes and replays, and the receiver gets the same batch. The screenshots in docs/console/ of
- * these pages come from this run (npm run docs:console).
+ * resumes and replays, and the receiver gets the same batch. Every page is checked (labels, Tab, axe,
+ * 390 px); of its screenshots only the replayed dead letters are committed (npm run docs:console): the
+ * others come from the real demo's run (console-demo.test.ts).
  */
 import { SecretBox } from '@hookpost/contracts';
 import { provisionTopics } from '@hookpost/kafka';
@@ -15,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type TestEnv, testEnv, waitFor } from '../support/env.ts';
 import { mta } from '../support/pipeline.ts';
 import { type RunningProcess, spawnService } from '../support/services.ts';
-import { launchChromium, shoot, signedIn } from './browser.ts';
+import { checkPage, launchChromium, shoot, signedIn } from './browser.ts';
 import { startTestApi, TOKENS } from './support.ts';
 
 const TIERS = ['200ms', '500ms'];
@@ -71,8 +72,8 @@ afterAll(async () => {
 });
 
 /**
- * The demo's webhooks (scripts/start.ts: names, domains, receiver paths, events), so the screenshots
- * taken here show what `npm start` shows. The failing one answers 500 until the test fixes it.
+ * The demo's webhooks (scripts/start.ts: names, domains, receiver paths, events), so the screenshot of
+ * the replayed dead letters matches the demo's pictures. The failing one answers 500 until fixed.
  */
 const FAILING = '/status/500/failing';
 const DEMO = {
@@ -165,25 +166,25 @@ describe('console over the running pipeline', () => {
     await detail.getByRole('heading').waitFor();
     expect(await detail.textContent()).toMatch(/200 \(2xx, delivered\)/);
     expect(await detail.textContent()).toContain(`Events in the batch${delivered.events}`);
-    await shoot(page, 'attempt-detail');
+    await checkPage(page, 'attempt-detail');
 
     // Three 500s (main, 200ms, 500ms): exhausted, dead-lettered, suspended by the suspender.
     await until(page, `#/?domain_id=${f.domain}`, 'suspended: exhausted', 'the failing webhook suspended');
     expect(receiver.requests.filter((r) => r.path === FAILING)).toHaveLength(3);
     await page.getByRole('cell', { name: /0\.0 %/ }).waitFor();
-    await shoot(page, 'webhooks');
+    await checkPage(page, 'webhooks');
     await until(page, `#/?domain_id=${o.domain}`, '✓ HTTP 200', 'orders delivering in its list');
-    await shoot(page, 'webhooks-active');
+    await checkPage(page, 'webhooks-active');
     await page.goto(`${api.api.url}/console#/overview`);
     await page.getByRole('link', { name: f.name }).waitFor();
     expect(await page.locator('#ov-suspended').textContent()).toBe('1');
-    await shoot(page, 'overview');
+    await checkPage(page, 'overview');
     await page.goto(`${api.api.url}/console#/webhooks/${flaky}`);
     await page.getByText('suspended: exhausted').waitFor();
-    await shoot(page, 'webhook-detail');
+    await checkPage(page, 'webhook-detail');
     await page.goto(`${api.api.url}/console#/webhooks/${flaky}/attempts`);
     await page.getByRole('table', { name: /^3 attempts/ }).waitFor();
-    await shoot(page, 'attempts');
+    await checkPage(page, 'attempts');
 
     // Dead letters: one batch, exhausted. A dry run sends nothing.
     await page.goto(`${api.api.url}/console#/webhooks/${flaky}/dead-letters`);
@@ -194,7 +195,7 @@ describe('console over the running pipeline', () => {
       /^1 matched; would replay 1 \(\d events?\); would resume the webhook first\.$/,
     );
     expect(receiver.requests.filter((r) => r.path === FAILING)).toHaveLength(3);
-    await shoot(page, 'dead-letters');
+    await checkPage(page, 'dead-letters');
 
     // The receiver is fixed. Replaying while suspended (resume unticked) is refused; resume, then replay.
     fixed = true;
