@@ -4,6 +4,7 @@
  * its own transaction, whenever batches close, with emitted-offset watermarks so a replay skips what
  * already left. Not ready until the subscription table caught up.
  */
+import { SecretBox } from '@hookpost/contracts';
 import { readToEnd } from '@hookpost/deadletters';
 import { provisionTopics, recordSkipper, TransactionalRunner, topicCatalog } from '@hookpost/kafka';
 import { runService } from '@hookpost/service';
@@ -24,7 +25,7 @@ await runService<BatcherConfig>({
     const table = await startSubscriptionTable({
       kafka,
       topic: subscriptions.name,
-      encryptionKeys: config.subscriptions.encryptionKeys,
+      box: new SecretBox(config.subscriptions.encryptionKeys),
       logger,
       metrics,
       groupPrefix: `${prefix}hookpost-batcher`,

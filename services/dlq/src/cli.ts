@@ -27,7 +27,7 @@ import {
   topicCatalog,
 } from '@hookpost/kafka';
 import { createLogger } from '@hookpost/logger';
-import { SubscriptionTable, SubscriptionWriter } from '@hookpost/subscriptions';
+import { SubscriptionWriter, startSubscriptionTable } from '@hookpost/subscriptions';
 import { count, parseLimit, parseRate, parseReasons, parseTime, progressLine, UsageError } from './args.ts';
 import { type CliConfig, schema } from './config.ts';
 import { HELP } from './help.ts';
@@ -230,16 +230,14 @@ interface ReplayRun {
 
 async function runReplay(kafka: Kafka, io: Io, config: CliConfig, run: ReplayRun): Promise<number> {
   const box = new SecretBox(config.subscriptions.encryptionKeys);
-  const table = new SubscriptionTable({
-    kafka,
-    topic: run.topics.subscriptions,
-    box,
-    logger: run.logger,
-    groupPrefix: run.groupPrefix,
-  });
-  const writer = new SubscriptionWriter({ kafka, topic: run.topics.subscriptions, box });
+  const topic = run.topics.subscriptions;
+  const writer = new SubscriptionWriter({ kafka, topic, box });
   const notices = serialProducer(kafka);
-  await Promise.all([table.start(), writer.connect(), notices.producer.connect()]);
+  const [table] = await Promise.all([
+    startSubscriptionTable({ kafka, topic, box, logger: run.logger, groupPrefix: run.groupPrefix }),
+    writer.connect(),
+    notices.producer.connect(),
+  ]);
   let result: ReplayResult;
   try {
     const started = run.now();

@@ -3,6 +3,7 @@
  * webhooks.dispatch (keyed by webhook id), suspended and poison records on webhooks.dlq, exactly once
  * per input partition through Kafka transactions. Not ready until the subscription table caught up.
  */
+import { SecretBox } from '@hookpost/contracts';
 import { AvroCodec, createRegistry, type EmailEvent, emailEventSchema } from '@hookpost/events';
 import { provisionTopics, TransactionalRunner, topicCatalog } from '@hookpost/kafka';
 import { runService } from '@hookpost/service';
@@ -23,7 +24,7 @@ await runService<FanoutConfig>({
     const table = await startSubscriptionTable({
       kafka,
       topic: subscriptions.name,
-      encryptionKeys: config.subscriptions.encryptionKeys,
+      box: new SecretBox(config.subscriptions.encryptionKeys),
       logger,
       metrics,
       groupPrefix: `${prefix}hookpost-fanout`,
