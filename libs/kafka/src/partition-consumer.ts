@@ -27,7 +27,7 @@ import { OffsetTracker } from './offset-tracker.ts';
 import { onSkippedOffsets, SupervisedConsumer } from './supervised-consumer.ts';
 
 /** The series a partition consumer keeps (delivery registers them; their names are the service's). */
-export interface PartitionConsumerMetrics {
+interface PartitionConsumerMetrics {
   readonly paused: Gauge<'consumer'>;
   readonly lag: Gauge<'topic' | 'partition'>;
   readonly commitErrors: Counter<'consumer'>;

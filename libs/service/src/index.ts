@@ -175,7 +175,7 @@ export async function runService<C extends CommonConfig>(
 }
 
 /** Consumer state as metrics: one series per consumer role of the process (bounded names). */
-export function registerConsumerMetrics(registry: Registry): void {
+function registerConsumerMetrics(registry: Registry): void {
   new Gauge({
     name: 'webhooks_consumer_up',
     help: 'Whether the consumer loop runs (1) or is down, e.g. being rebuilt after a crash (0)',
