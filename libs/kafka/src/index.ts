@@ -23,6 +23,11 @@ export {
 export { ConfigResourceTypes, provisionTopics } from './provision.ts';
 export { SerialProducer, serialProducer } from './serial-producer.ts';
 export { type RecordSkipper, recordSkipper, SKIPPED_RECORDS_METRIC } from './skipped-records.ts';
-export { consumerStates, SupervisedConsumer, stopAllConsumers } from './supervised-consumer.ts';
+export {
+  consumerRebuilds,
+  consumerStates,
+  SupervisedConsumer,
+  stopAllConsumers,
+} from './supervised-consumer.ts';
 export { readTopics } from './topic-reader.ts';
 export { TransactionalRunner, type TransactionalRunnerOptions } from './transactional-runner.ts';
