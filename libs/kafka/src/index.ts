@@ -26,6 +26,8 @@ export { type RecordSkipper, recordSkipper, SKIPPED_RECORDS_METRIC } from './ski
 export {
   consumerRebuilds,
   consumerStates,
+  type GroupMemberSettings,
+  memberConfig,
   SupervisedConsumer,
   stopAllConsumers,
 } from './supervised-consumer.ts';

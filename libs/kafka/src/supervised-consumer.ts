@@ -35,6 +35,29 @@ export interface SupervisedConsumerOptions {
   maxBackoffMs?: number;
 }
 
+/**
+ * What a service sets for one member of a consumer group; delivery's main, tier and suspender consumers
+ * take the same settings (DELIVERY_MAX_WAIT_TIME_MS, _SESSION_TIMEOUT_MS, _HEARTBEAT_INTERVAL_MS).
+ */
+export interface GroupMemberSettings {
+  groupId: string;
+  maxWaitTimeMs: number;
+  /** KafkaJS's 30 s default holds a dead member's partitions for 30 s (e.g. after a broker restart). */
+  sessionTimeoutMs?: number;
+  heartbeatIntervalMs?: number;
+}
+
+/** The KafkaJS config of such a member: KafkaJS's own defaults unless set; topics are never auto-created. */
+export function memberConfig(settings: GroupMemberSettings): ConsumerConfig {
+  return {
+    groupId: settings.groupId,
+    maxWaitTimeInMs: settings.maxWaitTimeMs,
+    sessionTimeout: settings.sessionTimeoutMs ?? 30_000,
+    heartbeatInterval: settings.heartbeatIntervalMs ?? 3_000,
+    allowAutoTopicCreation: false,
+  };
+}
+
 export interface ConsumerState {
   name: string;
   up: boolean;
