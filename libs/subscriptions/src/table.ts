@@ -304,3 +304,20 @@ export async function startSubscriptionTable(
   }
   return table;
 }
+
+/**
+ * A stage that serves from the table (fan-out, batcher): ready while both are; on stop the runner
+ * finishes first, then the table it reads from.
+ */
+export function servingFromTable(
+  table: SubscriptionTable,
+  runner: { readonly running: boolean; stop(): Promise<void> },
+): { ready(): boolean; stop(): Promise<void> } {
+  return {
+    ready: () => table.ready && runner.running,
+    stop: async () => {
+      await runner.stop();
+      await table.stop();
+    },
+  };
+}

@@ -8,7 +8,7 @@ import { SecretBox } from '@hookpost/contracts';
 import { readToEnd } from '@hookpost/deadletters';
 import { provisionTopics, recordSkipper, TransactionalRunner, topicCatalog } from '@hookpost/kafka';
 import { runService } from '@hookpost/service';
-import { startSubscriptionTable } from '@hookpost/subscriptions';
+import { servingFromTable, startSubscriptionTable } from '@hookpost/subscriptions';
 import { type BatcherConfig, schema } from './config.ts';
 import { batcherHandler } from './handler.ts';
 import { batcherMetrics } from './metrics.ts';
@@ -86,13 +86,6 @@ await runService<BatcherConfig>({
       }),
     });
     await runner.start();
-
-    return {
-      ready: () => table.ready && runner.running,
-      stop: async () => {
-        await runner.stop();
-        await table.stop();
-      },
-    };
+    return servingFromTable(table, runner);
   },
 });

@@ -7,7 +7,7 @@ import { SecretBox } from '@hookpost/contracts';
 import { AvroCodec, createRegistry, type EmailEvent, emailEventSchema } from '@hookpost/events';
 import { provisionTopics, TransactionalRunner, topicCatalog } from '@hookpost/kafka';
 import { runService } from '@hookpost/service';
-import { startSubscriptionTable } from '@hookpost/subscriptions';
+import { servingFromTable, startSubscriptionTable } from '@hookpost/subscriptions';
 import { type FanoutConfig, schema } from './config.ts';
 import { fanoutHandler } from './handler.ts';
 import { fanoutMetrics } from './metrics.ts';
@@ -54,13 +54,6 @@ await runService<FanoutConfig>({
       ),
     });
     await runner.start();
-
-    return {
-      ready: () => table.ready && runner.running,
-      stop: async () => {
-        await runner.stop();
-        await table.stop();
-      },
-    };
+    return servingFromTable(table, runner);
   },
 });
