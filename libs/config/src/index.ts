@@ -156,4 +156,4 @@ convict.addFormat({
 export function brokerList(brokers: string): string[] {
   return brokers.split(',').map((b) => b.trim());
 }
-export { type ConfigKey, configKeys, renderConfigReference, type SchemaSource } from './reference.ts';
+export { renderConfigReference, type SchemaSource } from './reference.ts';

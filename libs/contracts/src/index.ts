@@ -1,4 +1,4 @@
-export { openWebhook, SecretBox, type StoredWebhook, sealWebhook } from './crypto.ts';
+export { openWebhook, SecretBox, sealWebhook } from './crypto.ts';
 export {
   DEAD_LETTER_HEADERS,
   type DeadLetterInput,
@@ -6,17 +6,8 @@ export {
   deadLetterHeaders,
   deadLetterMessage,
   deadLetterSource,
-  type SourceMessage,
-  stableDlqId,
 } from './dead-letters.ts';
 export {
-  attemptOutcomeSchema,
-  attemptSchema,
-  batchSchema,
-  deadLetterSchema,
-  dispatchSchema,
-  ledgerEntrySchema,
-  noticeSchema,
   parseAttemptRecord,
   parseBatchRecord,
   parseDeadLetter,
@@ -24,7 +15,6 @@ export {
   parseLedgerEntry,
   parseOperationalNotice,
   parseRetryRecord,
-  retrySchema,
 } from './record-schemas.ts';
 export {
   type AttemptOutcome,
@@ -37,12 +27,9 @@ export {
   type LedgerEntry,
   type OperationalNotice,
   PARSE_FAILURES,
-  type Parsed,
-  type ParsedRecord,
-  type ParseFailure,
   type RetryRecord,
 } from './records.ts';
-export { parseStoredWebhook, storedWebhookSchema } from './schemas.ts';
+export { parseStoredWebhook } from './schemas.ts';
 export {
   activeSecrets,
   LIMITS,
@@ -50,6 +37,4 @@ export {
   type SigningSecret,
   type Webhook,
   type WebhookAuth,
-  type WebhookStatus,
-  wants,
 } from './webhook.ts';

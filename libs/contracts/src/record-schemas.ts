@@ -36,7 +36,7 @@ function doc<P extends Record<string, unknown>>(properties: P) {
   return { type: 'object', required: Object.keys(properties), properties } as const;
 }
 
-export const dispatchSchema = doc({
+const dispatchSchema = doc({
   event_id: id,
   webhook_id: id,
   type: id,
@@ -46,7 +46,7 @@ export const dispatchSchema = doc({
   payload: { type: 'object' },
 });
 
-export const batchSchema = doc({
+const batchSchema = doc({
   batch_id: id,
   webhook_id: id,
   format: { enum: ['json', 'jsonl'] },
@@ -57,7 +57,7 @@ export const batchSchema = doc({
   created_at: natural,
 });
 
-export const attemptOutcomeSchema = doc({
+const attemptOutcomeSchema = doc({
   attempt: attemptNo,
   tier: id,
   at: natural,
@@ -66,7 +66,7 @@ export const attemptOutcomeSchema = doc({
   error: textOrNull,
 });
 
-export const retrySchema = doc({
+const retrySchema = doc({
   batch: batchSchema,
   attempt: attemptNo,
   tier: id,
@@ -85,7 +85,7 @@ const sourceSchema = doc({
   headers: { type: 'object', additionalProperties: text },
 });
 
-export const deadLetterSchema = doc({
+const deadLetterSchema = doc({
   dlq_id: id,
   reason: { enum: Object.keys(DEAD_LETTER_REASONS) },
   webhook_id: { type: ['string', 'null'], minLength: 1 },
@@ -97,7 +97,7 @@ export const deadLetterSchema = doc({
   source: { oneOf: [{ type: 'null' }, sourceSchema] },
 });
 
-export const attemptSchema = doc({
+const attemptSchema = doc({
   webhook_id: id,
   batch_id: id,
   attempt: attemptNo,
@@ -111,7 +111,7 @@ export const attemptSchema = doc({
   event_count: natural,
 });
 
-export const noticeSchema = doc({
+const noticeSchema = doc({
   type: { enum: ['webhook.suspended', 'webhook.resumed'] },
   webhook_id: id,
   account_id: text,
@@ -121,7 +121,7 @@ export const noticeSchema = doc({
   counts: { type: 'object', additionalProperties: natural },
 });
 
-export const ledgerEntrySchema = doc({
+const ledgerEntrySchema = doc({
   dlq_id: id,
   webhook_id: { type: ['string', 'null'], minLength: 1 },
   target: { enum: ['batches', 'dispatch'] },

@@ -14,7 +14,7 @@ export const ajv = new Ajv({ allErrors: false, strict: true });
 const int = { type: 'integer' } as const;
 const str = { type: 'string' } as const;
 
-export const storedWebhookSchema = {
+const storedWebhookSchema = {
   type: 'object',
   required: [
     'id',

@@ -1,6 +1,6 @@
 import type { EventType } from '@hookpost/events';
 
-export type WebhookStatus = 'active' | 'suspended';
+type WebhookStatus = 'active' | 'suspended';
 export type PayloadFormat = 'json' | 'jsonl';
 
 /** Limits that bound what a subscription may ask for. */
@@ -65,9 +65,4 @@ export function activeSecrets(webhook: Pick<Webhook, 'secrets'>, now: number): s
     .filter((s) => s.expires_at === null || s.expires_at > now)
     .sort((a, b) => b.created_at - a.created_at)
     .map((s) => s.value);
-}
-
-/** Whether fan-out should dispatch this event type to the webhook now. */
-export function wants(webhook: Webhook, type: string): boolean {
-  return webhook.enabled && (webhook.events as string[]).includes(type);
 }

@@ -13,14 +13,14 @@ import {
   type SkipReason,
 } from './select.ts';
 
-export interface ReplayTopics {
+interface ReplayTopics {
   dlq: string;
   batches: string;
   dispatch: string;
   ledger: string;
 }
 
-export interface ReplayProgress {
+interface ReplayProgress {
   done: number;
   total: number;
   replayed: number;
@@ -55,7 +55,7 @@ export interface ReplayOptions {
   signal?: AbortSignal;
 }
 
-export interface ReplayItem {
+interface ReplayItem {
   dlq_id: string;
   webhook_id: string | null;
   reason: string;

@@ -3,7 +3,7 @@ import type { SerialProducer } from '@hookpost/kafka';
 import { type SubscriptionTable, type SubscriptionWriter, writeThrough } from '@hookpost/subscriptions';
 
 /** The document after an explicit resume: active again (since now), reason cleared, a newer version. */
-export function resumedWebhook(webhook: Webhook, now: number): Webhook {
+function resumedWebhook(webhook: Webhook, now: number): Webhook {
   return {
     ...webhook,
     status: 'active',

@@ -35,7 +35,7 @@ export interface EmailEvent {
   sender_identity: SenderIdentity | null;
 }
 
-export interface Email {
+interface Email {
   id: string;
   created_at: number;
   from: string;
@@ -48,7 +48,7 @@ export interface Email {
   template_id: string | null;
 }
 
-export interface Morph {
+interface Morph {
   object: string;
   reason: string | null;
   smtp_code: number | null;
@@ -57,7 +57,7 @@ export interface Morph {
   user_agent: string | null;
 }
 
-export interface InboundForward {
+interface InboundForward {
   url: string;
   response_code: number;
   inbound_id: string;
@@ -67,7 +67,7 @@ export interface InboundForward {
   received_at: number;
 }
 
-export interface SenderIdentity {
+interface SenderIdentity {
   id: string;
   email: string;
   name: string;

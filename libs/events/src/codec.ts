@@ -2,7 +2,7 @@ import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import avro from 'avsc';
 
 /** Why a record could not be decoded. Every one of these is poison: retrying cannot help. */
-export type PoisonReason = 'empty' | 'bad-magic' | 'unknown-schema' | 'unresolvable' | 'corrupt';
+type PoisonReason = 'empty' | 'bad-magic' | 'unknown-schema' | 'unresolvable' | 'corrupt';
 
 export type DecodeResult<T> =
   | { ok: true; value: T; schemaId: number }

@@ -30,11 +30,7 @@ export async function registerSchema(
 }
 
 /** PUT /config/{subject}: the one call the client library keeps private. */
-export async function setCompatibility(
-  url: string,
-  subject: string,
-  compatibility: Compatibility,
-): Promise<void> {
+async function setCompatibility(url: string, subject: string, compatibility: Compatibility): Promise<void> {
   const res = await fetch(`${url.replace(/\/$/, '')}/config/${encodeURIComponent(subject)}`, {
     method: 'PUT',
     headers: { 'content-type': 'application/vnd.schemaregistry.v1+json' },

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 /** Avro schemas live in the top-level schemas/ folder so the provisioning Job can register them too. */
 const SCHEMA_DIR = new URL('../../../schemas/', import.meta.url);
 
-export function loadSchema(file: string): Record<string, unknown> {
+function loadSchema(file: string): Record<string, unknown> {
   return JSON.parse(readFileSync(new URL(file, SCHEMA_DIR), 'utf8')) as Record<string, unknown>;
 }
 

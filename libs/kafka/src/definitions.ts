@@ -13,7 +13,7 @@ export interface TopicSpec {
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
-export const TOPIC_KEYS = [
+const TOPIC_KEYS = [
   'events',
   'subscriptions',
   'dispatch',
@@ -23,7 +23,7 @@ export const TOPIC_KEYS = [
   'attempts',
   'operational',
 ] as const;
-export type TopicKey = (typeof TOPIC_KEYS)[number];
+type TopicKey = (typeof TOPIC_KEYS)[number];
 
 export interface CatalogOptions {
   /** Prepended to every name; tests use a random prefix so they never share topics. */

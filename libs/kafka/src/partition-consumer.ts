@@ -23,11 +23,17 @@
 import type { Logger } from '@hookpost/logger';
 import type { Counter, Gauge } from '@hookpost/metrics';
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
-import { OffsetTracker } from './offset-tracker.ts';
-import { onSkippedOffsets, SupervisedConsumer } from './supervised-consumer.ts';
+import { type CommitOffset, CommitScheduler } from './commit-scheduler.ts';
+import { PartitionState } from './partition-state.ts';
+import {
+  type GroupMemberSettings,
+  memberConfig,
+  onSkippedOffsets,
+  SupervisedConsumer,
+} from './supervised-consumer.ts';
 
 /** The series a partition consumer keeps (delivery registers them; their names are the service's). */
-export interface PartitionConsumerMetrics {
+interface PartitionConsumerMetrics {
   readonly paused: Gauge<'consumer'>;
   readonly lag: Gauge<'topic' | 'partition'>;
   readonly commitErrors: Counter<'consumer'>;
@@ -41,9 +47,8 @@ export interface RecordContext {
   dueAt: number | null;
 }
 
-export interface PartitionConsumerOptions {
+export interface PartitionConsumerOptions extends GroupMemberSettings {
   kafka: Kafka;
-  groupId: string;
   topic: string;
   /** `main` or the tier name: the metric label and the log field. */
   name: string;
@@ -52,10 +57,7 @@ export interface PartitionConsumerOptions {
   logger: Logger;
   metrics: PartitionConsumerMetrics;
   window: number;
-  maxWaitTimeMs: number;
   commitIntervalMs: number;
-  sessionTimeoutMs?: number;
-  heartbeatIntervalMs?: number;
   now: () => number;
   /** When a record may be attempted; null = now. Records not due are held and the partition paused. */
   dueAt?: (message: KafkaMessage) => number | null;
@@ -66,21 +68,8 @@ export interface PartitionConsumerOptions {
 /** How many records may wait, finished, behind an unfinished one, in multiples of the window. */
 const TRACKED_FACTOR = 16;
 
-/** Every this many commit intervals, owned partitions are committed again even without progress. */
+/** Every this many commit intervals, owned partitions are committed again even without progress (see CommitScheduler). */
 const RECOMMIT_EVERY = 10;
-
-type PauseReason = 'window' | 'due';
-
-interface PartitionState {
-  partition: number;
-  tracker: OffsetTracker;
-  reasons: Set<PauseReason>;
-  /** Due times of held records, so a partition whose head is held knows when to look again. */
-  heldDue: Map<number, number>;
-  dueTimer: NodeJS.Timeout | undefined;
-  dueAt: number;
-  committed: number;
-}
 
 export class PartitionConsumer {
   private readonly options: PartitionConsumerOptions;
@@ -88,9 +77,7 @@ export class PartitionConsumer {
   private readonly supervised: SupervisedConsumer;
   private readonly partitions = new Map<number, PartitionState>();
   private assigned = new Set<number>();
-  private commitTimer: NodeJS.Timeout | undefined;
-  private committing: Promise<void> | undefined;
-  private commitAgain = false;
+  private readonly commits: CommitScheduler;
   private stopping = false;
   private running = false;
   private inFlight = 0;
@@ -107,15 +94,25 @@ export class PartitionConsumer {
       kafka: options.kafka,
       name: options.supervisorName,
       logger: this.log,
-      config: {
-        groupId: options.groupId,
-        maxWaitTimeInMs: options.maxWaitTimeMs,
-        sessionTimeout: options.sessionTimeoutMs ?? 30_000,
-        heartbeatInterval: options.heartbeatIntervalMs ?? 3_000,
-        allowAutoTopicCreation: false,
-      },
+      config: memberConfig(options),
       setup: (c) => this.setup(c),
       onReset: () => this.reset(),
+    });
+    this.commits = new CommitScheduler({
+      intervalMs: options.commitIntervalMs,
+      recommitEvery: RECOMMIT_EVERY,
+      pending: (force) => this.committable(force),
+      commit: (offsets) => this.consumer!.commitOffsets(offsets),
+      onCommitted: (offsets) => {
+        for (const o of offsets) {
+          const s = this.partitions.get(o.partition);
+          if (s) s.committed = Math.max(s.committed, Number(o.offset));
+        }
+      },
+      onError: (error) => {
+        this.options.metrics.commitErrors.inc({ consumer: this.options.name });
+        this.log.warn({ err: error }, 'offset commit failed; will retry');
+      },
     });
   }
 
@@ -138,12 +135,7 @@ export class PartitionConsumer {
     this.options.metrics.commitErrors.inc({ consumer: this.options.name }, 0);
     await this.supervised.start();
     this.running = true;
-    let tick = 0;
-    this.commitTimer = setInterval(() => {
-      tick += 1;
-      void this.flushCommits(tick % RECOMMIT_EVERY === 0);
-    }, this.options.commitIntervalMs);
-    this.commitTimer.unref();
+    this.commits.start();
   }
 
   private async setup(c: Consumer): Promise<void> {
@@ -178,7 +170,7 @@ export class PartitionConsumer {
   private reset(): void {
     this.assigned = new Set();
     for (const [p, s] of this.partitions) {
-      clearTimeout(s.dueTimer);
+      s.clearTimer();
       this.options.metrics.lag.remove({ topic: this.options.topic, partition: String(p) });
     }
     this.partitions.clear();
@@ -191,10 +183,8 @@ export class PartitionConsumer {
     this.stopping = true;
     if (this.running) this.consumer?.pause([{ topic: this.options.topic }]);
     if (this.inFlight > 0) await new Promise<void>((r) => this.idle.push(r));
-    clearInterval(this.commitTimer);
-    for (const s of this.partitions.values()) clearTimeout(s.dueTimer);
-    await this.flushCommits();
-    await this.committing;
+    for (const s of this.partitions.values()) s.clearTimer();
+    await this.commits.stop();
     await this.supervised.stop();
     this.running = false;
     this.options.metrics.paused.set({ consumer: this.options.name }, 0);
@@ -207,12 +197,12 @@ export class PartitionConsumer {
     // KafkaJS fetches again after the rebalance are recognised and skipped.
     for (const [p, s] of this.partitions) {
       if (!this.assigned.has(p)) {
-        clearTimeout(s.dueTimer);
+        s.clearTimer();
         this.partitions.delete(p);
         this.options.metrics.lag.remove({ topic: this.options.topic, partition: String(p) });
         // KafkaJS keeps pauses across rebalances: lift ours, or the partition would come back paused
         // with no state left to resume it.
-        if (s.reasons.size > 0) this.consumer?.resume([{ topic: this.options.topic, partitions: [p] }]);
+        if (s.paused) this.consumer?.resume([{ topic: this.options.topic, partitions: [p] }]);
       } else {
         s.committed = -1;
       }
@@ -224,15 +214,7 @@ export class PartitionConsumer {
   private state(partition: number, firstOffset: number): PartitionState {
     let s = this.partitions.get(partition);
     if (!s) {
-      s = {
-        partition,
-        tracker: new OffsetTracker(firstOffset),
-        reasons: new Set(),
-        heldDue: new Map(),
-        dueTimer: undefined,
-        dueAt: Number.POSITIVE_INFINITY,
-        committed: -1,
-      };
+      s = new PartitionState(partition, firstOffset, this.flow, this.options.now);
       this.partitions.set(partition, s);
     }
     return s;
@@ -260,7 +242,7 @@ export class PartitionConsumer {
       }
       if (this.full(s)) {
         // Pending work will resume us; with none, the head is a held record and its due time will.
-        if (s.tracker.pending > 0) this.pause(s, 'window');
+        if (s.tracker.pending > 0) s.pause('window');
         else heldUntil = Math.min(heldUntil, s.heldDue.get(s.tracker.committable) ?? now + 1000);
         break;
       }
@@ -277,7 +259,7 @@ export class PartitionConsumer {
       if (contiguous) resolveOffset(message.offset);
       this.begin(s, { topic: batch.topic, partition: batch.partition, message, dueAt });
     }
-    if (heldUntil !== Number.POSITIVE_INFINITY) this.pauseUntil(s, heldUntil);
+    if (heldUntil !== Number.POSITIVE_INFINITY) s.pauseUntil(heldUntil);
     // A marker after the last record (KafkaJS resolves past it with that record): commit past it too.
     const last = Number(batch.messages[batch.messages.length - 1]!.offset);
     if (s.tracker.seen(last) && s.tracker.skip(last + 1, Number(batch.lastOffset()))) this.scheduleCommit();
@@ -294,7 +276,7 @@ export class PartitionConsumer {
           // A tracker replaced by a rebalance no longer commits: the new owner redoes the record.
           if (this.partitions.get(s.partition) !== s) return;
           if (s.tracker.complete(offset)) this.scheduleCommit();
-          if (s.reasons.has('window') && (!this.full(s) || s.tracker.pending === 0)) this.resume(s, 'window');
+          if (s.pausedFor('window') && (!this.full(s) || s.tracker.pending === 0)) s.resume('window');
         },
         (error: unknown) => {
           // handle() retries its own failures; reaching here is a bug. The record stays unfinished so
@@ -319,85 +301,35 @@ export class PartitionConsumer {
     return s.tracker.pending >= this.options.window || s.tracker.size >= this.options.window * TRACKED_FACTOR;
   }
 
-  private pause(s: PartitionState, reason: PauseReason): void {
-    if (s.reasons.size === 0)
-      this.consumer?.pause([{ topic: this.options.topic, partitions: [s.partition] }]);
-    s.reasons.add(reason);
-    this.updatePausedGauge();
-  }
-
-  private resume(s: PartitionState, reason: PauseReason): void {
-    if (!s.reasons.delete(reason)) return;
-    if (s.reasons.size === 0 && !this.stopping)
-      this.consumer?.resume([{ topic: this.options.topic, partitions: [s.partition] }]);
-    this.updatePausedGauge();
-  }
-
-  /** Pauses until `dueAt`: one timer per partition, moved earlier if an earlier record is held. */
-  private pauseUntil(s: PartitionState, dueAt: number): void {
-    if (s.dueTimer && s.dueAt <= dueAt) return;
-    clearTimeout(s.dueTimer);
-    s.dueAt = dueAt;
-    this.pause(s, 'due');
-    const wait = Math.min(Math.max(0, dueAt - this.options.now()), 2 ** 31 - 1);
-    s.dueTimer = setTimeout(() => {
-      s.dueTimer = undefined;
-      s.dueAt = Number.POSITIVE_INFINITY;
-      this.resume(s, 'due');
-    }, wait);
-  }
+  /** KafkaJS pause/resume of one partition of our topic (resume not while stopping), and the gauge. */
+  private readonly flow = {
+    pause: (partition: number) =>
+      this.consumer?.pause([{ topic: this.options.topic, partitions: [partition] }]),
+    resume: (partition: number) => {
+      if (!this.stopping) this.consumer?.resume([{ topic: this.options.topic, partitions: [partition] }]);
+    },
+    changed: () => this.updatePausedGauge(),
+  };
 
   private updatePausedGauge(): void {
     let n = 0;
-    for (const s of this.partitions.values()) if (s.reasons.size > 0) n += 1;
+    for (const s of this.partitions.values()) if (s.paused) n += 1;
     this.options.metrics.paused.set({ consumer: this.options.name }, n);
   }
 
   private scheduleCommit(): void {
-    // Coalesce completions of the same tick into one commit.
-    if (this.commitAgain) return;
-    this.commitAgain = true;
-    setImmediate(() => void this.flushCommits());
+    this.commits.schedule();
   }
 
-  /**
-   * Commits every assigned partition whose commit point moved; one commit request at a time. `force`
-   * commits them all again: KafkaJS retries a failed commitOffsets after a rebalance with the *new*
-   * generation, so a commit a member built before losing a partition can land after the new owner's
-   * and move that partition's offset back (never past unfinished work: it only claims records that
-   * member finished). Re-committing now and then repairs that; the cost is one small request.
-   */
-  private flushCommits(force = false): Promise<void> {
-    if (this.committing) {
-      this.commitAgain = true;
-      return this.committing;
-    }
-    this.commitAgain = false;
-    const offsets: { topic: string; partition: number; offset: string }[] = [];
+  /** Every assigned partition whose commit point moved (`force`: all of them); none without a consumer. */
+  private committable(force: boolean): CommitOffset[] {
+    if (!this.running || !this.consumer) return [];
+    const offsets: CommitOffset[] = [];
     for (const s of this.partitions.values()) {
       const c = s.tracker.committable;
       if ((c > s.committed || force) && this.assigned.has(s.partition))
         offsets.push({ topic: this.options.topic, partition: s.partition, offset: String(c) });
     }
-    const consumer = this.consumer;
-    if (offsets.length === 0 || !this.running || !consumer) return Promise.resolve();
-    this.committing = consumer
-      .commitOffsets(offsets)
-      .then(() => {
-        for (const o of offsets) {
-          const s = this.partitions.get(o.partition);
-          if (s) s.committed = Math.max(s.committed, Number(o.offset));
-        }
-      })
-      .catch((error: unknown) => {
-        // Usually a rebalance in progress; the next flush retries with the then-current progress.
-        this.options.metrics.commitErrors.inc({ consumer: this.options.name });
-        this.log.warn({ err: error }, 'offset commit failed; will retry');
-      })
-      .finally(() => {
-        this.committing = undefined;
-        if (this.commitAgain) void this.flushCommits();
-      });
-    return this.committing;
+    return offsets;
   }
 }

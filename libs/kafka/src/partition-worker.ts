@@ -33,7 +33,7 @@ export interface PartitionTx {
   send(records: OutputRecord[]): Promise<void>;
 }
 
-export type BatchDecision = 'commit' | 'hold';
+type BatchDecision = 'commit' | 'hold';
 
 export interface PartitionHandler {
   /**
@@ -92,7 +92,7 @@ export interface BatchContext {
   lastOffset?: string;
 }
 
-export interface WorkerHooks {
+interface WorkerHooks {
   /** Moves the consumer's fetch position of this partition (after an abort). */
   seek(offset: string): void;
   /** The group's committed offset for the partition, read after this worker fenced the previous owner. */

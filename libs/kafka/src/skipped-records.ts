@@ -10,7 +10,7 @@ import { Counter, type Registry } from '@hookpost/metrics';
 
 export const SKIPPED_RECORDS_METRIC = 'webhooks_records_skipped_total';
 
-export interface SkippedAt {
+interface SkippedAt {
   topic: string;
   partition: number;
   offset: string;

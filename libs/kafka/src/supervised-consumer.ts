@@ -35,6 +35,29 @@ export interface SupervisedConsumerOptions {
   maxBackoffMs?: number;
 }
 
+/**
+ * What a service sets for one member of a consumer group; delivery's main, tier and suspender consumers
+ * take the same settings (DELIVERY_MAX_WAIT_TIME_MS, _SESSION_TIMEOUT_MS, _HEARTBEAT_INTERVAL_MS).
+ */
+export interface GroupMemberSettings {
+  groupId: string;
+  maxWaitTimeMs: number;
+  /** KafkaJS's 30 s default holds a dead member's partitions for 30 s (e.g. after a broker restart). */
+  sessionTimeoutMs?: number;
+  heartbeatIntervalMs?: number;
+}
+
+/** The KafkaJS config of such a member: KafkaJS's own defaults unless set; topics are never auto-created. */
+export function memberConfig(settings: GroupMemberSettings): ConsumerConfig {
+  return {
+    groupId: settings.groupId,
+    maxWaitTimeInMs: settings.maxWaitTimeMs,
+    sessionTimeout: settings.sessionTimeoutMs ?? 30_000,
+    heartbeatInterval: settings.heartbeatIntervalMs ?? 3_000,
+    allowAutoTopicCreation: false,
+  };
+}
+
 export interface ConsumerState {
   name: string;
   up: boolean;
@@ -47,10 +70,17 @@ export interface ConsumerState {
 }
 
 const ACTIVE = new Set<SupervisedConsumer>();
+/** Rebuilds per consumer name since the process started; only ever grows (a counter's source). */
+const REBUILDS = new Map<string, number>();
 
 /** States of every supervised consumer of this process (for /healthz, /readyz and metrics). */
 export function consumerStates(now = Date.now()): ConsumerState[] {
   return [...ACTIVE].map((c) => c.state(now));
+}
+
+/** Rebuilds per consumer name since the process started, stopped consumers included (never decreases). */
+export function consumerRebuilds(): ReadonlyMap<string, number> {
+  return REBUILDS;
 }
 
 export class SupervisedConsumer {
@@ -71,6 +101,8 @@ export class SupervisedConsumer {
     this.o = options;
     this.log = options.logger.child({ component: 'supervised-consumer', consumer: options.name });
     this.backoffMs = options.initialBackoffMs ?? 500;
+    // The counter's series exists at 0 from the start, so rate() and increase() see the first rebuild.
+    if (!REBUILDS.has(options.name)) REBUILDS.set(options.name, 0);
   }
 
   /** The KafkaJS consumer of the current build (changes after a rebuild; undefined while down). */
@@ -195,6 +227,7 @@ export class SupervisedConsumer {
       await this.o.onReset?.();
       if (this.stopped) return;
       this.rebuilds += 1;
+      REBUILDS.set(this.o.name, (REBUILDS.get(this.o.name) ?? 0) + 1);
       await this.build();
       this.log.info({ rebuilds: this.rebuilds }, 'consumer rebuilt');
     } catch (error) {

@@ -6,7 +6,7 @@
  */
 import type { EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
 
-export interface ReadRecord {
+interface ReadRecord {
   topic: string;
   partition: number;
   message: KafkaMessage;

@@ -1,2 +1,2 @@
-export { DEFAULT_MIX, eventGenerator, type GeneratorOptions } from './generate.ts';
-export { type LoadOptions, runLoad } from './load.ts';
+export { DEFAULT_MIX, eventGenerator } from './generate.ts';
+export { runLoad } from './load.ts';

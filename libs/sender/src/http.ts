@@ -51,7 +51,7 @@ export interface SendInput {
  * - `gone`: 410; the receiver asks to stop, so the webhook is suspended at once.
  * - `refused`: not sent and never will be as configured (SSRF policy, unusable secret).
  */
-export type SendKind = 'delivered' | 'retry' | 'gone' | 'refused';
+type SendKind = 'delivered' | 'retry' | 'gone' | 'refused';
 
 export interface SendOutcome {
   kind: SendKind;

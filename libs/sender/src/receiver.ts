@@ -33,7 +33,7 @@ export type Behaviour =
   | { kind: 'big'; bytes: number }
   | { kind: 'echo'; status: number };
 
-export interface ReceivedRequest {
+interface ReceivedRequest {
   /** Arrival time (ms, the receiver's `now`). */
   at: number;
   method: string;

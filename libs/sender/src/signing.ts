@@ -56,12 +56,12 @@ function bodyBytes(body: Body): Buffer {
 }
 
 /** MailerSend `Signature`: lowercase hex HMAC-SHA256 of the body, keyed with the secret string as-is. */
-export function mailerSendSignature(body: Body, secret: string): string {
+function mailerSendSignature(body: Body, secret: string): string {
   return createHmac('sha256', Buffer.from(secret, 'utf8')).update(bodyBytes(body)).digest('hex');
 }
 
 /** One Standard Webhooks entry, `v1,<base64>`, for an already parsed key. */
-export function standardSignature(id: string, timestampSec: number, body: Body, key: Uint8Array): string {
+function standardSignature(id: string, timestampSec: number, body: Body, key: Uint8Array): string {
   const mac = createHmac('sha256', key)
     .update(`${id}.${timestampSec}.`, 'utf8')
     .update(bodyBytes(body))

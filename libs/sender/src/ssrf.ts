@@ -199,8 +199,3 @@ export class SsrfGuard {
 export function checkUrl(url: string | URL, allow: SsrfAllow = {}): UrlCheck {
   return new SsrfGuard({ allow }).checkUrl(url);
 }
-
-/** A lookup for `net.connect` / undici's `connect` option that refuses disallowed addresses. */
-export function createSsrfLookup(options: SsrfOptions = {}): LookupFunction {
-  return new SsrfGuard(options).lookup;
-}

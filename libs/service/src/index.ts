@@ -8,6 +8,7 @@ import { brokerList, type CommonConfig, ConfigError, loadConfig, type Schema } f
 import {
   type Admin,
   connectAdmin,
+  consumerRebuilds,
   consumerStates,
   createKafka,
   type Kafka,
@@ -15,7 +16,7 @@ import {
   stopAllConsumers,
 } from '@hookpost/kafka';
 import { createLogger, type Logger } from '@hookpost/logger';
-import { type Check, createRegistry, Gauge, type Registry, startOpsServer } from '@hookpost/metrics';
+import { type Check, Counter, createRegistry, Gauge, type Registry, startOpsServer } from '@hookpost/metrics';
 
 export interface ServiceContext<C extends CommonConfig> {
   name: string;
@@ -175,7 +176,7 @@ export async function runService<C extends CommonConfig>(
 }
 
 /** Consumer state as metrics: one series per consumer role of the process (bounded names). */
-export function registerConsumerMetrics(registry: Registry): void {
+function registerConsumerMetrics(registry: Registry): void {
   new Gauge({
     name: 'webhooks_consumer_up',
     help: 'Whether the consumer loop runs (1) or is down, e.g. being rebuilt after a crash (0)',
@@ -197,14 +198,19 @@ export function registerConsumerMetrics(registry: Registry): void {
       for (const c of consumerStates()) this.set({ consumer: c.name }, (now - c.lastActivityAt) / 1000);
     },
   });
-  new Gauge({
+  // A counter (it only grows; rate() and increase() apply): each scrape adds what the process's
+  // consumers rebuilt since the previous one.
+  const counted = new Map<string, number>();
+  new Counter({
     name: 'webhooks_consumer_rebuilds_total',
     help: 'Times a crashed or stopped consumer was rebuilt since the process started',
     labelNames: ['consumer'],
     registers: [registry],
     collect() {
-      this.reset();
-      for (const c of consumerStates()) this.set({ consumer: c.name }, c.rebuilds);
+      for (const [consumer, total] of consumerRebuilds()) {
+        this.inc({ consumer }, total - (counted.get(consumer) ?? 0));
+        counted.set(consumer, total);
+      }
     },
   });
 }

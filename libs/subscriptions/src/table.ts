@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { openWebhook, parseStoredWebhook, SecretBox, type Webhook } from '@hookpost/contracts';
+import { openWebhook, parseStoredWebhook, type SecretBox, type Webhook } from '@hookpost/contracts';
 import { type Consumer, type Kafka, lastOffsets, SupervisedConsumer } from '@hookpost/kafka';
 import type { Logger } from '@hookpost/logger';
 import { Counter, Gauge, type Registry } from '@hookpost/metrics';
@@ -287,14 +287,37 @@ export class SubscriptionTable {
 }
 
 /**
- * How a service opens its table: secrets unsealed with the configured keys (SUBSCRIPTION_ENCRYPTION_KEYS),
- * resolved once caught up with the topic.
+ * How every service opens its table: constructed and loaded, resolved only once caught up with the
+ * topic (a half-loaded table never serves). The box is passed in because a service that also writes
+ * (API, DLQ CLI, suspender) seals with the same keys. A start that fails stops the reader it began.
  */
 export async function startSubscriptionTable(
-  options: Omit<SubscriptionTableOptions, 'box'> & { encryptionKeys: string; timeoutMs?: number },
+  options: SubscriptionTableOptions & { timeoutMs?: number },
 ): Promise<SubscriptionTable> {
-  const { encryptionKeys, timeoutMs, ...rest } = options;
-  const table = new SubscriptionTable({ ...rest, box: new SecretBox(encryptionKeys) });
-  await table.start(timeoutMs);
+  const { timeoutMs, ...rest } = options;
+  const table = new SubscriptionTable(rest);
+  try {
+    await table.start(timeoutMs);
+  } catch (error) {
+    await table.stop().catch(() => {});
+    throw error;
+  }
   return table;
+}
+
+/**
+ * A stage that serves from the table (fan-out, batcher): ready while both are; on stop the runner
+ * finishes first, then the table it reads from.
+ */
+export function servingFromTable(
+  table: SubscriptionTable,
+  runner: { readonly running: boolean; stop(): Promise<void> },
+): { ready(): boolean; stop(): Promise<void> } {
+  return {
+    ready: () => table.ready && runner.running,
+    stop: async () => {
+      await runner.stop();
+      await table.stop();
+    },
+  };
 }

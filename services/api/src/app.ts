@@ -209,6 +209,12 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
       void reply.code(404).send(NOT_FOUND);
       return undefined;
     },
+    locked(request, reply, id, change) {
+      return ctx.lock.run(id, async () => {
+        const current = ctx.visible(request, reply, id);
+        return current ? change(current) : reply;
+      });
+    },
   };
   registerWebhookRoutes(app, ctx);
   registerActionRoutes(app, ctx);

@@ -62,6 +62,13 @@ export interface RouteContext {
   lock: KeyedLock;
   /** The webhook if it exists and the caller's token may see its domain; otherwise the reply is a 404. */
   visible(request: FastifyRequest, reply: FastifyReply, id: string): Webhook | undefined;
+  /** Runs `change` under the webhook's lock on the webhook `visible` finds (else the reply is the 404). */
+  locked<T>(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    id: string,
+    change: (current: Webhook) => Promise<T>,
+  ): Promise<T | FastifyReply>;
 }
 
 /** Writes the document and resolves once this instance's table has applied it (read-your-writes). */

@@ -30,9 +30,7 @@ export function registerActionRoutes(app: FastifyInstance, ctx: RouteContext): v
       },
     },
     async (request, reply) =>
-      ctx.lock.run(request.params.id, async () => {
-        const current = ctx.visible(request, reply, request.params.id);
-        if (!current) return reply;
+      ctx.locked(request, reply, request.params.id, async (current) => {
         const now = deps.now();
         const stored = await commit(deps, rotateSecret(current, generateSecret(), now, deps.secretGraceMs));
         request.log.info({ webhookId: current.id, graceMs: deps.secretGraceMs }, 'signing secret rotated');
@@ -102,9 +100,7 @@ export function registerActionRoutes(app: FastifyInstance, ctx: RouteContext): v
       },
     },
     async (request, reply) =>
-      ctx.lock.run(request.params.id, async () => {
-        const current = ctx.visible(request, reply, request.params.id);
-        if (!current) return reply;
+      ctx.locked(request, reply, request.params.id, async (current) => {
         const result = await resumeWebhook(resumeDeps(deps), current.id, `api:${request.principal?.name}`);
         if (!result.ok) return reply.code(404).send({ message: 'Resource not found.' });
         if (result.changed) request.log.info({ webhookId: current.id }, 'webhook resumed');

@@ -127,9 +127,7 @@ export function registerWebhookRoutes(app: FastifyInstance, ctx: RouteContext): 
     },
     async (request, reply) => {
       const errors = semanticErrors(deps, request.body);
-      return ctx.lock.run(request.params.id, async () => {
-        const current = ctx.visible(request, reply, request.params.id);
-        if (!current) return reply;
+      return ctx.locked(request, reply, request.params.id, async (current) => {
         if (Object.keys(errors).length > 0) return invalid(reply, errors);
         const now = deps.now();
         const stored = await commit(deps, updateWebhook(current, request.body, now));
@@ -151,9 +149,7 @@ export function registerWebhookRoutes(app: FastifyInstance, ctx: RouteContext): 
       },
     },
     async (request, reply) =>
-      ctx.lock.run(request.params.id, async () => {
-        const current = ctx.visible(request, reply, request.params.id);
-        if (!current) return reply;
+      ctx.locked(request, reply, request.params.id, async (current) => {
         await writeThrough(deps, (w) => w.remove(current.id));
         request.log.info({ webhookId: current.id }, 'webhook deleted');
         return reply.code(204).send();

@@ -8,7 +8,7 @@ import { replayLedgerTopic } from '@hookpost/deadletters';
 import { provisionTopics, recordSkipper, serialProducer, topicCatalog } from '@hookpost/kafka';
 import { HttpSender, type SsrfAllow, ssrfAllowFrom } from '@hookpost/sender';
 import type { RunningService, ServiceContext } from '@hookpost/service';
-import { SubscriptionTable, SubscriptionWriter } from '@hookpost/subscriptions';
+import { SubscriptionWriter, startSubscriptionTable } from '@hookpost/subscriptions';
 import { buildApp, type RouteSummary } from './app.ts';
 import { parseTokens, TokenAuthority } from './auth.ts';
 import type { ApiConfig } from './config.ts';
@@ -51,14 +51,6 @@ export async function startApi(
 
   const groupPrefix = `${config.topics.prefix}hookpost-api`;
   const box = new SecretBox(config.subscriptions.encryptionKeys);
-  const table = new SubscriptionTable({
-    kafka,
-    topic: t.subscriptions.name,
-    box,
-    logger,
-    metrics: ctx.metrics,
-    groupPrefix,
-  });
   const writer = new SubscriptionWriter({ kafka, topic: t.subscriptions.name, box });
   const notices = serialProducer(kafka);
   const allow = allowFrom(config);
@@ -75,7 +67,18 @@ export async function startApi(
   const historyMs = config.api.historyDays * 24 * 60 * 60 * 1000;
   const stops: (() => Promise<void> | void)[] = [];
   try {
-    await Promise.all([table.start(), writer.connect(), notices.producer.connect()]);
+    const [table] = await Promise.all([
+      startSubscriptionTable({
+        kafka,
+        topic: t.subscriptions.name,
+        box,
+        logger,
+        metrics: ctx.metrics,
+        groupPrefix,
+      }),
+      writer.connect(),
+      notices.producer.connect(),
+    ]);
     stops.push(
       () => table.stop(),
       () => writer.close(),

@@ -4,10 +4,11 @@
  * its own transaction, whenever batches close, with emitted-offset watermarks so a replay skips what
  * already left. Not ready until the subscription table caught up.
  */
+import { SecretBox } from '@hookpost/contracts';
 import { readToEnd } from '@hookpost/deadletters';
 import { provisionTopics, recordSkipper, TransactionalRunner, topicCatalog } from '@hookpost/kafka';
 import { runService } from '@hookpost/service';
-import { startSubscriptionTable } from '@hookpost/subscriptions';
+import { servingFromTable, startSubscriptionTable } from '@hookpost/subscriptions';
 import { type BatcherConfig, schema } from './config.ts';
 import { batcherHandler } from './handler.ts';
 import { batcherMetrics } from './metrics.ts';
@@ -24,7 +25,7 @@ await runService<BatcherConfig>({
     const table = await startSubscriptionTable({
       kafka,
       topic: subscriptions.name,
-      encryptionKeys: config.subscriptions.encryptionKeys,
+      box: new SecretBox(config.subscriptions.encryptionKeys),
       logger,
       metrics,
       groupPrefix: `${prefix}hookpost-batcher`,
@@ -85,13 +86,6 @@ await runService<BatcherConfig>({
       }),
     });
     await runner.start();
-
-    return {
-      ready: () => table.ready && runner.running,
-      stop: async () => {
-        await runner.stop();
-        await table.stop();
-      },
-    };
+    return servingFromTable(table, runner);
   },
 });

@@ -12,12 +12,13 @@ import {
 import { HEADERS, type RecordContext, topicCatalog } from '@hookpost/kafka';
 import { createLogger } from '@hookpost/logger';
 import { createRegistry } from '@hookpost/metrics';
+import type { SendOutcome } from '@hookpost/sender';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { TopicMessages } from './adapters/outbox.ts';
 import { Deliverer, type Send } from './deliverer.ts';
 import { KeyedLimiter } from './domain/limiter.ts';
-import { type AttemptResult, suspendedNotice } from './domain/records.ts';
+import { suspendedNotice } from './domain/records.ts';
 import { DeliveryMetrics } from './metrics.ts';
 
 const tiers = [
@@ -42,7 +43,7 @@ const batch: BatchRecord = {
   oldest_event_at: 1,
   created_at: 1,
 };
-const result = (r: Partial<AttemptResult>): AttemptResult => ({
+const result = (r: Partial<SendOutcome>): SendOutcome => ({
   kind: 'delivered',
   status: 200,
   latencyMs: 5,

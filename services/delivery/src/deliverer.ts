@@ -19,22 +19,16 @@ import {
 } from '@hookpost/contracts';
 import { HEADERS, type RecordContext, type TopicCatalog } from '@hookpost/kafka';
 import type { Logger } from '@hookpost/logger';
+import type { SendInput, SendOutcome } from '@hookpost/sender';
 import type { TopicMessages } from './adapters/outbox.ts';
 import { endpointKey, type KeyedLimiter } from './domain/limiter.ts';
-import { type AttemptResult, attemptOutcome, attemptRecord, retryRecord } from './domain/records.ts';
+import { attemptOutcome, attemptRecord, retryRecord } from './domain/records.ts';
 import { decide, MAIN_TIER, type Tier } from './domain/retry-policy.ts';
 import type { DeliveryMetrics } from './metrics.ts';
 import { statusClass } from './metrics.ts';
 
-export interface SendRequest {
-  webhook: Webhook;
-  batch: BatchRecord;
-  attempt: number;
-  now: number;
-}
-
 /** The HTTP attempt (HttpSender.send in production; tests may inject another). */
-export type Send = (request: SendRequest) => Promise<AttemptResult>;
+export type Send = (request: SendInput) => Promise<SendOutcome>;
 
 export interface DelivererOptions {
   catalog: TopicCatalog;
@@ -255,7 +249,7 @@ export class Deliverer {
   }
 }
 
-function unexpected(error: unknown): AttemptResult {
+function unexpected(error: unknown): SendOutcome {
   return {
     kind: 'retry',
     status: null,

@@ -4,7 +4,7 @@
  */
 export { type DeliveryConfig, type RoleSet, rolesOf, schema, tiersOf } from './config.ts';
 export { DEFAULT_TIERS, DELIVERY_DEFAULTS, groupIds } from './definitions.ts';
-export type { Send, SendRequest } from './deliverer.ts';
+export type { Send } from './deliverer.ts';
 export { suspend } from './domain/records.ts';
 export { decide, MAIN_TIER, parseTiers, type Tier } from './domain/retry-policy.ts';
 export { DeliveryMetrics } from './metrics.ts';

@@ -8,7 +8,7 @@ import { HEADERS, type Kafka, PartitionConsumer, recordSkipper, type TopicCatalo
 import type { Logger } from '@hookpost/logger';
 import type { Registry } from '@hookpost/metrics';
 import { HttpSender, type SsrfAllow } from '@hookpost/sender';
-import { SubscriptionTable, SubscriptionWriter } from '@hookpost/subscriptions';
+import { type SubscriptionTable, SubscriptionWriter, startSubscriptionTable } from '@hookpost/subscriptions';
 import { Outbox } from './adapters/outbox.ts';
 import type { DeliveryConfig, RoleSet } from './config.ts';
 import { DELIVERY_DEFAULTS, groupIds } from './definitions.ts';
@@ -55,7 +55,7 @@ export async function startDelivery(deps: DeliveryDeps): Promise<DeliveryHandle>
   const groups = groupIds(settings.groupPrefix);
   const abort = new AbortController();
 
-  const table = new SubscriptionTable({
+  const table = await startSubscriptionTable({
     kafka,
     topic: catalog.topics.subscriptions.name,
     box,
@@ -63,7 +63,6 @@ export async function startDelivery(deps: DeliveryDeps): Promise<DeliveryHandle>
     metrics: deps.registry,
     groupPrefix: `${settings.groupPrefix}hookpost-delivery`,
   });
-  await table.start();
 
   let sender: HttpSender | undefined;
   let send = deps.send;

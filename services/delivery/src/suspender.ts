@@ -11,7 +11,9 @@
 import { type DeadLetter, parseDeadLetter, type Webhook } from '@hookpost/contracts';
 import {
   type Consumer,
+  type GroupMemberSettings,
   type Kafka,
+  memberConfig,
   type RecordSkipper,
   type SerialProducer,
   SupervisedConsumer,
@@ -26,9 +28,8 @@ import type { DeliveryMetrics } from './metrics.ts';
 /** Dead-letter reasons that suspend the webhook. */
 const SUSPENDING_REASONS: ReadonlySet<string> = new Set(['exhausted', 'gone']);
 
-export interface SuspenderOptions {
+export interface SuspenderOptions extends GroupMemberSettings {
   kafka: Kafka;
-  groupId: string;
   catalog: TopicCatalog;
   table: SubscriptionTable;
   writer: SubscriptionWriter;
@@ -37,10 +38,6 @@ export interface SuspenderOptions {
   skipper: RecordSkipper;
   logger: Logger;
   now: () => number;
-  maxWaitTimeMs: number;
-  /** DELIVERY_SESSION_TIMEOUT_MS / _HEARTBEAT_INTERVAL_MS, as the other delivery consumers. */
-  sessionTimeoutMs?: number;
-  heartbeatIntervalMs?: number;
 }
 
 export class Suspender {
@@ -57,14 +54,7 @@ export class Suspender {
       kafka: options.kafka,
       name: 'delivery-suspender',
       logger: this.log,
-      config: {
-        groupId: options.groupId,
-        maxWaitTimeInMs: options.maxWaitTimeMs,
-        // KafkaJS's 30 s default held the suspender's partitions for 30 s after a broker restart.
-        sessionTimeout: options.sessionTimeoutMs ?? 30_000,
-        heartbeatInterval: options.heartbeatIntervalMs ?? 3_000,
-        allowAutoTopicCreation: false,
-      },
+      config: memberConfig(options),
       setup: (c) => this.setup(c),
     });
     this.producer = serialProducer(options.kafka);

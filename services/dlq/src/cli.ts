@@ -27,10 +27,11 @@ import {
   topicCatalog,
 } from '@hookpost/kafka';
 import { createLogger } from '@hookpost/logger';
-import { SubscriptionTable, SubscriptionWriter } from '@hookpost/subscriptions';
+import { SubscriptionWriter, startSubscriptionTable } from '@hookpost/subscriptions';
 import { count, parseLimit, parseRate, parseReasons, parseTime, progressLine, UsageError } from './args.ts';
 import { type CliConfig, schema } from './config.ts';
 import { HELP } from './help.ts';
+import { renderLetters, renderList, renderShow } from './render.ts';
 
 const EXIT = { ok: 0, failed: 1, usage: 2, refused: 3, notFound: 4 } as const;
 
@@ -230,16 +231,14 @@ interface ReplayRun {
 
 async function runReplay(kafka: Kafka, io: Io, config: CliConfig, run: ReplayRun): Promise<number> {
   const box = new SecretBox(config.subscriptions.encryptionKeys);
-  const table = new SubscriptionTable({
-    kafka,
-    topic: run.topics.subscriptions,
-    box,
-    logger: run.logger,
-    groupPrefix: run.groupPrefix,
-  });
-  const writer = new SubscriptionWriter({ kafka, topic: run.topics.subscriptions, box });
+  const topic = run.topics.subscriptions;
+  const writer = new SubscriptionWriter({ kafka, topic, box });
   const notices = serialProducer(kafka);
-  await Promise.all([table.start(), writer.connect(), notices.producer.connect()]);
+  const [table] = await Promise.all([
+    startSubscriptionTable({ kafka, topic, box, logger: run.logger, groupPrefix: run.groupPrefix }),
+    writer.connect(),
+    notices.producer.connect(),
+  ]);
   let result: ReplayResult;
   try {
     const started = run.now();
@@ -301,81 +300,4 @@ async function runReplay(kafka: Kafka, io: Io, config: CliConfig, run: ReplayRun
     await writer.close();
     await notices.disconnect();
   }
-}
-
-function renderList(rows: ReturnType<typeof summarise>, unreadable: number): string {
-  if (rows.length === 0)
-    return `no dead letters match${unreadable ? ` (${count(unreadable, 'unreadable record')})` : ''}\n`;
-  const head = ['WEBHOOK', 'REASON', 'COUNT', 'EVENTS', 'OLDEST', 'NEWEST'];
-  const body = rows.map((r) => [
-    r.webhook_id ?? '-',
-    r.reason,
-    String(r.count),
-    String(r.events),
-    new Date(r.oldest).toISOString(),
-    new Date(r.newest).toISOString(),
-  ]);
-  const total = rows.reduce((n, r) => n + r.count, 0);
-  return `${table(head, body)}total ${total}${unreadable ? `, ${count(unreadable, 'unreadable record')}` : ''}\n`;
-}
-
-/** Columns padded to their widest cell, two spaces apart. */
-function table(head: string[], body: string[][]): string {
-  const widths = head.map((h, i) => Math.max(h.length, ...body.map((row) => row[i]!.length)));
-  const line = (cells: string[]) =>
-    `${cells
-      .map((c, i) => c.padEnd(widths[i]!))
-      .join('  ')
-      .trimEnd()}\n`;
-  return `${line(head)}${body.map(line).join('')}`;
-}
-
-function renderLetters(
-  letters: { dlq_id: string; webhook_id: string | null; reason: string; dead_at: number; events: number }[],
-  total: number,
-): string {
-  if (total === 0) return '';
-  const head = ['DLQ_ID', 'WEBHOOK', 'REASON', 'EVENTS', 'DEAD_AT'];
-  const body = letters.map((l) => [
-    l.dlq_id,
-    l.webhook_id ?? '-',
-    l.reason,
-    String(l.events),
-    new Date(l.dead_at).toISOString(),
-  ]);
-  const more =
-    letters.length < total
-      ? `newest ${letters.length} of ${total} shown (--limit N for more, --limit 0 for all); dlq show <DLQ_ID> for one\n`
-      : 'dlq show <DLQ_ID> for one\n';
-  return `\n${table(head, body)}${more}`;
-}
-
-function renderShow(found: Awaited<ReturnType<typeof scanDeadLetters>>['letters'][number]): string {
-  const dl = found.letter;
-  const lines = [
-    `dlq_id     ${dl.dlq_id}`,
-    `reason     ${dl.reason}`,
-    `webhook    ${dl.webhook_id ?? '-'}`,
-    `dead_at    ${new Date(dl.dead_at).toISOString()}`,
-    `location   partition ${found.partition}, offset ${found.offset}`,
-    `error      ${dl.error ?? '-'}`,
-  ];
-  if (dl.batch) {
-    lines.push(
-      `batch      ${dl.batch.batch_id} (${dl.batch.format}, ${count(dl.batch.event_ids.length, 'event')})`,
-      `events     ${dl.batch.event_ids.join(', ')}`,
-      `body       ${dl.batch.body.length > 300 ? `${dl.batch.body.slice(0, 300)}… (${dl.batch.body.length} chars)` : dl.batch.body}`,
-    );
-  }
-  if (dl.dispatch)
-    lines.push(
-      `dispatch   ${count(dl.dispatch.length, 'record')}: ${dl.dispatch.map((d) => d.event_id).join(', ')}`,
-    );
-  if (dl.source) lines.push(`source     ${dl.source.topic}[${dl.source.partition}]@${dl.source.offset}`);
-  lines.push(`attempts   ${dl.attempts.length}`);
-  for (const a of dl.attempts)
-    lines.push(
-      `  #${a.attempt} ${a.tier.padEnd(6)} ${new Date(a.at).toISOString()}  ${a.status ?? '---'}  ${a.latency_ms} ms  ${a.error ?? ''}`.trimEnd(),
-    );
-  return `${lines.join('\n')}\n`;
 }

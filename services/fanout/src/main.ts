@@ -3,10 +3,11 @@
  * webhooks.dispatch (keyed by webhook id), suspended and poison records on webhooks.dlq, exactly once
  * per input partition through Kafka transactions. Not ready until the subscription table caught up.
  */
+import { SecretBox } from '@hookpost/contracts';
 import { AvroCodec, createRegistry, type EmailEvent, emailEventSchema } from '@hookpost/events';
 import { provisionTopics, TransactionalRunner, topicCatalog } from '@hookpost/kafka';
 import { runService } from '@hookpost/service';
-import { startSubscriptionTable } from '@hookpost/subscriptions';
+import { servingFromTable, startSubscriptionTable } from '@hookpost/subscriptions';
 import { type FanoutConfig, schema } from './config.ts';
 import { fanoutHandler } from './handler.ts';
 import { fanoutMetrics } from './metrics.ts';
@@ -23,7 +24,7 @@ await runService<FanoutConfig>({
     const table = await startSubscriptionTable({
       kafka,
       topic: subscriptions.name,
-      encryptionKeys: config.subscriptions.encryptionKeys,
+      box: new SecretBox(config.subscriptions.encryptionKeys),
       logger,
       metrics,
       groupPrefix: `${prefix}hookpost-fanout`,
@@ -53,13 +54,6 @@ await runService<FanoutConfig>({
       ),
     });
     await runner.start();
-
-    return {
-      ready: () => table.ready && runner.running,
-      stop: async () => {
-        await runner.stop();
-        await table.stop();
-      },
-    };
+    return servingFromTable(table, runner);
   },
 });

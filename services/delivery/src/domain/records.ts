@@ -10,21 +10,12 @@ import type {
   RetryRecord,
   Webhook,
 } from '@hookpost/contracts';
-
-/** What one HTTP attempt produced (the sender's outcome value). */
-export interface AttemptResult {
-  kind: 'delivered' | 'retry' | 'gone' | 'refused';
-  status: number | null;
-  latencyMs: number;
-  error: string | null;
-  retryAfterMs: number | null;
-  responseExcerpt: string | null;
-}
+import type { SendOutcome } from '@hookpost/sender';
 
 /** Response excerpts are bounded again here: the attempts topic is a history, not a body store. */
 const EXCERPT_MAX = 512;
 
-export function attemptOutcome(attempt: number, tier: string, at: number, r: AttemptResult): AttemptOutcome {
+export function attemptOutcome(attempt: number, tier: string, at: number, r: SendOutcome): AttemptOutcome {
   return { attempt, tier, at, status: r.status, latency_ms: r.latencyMs, error: r.error };
 }
 
@@ -33,7 +24,7 @@ export function attemptRecord(
   attempt: number,
   tier: string,
   at: number,
-  r: AttemptResult,
+  r: SendOutcome,
   outcome: AttemptRecord['outcome'],
 ): AttemptRecord {
   return {
