@@ -7,7 +7,8 @@ import { createRegistry, type Registry } from '@hookpost/metrics';
 import { startReceiver } from '@hookpost/sender';
 import type { TestEnv } from '../support/env.ts';
 import { testEnv } from '../support/env.ts';
-import { subscriptions } from '../support/webhooks.ts';
+import { integrationTest } from '../support/fixtures.ts';
+import { makeWebhook, subscriptions } from '../support/webhooks.ts';
 
 export const TEST_TIERS = [
   { name: '200ms', delayMs: 200 },
@@ -61,7 +62,9 @@ export async function startInProcess(
 
 /**
  * A test file's usual set-up: its own topics (provisioned, leaders known), a receiver, a subscription
- * writer and delivery in-process on `registry`. `close` stops them in reverse order.
+ * writer and delivery in-process on `registry`. `close` stops them in reverse order. Kept for callers
+ * outside this branch; new tests use `deliveryTest`, whose fixtures close themselves.
+ * @public
  */
 export async function deliveryFixture(
   options: { partitions?: number; overrides?: Partial<DeliverySettings>; registry?: Registry } = {},
@@ -93,6 +96,65 @@ export async function deliveryFixture(
       await env.close();
     },
   };
+}
+
+/**
+ * The delivery tests' fixtures, over those of test/support/fixtures.ts with `partitions` (default 1)
+ * and the test tiers: `topics` (provisioned, leaders known), `subs` (a subscription writer), `delivery`
+ * (in-process, with `overrides`, on `registry`), `put(webhook)` (written and in delivery's table),
+ * `register(path, overrides)` (a webhook to the receiver's `path`, put) and `batches` (a batch producer).
+ * `keys` are the subscriptions' encryption keys. Each is opened on first use and closed after the file's
+ * last test. Called at a file's top level, it also opens delivery (unless `inProcess: false`) in a beforeAll: started there, its start-up gets the hook timeout, not a test's.
+ */
+export function deliveryTest(
+  options: {
+    partitions?: number;
+    overrides?: Partial<DeliverySettings>;
+    registry?: Registry;
+    /** false: no in-process delivery is opened before the tests (a test file that spawns its own). */
+    inProcess?: boolean;
+  } = {},
+) {
+  const keys = SecretBox.generateSpec();
+  const t = integrationTest({
+    partitions: options.partitions ?? 1,
+    retryTiers: TEST_TIERS.map((tier) => tier.name),
+  })
+    .extend('keys', { scope: 'file' }, keys)
+    .extend('topics', { scope: 'file' }, async ({ env }) => {
+      await provision(env);
+      return env.catalog;
+    })
+    .extend('subs', { scope: 'file' }, async ({ env, topics: _topics }, { onCleanup }) => {
+      const subs = await subscriptions(env, new SecretBox(keys));
+      onCleanup(() => subs.writer.close());
+      return subs;
+    })
+    .extend('delivery', { scope: 'file' }, async ({ env, topics: _topics }, { onCleanup }) => {
+      const delivery = await startInProcess(env, keys, options.overrides, options.registry);
+      onCleanup(() => delivery.stop());
+      return delivery;
+    })
+    .extend('put', { scope: 'file' }, ({ subs, delivery }) => async (w: Webhook) => {
+      const at = await subs.writer.put(w);
+      await delivery.table.waitForOffset(at.partition, at.offset);
+      return w;
+    })
+    .extend(
+      'register',
+      { scope: 'file' },
+      ({ receiver, put }) =>
+        (path: string, overrides: Partial<Webhook> = {}) =>
+          put(makeWebhook({ url: `${receiver.url}${path}`, ...overrides })),
+    )
+    .extend('batches', { scope: 'file' }, async ({ env, topics: _topics }, { onCleanup }) => {
+      const batches = new BatchProducer(env);
+      await batches.connect();
+      onCleanup(() => batches.close());
+      return batches;
+    });
+  if (options.inProcess !== false) t.beforeAll(async ({ delivery: _delivery }) => {});
+  return t;
 }
 
 export function makeBatch(webhook: Webhook, events = 3, id = `b-${randomUUID()}`): BatchRecord {

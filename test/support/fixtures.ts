@@ -7,6 +7,7 @@
  * - `receiver`: a webhook receiver on a free port.
  * - `producer`: a connected serial idempotent producer (libs/kafka `serialProducer`).
  * - `owned`: file-scoped owner for what `beforeAll` opens (`owned.own(x, close)`).
+ * - `tailOf(topic, options)`: a `tail` (test/support/pipeline.ts) of the topic, closed at the file's end.
  * - `spawn`: spawns a service (test/support/services.ts); it is killed with SIGKILL at the file's end.
  * - `opened`: test-scoped owner for what one test opens (consumers, producers, tails).
  *
@@ -17,6 +18,7 @@ import { serialProducer } from '@hookpost/kafka';
 import { startReceiver } from '@hookpost/sender';
 import { test as base } from 'vitest';
 import { testEnv } from './env.ts';
+import { tail } from './pipeline.ts';
 import { spawnService } from './services.ts';
 
 /**
@@ -74,6 +76,13 @@ export function integrationTest(options: Parameters<typeof testEnv>[0] = {}) {
         onCleanup(() => producer.disconnect());
         return producer;
       })
+      .extend(
+        'tailOf',
+        { scope: 'file' },
+        ({ env, owned }) =>
+          async <T>(topic: string, tailOptions?: Parameters<typeof tail>[2]) =>
+            owned.own(await tail<T>(env, topic, tailOptions), (t) => t.close()),
+      )
       .extend(
         'spawn',
         { scope: 'file' },
