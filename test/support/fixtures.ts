@@ -8,7 +8,9 @@
  * - `producer`: a connected serial idempotent producer (libs/kafka `serialProducer`).
  * - `owned`: file-scoped owner for what `beforeAll` opens (`owned.own(x, close)`).
  * - `tailOf(topic, options)`: a `tail` (test/support/pipeline.ts) of the topic, closed at the file's end.
- * - `spawn`: spawns a service (test/support/services.ts); it is killed with SIGKILL at the file's end.
+ * - `spawn`: spawns a service (test/support/services.ts); at the file's end it gets SIGTERM (it leaves
+ *   its consumer groups, so none of its members linger on the shared broker), SIGKILL if still running
+ *   after 10 s.
  * - `opened`: test-scoped owner for what one test opens (consumers, producers, tails).
  *
  * Fixtures set up by a test count against the test's timeout; slow set-up (spawned services) belongs
@@ -19,7 +21,7 @@ import { startReceiver } from '@hookpost/sender';
 import { test as base } from 'vitest';
 import { testEnv } from './env.ts';
 import { tail } from './pipeline.ts';
-import { spawnService } from './services.ts';
+import { type RunningProcess, spawnService } from './services.ts';
 
 /**
  * Closes what it was given, the last opened first; every close runs even when an earlier one throws,
@@ -44,6 +46,12 @@ export class Owner {
     }
     if (first !== undefined) throw first;
   }
+}
+
+async function stopService(p: RunningProcess): Promise<void> {
+  const unresponsive = setTimeout(() => p.child.kill('SIGKILL'), 10_000);
+  await p.kill('SIGTERM');
+  clearTimeout(unresponsive);
 }
 
 function owner(onCleanup: (close: () => Promise<void>) => void): Owner {
@@ -88,7 +96,7 @@ export function integrationTest(options: Parameters<typeof testEnv>[0] = {}) {
         { scope: 'file' },
         ({ owned }) =>
           (...args: Parameters<typeof spawnService>) =>
-            owned.own(spawnService(...args), (p) => p.kill('SIGKILL')),
+            owned.own(spawnService(...args), stopService),
       )
       // biome-ignore lint/correctness/noEmptyPattern: as above
       .extend('opened', ({}, { onCleanup }) => owner(onCleanup))
