@@ -2,11 +2,12 @@
  * The read-only figures the console shows, against the real broker: a webhook's 24 h stats from the
  * attempt history, its dead letters by reason (with what a replay did), and the operators' overview.
  */
-import type { AttemptRecord, DeadLetter } from '@hookpost/contracts';
+import type { DeadLetter } from '@hookpost/contracts';
 import { provisionTopics, type SerialProducer } from '@hookpost/kafka';
 import { describe, expect } from 'vitest';
 import { batchDeadLetter } from '../support/dead-letters.ts';
 import { waitFor } from '../support/env.ts';
+import { makeAttempt } from '../support/factories.ts';
 import { apiTest, suspendLikeDelivery, TOKENS } from './support.ts';
 
 const it = apiTest({ webhook: { name: 'insights', domain: 'dom-insights' } });
@@ -17,24 +18,16 @@ it.beforeAll(async ({ env, api: _api }) => {
   await provisionTopics(env.admin, [env.catalog.topics.attempts]);
 });
 
-const attempt = (
-  webhook_id: string,
-  at: number,
-  status: number | null,
-  latency_ms: number,
-): AttemptRecord => ({
-  webhook_id,
-  batch_id: `${webhook_id}-b${at}`,
-  attempt: 1,
-  tier: 'main',
-  at,
-  status,
-  latency_ms,
-  outcome: status === 200 ? 'delivered' : 'retry',
-  error: status === null ? 'ECONNREFUSED' : null,
-  response_excerpt: status === null ? null : `answered ${status}`,
-  event_count: 2,
-});
+const attempt = (webhook_id: string, at: number, status: number | null, latency_ms: number) =>
+  makeAttempt(webhook_id, `${webhook_id}-b${at}`, {
+    at,
+    status,
+    latency_ms,
+    outcome: status === 200 ? 'delivered' : 'retry',
+    error: status === null ? 'ECONNREFUSED' : null,
+    response_excerpt: status === null ? null : `answered ${status}`,
+    event_count: 2,
+  });
 
 const send = (producer: SerialProducer, topic: string, records: { webhook_id: string | null }[]) =>
   producer.send(

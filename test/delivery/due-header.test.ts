@@ -4,10 +4,11 @@
  * the tier could have set, the record is due now (services/delivery/src/service.ts dueAtWithin), and so is
  * one whose header is not a number; each is counted in webhooks_delivery_due_header_invalid_total.
  */
-import type { BatchRecord, RetryRecord } from '@hookpost/contracts';
+import type { BatchRecord } from '@hookpost/contracts';
 import { groupIds } from '@hookpost/delivery';
 import { describe, expect } from 'vitest';
 import { waitFor } from '../support/env.ts';
+import { makeRetry } from '../support/factories.ts';
 import { makeWebhook } from '../support/webhooks.ts';
 import { deliveryTest, makeBatch, TEST_TIERS } from './support.ts';
 
@@ -28,15 +29,7 @@ describe('retry due-time header', () => {
     const far = makeBatch(w, 1);
     const garbled = makeBatch(w, 1);
     const farAway = Date.UTC(3000, 0, 1);
-    const record = (batch: BatchRecord): RetryRecord => ({
-      batch,
-      attempt: 1,
-      tier,
-      due_at: farAway,
-      first_failed_at: Date.now(),
-      last_error: 'HTTP 500',
-      history: [],
-    });
+    const record = (batch: BatchRecord) => makeRetry(batch, tier, { due_at: farAway });
     const sent = await producer.send(topic, [
       { key: w.id, value: JSON.stringify(record(far)), headers: { 'x-due-at': String(farAway) } },
       { key: w.id, value: JSON.stringify(record(garbled)), headers: { 'x-due-at': 'tomorrow' } },

@@ -20,6 +20,7 @@ import fc from 'fast-check';
 import { describe, expect } from 'vitest';
 import type { TestEnv } from '../support/env.ts';
 import { waitFor } from '../support/env.ts';
+import { makeRetry } from '../support/factories.ts';
 import type { Tail } from '../support/pipeline.ts';
 import { makeWebhook } from '../support/webhooks.ts';
 import { deliveryTest, makeBatch, TEST_TIERS } from './support.ts';
@@ -84,15 +85,7 @@ describe('invalid records', () => {
     const mainGood = makeBatch(w, 1);
     cases.push([env.catalog.topics.batches.name, mainGood, mainGood, parseBatchRecord]);
     const tierGood = makeBatch(w, 1);
-    const retry = {
-      batch: tierGood,
-      attempt: 1,
-      tier,
-      due_at: Date.now(),
-      first_failed_at: Date.now(),
-      last_error: 'HTTP 500',
-      history: [],
-    };
+    const retry = makeRetry(tierGood, tier);
     cases.push([env.catalog.retryTopic(tier), tierGood, retry, parseRetryRecord]);
     for (const [i, [topic, good, doc, parse]] of cases.entries()) {
       const bad = invalid(25, doc, parse, 17 + i);

@@ -1,5 +1,4 @@
 /** Shared pieces of the delivery integration tests: topics, batches, an in-process service. (Topics are read with tail() of test/support/pipeline.ts.) */
-import { randomUUID } from 'node:crypto';
 import { type BatchRecord, SecretBox, type Webhook } from '@hookpost/contracts';
 import { type DeliveryHandle, type DeliverySettings, startDelivery } from '@hookpost/delivery';
 import { provisionTopics, type SerialProducer, serialProducer, topicOffsets } from '@hookpost/kafka';
@@ -8,6 +7,9 @@ import { startReceiver } from '@hookpost/sender';
 import type { TestEnv } from '../support/env.ts';
 import { testEnv } from '../support/env.ts';
 import { integrationTest } from '../support/fixtures.ts';
+
+export { makeBatch } from '../support/factories.ts';
+
 import { makeWebhook, subscriptions } from '../support/webhooks.ts';
 
 export const TEST_TIERS = [
@@ -155,28 +157,6 @@ export function deliveryTest(
     });
   if (options.inProcess !== false) t.beforeAll(async ({ delivery: _delivery }) => {});
   return t;
-}
-
-export function makeBatch(webhook: Webhook, events = 3, id = `b-${randomUUID()}`): BatchRecord {
-  const now = Date.now();
-  const payloads = Array.from({ length: events }, (_, i) => ({
-    type: 'activity.delivered',
-    domain_id: webhook.domain_id,
-    created_at: new Date(now).toISOString(),
-    webhook_id: webhook.id,
-    url: webhook.url,
-    data: { object: 'activity', id: `${id}-e${i}` },
-  }));
-  return {
-    batch_id: id,
-    webhook_id: webhook.id,
-    format: webhook.format,
-    body: JSON.stringify(payloads),
-    event_ids: payloads.map((p) => p.data.id),
-    first_enqueued_at: now,
-    oldest_event_at: now,
-    created_at: now,
-  };
 }
 
 /** Produces batches to webhooks.batches keyed by webhook id (as the batcher would). */
