@@ -1,16 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startApiWithReceiver, type startTestApi, TOKENS } from './support.ts';
+import { describe, expect } from 'vitest';
+import { apiTest, TOKENS } from './support.ts';
 
-let fixture: Awaited<ReturnType<typeof startApiWithReceiver>> | undefined;
-let api: Awaited<ReturnType<typeof startTestApi>>;
-
-beforeAll(async () => {
-  fixture = await startApiWithReceiver();
-  api = fixture.api;
-});
-afterAll(async () => {
-  await fixture?.close();
-});
+const it = apiTest();
 
 const MODULES = [
   '/console/app.js',
@@ -23,7 +14,9 @@ const MODULES = [
 ];
 
 describe('console assets', () => {
-  it('serves the page, script and stylesheet without a token, with a strict same-origin CSP', async () => {
+  it('serves the page, script and stylesheet without a token, with a strict same-origin CSP', async ({
+    api,
+  }) => {
     for (const [path, type] of [
       ['/console', 'text/html'],
       ['/console/app.css', 'text/css'],
@@ -39,7 +32,9 @@ describe('console assets', () => {
     }
   });
 
-  it('ships no external resource and no token: the page calls /v1 with the bearer header from sessionStorage', async () => {
+  it('ships no external resource and no token: the page calls /v1 with the bearer header from sessionStorage', async ({
+    api,
+  }) => {
     const html = (await api.call('GET', '/console', undefined, null)).body as string;
     // Every module the page loads, found by following its imports from app.js.
     const seen = new Set<string>();
@@ -64,12 +59,12 @@ describe('console assets', () => {
     expect(js).not.toMatch(/document\.cookie|credentials:\s*'include'/);
   });
 
-  it('leaves the /v1 gate as it was: the API the console calls still needs a token', async () => {
+  it('leaves the /v1 gate as it was: the API the console calls still needs a token', async ({ api }) => {
     expect((await api.call('GET', '/v1/webhooks?domain_id=d', undefined, null)).status).toBe(401);
     expect((await api.call('GET', '/v1/webhooks/nope', undefined, TOKENS.scoped)).status).toBe(404);
   });
 
-  it('keeps the console out of the OpenAPI document', async () => {
+  it('keeps the console out of the OpenAPI document', async ({ api }) => {
     const doc = (await api.call('GET', '/openapi.json', undefined, null)).body;
     expect(Object.keys(doc.paths).some((p) => p.startsWith('/console'))).toBe(false);
   });

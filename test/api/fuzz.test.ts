@@ -1,17 +1,16 @@
 import { EVENT_TYPES } from '@hookpost/events';
 import type { Receiver } from '@hookpost/sender';
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startApiWithReceiver, type startTestApi } from './support.ts';
+import { describe, expect } from 'vitest';
+import { apiTest, type startTestApi } from './support.ts';
 
-let fixture: Awaited<ReturnType<typeof startApiWithReceiver>> | undefined;
+const it = apiTest();
 let api: Awaited<ReturnType<typeof startTestApi>>;
 let receiver: Receiver;
 let webhookId: string;
 
-beforeAll(async () => {
-  fixture = await startApiWithReceiver();
-  ({ api, receiver } = fixture);
+it.beforeAll(async ({ api: a, receiver: r }) => {
+  [api, receiver] = [a, r];
   const created = await api.call('POST', '/v1/webhooks', {
     url: `${receiver.url}/ok`,
     name: 'fuzz',
@@ -19,9 +18,6 @@ beforeAll(async () => {
     domain_id: 'dom-fuzz',
   });
   webhookId = created.body.data.id;
-});
-afterAll(async () => {
-  await fixture?.close();
 });
 
 /** Values near the real fields (so some requests pass validation and reach the handlers) and noise. */

@@ -8,19 +8,18 @@
  */
 import { connect } from 'node:net';
 import type { Receiver } from '@hookpost/sender';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { uniq } from '../support/env.ts';
-import { startApiWithReceiver, type startTestApi, TOKENS } from './support.ts';
+import { apiTest, type startTestApi, TOKENS } from './support.ts';
 
-let fixture: Awaited<ReturnType<typeof startApiWithReceiver>> | undefined;
+const it = apiTest();
 let api: Awaited<ReturnType<typeof startTestApi>>;
 let receiver: Receiver;
 let hidden: { id: string; name: string; secret: string; domain_id: string; version: number };
 let hiddenJob: string;
 
-beforeAll(async () => {
-  fixture = await startApiWithReceiver();
-  ({ api, receiver } = fixture);
+it.beforeAll(async ({ api: a, receiver: r }) => {
+  [api, receiver] = [a, r];
   const created = await api.call('POST', '/v1/webhooks', {
     url: `${receiver.url}/ok`,
     name: uniq('gate-hidden-name'),
@@ -33,9 +32,6 @@ beforeAll(async () => {
   const job = await api.call('POST', `/v1/webhooks/${hidden.id}/replays`, { dry_run: true });
   expect(job.status).toBe(202);
   hiddenJob = job.body.data.id;
-});
-afterAll(async () => {
-  await fixture?.close();
 });
 
 interface Answer {

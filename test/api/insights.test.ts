@@ -2,68 +2,46 @@
  * The read-only figures the console shows, against the real broker: a webhook's 24 h stats from the
  * attempt history, its dead letters by reason (with what a replay did), and the operators' overview.
  */
-import type { AttemptRecord, DeadLetter } from '@hookpost/contracts';
-import { createProducer, type Producer, provisionTopics } from '@hookpost/kafka';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { DeadLetter } from '@hookpost/contracts';
+import { provisionTopics, type SerialProducer } from '@hookpost/kafka';
+import { describe, expect } from 'vitest';
 import { batchDeadLetter } from '../support/dead-letters.ts';
-import { uniq, waitFor } from '../support/env.ts';
-import { startApiWithReceiver, type startTestApi, suspendLikeDelivery, TOKENS } from './support.ts';
+import { waitFor } from '../support/env.ts';
+import { makeAttempt } from '../support/factories.ts';
+import { apiTest, suspendLikeDelivery, TOKENS } from './support.ts';
 
-let fixture: Awaited<ReturnType<typeof startApiWithReceiver>>;
-let api: Awaited<ReturnType<typeof startTestApi>>;
-let producer: Producer;
+const it = apiTest({ webhook: { name: 'insights', domain: 'dom-insights' } });
 const HOUR = 60 * 60 * 1000;
 
-beforeAll(async () => {
-  fixture = await startApiWithReceiver();
-  api = fixture.api;
-  await provisionTopics(fixture.env.admin, [fixture.env.catalog.topics.attempts]);
-  producer = createProducer(fixture.env.kafka);
-  await producer.connect();
-});
-afterAll(async () => {
-  await producer?.disconnect();
-  await fixture?.close();
+// The attempts topic is created once the API runs, the order this file has always used.
+it.beforeAll(async ({ env, api: _api }) => {
+  await provisionTopics(env.admin, [env.catalog.topics.attempts]);
 });
 
-const create = async () => {
-  const res = await api.call('POST', '/v1/webhooks', {
-    url: `${fixture.receiver.url}/ok`,
-    name: 'insights',
-    events: ['activity.delivered'],
-    domain_id: uniq('dom-insights'),
+const attempt = (webhook_id: string, at: number, status: number | null, latency_ms: number) =>
+  makeAttempt(webhook_id, `${webhook_id}-b${at}`, {
+    at,
+    status,
+    latency_ms,
+    outcome: status === 200 ? 'delivered' : 'retry',
+    error: status === null ? 'ECONNREFUSED' : null,
+    response_excerpt: status === null ? null : `answered ${status}`,
+    event_count: 2,
   });
-  expect(res.status).toBe(201);
-  return res.body.data as { id: string; domain_id: string };
-};
 
-const attempt = (
-  webhook_id: string,
-  at: number,
-  status: number | null,
-  latency_ms: number,
-): AttemptRecord => ({
-  webhook_id,
-  batch_id: `${webhook_id}-b${at}`,
-  attempt: 1,
-  tier: 'main',
-  at,
-  status,
-  latency_ms,
-  outcome: status === 200 ? 'delivered' : 'retry',
-  error: status === null ? 'ECONNREFUSED' : null,
-  response_excerpt: status === null ? null : `answered ${status}`,
-  event_count: 2,
-});
-
-const send = (topic: string, records: { webhook_id: string | null }[]) =>
-  producer.send({
+const send = (producer: SerialProducer, topic: string, records: { webhook_id: string | null }[]) =>
+  producer.send(
     topic,
-    messages: records.map((r) => ({ key: r.webhook_id ?? '', value: JSON.stringify(r) })),
-  });
+    records.map((r) => ({ key: r.webhook_id ?? '', value: JSON.stringify(r) })),
+  );
 
 describe('webhook stats over 24 h', () => {
-  it('counts attempts and 2xx answers, takes the nearest-rank p95 and names the last attempt; older ones are out', async () => {
+  it('counts attempts and 2xx answers, takes the nearest-rank p95 and names the last attempt; older ones are out', async ({
+    env,
+    api,
+    create,
+    producer,
+  }) => {
     const w = await create();
     const empty = await api.call('GET', `/v1/webhooks/${w.id}/stats`);
     expect(empty.body.data).toEqual({
@@ -75,7 +53,7 @@ describe('webhook stats over 24 h', () => {
       last_attempt: null,
     });
     const now = Date.now();
-    await send(fixture.env.catalog.topics.attempts.name, [
+    await send(producer, env.catalog.topics.attempts.name, [
       attempt(w.id, now - 25 * HOUR, 200, 9_999),
       attempt(w.id, now - 3_000, 200, 10),
       attempt(w.id, now - 2_000, 503, 40),
@@ -100,7 +78,12 @@ describe('webhook stats over 24 h', () => {
 });
 
 describe('dead letters of a webhook', () => {
-  it('counts by reason, lists newest first up to the limit, and shows what a replay re-enqueued', async () => {
+  it('counts by reason, lists newest first up to the limit, and shows what a replay re-enqueued', async ({
+    env,
+    api,
+    create,
+    producer,
+  }) => {
     const w = await create();
     const other = await create();
     // Whole seconds, so that the resend range (in seconds) splits them exactly.
@@ -111,7 +94,7 @@ describe('dead letters of a webhook', () => {
       { ...batchDeadLetter(w.id, now - 2_000, 4), reason: 'gone', error: 'HTTP 410' },
       batchDeadLetter(other.id, now, 1),
     ];
-    await send(fixture.env.catalog.topics.dlq.name, letters);
+    await send(producer, env.catalog.topics.dlq.name, letters);
     const url = `/v1/webhooks/${w.id}/dead-letters`;
     const first = await waitFor(
       async () => {
@@ -168,7 +151,9 @@ describe('dead letters of a webhook', () => {
 });
 
 describe('the operators’ overview', () => {
-  it('needs a token for every domain: a customer token gets 403, a read-only operator token reads it', async () => {
+  it('needs a token for every domain: a customer token gets 403, a read-only operator token reads it', async ({
+    api,
+  }) => {
     const scoped = await api.call('GET', '/v1/overview', undefined, TOKENS.scoped);
     expect(scoped.status).toBe(403);
     expect(scoped.body.data).toBeUndefined();
@@ -176,14 +161,18 @@ describe('the operators’ overview', () => {
     expect((await api.call('GET', '/v1/overview', undefined, null)).status).toBe(401);
   });
 
-  it('shows lag per stage, suspended webhooks with their reason, 24 h success and DLQ growth', async () => {
-    const env = fixture.env;
+  it('shows lag per stage, suspended webhooks with their reason, 24 h success and DLQ growth', async ({
+    env,
+    api,
+    create,
+    producer,
+  }) => {
     const w = await create();
     const suspended = await suspendLikeDelivery(env, api, w.id, 'gone');
     const legacy = await create();
     const legacyDoc = await suspendLikeDelivery(env, api, legacy.id, 'exhausted', true);
     const now = Date.now();
-    await send(env.catalog.topics.dlq.name, [
+    await send(producer, env.catalog.topics.dlq.name, [
       batchDeadLetter(w.id, now - 2 * HOUR),
       batchDeadLetter(w.id, now),
     ]);
@@ -195,13 +184,10 @@ describe('the operators’ overview', () => {
       topic: batches,
       partitions: ends.map((e) => ({ partition: e.partition, offset: e.high })),
     });
-    await producer.send({
-      topic: batches,
-      messages: [
-        { partition: 0, value: '{}' },
-        { partition: 1, value: '{}' },
-      ],
-    });
+    await producer.send(batches, [
+      { partition: 0, value: '{}' },
+      { partition: 1, value: '{}' },
+    ]);
     const res = await api.call('GET', '/v1/overview');
     expect(res.status).toBe(200);
     const o = res.body.data;
@@ -243,10 +229,14 @@ describe('the operators’ overview', () => {
 });
 
 describe('the pages’ figures come from the index, not a read of the DLQ per visit', () => {
-  it('visits read no record and start no reader; a new dead letter is read once and shows at the next visit', async () => {
-    const env = fixture.env;
+  it('visits read no record and start no reader; a new dead letter is read once and shows at the next visit', async ({
+    env,
+    api,
+    create,
+    producer,
+  }) => {
     const w = await create();
-    await send(env.catalog.topics.dlq.name, [batchDeadLetter(w.id, Date.now() - 1_000)]);
+    await send(producer, env.catalog.topics.dlq.name, [batchDeadLetter(w.id, Date.now() - 1_000)]);
     const url = `/v1/webhooks/${w.id}/dead-letters`;
     await waitFor(async () => (await api.call('GET', url)).body.data.total === 1, {
       what: 'one dead letter',
@@ -267,7 +257,7 @@ describe('the pages’ figures come from the index, not a read of the DLQ per vi
     await api.call('POST', `/v1/webhooks/${w.id}/resend`, { dry_run: true });
     expect(await readers()).toBeGreaterThan(groups);
     const gone: DeadLetter = { ...batchDeadLetter(w.id, Date.now()), reason: 'gone' };
-    await send(env.catalog.topics.dlq.name, [gone]);
+    await send(producer, env.catalog.topics.dlq.name, [gone]);
     const next = (await api.call('GET', url)).body.data;
     expect(next.total).toBe(2);
     expect(next.letters[0].reason).toBe('gone');

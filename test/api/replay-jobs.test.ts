@@ -5,45 +5,30 @@
  * own webhook and by a token that sees that webhook.
  */
 import type { DeadLetter } from '@hookpost/contracts';
-import { createProducer, type Producer } from '@hookpost/kafka';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { SerialProducer } from '@hookpost/kafka';
+import { describe, expect } from 'vitest';
 import { batchDeadLetter } from '../support/dead-letters.ts';
-import { uniq, waitFor } from '../support/env.ts';
-import { startApiWithReceiver, type startTestApi, suspendLikeDelivery, TOKENS } from './support.ts';
+import type { TestEnv } from '../support/env.ts';
+import { waitFor } from '../support/env.ts';
+import { apiTest, type startTestApi, suspendLikeDelivery, TOKENS } from './support.ts';
 
-let fixture: Awaited<ReturnType<typeof startApiWithReceiver>>;
-let api: Awaited<ReturnType<typeof startTestApi>>;
-let producer: Producer;
+const it = apiTest({ webhook: { name: 'replayed', domain: 'dom-jobs' } });
 
-beforeAll(async () => {
-  fixture = await startApiWithReceiver();
-  api = fixture.api;
-  producer = createProducer(fixture.env.kafka);
-  await producer.connect();
-});
-afterAll(async () => {
-  await producer?.disconnect();
-  await fixture?.close();
-});
-
-const create = async () => {
-  const res = await api.call('POST', '/v1/webhooks', {
-    url: `${fixture.receiver.url}/ok`,
-    name: 'replayed',
-    events: ['activity.delivered'],
-    domain_id: uniq('dom-jobs'),
-  });
-  expect(res.status).toBe(201);
-  return res.body.data as { id: string; domain_id: string };
-};
-
-async function seed(webhookId: string, n: number): Promise<DeadLetter[]> {
+async function seed(
+  {
+    env,
+    api,
+    producer,
+  }: { env: TestEnv; api: Awaited<ReturnType<typeof startTestApi>>; producer: SerialProducer },
+  webhookId: string,
+  n: number,
+): Promise<DeadLetter[]> {
   const now = Date.now() - 60_000;
   const letters = Array.from({ length: n }, (_, i) => batchDeadLetter(webhookId, now + i));
-  await producer.send({
-    topic: fixture.env.catalog.topics.dlq.name,
-    messages: letters.map((l) => ({ key: webhookId, value: JSON.stringify(l) })),
-  });
+  await producer.send(
+    env.catalog.topics.dlq.name,
+    letters.map((l) => ({ key: webhookId, value: JSON.stringify(l) })),
+  );
   await waitFor(
     async () => (await api.call('GET', `/v1/webhooks/${webhookId}/dead-letters`)).body.data.total === n,
     { what: `${n} dead letters held` },
@@ -52,9 +37,14 @@ async function seed(webhookId: string, n: number): Promise<DeadLetter[]> {
 }
 
 describe('a replay as a job', () => {
-  it('answers 202, shows selected and sent growing while it runs, then the true summary', async () => {
+  it('answers 202, shows selected and sent growing while it runs, then the true summary', async ({
+    env,
+    api,
+    create,
+    producer,
+  }) => {
     const w = await create();
-    await seed(w.id, 60);
+    await seed({ env, api, producer }, w.id, 60);
     // 20 a second: chunks of 4, three seconds in all, so the job is seen between its first and last chunk.
     const started = await api.call('POST', `/v1/webhooks/${w.id}/replays`, { rate_per_sec: 20 });
     expect(started.status).toBe(202);
@@ -95,10 +85,15 @@ describe('a replay as a job', () => {
     expect(second.summary.skipped).toMatchObject({ already_replayed: 60 });
   });
 
-  it('is reached through its own webhook only, by a token that sees it; a suspended webhook is refused', async () => {
+  it('is reached through its own webhook only, by a token that sees it; a suspended webhook is refused', async ({
+    env,
+    api,
+    create,
+    producer,
+  }) => {
     const w = await create();
     const other = await create();
-    await seed(w.id, 1);
+    await seed({ env, api, producer }, w.id, 1);
     const started = await api.call('POST', `/v1/webhooks/${w.id}/replays`, { dry_run: true });
     expect(started.status).toBe(202);
     const id = started.body.data.id as string;
@@ -120,7 +115,7 @@ describe('a replay as a job', () => {
     expect((await api.call('GET', `/v1/webhooks/${w.id}/replays/${id}`, undefined, null)).status).toBe(401);
     expect((await api.call('POST', `/v1/webhooks/${w.id}/replays`, {}, TOKENS.reader)).status).toBe(403);
 
-    await suspendLikeDelivery(fixture.env, api, w.id, 'exhausted');
+    await suspendLikeDelivery(env, api, w.id, 'exhausted');
     const refused = await api.call('POST', `/v1/webhooks/${w.id}/replays`, {});
     expect(refused.status).toBe(409);
     expect(refused.body.message).toMatch(/suspended/);

@@ -6,19 +6,10 @@
  */
 import { spawn } from 'node:child_process';
 import { resolve } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startApiWithReceiver, type startTestApi, TOKENS } from './support.ts';
+import { describe, expect } from 'vitest';
+import { apiTest, TOKENS } from './support.ts';
 
-let fixture: Awaited<ReturnType<typeof startApiWithReceiver>> | undefined;
-let api: Awaited<ReturnType<typeof startTestApi>>;
-
-beforeAll(async () => {
-  fixture = await startApiWithReceiver();
-  api = fixture.api;
-});
-afterAll(async () => {
-  await fixture?.close();
-});
+const it = apiTest();
 
 function run(args: string[]): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve, reject) => {
@@ -39,7 +30,7 @@ function run(args: string[]): Promise<{ code: number | null; output: string }> {
 }
 
 describe('schemathesis against /openapi.json', () => {
-  it('finds nothing with all its checks', { timeout: 600_000 }, async () => {
+  it('finds nothing with all its checks', { timeout: 600_000 }, async ({ api }) => {
     const started = Date.now();
     const { code, output } = await run([
       '--config-file',

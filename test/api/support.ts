@@ -9,7 +9,9 @@ import { createLogger, type Logger } from '@hookpost/logger';
 import { createRegistry } from '@hookpost/metrics';
 import { type Receiver, startReceiver } from '@hookpost/sender';
 import { SubscriptionTable, SubscriptionWriter } from '@hookpost/subscriptions';
-import { type TestEnv, testEnv, waitFor } from '../support/env.ts';
+import { expect } from 'vitest';
+import { type TestEnv, testEnv, uniq, waitFor } from '../support/env.ts';
+import { integrationTest } from '../support/fixtures.ts';
 
 export const TOKENS = {
   backend: 'tok-backend-0123456789',
@@ -105,7 +107,40 @@ export async function startTestApi(env: TestEnv, options: TestApiOptions = {}) {
   };
 }
 
-/** A test env, a receiver for webhook URLs and an API over the env's topics; `close` stops all three. */
+/**
+ * The API tests' fixtures: those of test/support/fixtures.ts (`env`, `receiver`, `producer`, …), `api`,
+ * the API started over the file's env on first use, stopped and its data dir removed after the file's
+ * last test, and `create()`, which creates a webhook named `webhook.name` to the receiver's /ok in a
+ * fresh domain named after `webhook.domain`.
+ */
+export function apiTest(options: TestApiOptions & { webhook?: { name: string; domain: string } } = {}) {
+  const { webhook = { name: 'test', domain: 'dom' }, ...apiOptions } = options;
+  return integrationTest()
+    .extend('api', { scope: 'file' }, async ({ env }, { onCleanup }) => {
+      const api = await startTestApi(env, apiOptions);
+      onCleanup(async () => {
+        await api.stop();
+        api.cleanup();
+      });
+      return api;
+    })
+    .extend('create', { scope: 'file' }, ({ api, receiver }) => async () => {
+      const res = await api.call('POST', '/v1/webhooks', {
+        url: `${receiver.url}/ok`,
+        name: webhook.name,
+        events: ['activity.delivered'],
+        domain_id: uniq(webhook.domain),
+      });
+      expect(res.status).toBe(201);
+      return res.body.data as { id: string; domain_id: string };
+    });
+}
+
+/**
+ * A test env, a receiver for webhook URLs and an API over the env's topics; `close` stops all three.
+ * Kept for callers outside this branch; new tests use `apiTest`, whose fixtures close themselves.
+ * @public
+ */
 export async function startApiWithReceiver(options: TestApiOptions = {}) {
   const env = await testEnv();
   const receiver: Receiver = await startReceiver();

@@ -3,16 +3,17 @@
  * delivered (a 2xx at the receiver) or in the DLQ. Delivery is at least once, so duplicates are
  * allowed; they are counted and reported.
  */
-import { type DeadLetter, SecretBox, type Webhook } from '@hookpost/contracts';
-import { type Receiver, startReceiver } from '@hookpost/sender';
+import type { DeadLetter, Webhook } from '@hookpost/contracts';
+import type { Receiver } from '@hookpost/sender';
 import type { SubscriptionTable, SubscriptionWriter } from '@hookpost/subscriptions';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type TestEnv, testEnv, waitFor } from '../support/env.ts';
-import { type Tail, tail } from '../support/pipeline.ts';
-import { type RunningProcess, spawnService } from '../support/services.ts';
-import { makeWebhook, subscriptions } from '../support/webhooks.ts';
-import { BatchProducer, makeBatch, provision, TEST_TIERS } from './support.ts';
+import { describe, expect } from 'vitest';
+import { type TestEnv, waitFor } from '../support/env.ts';
+import type { Tail } from '../support/pipeline.ts';
+import type { RunningProcess } from '../support/services.ts';
+import { makeWebhook } from '../support/webhooks.ts';
+import { type BatchProducer, deliveryTest, makeBatch, TEST_TIERS } from './support.ts';
 
+const it = deliveryTest({ partitions: 3, inProcess: false });
 let env: TestEnv;
 let receiver: Receiver;
 let writer: SubscriptionWriter;
@@ -20,33 +21,17 @@ let table: SubscriptionTable;
 let batches: BatchProducer;
 let dlq: Tail<DeadLetter>;
 let keys: string;
-const processes: RunningProcess[] = [];
+let spawn: (name: string, vars: Record<string, string>) => RunningProcess;
 
-beforeAll(async () => {
-  env = await testEnv({ partitions: 3, retryTiers: TEST_TIERS.map((t) => t.name) });
-  await provision(env);
-  receiver = await startReceiver();
-  keys = SecretBox.generateSpec();
-  const subs = await subscriptions(env, new SecretBox(keys));
-  writer = subs.writer;
-  table = await subs.openTable();
-  batches = new BatchProducer(env);
-  await batches.connect();
-  dlq = await tail<DeadLetter>(env, env.catalog.topics.dlq.name);
-});
-
-afterAll(async () => {
-  for (const p of processes) await p.kill('SIGKILL');
-  await dlq?.close();
-  await batches?.close();
-  await table?.stop();
-  await writer?.close();
-  await receiver?.close();
-  await env?.close();
+// The fixtures close all of these; the file's helpers reach them through these names.
+it.beforeAll(async ({ env: e, receiver: r, keys: k, batches: b, spawn: s, subs, owned, tailOf }) => {
+  [env, receiver, keys, batches, spawn, writer] = [e, r, k, b, s, subs.writer];
+  table = owned.own(await subs.openTable(), (t) => t.stop());
+  dlq = await tailOf<DeadLetter>(env.catalog.topics.dlq.name);
 });
 
 function start(): RunningProcess {
-  const p = spawnService('delivery', {
+  return spawn('delivery', {
     KAFKA_BROKERS: env.brokers,
     TOPIC_PREFIX: env.prefix,
     TOPIC_PARTITIONS: '3',
@@ -59,8 +44,6 @@ function start(): RunningProcess {
     DELIVERY_MAX_WAIT_MS: '50',
     LOG_LEVEL: 'info',
   });
-  processes.push(p);
-  return p;
 }
 
 async function register(path: string): Promise<Webhook> {

@@ -4,53 +4,36 @@
  * the tier could have set, the record is due now (services/delivery/src/service.ts dueAtWithin), and so is
  * one whose header is not a number; each is counted in webhooks_delivery_due_header_invalid_total.
  */
-import type { BatchRecord, RetryRecord } from '@hookpost/contracts';
+import type { BatchRecord } from '@hookpost/contracts';
 import { groupIds } from '@hookpost/delivery';
-import { createProducer } from '@hookpost/kafka';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { waitFor } from '../support/env.ts';
+import { makeRetry } from '../support/factories.ts';
 import { makeWebhook } from '../support/webhooks.ts';
-import { deliveryFixture, makeBatch, TEST_TIERS } from './support.ts';
+import { deliveryTest, makeBatch, TEST_TIERS } from './support.ts';
 
-let fx: Awaited<ReturnType<typeof deliveryFixture>>;
-
-beforeAll(async () => {
-  fx = await deliveryFixture({ overrides: { roles: { main: true, suspender: false, tiers: TEST_TIERS } } });
-});
-
-afterAll(async () => {
-  await fx?.close();
-});
+const it = deliveryTest({ overrides: { roles: { main: true, suspender: false, tiers: TEST_TIERS } } });
 
 describe('retry due-time header', () => {
-  it('a due time in the year 3000, or one that is not a number, is due now: delivered, counted, and the committed offset moves past both', async () => {
-    const { env, receiver, delivery } = fx;
+  it('a due time in the year 3000, or one that is not a number, is due now: delivered, counted, and the committed offset moves past both', async ({
+    env,
+    receiver,
+    delivery,
+    put,
+    producer,
+  }) => {
     const w = makeWebhook({ url: `${receiver.url}/ok/far` });
-    await fx.put(w);
+    await put(w);
     const tier = TEST_TIERS[0]!.name;
     const topic = env.catalog.retryTopic(tier);
     const far = makeBatch(w, 1);
     const garbled = makeBatch(w, 1);
     const farAway = Date.UTC(3000, 0, 1);
-    const record = (batch: BatchRecord): RetryRecord => ({
-      batch,
-      attempt: 1,
-      tier,
-      due_at: farAway,
-      first_failed_at: Date.now(),
-      last_error: 'HTTP 500',
-      history: [],
-    });
-    const producer = createProducer(env.kafka);
-    await producer.connect();
-    const sent = await producer.send({
-      topic,
-      messages: [
-        { key: w.id, value: JSON.stringify(record(far)), headers: { 'x-due-at': String(farAway) } },
-        { key: w.id, value: JSON.stringify(record(garbled)), headers: { 'x-due-at': 'tomorrow' } },
-      ],
-    });
-    await producer.disconnect();
+    const record = (batch: BatchRecord) => makeRetry(batch, tier, { due_at: farAway });
+    const sent = await producer.send(topic, [
+      { key: w.id, value: JSON.stringify(record(far)), headers: { 'x-due-at': String(farAway) } },
+      { key: w.id, value: JSON.stringify(record(garbled)), headers: { 'x-due-at': 'tomorrow' } },
+    ]);
     const deliveredOnce = (id: string) => receiver.requests.filter((r) => r.headers['webhook-id'] === id);
     await waitFor(
       () => deliveredOnce(far.batch_id).length > 0 && deliveredOnce(garbled.batch_id).length > 0,

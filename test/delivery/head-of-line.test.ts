@@ -4,64 +4,36 @@
  * the consumer session timeout, which shows heartbeats keep flowing while requests are in flight: a
  * missed session would rebalance and redeliver, and the group's commit would stall.
  */
-import { SecretBox, type Webhook } from '@hookpost/contracts';
-import type { DeliveryHandle } from '@hookpost/delivery';
-import { type Receiver, startReceiver } from '@hookpost/sender';
-import type { SubscriptionWriter } from '@hookpost/subscriptions';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type TestEnv, testEnv, waitFor } from '../support/env.ts';
-import { makeWebhook, subscriptions } from '../support/webhooks.ts';
-import { BatchProducer, makeBatch, percentile, provision, startInProcess, TEST_TIERS } from './support.ts';
+import type { Webhook } from '@hookpost/contracts';
+import type { Receiver } from '@hookpost/sender';
+import { describe, expect } from 'vitest';
+import { waitFor } from '../support/env.ts';
+import { type BatchProducer, deliveryTest, makeBatch, percentile } from './support.ts';
 
-let env: TestEnv;
-let receiver: Receiver;
-let delivery: DeliveryHandle;
-let writer: SubscriptionWriter;
-let batches: BatchProducer;
 const SESSION_MS = 6_000;
 const HANG_TIMEOUT_MS = 8_000;
-
-beforeAll(async () => {
-  env = await testEnv({ partitions: 1, retryTiers: TEST_TIERS.map((t) => t.name) });
-  await provision(env);
-  receiver = await startReceiver();
-  const keys = SecretBox.generateSpec();
-  const subs = await subscriptions(env, new SecretBox(keys));
-  writer = subs.writer;
-  delivery = await startInProcess(env, keys, {
+const it = deliveryTest({
+  overrides: {
     sessionTimeoutMs: SESSION_MS,
     heartbeatIntervalMs: 1_000,
     // Only the main consumer: the hanging batches' retries are not what this test is about.
     roles: { main: true, suspender: false, tiers: [] },
-  });
-  batches = new BatchProducer(env);
-  await batches.connect();
+  },
 });
-
-afterAll(async () => {
-  await batches?.close();
-  await delivery?.stop();
-  await writer?.close();
-  await receiver?.close();
-  await env?.close();
-});
-
-async function register(path: string, overrides: Partial<Webhook> = {}): Promise<Webhook> {
-  const w = makeWebhook({ url: `${receiver.url}${path}`, ...overrides });
-  const { partition, offset } = await writer.put(w);
-  await delivery.table.waitForOffset(partition, offset);
-  return w;
-}
 
 /** Produces `count` batches round-robin over the webhooks; returns send time per batch id. */
-async function burst(webhooks: Webhook[], count: number): Promise<Map<string, number>> {
+async function burst(
+  batches: BatchProducer,
+  webhooks: Webhook[],
+  count: number,
+): Promise<Map<string, number>> {
   const list = Array.from({ length: count }, (_, i) => makeBatch(webhooks[i % webhooks.length]!, 2));
   const sentAt = Date.now();
   await batches.send(list);
   return new Map(list.map((b) => [b.batch_id, sentAt]));
 }
 
-function latencies(sent: Map<string, number>): number[] {
+function latencies(receiver: Receiver, sent: Map<string, number>): number[] {
   const out: number[] = [];
   for (const [id, at] of sent) {
     const r = receiver.requests.find((q) => q.headers['webhook-id'] === id && q.status === 200);
@@ -71,12 +43,18 @@ function latencies(sent: Map<string, number>): number[] {
 }
 
 describe('no head-of-line blocking', () => {
-  it('a hanging endpoint does not delay the other webhooks of its partition', async () => {
+  it('a hanging endpoint does not delay the other webhooks of its partition', async ({
+    env,
+    receiver,
+    delivery,
+    register,
+    batches,
+  }) => {
     const others = await Promise.all(Array.from({ length: 10 }, (_, i) => register(`/slow/20/n${i}`)));
 
-    const baseline = await burst(others, 50);
-    await waitFor(() => latencies(baseline).length === 50, { what: 'baseline deliveries' });
-    const without = latencies(baseline);
+    const baseline = await burst(batches, others, 50);
+    await waitFor(() => latencies(receiver, baseline).length === 50, { what: 'baseline deliveries' });
+    const without = latencies(receiver, baseline);
 
     const hanging = await register('/hang/h', { timeout_ms: HANG_TIMEOUT_MS });
     const hangBatches = [makeBatch(hanging), makeBatch(hanging), makeBatch(hanging)];
@@ -85,9 +63,9 @@ describe('no head-of-line blocking', () => {
     await waitFor(() => receiver.requests.filter((r) => r.path.startsWith('/hang')).length === 3, {
       what: 'hanging requests in flight',
     });
-    const withHang = await burst(others, 50);
-    await waitFor(() => latencies(withHang).length === 50, { what: 'deliveries beside the hang' });
-    const beside = latencies(withHang);
+    const withHang = await burst(batches, others, 50);
+    await waitFor(() => latencies(receiver, withHang).length === 50, { what: 'deliveries beside the hang' });
+    const beside = latencies(receiver, withHang);
     const figures = {
       withoutP50: percentile(without, 50),
       withoutP99: percentile(without, 99),

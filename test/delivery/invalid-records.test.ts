@@ -14,31 +14,23 @@ import {
   parseRetryRecord,
 } from '@hookpost/contracts';
 import { groupIds } from '@hookpost/delivery';
-import { createProducer, SKIPPED_RECORDS_METRIC } from '@hookpost/kafka';
-import { createRegistry, type Registry } from '@hookpost/metrics';
+import { type SerialProducer, SKIPPED_RECORDS_METRIC } from '@hookpost/kafka';
+import { createRegistry } from '@hookpost/metrics';
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import type { TestEnv } from '../support/env.ts';
 import { waitFor } from '../support/env.ts';
-import { type Tail, tail } from '../support/pipeline.ts';
+import { makeRetry } from '../support/factories.ts';
+import type { Tail } from '../support/pipeline.ts';
 import { makeWebhook } from '../support/webhooks.ts';
-import { deliveryFixture, makeBatch, TEST_TIERS } from './support.ts';
+import { deliveryTest, makeBatch, TEST_TIERS } from './support.ts';
 
-let fx: Awaited<ReturnType<typeof deliveryFixture>>;
-let env: TestEnv;
-let registry: Registry;
+const registry = createRegistry();
+const it = deliveryTest({ registry });
 let dlq: Tail<DeadLetter>;
 
-beforeAll(async () => {
-  registry = createRegistry();
-  fx = await deliveryFixture({ registry });
-  env = fx.env;
-  dlq = await tail<DeadLetter>(env, env.catalog.topics.dlq.name);
-});
-
-afterAll(async () => {
-  await dlq?.close();
-  await fx?.close();
+it.beforeAll(async ({ env, tailOf }) => {
+  dlq = await tailOf<DeadLetter>(env.catalog.topics.dlq.name);
 });
 
 /** Near misses of `good`: one field dropped, or set to a value of the wrong type. */
@@ -66,42 +58,44 @@ function invalid(n: number, good: object, parse: (b: Buffer) => { ok: boolean },
   );
 }
 
-async function committed(groupId: string, topic: string, partition: number): Promise<bigint> {
+async function committed(env: TestEnv, groupId: string, topic: string, partition: number): Promise<bigint> {
   const [t] = await env.admin.fetchOffsets({ groupId, topics: [topic] });
   return BigInt(t?.partitions.find((p) => p.partition === partition)?.offset ?? '-1');
 }
 
-async function produce(topic: string, values: Buffer[], key: string) {
-  const producer = createProducer(env.kafka);
-  await producer.connect();
-  const [r] = await producer.send({ topic, messages: values.map((value) => ({ key, value })) });
-  await producer.disconnect();
+async function produce(producer: SerialProducer, topic: string, values: Buffer[], key: string) {
+  const [r] = await producer.send(
+    topic,
+    values.map((value) => ({ key, value })),
+  );
   return { base: BigInt(r!.baseOffset!), partition: r!.partition };
 }
 
 describe('invalid records', () => {
-  it('on webhooks.batches and a retry tier: poison with exact bytes and position, and the good record behind them is delivered', async () => {
-    const w = makeWebhook({ url: `${fx.receiver.url}/ok/invalid` });
-    await fx.put(w);
+  it('on webhooks.batches and a retry tier: poison with exact bytes and position, and the good record behind them is delivered', async ({
+    env,
+    receiver,
+    put,
+    producer,
+  }) => {
+    const w = makeWebhook({ url: `${receiver.url}/ok/invalid` });
+    await put(w);
     const tier = TEST_TIERS[0]!.name;
     const cases: [string, BatchRecord, object, (b: Buffer) => { ok: boolean }][] = [];
     const mainGood = makeBatch(w, 1);
     cases.push([env.catalog.topics.batches.name, mainGood, mainGood, parseBatchRecord]);
     const tierGood = makeBatch(w, 1);
-    const retry = {
-      batch: tierGood,
-      attempt: 1,
-      tier,
-      due_at: Date.now(),
-      first_failed_at: Date.now(),
-      last_error: 'HTTP 500',
-      history: [],
-    };
+    const retry = makeRetry(tierGood, tier);
     cases.push([env.catalog.retryTopic(tier), tierGood, retry, parseRetryRecord]);
     for (const [i, [topic, good, doc, parse]] of cases.entries()) {
       const bad = invalid(25, doc, parse, 17 + i);
-      const { base, partition } = await produce(topic, [...bad, Buffer.from(JSON.stringify(doc))], w.id);
-      await waitFor(() => fx.receiver.requests.some((r) => r.headers['webhook-id'] === good.batch_id), {
+      const { base, partition } = await produce(
+        producer,
+        topic,
+        [...bad, Buffer.from(JSON.stringify(doc))],
+        w.id,
+      );
+      await waitFor(() => receiver.requests.some((r) => r.headers['webhook-id'] === good.batch_id), {
         what: `the good record behind the invalid ones on ${topic}`,
         timeoutMs: 30_000,
       });
@@ -131,13 +125,16 @@ describe('invalid records', () => {
           ? groupIds(env.prefix).main
           : groupIds(env.prefix).tier(tier);
       const end = base + BigInt(bad.length) + 1n;
-      await waitFor(async () => (await committed(group, topic, partition)) >= end, {
+      await waitFor(async () => (await committed(env, group, topic, partition)) >= end, {
         what: `${topic} committed past them`,
       });
     }
   });
 
-  it('on the DLQ: the suspender skips, counts by reason, and commits past them', async () => {
+  it('on the DLQ: the suspender skips, counts by reason, and commits past them', async ({
+    env,
+    producer,
+  }) => {
     const sample: DeadLetter = {
       dlq_id: 'd',
       reason: 'exhausted',
@@ -158,12 +155,15 @@ describe('invalid records', () => {
     const topic = env.catalog.topics.dlq.name;
     // The test's own tail parses every DLQ record as JSON: it stops before the invalid ones go in.
     await dlq.close();
-    const { base, partition } = await produce(topic, bad, 'x');
+    const { base, partition } = await produce(producer, topic, bad, 'x');
     const end = base + BigInt(bad.length);
-    await waitFor(async () => (await committed(groupIds(env.prefix).suspender, topic, partition)) >= end, {
-      what: 'the suspender committed past the invalid dead letters',
-      timeoutMs: 30_000,
-    });
+    await waitFor(
+      async () => (await committed(env, groupIds(env.prefix).suspender, topic, partition)) >= end,
+      {
+        what: 'the suspender committed past the invalid dead letters',
+        timeoutMs: 30_000,
+      },
+    );
     const metric = registry.getSingleMetric(SKIPPED_RECORDS_METRIC)!;
     const counted = Object.fromEntries(
       (await metric.get()).values

@@ -3,76 +3,44 @@
  * tiers (200ms, 500ms, 1s), exhaustion to the DLQ and suspension, 410, SSRF refusal, Retry-After.
  */
 import { createHmac } from 'node:crypto';
-import {
-  type AttemptRecord,
-  type DeadLetter,
-  type OperationalNotice,
-  type RetryRecord,
-  SecretBox,
-  type Webhook,
-} from '@hookpost/contracts';
-import type { DeliveryHandle } from '@hookpost/delivery';
+import type { AttemptRecord, DeadLetter, OperationalNotice, RetryRecord } from '@hookpost/contracts';
 import { HEADERS } from '@hookpost/kafka';
-import { type Receiver, startReceiver } from '@hookpost/sender';
-import type { SubscriptionWriter } from '@hookpost/subscriptions';
+import type { Receiver } from '@hookpost/sender';
 import { Webhook as StandardWebhook } from 'standardwebhooks';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type TestEnv, testEnv, waitFor } from '../support/env.ts';
-import { type Tail, tail } from '../support/pipeline.ts';
-import { makeWebhook, subscriptions } from '../support/webhooks.ts';
-import { BatchProducer, makeBatch, percentile, provision, startInProcess, TEST_TIERS } from './support.ts';
+import { describe, expect } from 'vitest';
+import { waitFor } from '../support/env.ts';
+import type { Tail } from '../support/pipeline.ts';
+import { deliveryTest, makeBatch, percentile, TEST_TIERS } from './support.ts';
 
-let env: TestEnv;
-let receiver: Receiver;
-let delivery: DeliveryHandle;
-let writer: SubscriptionWriter;
-let batches: BatchProducer;
+const it = deliveryTest({ partitions: 3 });
 let attempts: Tail<AttemptRecord>;
 let dlq: Tail<DeadLetter>;
 let notices: Tail<OperationalNotice>;
 const retries: Tail<RetryRecord>[] = [];
 
-beforeAll(async () => {
-  env = await testEnv({ retryTiers: TEST_TIERS.map((t) => t.name) });
-  await provision(env);
-  receiver = await startReceiver();
-  const keys = SecretBox.generateSpec();
-  const subs = await subscriptions(env, new SecretBox(keys));
-  writer = subs.writer;
-  delivery = await startInProcess(env, keys);
-  batches = new BatchProducer(env);
-  await batches.connect();
-  attempts = await tail<AttemptRecord>(env, env.catalog.topics.attempts.name);
-  dlq = await tail<DeadLetter>(env, env.catalog.topics.dlq.name);
-  notices = await tail<OperationalNotice>(env, env.catalog.topics.operational.name);
-  for (const t of TEST_TIERS) retries.push(await tail<RetryRecord>(env, env.catalog.retryTopic(t.name)));
+it.beforeAll(async ({ env, tailOf }) => {
+  attempts = await tailOf<AttemptRecord>(env.catalog.topics.attempts.name);
+  dlq = await tailOf<DeadLetter>(env.catalog.topics.dlq.name);
+  notices = await tailOf<OperationalNotice>(env.catalog.topics.operational.name);
+  for (const t of TEST_TIERS) retries.push(await tailOf<RetryRecord>(env.catalog.retryTopic(t.name)));
 });
 
-afterAll(async () => {
-  await Promise.all([attempts?.close(), dlq?.close(), notices?.close(), ...retries.map((r) => r.close())]);
-  await batches?.close();
-  await delivery?.stop();
-  await writer?.close();
-  await receiver?.close();
-  await env?.close();
-});
-
-async function register(path: string, overrides: Partial<Webhook> = {}): Promise<Webhook> {
-  const w = makeWebhook({ url: `${receiver.url}${path}`, ...overrides });
-  const { partition, offset } = await writer.put(w);
-  await delivery.table.waitForOffset(partition, offset);
-  return w;
-}
-
-const requestsFor = (id: string) => receiver.requests.filter((r) => r.headers['webhook-id'] === id);
+const requestsFor = (receiver: Receiver, id: string) =>
+  receiver.requests.filter((r) => r.headers['webhook-id'] === id);
 
 describe('delivery outcomes', () => {
-  it('delivers after failures, with the same webhook-id, fresh timestamps and signatures an independent verifier accepts', async () => {
+  it('delivers after failures, with the same webhook-id, fresh timestamps and signatures an independent verifier accepts', async ({
+    receiver,
+    register,
+    batches,
+  }) => {
     const w = await register('/fail/2/500/eventual');
     const batch = makeBatch(w, 4);
     await batches.send([batch]);
-    await waitFor(() => requestsFor(batch.batch_id).some((r) => r.status === 200), { what: 'delivery' });
-    const reqs = requestsFor(batch.batch_id);
+    await waitFor(() => requestsFor(receiver, batch.batch_id).some((r) => r.status === 200), {
+      what: 'delivery',
+    });
+    const reqs = requestsFor(receiver, batch.batch_id);
     expect(reqs.map((r) => r.status)).toEqual([500, 500, 200]);
     const secret = w.secrets[0]!.value;
     for (const r of reqs) {
@@ -108,7 +76,12 @@ describe('delivery outcomes', () => {
     expect(retry.headers[HEADERS.dueAt]).toBe(String(retry.value.due_at));
   });
 
-  it('after the last tier: DLQ with every attempt, the webhook suspended, an operational notice', async () => {
+  it('after the last tier: DLQ with every attempt, the webhook suspended, an operational notice', async ({
+    receiver,
+    delivery,
+    register,
+    batches,
+  }) => {
     const w = await register('/status/500/exhaust');
     const batch = makeBatch(w, 2);
     await batches.send([batch]);
@@ -139,21 +112,30 @@ describe('delivery outcomes', () => {
     await batches.send([later]);
     const kept = await waitFor(() => dlq.values().find((d) => d.batch?.batch_id === later.batch_id));
     expect(kept.reason).toBe('suspended');
-    expect(requestsFor(later.batch_id)).toHaveLength(0);
+    expect(requestsFor(receiver, later.batch_id)).toHaveLength(0);
   });
 
-  it('410 Gone dead-letters at once and suspends the webhook', async () => {
+  it('410 Gone dead-letters at once and suspends the webhook', async ({
+    receiver,
+    delivery,
+    register,
+    batches,
+  }) => {
     const w = await register('/410');
     const batch = makeBatch(w);
     await batches.send([batch]);
     const letter = await waitFor(() => dlq.values().find((d) => d.batch?.batch_id === batch.batch_id));
     expect(letter).toMatchObject({ reason: 'gone', attempts: [{ attempt: 1, status: 410 }] });
     await waitFor(() => delivery.table.get(w.id)?.status_reason === 'gone', { what: 'suspended (gone)' });
-    expect(requestsFor(batch.batch_id)).toHaveLength(1);
+    expect(requestsFor(receiver, batch.batch_id)).toHaveLength(1);
     await waitFor(() => notices.values().some((n) => n.webhook_id === w.id && n.reason === 'gone'));
   });
 
-  it('refuses a webhook pointing into a private network (10.0.0.5): DLQ reason refused, nothing sent', async () => {
+  it('refuses a webhook pointing into a private network (10.0.0.5): DLQ reason refused, nothing sent', async ({
+    delivery,
+    register,
+    batches,
+  }) => {
     const w = await register('/', { url: 'http://10.0.0.5:8080/hook' });
     const batch = makeBatch(w);
     await batches.send([batch]);
@@ -165,14 +147,18 @@ describe('delivery outcomes', () => {
     expect(delivery.table.get(w.id)?.status).toBe('active');
   });
 
-  it('honours Retry-After on 429: the next attempt comes no earlier than it asks', async () => {
+  it('honours Retry-After on 429: the next attempt comes no earlier than it asks', async ({
+    receiver,
+    register,
+    batches,
+  }) => {
     const w = await register('/429/2/1/ra');
     const batch = makeBatch(w);
     await batches.send([batch]);
-    await waitFor(() => requestsFor(batch.batch_id).some((r) => r.status === 200), {
+    await waitFor(() => requestsFor(receiver, batch.batch_id).some((r) => r.status === 200), {
       what: 'delivery after 429',
     });
-    const [first, second] = requestsFor(batch.batch_id);
+    const [first, second] = requestsFor(receiver, batch.batch_id);
     expect(first!.status).toBe(429);
     expect(second!.at - first!.at).toBeGreaterThanOrEqual(2000);
     // 2 s is longer than the 200 ms and 500 ms tiers: the batch went to the first tier that covers it.
@@ -181,13 +167,13 @@ describe('delivery outcomes', () => {
     expect(retry.due_at - retry.history[0]!.at).toBeGreaterThanOrEqual(2000);
   });
 
-  it('reports due-time lateness of the retries above (p99)', async () => {
+  it('reports due-time lateness of the retries above (p99)', async ({ receiver }) => {
     // Lateness measured from outside: the receiver's arrival time of attempt n+1 minus the due time
     // that the retry record of attempt n carried.
     const all = retries.flatMap((t) => t.values());
     const lateness: number[] = [];
     for (const r of all) {
-      const reqs = requestsFor(r.batch.batch_id);
+      const reqs = requestsFor(receiver, r.batch.batch_id);
       const next = reqs[r.attempt];
       if (next) lateness.push(next.at - r.due_at);
     }

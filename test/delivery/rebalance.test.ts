@@ -3,66 +3,53 @@
  * in flight and paused partitions (small window), then the first stops gracefully. Every batch is
  * delivered, no partition stays stuck paused, and duplicates (at least once) are counted.
  */
-import { SecretBox, type Webhook } from '@hookpost/contracts';
+import type { Webhook } from '@hookpost/contracts';
 import type { DeliveryHandle } from '@hookpost/delivery';
-import { type Receiver, startReceiver } from '@hookpost/sender';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type TestEnv, testEnv, waitFor } from '../support/env.ts';
-import { makeWebhook, subscriptions } from '../support/webhooks.ts';
-import { BatchProducer, makeBatch, provision, startInProcess, TEST_TIERS } from './support.ts';
+import { describe, expect } from 'vitest';
+import type { TestEnv } from '../support/env.ts';
+import { waitFor } from '../support/env.ts';
+import type { Owner } from '../support/fixtures.ts';
+import { makeWebhook } from '../support/webhooks.ts';
+import { deliveryTest, makeBatch, startInProcess } from './support.ts';
 
-let env: TestEnv;
-let receiver: Receiver;
-let subs: Awaited<ReturnType<typeof subscriptions>>;
-let batches: BatchProducer;
-let keys: string;
-const instances: DeliveryHandle[] = [];
+const it = deliveryTest({ partitions: 6, inProcess: false });
 const stopped = new Set<DeliveryHandle>();
 
-beforeAll(async () => {
-  env = await testEnv({ partitions: 6, retryTiers: TEST_TIERS.map((t) => t.name) });
-  await provision(env);
-  receiver = await startReceiver();
-  keys = SecretBox.generateSpec();
-  subs = await subscriptions(env, new SecretBox(keys));
-  batches = new BatchProducer(env);
-  await batches.connect();
-});
-
-afterAll(async () => {
-  for (const i of instances) if (!stopped.has(i)) await i.stop();
-  await batches?.close();
-  await subs?.writer.close();
-  await receiver?.close();
-  await env?.close();
-});
-
-const start = async () => {
-  const d = await startInProcess(env, keys, {
-    partitionWindow: 3,
-    sessionTimeoutMs: 6_000,
-    roles: { main: true, suspender: false, tiers: [] },
-  });
-  instances.push(d);
-  return d;
-};
+/** An instance of delivery, stopped after the test unless the test stopped it. */
+const start = async (env: TestEnv, keys: string, opened: Owner) =>
+  opened.own(
+    await startInProcess(env, keys, {
+      partitionWindow: 3,
+      sessionTimeoutMs: 6_000,
+      roles: { main: true, suspender: false, tiers: [] },
+    }),
+    (d) => (stopped.has(d) ? undefined : d.stop()),
+  );
 
 describe('rebalance', () => {
-  it('a member joining and another leaving mid-flight lose nothing and leave nothing paused', async () => {
+  it('a member joining and another leaving mid-flight lose nothing and leave nothing paused', async ({
+    env,
+    receiver,
+    subs,
+    batches,
+    keys,
+    topics: _topics,
+    opened,
+  }) => {
     const webhooks: Webhook[] = [];
     for (let i = 0; i < 12; i += 1) {
       const w = makeWebhook({ url: `${receiver.url}/slow/150/r${i}` });
       await subs.writer.put(w);
       webhooks.push(w);
     }
-    const a = await start();
+    const a = await start(env, keys, opened);
     await waitFor(() => webhooks.every((w) => a.table.get(w.id)));
     const all = Array.from({ length: 240 }, (_, i) => makeBatch(webhooks[i % 12]!, 1));
     await batches.send(all);
     const delivered = () =>
       new Set(receiver.requests.filter((r) => r.status === 200).map((r) => r.headers['webhook-id']));
     await waitFor(() => delivered().size >= 40, { what: '40 deliveries by the first member' });
-    const b = await start();
+    const b = await start(env, keys, opened);
     await waitFor(() => delivered().size >= 120, { what: '120 deliveries', timeoutMs: 40_000 });
     await a.stop();
     stopped.add(a);

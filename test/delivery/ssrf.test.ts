@@ -5,45 +5,30 @@
  * (A public name resolving to a private address is covered by the sender's unit tests with an
  * injected resolver: the check runs on the address actually connected to.)
  */
-import { type DeadLetter, SecretBox } from '@hookpost/contracts';
-import type { DeliveryHandle } from '@hookpost/delivery';
-import { type Receiver, startReceiver } from '@hookpost/sender';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type TestEnv, testEnv, waitFor } from '../support/env.ts';
-import { type Tail, tail } from '../support/pipeline.ts';
-import { makeWebhook, subscriptions } from '../support/webhooks.ts';
-import { BatchProducer, makeBatch, provision, startInProcess, TEST_TIERS } from './support.ts';
+import type { DeadLetter } from '@hookpost/contracts';
+import { describe, expect } from 'vitest';
+import { waitFor } from '../support/env.ts';
+import type { Tail } from '../support/pipeline.ts';
+import { makeWebhook } from '../support/webhooks.ts';
+import { deliveryTest, makeBatch } from './support.ts';
 
-let env: TestEnv;
-let receiver: Receiver;
-let delivery: DeliveryHandle;
-let subs: Awaited<ReturnType<typeof subscriptions>>;
-let batches: BatchProducer;
+const it = deliveryTest({
+  partitions: 3,
+  overrides: { ssrf: {}, roles: { main: true, suspender: true, tiers: [] } },
+});
 let dlq: Tail<DeadLetter>;
 
-beforeAll(async () => {
-  env = await testEnv({ partitions: 3, retryTiers: TEST_TIERS.map((t) => t.name) });
-  await provision(env);
-  receiver = await startReceiver();
-  const keys = SecretBox.generateSpec();
-  subs = await subscriptions(env, new SecretBox(keys));
-  delivery = await startInProcess(env, keys, { ssrf: {}, roles: { main: true, suspender: true, tiers: [] } });
-  batches = new BatchProducer(env);
-  await batches.connect();
-  dlq = await tail<DeadLetter>(env, env.catalog.topics.dlq.name);
-});
-
-afterAll(async () => {
-  await dlq?.close();
-  await batches?.close();
-  await delivery?.stop();
-  await subs?.writer.close();
-  await receiver?.close();
-  await env?.close();
+it.beforeAll(async ({ env, tailOf }) => {
+  dlq = await tailOf<DeadLetter>(env.catalog.topics.dlq.name);
 });
 
 describe('SSRF refusals', () => {
-  it('dead-letters every webhook that points into a non-public network, sending nothing', async () => {
+  it('dead-letters every webhook that points into a non-public network, sending nothing', async ({
+    receiver,
+    delivery,
+    put,
+    batches,
+  }) => {
     const port = receiver.port;
     const urls = [
       `http://127.0.0.1:${port}/ok`,
@@ -60,8 +45,7 @@ describe('SSRF refusals', () => {
     const ids = new Map<string, string>();
     for (const url of urls) {
       const w = makeWebhook({ url });
-      const { partition, offset } = await subs.writer.put(w);
-      await delivery.table.waitForOffset(partition, offset);
+      await put(w);
       const b = makeBatch(w, 1);
       ids.set(b.batch_id, url);
       await batches.send([b]);

@@ -1,5 +1,4 @@
 /** Shared pieces of the delivery integration tests: topics, batches, an in-process service. (Topics are read with tail() of test/support/pipeline.ts.) */
-import { randomUUID } from 'node:crypto';
 import { type BatchRecord, SecretBox, type Webhook } from '@hookpost/contracts';
 import { type DeliveryHandle, type DeliverySettings, startDelivery } from '@hookpost/delivery';
 import { provisionTopics, type SerialProducer, serialProducer, topicOffsets } from '@hookpost/kafka';
@@ -7,7 +6,11 @@ import { createRegistry, type Registry } from '@hookpost/metrics';
 import { startReceiver } from '@hookpost/sender';
 import type { TestEnv } from '../support/env.ts';
 import { testEnv } from '../support/env.ts';
-import { subscriptions } from '../support/webhooks.ts';
+import { integrationTest } from '../support/fixtures.ts';
+
+export { makeBatch } from '../support/factories.ts';
+
+import { makeWebhook, subscriptions } from '../support/webhooks.ts';
 
 export const TEST_TIERS = [
   { name: '200ms', delayMs: 200 },
@@ -61,7 +64,9 @@ export async function startInProcess(
 
 /**
  * A test file's usual set-up: its own topics (provisioned, leaders known), a receiver, a subscription
- * writer and delivery in-process on `registry`. `close` stops them in reverse order.
+ * writer and delivery in-process on `registry`. `close` stops them in reverse order. Kept for callers
+ * outside this branch; new tests use `deliveryTest`, whose fixtures close themselves.
+ * @public
  */
 export async function deliveryFixture(
   options: { partitions?: number; overrides?: Partial<DeliverySettings>; registry?: Registry } = {},
@@ -95,26 +100,63 @@ export async function deliveryFixture(
   };
 }
 
-export function makeBatch(webhook: Webhook, events = 3, id = `b-${randomUUID()}`): BatchRecord {
-  const now = Date.now();
-  const payloads = Array.from({ length: events }, (_, i) => ({
-    type: 'activity.delivered',
-    domain_id: webhook.domain_id,
-    created_at: new Date(now).toISOString(),
-    webhook_id: webhook.id,
-    url: webhook.url,
-    data: { object: 'activity', id: `${id}-e${i}` },
-  }));
-  return {
-    batch_id: id,
-    webhook_id: webhook.id,
-    format: webhook.format,
-    body: JSON.stringify(payloads),
-    event_ids: payloads.map((p) => p.data.id),
-    first_enqueued_at: now,
-    oldest_event_at: now,
-    created_at: now,
-  };
+/**
+ * The delivery tests' fixtures, over those of test/support/fixtures.ts with `partitions` (default 1)
+ * and the test tiers: `topics` (provisioned, leaders known), `subs` (a subscription writer), `delivery`
+ * (in-process, with `overrides`, on `registry`), `put(webhook)` (written and in delivery's table),
+ * `register(path, overrides)` (a webhook to the receiver's `path`, put) and `batches` (a batch producer).
+ * `keys` are the subscriptions' encryption keys. Each is opened on first use and closed after the file's
+ * last test. Called at a file's top level, it also opens delivery (unless `inProcess: false`) in a beforeAll: started there, its start-up gets the hook timeout, not a test's.
+ */
+export function deliveryTest(
+  options: {
+    partitions?: number;
+    overrides?: Partial<DeliverySettings>;
+    registry?: Registry;
+    /** false: no in-process delivery is opened before the tests (a test file that spawns its own). */
+    inProcess?: boolean;
+  } = {},
+) {
+  const keys = SecretBox.generateSpec();
+  const t = integrationTest({
+    partitions: options.partitions ?? 1,
+    retryTiers: TEST_TIERS.map((tier) => tier.name),
+  })
+    .extend('keys', { scope: 'file' }, keys)
+    .extend('topics', { scope: 'file' }, async ({ env }) => {
+      await provision(env);
+      return env.catalog;
+    })
+    .extend('subs', { scope: 'file' }, async ({ env, topics: _topics }, { onCleanup }) => {
+      const subs = await subscriptions(env, new SecretBox(keys));
+      onCleanup(() => subs.writer.close());
+      return subs;
+    })
+    .extend('delivery', { scope: 'file' }, async ({ env, topics: _topics }, { onCleanup }) => {
+      const delivery = await startInProcess(env, keys, options.overrides, options.registry);
+      onCleanup(() => delivery.stop());
+      return delivery;
+    })
+    .extend('put', { scope: 'file' }, ({ subs, delivery }) => async (w: Webhook) => {
+      const at = await subs.writer.put(w);
+      await delivery.table.waitForOffset(at.partition, at.offset);
+      return w;
+    })
+    .extend(
+      'register',
+      { scope: 'file' },
+      ({ receiver, put }) =>
+        (path: string, overrides: Partial<Webhook> = {}) =>
+          put(makeWebhook({ url: `${receiver.url}${path}`, ...overrides })),
+    )
+    .extend('batches', { scope: 'file' }, async ({ env, topics: _topics }, { onCleanup }) => {
+      const batches = new BatchProducer(env);
+      await batches.connect();
+      onCleanup(() => batches.close());
+      return batches;
+    });
+  if (options.inProcess !== false) t.beforeAll(async ({ delivery: _delivery }) => {});
+  return t;
 }
 
 /** Produces batches to webhooks.batches keyed by webhook id (as the batcher would). */

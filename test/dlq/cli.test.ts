@@ -1,23 +1,22 @@
 import { randomUUID } from 'node:crypto';
 import { type DeadLetter, SecretBox, type Webhook } from '@hookpost/contracts';
 import { readLedger, readToEnd } from '@hookpost/deadletters';
-import { createProducer, type Producer, provisionTopics } from '@hookpost/kafka';
-import { type Receiver, startReceiver } from '@hookpost/sender';
+import { provisionTopics } from '@hookpost/kafka';
+import type { Receiver } from '@hookpost/sender';
 import type { SubscriptionTable } from '@hookpost/subscriptions';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type TestEnv, testEnv, uniq, waitFor } from '../support/env.ts';
-import { type RunningProcess, spawnService } from '../support/services.ts';
+import { describe, expect } from 'vitest';
+import { type TestEnv, uniq, waitFor } from '../support/env.ts';
+import { failedAttempt, makeDeadLetter, makeDispatch } from '../support/factories.ts';
+import { integrationTest } from '../support/fixtures.ts';
 import { makeWebhook, subscriptions } from '../support/webhooks.ts';
 import { runDlq } from './run.ts';
 
 const TIERS = ['200ms', '500ms'];
+const it = integrationTest({ partitions: 3, retryTiers: TIERS });
 let env: TestEnv;
 let keys: string;
 let receiver: Receiver;
-let producer: Producer;
 let table: SubscriptionTable;
-let subs: Awaited<ReturnType<typeof subscriptions>>;
-let delivery: RunningProcess;
 let healthy: Webhook;
 let suspended: Webhook;
 const t0 = Date.parse('2026-01-10T10:00:00Z');
@@ -25,35 +24,30 @@ const letters: Record<string, DeadLetter> = {};
 
 function deadLetter(webhookId: string | null, deadAt: number, over: Partial<DeadLetter> = {}): DeadLetter {
   const batchId = `batch-${randomUUID()}`;
-  return {
+  const batch = {
+    batch_id: batchId,
+    webhook_id: webhookId ?? '',
+    format: 'json' as const,
+    body: JSON.stringify([
+      { type: 'activity.delivered', event_id: `${batchId}-e1` },
+      { type: 'activity.sent', event_id: `${batchId}-e2` },
+    ]),
+    event_ids: [`${batchId}-e1`, `${batchId}-e2`],
+    first_enqueued_at: deadAt - 5_000,
+    oldest_event_at: deadAt - 6_000,
+    created_at: deadAt - 5_000,
+  };
+  return makeDeadLetter(batch, deadAt, {
     dlq_id: uniq('dlq'),
-    reason: 'exhausted',
     webhook_id: webhookId,
-    batch: webhookId
-      ? {
-          batch_id: batchId,
-          webhook_id: webhookId,
-          format: 'json',
-          body: JSON.stringify([
-            { type: 'activity.delivered', event_id: `${batchId}-e1` },
-            { type: 'activity.sent', event_id: `${batchId}-e2` },
-          ]),
-          event_ids: [`${batchId}-e1`, `${batchId}-e2`],
-          first_enqueued_at: deadAt - 5_000,
-          oldest_event_at: deadAt - 6_000,
-          created_at: deadAt - 5_000,
-        }
-      : null,
-    dispatch: null,
+    batch: webhookId ? batch : null,
     attempts: [
-      { attempt: 1, tier: 'main', at: deadAt - 2_000, status: 503, latency_ms: 40, error: 'HTTP 503' },
-      { attempt: 2, tier: '200ms', at: deadAt, status: null, latency_ms: 3000, error: 'timeout' },
+      failedAttempt(deadAt - 2_000, { status: 503, latency_ms: 40, error: 'HTTP 503' }),
+      failedAttempt(deadAt, { attempt: 2, tier: '200ms', status: null, latency_ms: 3000, error: 'timeout' }),
     ],
     error: 'retries exhausted: timeout',
-    dead_at: deadAt,
-    source: null,
     ...over,
-  };
+  });
 }
 
 const dlq = (args: string[]) => runDlq(env, keys, args);
@@ -75,17 +69,17 @@ const received = (batchId: string) =>
   receiver.requests.filter((r) => r.headers['webhook-id'] === batchId).length;
 const iso = (ms: number) => new Date(ms).toISOString();
 
-beforeAll(async () => {
-  env = await testEnv({ partitions: 3, retryTiers: TIERS });
+it.beforeAll(async ({ env: e, receiver: r, producer, spawn, owned }) => {
+  [env, receiver] = [e, r];
   await provisionTopics(env.admin, env.catalog.all());
   keys = SecretBox.generateSpec();
-  subs = await subscriptions(env, new SecretBox(keys));
-  receiver = await startReceiver();
+  const subs = await subscriptions(env, new SecretBox(keys));
+  owned.own(subs.writer, (w) => w.close());
   healthy = makeWebhook({ url: `${receiver.url}/ok` });
   suspended = makeWebhook({ url: `${receiver.url}/ok`, status: 'suspended', status_reason: 'exhausted' });
   await subs.writer.put(healthy);
   await subs.writer.put(suspended);
-  table = await subs.openTable();
+  table = owned.own(await subs.openTable(), (t) => t.stop());
 
   letters.a1 = deadLetter(healthy.id, t0);
   letters.a2 = deadLetter(healthy.id, t0 + 1_000, { reason: 'gone' });
@@ -96,23 +90,18 @@ beforeAll(async () => {
     reason: 'suspended',
     batch: null,
     dispatch: [
-      {
-        event_id: 'ev-suspended-1',
-        webhook_id: suspended.id,
-        type: 'activity.delivered',
+      makeDispatch(suspended, 'ev-suspended-1', {
         event_created_at: t0,
         dispatched_at: t0,
         payload: { type: 'activity.delivered' },
-      },
+      }),
     ],
   });
-  producer = createProducer(env.kafka);
-  await producer.connect();
-  await producer.send({
-    topic: env.catalog.topics.dlq.name,
-    messages: Object.values(letters).map((l) => ({ key: l.webhook_id, value: JSON.stringify(l) })),
-  });
-  delivery = spawnService('delivery', {
+  await producer.send(
+    env.catalog.topics.dlq.name,
+    Object.values(letters).map((l) => ({ key: l.webhook_id, value: JSON.stringify(l) })),
+  );
+  const delivery = spawn('delivery', {
     KAFKA_BROKERS: env.brokers,
     TOPIC_PREFIX: env.prefix,
     TOPIC_PARTITIONS: '3',
@@ -125,14 +114,6 @@ beforeAll(async () => {
     LOG_LEVEL: 'info',
   });
   await delivery.ready();
-});
-afterAll(async () => {
-  await delivery?.kill();
-  await table?.stop();
-  await subs?.writer.close();
-  await producer?.disconnect();
-  await receiver?.close();
-  await env?.close();
 });
 
 describe('dlq CLI', () => {

@@ -25,6 +25,7 @@ import { type Receiver, startReceiver } from '@hookpost/sender';
 import fc from 'fast-check';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type TestEnv, testEnv, waitFor } from '../support/env.ts';
+import { emailEvents } from '../support/factories.ts';
 import { mta as mtaFor } from '../support/pipeline.ts';
 import { type RunningProcess, spawnService } from '../support/services.ts';
 import { makeWebhook } from '../support/webhooks.ts';
@@ -138,12 +139,7 @@ it('hostile records on every topic: poison dead-lettered with their bytes or ski
   );
   const runArb = T.runArbitrary({ trap, good, box, tiers: TIERS }, schemaId, domain, PER_RUN);
 
-  const gen = eventGenerator({
-    domains: 1,
-    seed: 11,
-    domainId: () => domain,
-    mix: { 'activity.delivered': 1 },
-  });
+  const gen = emailEvents(domain, 'activity.delivered', 11);
   const expected = new Map<string, Set<string>>();
   const expect1 = (path: string, id: string) => {
     if (!expected.has(path)) expected.set(path, new Set());

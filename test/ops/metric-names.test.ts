@@ -12,10 +12,10 @@ import { join } from 'node:path';
 import { SecretBox } from '@hookpost/contracts';
 import { MtaProducer } from '@hookpost/events';
 import { createProducer, provisionTopics, topicOffsets } from '@hookpost/kafka';
-import { eventGenerator } from '@hookpost/loadgen';
 import { type Receiver, startReceiver } from '@hookpost/sender';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type TestEnv, testEnv, waitFor } from '../support/env.ts';
+import { emailEvents } from '../support/factories.ts';
 import { metricsText, metricValue, type RunningProcess, spawnService } from '../support/services.ts';
 import { makeWebhook, subscriptions } from '../support/webhooks.ts';
 import { alertRules, dashboardQueries, metricNames } from './metric-refs.ts';
@@ -86,12 +86,7 @@ beforeAll(async () => {
   });
   await mta.connect();
   closers.push(() => mta.close());
-  const gen = eventGenerator({
-    domains: 1,
-    seed: 3,
-    domainId: () => domain,
-    mix: { 'activity.delivered': 1 },
-  });
+  const gen = emailEvents(domain, 'activity.delivered', 3);
   await mta.send(Array.from({ length: 5 }, gen));
   // A record no stage can read, at each stage's input: poison counted by fan-out, batcher and delivery.
   const raw = createProducer(env.kafka);

@@ -4,32 +4,37 @@
  */
 import { type DeadLetter, type DispatchRecord, SecretBox } from '@hookpost/contracts';
 import { AvroCodec, type EmailEvent, emailEventSchema, registerSchema, valueSubject } from '@hookpost/events';
-import { createProducer, provisionTopics } from '@hookpost/kafka';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type TestEnv, testEnv, uniq, waitFor } from '../support/env.ts';
-import { mta, type Tailed, tail } from '../support/pipeline.ts';
-import { metricsText, metricValue, type RunningProcess, spawnService } from '../support/services.ts';
+import { provisionTopics } from '@hookpost/kafka';
+import { describe, expect } from 'vitest';
+import { type TestEnv, uniq, waitFor } from '../support/env.ts';
+import { integrationTest } from '../support/fixtures.ts';
+import { mta, type Tail, type Tailed } from '../support/pipeline.ts';
+import { metricsText, metricValue, type RunningProcess } from '../support/services.ts';
 import { makeWebhook, subscriptions } from '../support/webhooks.ts';
 
 let env: TestEnv;
 let subs: Awaited<ReturnType<typeof subscriptions>>;
 let events: Awaited<ReturnType<typeof mta>>;
 let fanout: RunningProcess;
-let dispatch: Awaited<ReturnType<typeof tail<DispatchRecord>>>;
-let dlq: Awaited<ReturnType<typeof tail<DeadLetter>>>;
+let dispatch: Tail<DispatchRecord>;
+let dlq: Tail<DeadLetter>;
+const it = integrationTest({ partitions: 1 });
 const domain = uniq('dom');
 // The writer seals with this key; the service gets the same key through its environment.
 const boxSpec = SecretBox.generateSpec();
 const witness = makeWebhook({ domain_id: domain, events: ['activity.opened', 'activity.delivered'] });
 
-beforeAll(async () => {
-  env = await testEnv({ partitions: 1 });
+// The fixtures close all of these; the file's helpers reach them through these names.
+it.beforeAll(async ({ env: e, owned, tailOf, spawn }) => {
+  env = e;
   const t = env.catalog.topics;
   await provisionTopics(env.admin, [t.events, t.subscriptions, t.dispatch, t.dlq]);
   subs = await subscriptions(env, new SecretBox(boxSpec));
+  owned.own(subs.writer, (w) => w.close());
   await subs.writer.put(witness);
   events = await mta(env);
-  fanout = spawnService('fanout', {
+  owned.own(events.producer, (p) => p.close());
+  fanout = spawn('fanout', {
     TOPIC_PREFIX: env.prefix,
     TOPIC_PARTITIONS: '1',
     KAFKA_BROKERS: env.brokers,
@@ -37,18 +42,9 @@ beforeAll(async () => {
     SUBSCRIPTION_ENCRYPTION_KEYS: boxSpec,
   });
   await fanout.ready();
-  dispatch = await tail<DispatchRecord>(env, t.dispatch.name);
-  dlq = await tail<DeadLetter>(env, t.dlq.name);
+  dispatch = await tailOf<DispatchRecord>(t.dispatch.name);
+  dlq = await tailOf<DeadLetter>(t.dlq.name);
 });
-afterAll(async () => {
-  await fanout?.kill();
-  await dispatch?.close();
-  await dlq?.close();
-  await events?.producer.close();
-  await subs?.writer.close();
-  await env?.close();
-});
-
 /** Sends events, then a sentinel for the witness, and waits until the sentinel is dispatched. */
 async function sendAndSettle(list: EmailEvent[]) {
   const sentinel = events.make(domain, 'activity.opened');
@@ -131,7 +127,9 @@ describe('fan-out', () => {
     );
   });
 
-  it('dead-letters every kind of poison with its original bytes, and the good records behind it flow', async () => {
+  it('dead-letters every kind of poison with its original bytes, and the good records behind it flow', async ({
+    producer,
+  }) => {
     const t = env.catalog.topics;
     const good = events.make(domain, 'activity.delivered');
     const valid = events.producer.encode(good);
@@ -152,13 +150,10 @@ describe('fan-out', () => {
       corrupt,
       unresolvable,
     };
-    const raw = createProducer(env.kafka);
-    await raw.connect();
-    await raw.send({
-      topic: t.events.name,
-      messages: Object.entries(poison).map(([kind, value]) => ({ key: domain, value, headers: { kind } })),
-    });
-    await raw.disconnect();
+    await producer.send(
+      t.events.name,
+      Object.entries(poison).map(([kind, value]) => ({ key: domain, value, headers: { kind } })),
+    );
     await sendAndSettle([good]);
     expect(dispatch.records.some((r) => r.value.event_id === good.id)).toBe(true);
 
@@ -179,7 +174,9 @@ describe('fan-out', () => {
     expect(metricValue(await metricsText(fanout), 'webhooks_fanout_poison_total')).toBe(4);
   });
 
-  it('dead-letters an event of a type outside the catalog as unknown_type, with its bytes, and counts it', async () => {
+  it('dead-letters an event of a type outside the catalog as unknown_type, with its bytes, and counts it', async ({
+    producer,
+  }) => {
     const t = env.catalog.topics;
     // As a Python or Java producer can: the schema accepts any string as `type`.
     const schemaId = await registerSchema(
@@ -191,13 +188,7 @@ describe('fan-out', () => {
     const codec = new AvroCodec<EmailEvent>(env.registry, emailEventSchema());
     const misspelt = { ...events.make(domain, 'activity.delivered'), type: 'activity.deliverd' };
     const bytes = codec.encode(schemaId, misspelt);
-    const raw = createProducer(env.kafka);
-    await raw.connect();
-    await raw.send({
-      topic: t.events.name,
-      messages: [{ key: domain, value: bytes, headers: { kind: 'typo' } }],
-    });
-    await raw.disconnect();
+    await producer.send(t.events.name, [{ key: domain, value: bytes, headers: { kind: 'typo' } }]);
     const good = events.make(domain, 'activity.delivered');
     await sendAndSettle([good]);
     expect(dispatch.records.some((r) => r.value.event_id === good.id)).toBe(true);

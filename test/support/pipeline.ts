@@ -1,9 +1,9 @@
 import type { EmailEvent } from '@hookpost/events';
 import { MtaProducer } from '@hookpost/events';
 import { readTopics } from '@hookpost/kafka';
-import { eventGenerator } from '@hookpost/loadgen';
 import type { TestEnv } from './env.ts';
 import { uniq } from './env.ts';
+import { emailEvents } from './factories.ts';
 
 export interface Tailed<T> {
   key: string | null;
@@ -71,7 +71,7 @@ export async function mta(env: TestEnv) {
     const k = `${domain}|${type}`;
     let g = gens.get(k);
     if (!g) {
-      g = eventGenerator({ domains: 1, seed: gens.size + 1, mix: { [type]: 1 }, domainId: () => domain });
+      g = emailEvents(domain, type, gens.size + 1);
       gens.set(k, g);
     }
     return { ...g(), ...overrides };

@@ -9,6 +9,14 @@ import { emailEventSchema } from '@hookpost/events';
 import avro from 'avsc';
 import fc from 'fast-check';
 import {
+  failedAttempt,
+  makeAttempt,
+  makeBatch,
+  makeDeadLetter,
+  makeDispatch,
+  makeRetry,
+} from '../../support/factories.ts';
+import {
   anyHeaders,
   anyKey,
   badValue,
@@ -19,87 +27,20 @@ import {
 } from './arbitraries.ts';
 import { A, ATTEMPT, BATCH, DEAD, DISPATCH, LEDGER, N, NOTICE, O, RETRY, S, STORED } from './specs.ts';
 
-function payload(webhook: Webhook, id: string) {
-  return {
-    type: 'activity.delivered',
-    domain_id: webhook.domain_id,
-    created_at: new Date().toISOString(),
-    webhook_id: webhook.id,
-    url: webhook.url,
-    data: { object: 'activity', id },
-  };
-}
+// The good records beside the hostile ones: the shared factories (test/support/factories.ts).
+export const dispatchRecord = (webhook: Webhook, id: string) => makeDispatch(webhook, id);
 
-export function dispatchRecord(webhook: Webhook, id: string) {
-  const now = Date.now();
-  return {
-    event_id: id,
-    webhook_id: webhook.id,
-    type: 'activity.delivered',
-    event_created_at: now,
-    dispatched_at: now,
-    payload: payload(webhook, id),
-  };
-}
+export const batchRecord = (webhook: Webhook, ids: string[]) => makeBatch(webhook, ids);
 
-export function batchRecord(webhook: Webhook, ids: string[]) {
-  const now = Date.now();
-  return {
-    batch_id: `b-${randomUUID()}`,
-    webhook_id: webhook.id,
-    format: webhook.format,
-    body: JSON.stringify(ids.map((id) => payload(webhook, id))),
-    event_ids: ids,
-    first_enqueued_at: now,
-    oldest_event_at: now,
-    created_at: now,
-  };
-}
-
-export function retryRecord(webhook: Webhook, ids: string[], tier: string) {
-  const now = Date.now();
-  const history = [{ attempt: 1, tier: 'main', at: now, status: 500, latency_ms: 3, error: 'HTTP 500' }];
-  return {
-    batch: batchRecord(webhook, ids),
-    attempt: 1,
-    tier,
-    due_at: now,
-    first_failed_at: now,
-    last_error: 'HTTP 500',
-    history,
-  };
-}
+export const retryRecord = (webhook: Webhook, ids: string[], tier: string) =>
+  makeRetry(makeBatch(webhook, ids), tier, { history: [failedAttempt(Date.now())] });
 
 export function deadLetter(webhook: Webhook, ids: string[]) {
-  const now = Date.now();
-  return {
-    dlq_id: `dlq-${randomUUID()}`,
-    reason: 'exhausted',
-    webhook_id: webhook.id,
-    batch: batchRecord(webhook, ids),
-    dispatch: null,
-    attempts: [{ attempt: 1, tier: 'main', at: now, status: 500, latency_ms: 3, error: 'HTTP 500' }],
-    error: 'HTTP 500',
-    dead_at: now,
-    source: null,
-  };
+  const batch = makeBatch(webhook, ids);
+  return { ...makeDeadLetter(batch), batch };
 }
 
-export function attemptRecord(webhookId: string, batchId: string) {
-  return {
-    webhook_id: webhookId,
-    batch_id: batchId,
-    attempt: 1,
-    tier: 'main',
-    at: Date.now(),
-    status: 200,
-    latency_ms: 4,
-    outcome: 'delivered',
-    error: null,
-    response_excerpt: null,
-    event_count: 1,
-  };
-}
+export const attemptRecord = (webhookId: string, batchId: string) => makeAttempt(webhookId, batchId);
 
 export function notice(webhook: Webhook) {
   return {
