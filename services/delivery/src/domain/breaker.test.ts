@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type CircuitState, CircuitBreakers, isCircuitFailure } from './breaker.ts';
+import { CircuitBreakers, type CircuitState, isCircuitFailure } from './breaker.ts';
 
 function breakers(failures = 3, cooldownMs = 1_000) {
   let t = 0;
