@@ -8,8 +8,6 @@
 
 export type CircuitState = 'closed' | 'open' | 'half_open';
 
-export const CIRCUIT_STATES: readonly CircuitState[] = ['closed', 'open', 'half_open'];
-
 export interface BreakerOptions {
   /** Consecutive failures that open a circuit (positive integer). */
   failures: number;
