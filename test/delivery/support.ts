@@ -31,6 +31,8 @@ function settings(env: TestEnv, overrides: Partial<DeliverySettings> = {}): Deli
     heartbeatIntervalMs: 1000,
     maxWaitTimeMs: 50,
     commitIntervalMs: 200,
+    breakerFailures: 5,
+    breakerCooldownMs: 30_000,
     ssrf: { loopback: true },
     groupPrefix: env.prefix,
     ...overrides,

@@ -95,6 +95,18 @@ export const schema = {
       default: DELIVERY_DEFAULTS.maxWaitTimeMs,
       env: 'DELIVERY_MAX_WAIT_MS',
     },
+    breakerFailures: {
+      doc: 'Consecutive failed attempts (5xx, timeout, network error) of one webhook that open its circuit: its batches then skip the HTTP attempt and go to the retry tiers as circuit_open.',
+      format: positive,
+      default: DELIVERY_DEFAULTS.breakerFailures,
+      env: 'DELIVERY_BREAKER_FAILURES',
+    },
+    breakerCooldownMs: {
+      doc: 'How long an open circuit skips attempts before one half-open probe is sent (success closes it, failure opens it again).',
+      format: positive,
+      default: DELIVERY_DEFAULTS.breakerCooldownMs,
+      env: 'DELIVERY_BREAKER_COOLDOWN_MS',
+    },
     commitIntervalMs: {
       doc: 'Periodic commit of finished progress (completions also commit at once).',
       format: positive,
@@ -119,6 +131,8 @@ export interface DeliveryConfig extends CommonConfig {
     heartbeatIntervalMs: number;
     maxWaitTimeMs: number;
     commitIntervalMs: number;
+    breakerFailures: number;
+    breakerCooldownMs: number;
   };
   ssrf: SsrfConfig;
 }

@@ -17,6 +17,10 @@ export const DELIVERY_DEFAULTS = {
   commitIntervalMs: 500,
   /** Fetch wait: a partition resumed at its due time is fetched within this. */
   maxWaitTimeMs: 100,
+  /** Consecutive failed attempts (5xx, timeout, network) of one webhook that open its circuit. */
+  breakerFailures: 5,
+  /** How long an open circuit skips attempts before one half-open probe is let through. */
+  breakerCooldownMs: 30_000,
   /** Pause to retry a produce that failed (broker outage); the record stays in flight meanwhile. */
   produceRetryMs: 1_000,
 } as const;

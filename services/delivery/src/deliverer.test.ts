@@ -16,7 +16,8 @@ import type { SendOutcome } from '@hookpost/sender';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { TopicMessages } from './adapters/outbox.ts';
-import { Deliverer, type Send } from './deliverer.ts';
+import { CIRCUIT_OPEN, Deliverer, type Send } from './deliverer.ts';
+import { CircuitBreakers } from './domain/breaker.ts';
 import { KeyedLimiter } from './domain/limiter.ts';
 import { suspendedNotice } from './domain/records.ts';
 import { DeliveryMetrics } from './metrics.ts';
@@ -66,6 +67,7 @@ function setup(
     lookup: (id) => hooks[id],
     send,
     limiter: new KeyedLimiter(2),
+    breakers: new CircuitBreakers({ failures: 2, cooldownMs: 60_000, now: () => 1_000 }),
     publish:
       publish ??
       (async (items) => {
@@ -96,6 +98,26 @@ const ctx = (value: unknown, topic = catalog.topics.batches.name): RecordContext
 const parse = <T>(m: TopicMessages) => JSON.parse(String(m.messages[0]!.value)) as T;
 
 describe('Deliverer', () => {
+  it('an open circuit skips the request: the batch goes to the first tier as a failed attempt circuit_open', async () => {
+    let sent = 0;
+    const { d, published } = setup(async () => {
+      sent++;
+      return result({ kind: 'retry', status: null, error: 'timeout' });
+    });
+    // The threshold (2) opens it; the third batch is refused without a request.
+    for (let i = 0; i < 3; i++) await d.handleBatch(ctx({ ...batch, batch_id: `b${i}` }));
+    expect(sent).toBe(2);
+    const [attempt, retry] = published[2]!;
+    expect(parse(attempt!)).toMatchObject({ batch_id: 'b2', outcome: 'retry', error: CIRCUIT_OPEN });
+    expect(retry!.topic).toBe(catalog.retryTopic('10s'));
+    expect(parse<RetryRecord>(retry!).history.at(-1)).toMatchObject({ error: CIRCUIT_OPEN, status: null });
+    // Another webhook on the same origin is not affected.
+    const other = { ...webhook, id: 'wh2' } as Webhook;
+    const o = setup(async () => result({}), { wh2: other });
+    await o.d.handleBatch(ctx({ ...batch, webhook_id: 'wh2' }));
+    expect(parse(o.published[0]![0]!)).toMatchObject({ outcome: 'delivered' });
+  });
+
   it('a delivered batch produces only its attempt record', async () => {
     const { d, published } = setup(async () => result({}));
     await d.handleBatch(ctx(batch));

@@ -21,6 +21,7 @@ import { HEADERS, type RecordContext, type TopicCatalog } from '@hookpost/kafka'
 import type { Logger } from '@hookpost/logger';
 import type { SendInput, SendOutcome } from '@hookpost/sender';
 import type { TopicMessages } from './adapters/outbox.ts';
+import { type CircuitBreakers, isCircuitFailure } from './domain/breaker.ts';
 import { endpointKey, type KeyedLimiter } from './domain/limiter.ts';
 import { attemptOutcome, attemptRecord, retryRecord } from './domain/records.ts';
 import { decide, MAIN_TIER, type Tier } from './domain/retry-policy.ts';
@@ -37,6 +38,8 @@ export interface DelivererOptions {
   lookup: (webhookId: string) => Webhook | undefined;
   send: Send;
   limiter: KeyedLimiter;
+  /** Per-webhook circuits: an open one skips the attempt (and the origin slot) altogether. */
+  breakers: CircuitBreakers;
   publish: (items: TopicMessages[]) => Promise<void>;
   metrics: DeliveryMetrics;
   logger: Logger;
@@ -124,23 +127,7 @@ export class Deliverer {
         log,
       );
 
-    const result = await this.o.limiter.run(endpointKey(webhook.url), async () => {
-      const at = this.o.now();
-      if (job.dueAt !== null)
-        this.o.metrics.lateness.observe({ tier: job.tier }, Math.max(0, at - job.dueAt) / 1000);
-      this.o.metrics.inFlight.inc();
-      try {
-        return { at, r: await this.o.send({ webhook, batch, attempt: job.attempt, now: at }) };
-      } catch (error) {
-        // The sender maps failures to values; anything thrown is unexpected, and retrying is safe.
-        return { at, r: unexpected(error) };
-      } finally {
-        this.o.metrics.inFlight.dec();
-      }
-    });
-    const { at, r } = result;
-    this.o.metrics.requests.inc({ outcome: r.kind, status_class: statusClass(r.status), tier: job.tier });
-    this.o.metrics.latency.observe({ tier: job.tier }, r.latencyMs / 1000);
+    const { at, r } = await this.exchange(job, webhook);
     const history = [...job.history, attemptOutcome(job.attempt, job.tier, at, r)];
     const decision = decide({
       outcome: r,
@@ -189,6 +176,48 @@ export class Deliverer {
     if (decision.kind === 'dead') return this.dead(job, decision.reason, r.error, history, log, items);
     await this.publish(items, log);
     log.debug({ status: r.status, latencyMs: r.latencyMs }, 'delivered');
+  }
+
+  /**
+   * The HTTP attempt within the origin's limit, unless the webhook's circuit is open: then no request
+   * and no origin slot, just a failed attempt `circuit_open` that the retry policy treats like any other.
+   * The circuit is checked before queueing for a slot (so a refused batch does not wait behind the
+   * hanging requests that opened it) and claimed once the slot is held (the half-open probe is one).
+   */
+  private async exchange(job: Job, webhook: Webhook): Promise<{ at: number; r: SendOutcome }> {
+    const circuit = webhook.id;
+    const breakers = this.o.breakers;
+    const attempt = breakers.allows(circuit)
+      ? await this.o.limiter.run(endpointKey(webhook.url), async () => {
+          if (!breakers.admit(circuit)) return null;
+          const at = this.o.now();
+          if (job.dueAt !== null)
+            this.o.metrics.lateness.observe({ tier: job.tier }, Math.max(0, at - job.dueAt) / 1000);
+          this.o.metrics.inFlight.inc();
+          let r: SendOutcome;
+          try {
+            r = await this.o.send({ webhook, batch: job.batch, attempt: job.attempt, now: at });
+          } catch (error) {
+            // The sender maps failures to values; anything thrown is unexpected, and retrying is safe.
+            r = unexpected(error);
+          } finally {
+            this.o.metrics.inFlight.dec();
+          }
+          breakers.record(circuit, !isCircuitFailure(r));
+          return { at, r };
+        })
+      : null;
+    if (attempt) {
+      this.o.metrics.requests.inc({
+        outcome: attempt.r.kind,
+        status_class: statusClass(attempt.r.status),
+        tier: job.tier,
+      });
+      this.o.metrics.latency.observe({ tier: job.tier }, attempt.r.latencyMs / 1000);
+      return attempt;
+    }
+    this.o.metrics.circuitRefused.inc();
+    return { at: this.o.now(), r: failed(CIRCUIT_OPEN) };
   }
 
   private async dead(
@@ -249,13 +278,13 @@ export class Deliverer {
   }
 }
 
+/** The attempt error of a batch whose webhook circuit was open (no request was made). */
+export const CIRCUIT_OPEN = 'circuit_open';
+
 function unexpected(error: unknown): SendOutcome {
-  return {
-    kind: 'retry',
-    status: null,
-    latencyMs: 0,
-    error: `unexpected: ${(error as Error)?.message ?? String(error)}`.slice(0, 300),
-    retryAfterMs: null,
-    responseExcerpt: null,
-  };
+  return failed(`unexpected: ${(error as Error)?.message ?? String(error)}`.slice(0, 300));
+}
+
+function failed(error: string): SendOutcome {
+  return { kind: 'retry', status: null, latencyMs: 0, error, retryAfterMs: null, responseExcerpt: null };
 }

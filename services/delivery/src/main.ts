@@ -43,6 +43,8 @@ await runService<DeliveryConfig>({
         heartbeatIntervalMs: d.heartbeatIntervalMs,
         maxWaitTimeMs: d.maxWaitTimeMs,
         commitIntervalMs: d.commitIntervalMs,
+        breakerFailures: d.breakerFailures,
+        breakerCooldownMs: d.breakerCooldownMs,
         ssrf: ssrfAllowFrom(config.ssrf),
         groupPrefix: config.topics.prefix,
       },

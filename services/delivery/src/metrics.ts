@@ -23,6 +23,9 @@ export class DeliveryMetrics {
   readonly commitErrors: Counter<'consumer'>;
   readonly produceErrors: Counter;
   readonly dueHeaderInvalid: Counter<'tier' | 'reason'>;
+  readonly circuitsOpen: Gauge;
+  readonly circuitTransitions: Counter<'to'>;
+  readonly circuitRefused: Counter;
 
   constructor(registry: Registry) {
     const registers = [registry];
@@ -104,6 +107,24 @@ export class DeliveryMetrics {
       name: 'webhooks_delivery_due_header_invalid_total',
       help: 'Retry records whose x-due-at header was missing or not a number, or beyond what the tier could have set, and that were therefore taken as due now; by tier and reason (not_a_number, beyond_horizon)',
       labelNames: ['tier', 'reason'],
+      registers,
+    });
+    // Per webhook would be one series per customer: the gauge counts circuits, the counter is by state.
+    this.circuitsOpen = new Gauge({
+      name: 'webhooks_delivery_circuits_open',
+      help: 'Webhooks whose circuit is open or half-open in this process (their batches skip the HTTP attempt)',
+      registers,
+    });
+    this.circuitTransitions = new Counter({
+      name: 'webhooks_delivery_circuit_transitions_total',
+      help: 'Circuit state changes, by the state entered (open, half_open, closed)',
+      labelNames: ['to'],
+      registers,
+    });
+    for (const to of ['open', 'half_open', 'closed']) this.circuitTransitions.inc({ to }, 0);
+    this.circuitRefused = new Counter({
+      name: 'webhooks_delivery_circuit_refused_total',
+      help: 'Attempts not made because the webhook circuit was open; each went to the retry path as circuit_open',
       registers,
     });
   }

@@ -13,6 +13,7 @@ import { Outbox } from './adapters/outbox.ts';
 import type { DeliveryConfig, RoleSet } from './config.ts';
 import { DELIVERY_DEFAULTS, groupIds } from './definitions.ts';
 import { Deliverer, type Send } from './deliverer.ts';
+import { CircuitBreakers } from './domain/breaker.ts';
 import { KeyedLimiter } from './domain/limiter.ts';
 import type { Tier } from './domain/retry-policy.ts';
 import { DeliveryMetrics } from './metrics.ts';
@@ -77,6 +78,17 @@ export async function startDelivery(deps: DeliveryDeps): Promise<DeliveryHandle>
     sender = http;
     send = (r) => http.send(r);
   }
+  const circuitLog = logger.child({ component: 'circuit' });
+  const breakers: CircuitBreakers = new CircuitBreakers({
+    failures: settings.breakerFailures,
+    cooldownMs: settings.breakerCooldownMs,
+    now,
+    onTransition: (webhookId, to) => {
+      metrics.circuitTransitions.inc({ to });
+      metrics.circuitsOpen.set(breakers.notClosed);
+      circuitLog[to === 'open' ? 'warn' : 'info']({ webhookId, state: to }, 'webhook circuit changed state');
+    },
+  });
   const outbox = new Outbox({ kafka });
   await outbox.connect();
   const deliverer = new Deliverer({
@@ -86,6 +98,7 @@ export async function startDelivery(deps: DeliveryDeps): Promise<DeliveryHandle>
     lookup: (id) => table.get(id),
     send,
     limiter: new KeyedLimiter(settings.perEndpoint),
+    breakers,
     publish: (items) => outbox.send(items),
     metrics,
     logger,
