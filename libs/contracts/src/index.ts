@@ -10,6 +10,15 @@ export {
   stableDlqId,
 } from './dead-letters.ts';
 export {
+  compileFilter,
+  FILTER_LIMITS,
+  type FilterCompiled,
+  filterField,
+  filterPredicate,
+  filterSubject,
+  type Predicate,
+} from './filter.ts';
+export {
   attemptOutcomeSchema,
   attemptSchema,
   batchSchema,
@@ -50,6 +59,7 @@ export {
   type SigningSecret,
   type Webhook,
   type WebhookAuth,
+  type WebhookFilter,
   type WebhookStatus,
   wants,
 } from './webhook.ts';
