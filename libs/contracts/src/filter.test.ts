@@ -113,7 +113,9 @@ describe('filter limits, at, just past and far past', () => {
 
   it('nodes', () => {
     expect(error(wideOf(FILTER_LIMITS.maxNodes))).toBe('compiled');
-    expect(error(wideOf(FILTER_LIMITS.maxNodes + 1))).toBe('k255: has more than 256 nodes in the whole filter');
+    expect(error(wideOf(FILTER_LIMITS.maxNodes + 1))).toBe(
+      'k255: has more than 256 nodes in the whole filter',
+    );
     expect(error(nodes(FILTER_LIMITS.maxArray + 2))).toBe('compiled');
     expect(error({ a: { $in: Array.from({ length: 99 }, (_, i) => i) }, b: { $in: [1, 2] } })).toBe(
       'compiled',
