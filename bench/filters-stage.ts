@@ -16,6 +16,7 @@ import { connectAdmin, createKafka, provisionTopics, topicCatalog } from '@hookp
 import { eventGenerator } from '@hookpost/loadgen';
 import { createLogger } from '@hookpost/logger';
 import { SubscriptionWriter } from '@hookpost/subscriptions';
+import { stageWebhook } from './layout.ts';
 
 const phase = (what: string) => process.stderr.write(`${new Date().toISOString()} ${what}\n`);
 const EVENTS = Number(process.argv[2] ?? 20_000);
@@ -64,28 +65,16 @@ async function run(mode: 'off' | 'match') {
   await provisionTopics(admin, [t.events, t.subscriptions, t.dispatch, t.dlq]);
   const writer = new SubscriptionWriter({ kafka, topic: t.subscriptions.name, box: new SecretBox(boxSpec) });
   await writer.connect();
-  const now = Date.now();
   for (let i = 0; i < WEBHOOKS; i += 1) {
-    await writer.put({
-      id: `wh-${i}`,
-      account_id: 'acct',
-      domain_id: `dom-${i % DOMAINS}`,
-      name: `bench ${i}`,
-      url: `https://example.com/hooks/${i}`,
-      events: [...TYPES],
-      enabled: true,
-      status: 'active',
-      status_reason: null,
-      secrets: [{ value: `whsec_${randomBytes(32).toString('base64')}`, created_at: now, expires_at: null }],
-      format: 'json',
-      batch: { max_events: 500, window_ms: 30_000 },
-      timeout_ms: 10_000,
-      auth: null,
-      ...(mode === 'match' && i % 2 === 1 ? { filter: always[i % always.length] } : {}),
-      created_at: now,
-      updated_at: now,
-      version: 1,
-    });
+    const filter = mode === 'match' && i % 2 === 1 ? always[i % always.length] : undefined;
+    await writer.put(
+      stageWebhook(
+        i,
+        `dom-${i % DOMAINS}`,
+        [...TYPES],
+        filter ? { filter, format: 'json' } : { format: 'json' },
+      ),
+    );
   }
   await writer.close();
   const producer = new MtaProducer({
