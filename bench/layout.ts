@@ -8,6 +8,8 @@
  * (t + j) mod K for j < 1 + (t mod 3). So an event of type t yields exactly 1 + (t mod 3) pairs, and a
  * delivery of type t to a slot outside that set is an error the receiver counts.
  */
+import { randomBytes } from 'node:crypto';
+import type { Webhook } from '@hookpost/contracts';
 import { EVENT_TYPES, type EventType } from '@hookpost/events';
 import { DEFAULT_MIX } from '@hookpost/loadgen';
 
@@ -63,4 +65,34 @@ export function webhookId(phase: string, d: number, s: number): string {
 /** In the slow scenario every tenth webhook (by global number d*K+s) hangs. */
 export function hangs(d: number, s: number, k: number): boolean {
   return (d * k + s) % 10 === 0;
+}
+
+/** Webhook `wh-<i>` of a stand-alone stage bench (bench/stages.ts, bench/filters-stage.ts), to example.com. */
+export function stageWebhook(
+  i: number,
+  domain: string,
+  events: EventType[],
+  extra: Partial<Webhook> = {},
+): Webhook {
+  const now = Date.now();
+  return {
+    id: `wh-${i}`,
+    account_id: 'acct',
+    domain_id: domain,
+    name: `bench ${i}`,
+    url: `https://example.com/hooks/${i}`,
+    events,
+    enabled: true,
+    status: 'active',
+    status_reason: null,
+    secrets: [{ value: `whsec_${randomBytes(32).toString('base64')}`, created_at: now, expires_at: null }],
+    format: i % 2 ? 'jsonl' : 'json',
+    batch: { max_events: 500, window_ms: 30_000 },
+    timeout_ms: 10_000,
+    auth: null,
+    created_at: now,
+    updated_at: now,
+    version: 1,
+    ...extra,
+  };
 }

@@ -13,6 +13,7 @@ import { connectAdmin, createKafka, provisionTopics, readTopics, topicCatalog } 
 import { eventGenerator } from '@hookpost/loadgen';
 import { createLogger } from '@hookpost/logger';
 import { SubscriptionWriter } from '@hookpost/subscriptions';
+import { stageWebhook } from './layout.ts';
 
 const phase = (what: string) => process.stderr.write(`${new Date().toISOString()} ${what}\n`);
 const EVENTS = Number(process.argv[2] ?? 20_000);
@@ -35,27 +36,15 @@ const writer = new SubscriptionWriter({
   box: new SecretBox(boxSpec),
 });
 await writer.connect();
-const now = Date.now();
 for (let i = 0; i < WEBHOOKS; i += 1) {
-  await writer.put({
-    id: `wh-${i}`,
-    account_id: 'acct',
-    domain_id: `dom-${i % DOMAINS}`,
-    name: `bench ${i}`,
-    url: `https://example.com/hooks/${i}`,
-    events: ['activity.sent', 'activity.delivered', 'activity.opened', 'activity.clicked'],
-    enabled: true,
-    status: 'active',
-    status_reason: null,
-    secrets: [{ value: `whsec_${randomBytes(32).toString('base64')}`, created_at: now, expires_at: null }],
-    format: i % 2 ? 'jsonl' : 'json',
-    batch: { max_events: 500, window_ms: 30_000 },
-    timeout_ms: 10_000,
-    auth: null,
-    created_at: now,
-    updated_at: now,
-    version: 1,
-  });
+  await writer.put(
+    stageWebhook(i, `dom-${i % DOMAINS}`, [
+      'activity.sent',
+      'activity.delivered',
+      'activity.opened',
+      'activity.clicked',
+    ]),
+  );
 }
 await writer.close();
 phase('webhooks written');

@@ -135,10 +135,25 @@ describe('console in a real browser', () => {
     await waitFor(async () => ((await page.locator('#e-url').textContent()) ?? '').length > 0);
     expect((await api.call('GET', `/v1/webhooks/${id}`)).body.data.url).toBe(`${receiver.url}/ok`);
     await page.getByLabel('URL').fill(`${receiver.url}/ok`);
+    // The content filter: not JSON is caught in the page; a mistake shows the exact place the API names.
+    const filterBox = page.getByLabel('Content filter', { exact: false });
+    await filterBox.fill('{"data":');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await waitFor(async () => ((await page.locator('#e-filter').textContent()) ?? '').startsWith('Not JSON'));
+    await filterBox.fill('{"$and":[{},{"data":{"template_id":{"$in":"tpl-1"}}}]}');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await waitFor(async () =>
+      ((await page.locator('#e-filter').textContent()) ?? '').includes('filter.$and[1].data.template_id.$in'),
+    );
+    expect((await api.call('GET', `/v1/webhooks/${id}`)).body.data.filter).toBeNull();
+    await filterBox.fill('{"data":{"template_id":{"$in":["tpl-1"]}}}');
     await page.getByLabel('Enabled').uncheck();
     await page.getByRole('button', { name: 'Save' }).click();
     await page.getByText('Saved.').waitFor();
     expect((await api.call('GET', `/v1/webhooks/${id}`)).body.data.enabled).toBe(false);
+    expect((await api.call('GET', `/v1/webhooks/${id}`)).body.data.filter).toEqual({
+      data: { template_id: { $in: ['tpl-1'] } },
+    });
     await page.getByRole('button', { name: 'Delete…' }).click();
     await page.getByRole('button', { name: 'Cancel' }).click();
     expect((await api.call('GET', `/v1/webhooks/${id}`)).status).toBe(200);

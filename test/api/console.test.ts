@@ -8,6 +8,7 @@ const MODULES = [
   '/console/lib.js',
   '/console/page-webhooks.js',
   '/console/page-detail.js',
+  '/console/filter-field.js',
   '/console/page-attempts.js',
   '/console/page-deadletters.js',
   '/console/page-overview.js',

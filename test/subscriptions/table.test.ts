@@ -1,6 +1,8 @@
 import { sealWebhook } from '@hookpost/contracts';
 import { createProducer, provisionTopics } from '@hookpost/kafka';
-import type { SubscriptionTable } from '@hookpost/subscriptions';
+import { createLogger } from '@hookpost/logger';
+import { Registry } from '@hookpost/metrics';
+import { SubscriptionTable } from '@hookpost/subscriptions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type TestEnv, testEnv, uniq, waitFor } from '../support/env.ts';
 import { makeWebhook, subscriptions } from '../support/webhooks.ts';
@@ -125,5 +127,48 @@ describe('subscription table', () => {
     await restarted.waitForOffset(r.partition, r.offset);
     expect(restarted.get(later.id)).toEqual(later);
     expect(restarted.get(bad.id)).toBeUndefined();
+  });
+
+  it('keeps a filter, and skips and counts a document whose filter does not compile, keeping the last good one', async () => {
+    const metrics = new Registry();
+    const table = new SubscriptionTable({
+      kafka: env.kafka,
+      topic: subs.topic,
+      box: subs.box,
+      logger: createLogger({ name: 'test', level: 'silent' }),
+      metrics,
+      groupPrefix: env.prefix,
+    });
+    tables.push(table);
+    await table.start();
+    // The topic holds the earlier tests' invalid records too: count from here.
+    const invalidCount = async () =>
+      ((await metrics.getSingleMetric('webhooks_subscription_records_total')?.get())?.values ?? []).find(
+        (c) => c.labels.result === 'invalid',
+      )?.value ?? 0;
+    const before = await invalidCount();
+    const filter = { data: { email: { tags: { $in: ['orders'] } } } };
+    const w = makeWebhook({ filter });
+    const good = await subs.writer.put(w);
+    await table.waitForOffset(good.partition, good.offset);
+    expect(table.get(w.id)?.filter).toEqual(filter);
+    const producer = createProducer(env.kafka);
+    await producer.connect();
+    // Deeper than the limit and an unknown operator: valid JSON of the right shape, refused by compileFilter.
+    const invalid = [
+      { $and: [{ a: { $regex: '(a+)+$' } }] },
+      { a: { a: { a: { a: { a: { a: { a: { a: { a: 1 } } } } } } } } },
+    ];
+    for (const bad of invalid) {
+      const doc = { ...sealWebhook(subs.box, { ...w, version: w.version + 1 }), filter: bad };
+      await producer.send({ topic: subs.topic, messages: [{ key: w.id, value: JSON.stringify(doc) }] });
+    }
+    await producer.disconnect();
+    const later = makeWebhook();
+    const r = await subs.writer.put(later);
+    await table.waitForOffset(r.partition, r.offset);
+    await waitFor(() => table.get(later.id));
+    expect(table.get(w.id)).toEqual(w);
+    expect(await invalidCount()).toBe(before + 2);
   });
 });

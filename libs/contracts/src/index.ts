@@ -8,6 +8,15 @@ export {
   deadLetterSource,
 } from './dead-letters.ts';
 export {
+  compileFilter,
+  FILTER_LIMITS,
+  type FilterCompiled,
+  filterField,
+  filterPredicate,
+  filterSubject,
+  type Predicate,
+} from './filter.ts';
+export {
   parseAttemptRecord,
   parseBatchRecord,
   parseDeadLetter,
@@ -37,4 +46,7 @@ export {
   type SigningSecret,
   type Webhook,
   type WebhookAuth,
+  type WebhookFilter,
+  type WebhookStatus,
+  wants,
 } from './webhook.ts';

@@ -6,6 +6,7 @@
  */
 import { Ajv, type ValidateFunction } from 'ajv';
 import type { StoredWebhook } from './crypto.ts';
+import { compileFilter, filterField } from './filter.ts';
 import { type Parsed, type ParsedRecord, parseJsonBytes } from './records.ts';
 
 /** One ajv instance for every schema of the package (record-schemas.ts compiles on it too). */
@@ -77,6 +78,8 @@ const storedWebhookSchema = {
         },
       ],
     },
+    // Optional: documents written before it existed stay valid. Its content is checked by compileFilter.
+    filter: { type: ['object', 'null'] },
     created_at: int,
     updated_at: int,
     version: int,
@@ -107,7 +110,14 @@ function parseValidated<T>(buffer: Buffer | null, validate: ValidateFunction<T>)
   return r.ok ? r : { ok: false, error: r.error };
 }
 
-/** webhooks.subscriptions: a stored (sealed) webhook document. */
+/**
+ * webhooks.subscriptions: a stored (sealed) webhook document. A filter that does not compile makes the
+ * document invalid (the table skips and counts it like any other), so fan-out never meets one.
+ */
 export function parseStoredWebhook(buffer: Buffer | null): Parsed<StoredWebhook> {
-  return parseValidated(buffer, storedWebhookValidator);
+  const parsed = parseValidated(buffer, storedWebhookValidator);
+  if (!parsed.ok || parsed.value.filter === undefined || parsed.value.filter === null) return parsed;
+  const compiled = compileFilter(parsed.value.filter);
+  if (compiled.ok) return parsed;
+  return { ok: false, error: `${filterField(compiled.path)} ${compiled.message}`.slice(0, 200) };
 }

@@ -16,6 +16,9 @@ export const LIMITS = {
   secretGraceMs: 24 * 60 * 60 * 1000,
 } as const;
 
+/** A JSON match document (see filter.ts); stored as the client sent it, validated by `compileFilter`. */
+export type WebhookFilter = Record<string, unknown>;
+
 export interface SigningSecret {
   /** `whsec_` + base64 of 24–64 random bytes (Standard Webhooks form). */
   value: string;
@@ -53,6 +56,11 @@ export interface Webhook {
   batch: { max_events: number; window_ms: number };
   timeout_ms: number;
   auth: WebhookAuth | null;
+  /**
+   * Content filter (filter.ts, docs/filters.md): only events it matches are dispatched. Absent or null:
+   * every event of the subscribed types. Absent in documents written before the field existed.
+   */
+  filter?: WebhookFilter | null;
   created_at: number;
   updated_at: number;
   /** Incremented on every write; lets readers tell a newer document from an older one. */

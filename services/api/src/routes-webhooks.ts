@@ -4,6 +4,7 @@ import { checkUrl, generateSecret } from '@hookpost/sender';
 import { writeThrough } from '@hookpost/subscriptions';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { type ApiDeps, commit, type RouteContext } from './deps.ts';
+import { filterErrors } from './filter-input.ts';
 import { INVALID, pageOf, pagination } from './http-support.ts';
 import * as s from './schemas.ts';
 import {
@@ -24,7 +25,7 @@ function newWebhookId(): string {
 }
 
 function semanticErrors(deps: ApiDeps, input: WebhookInput): FieldErrors {
-  const errors = checkInput(input);
+  const errors = { ...checkInput(input), ...filterErrors(input.filter) };
   if (input.url !== undefined) {
     const checked = checkUrl(input.url, deps.allow);
     if (!checked.ok) errors.url = [...(errors.url ?? []), checked.reason];

@@ -5,6 +5,7 @@
  */
 import { LIMITS } from '@hookpost/contracts';
 import { EVENT_TYPES } from '@hookpost/events';
+import { filterInput, filterOutput } from './filter-input.ts';
 
 const eventType = { type: 'string', enum: [...EVENT_TYPES], description: 'An event type of the catalog.' };
 
@@ -52,6 +53,7 @@ const common = {
     maximum: LIMITS.maxTimeoutMs / 1000,
   },
   auth: authInput,
+  filter: filterInput,
 };
 
 export const createBody = {
@@ -174,6 +176,7 @@ export const webhookObject = {
       type: ['object', 'null'],
       properties: { type: { type: 'string' }, username: { type: 'string' }, param: { type: 'string' } },
     },
+    filter: filterOutput,
     version: { type: 'integer' },
     created_at: nullableString,
     updated_at: nullableString,

@@ -8,8 +8,10 @@ import {
   type SigningSecret,
   type Webhook,
   type WebhookAuth,
+  type WebhookFilter,
 } from '@hookpost/contracts';
 import type { EventType } from '@hookpost/events';
+import { storedFilter } from './filter-input.ts';
 
 interface AuthInput {
   type: 'basic' | 'token';
@@ -31,6 +33,7 @@ export interface WebhookInput {
   batch?: { max_events?: number; window_seconds?: number };
   timeout_seconds?: number;
   auth?: AuthInput | null;
+  filter?: WebhookFilter | null;
 }
 
 export type FieldErrors = Record<string, string[]>;
@@ -93,6 +96,7 @@ export function createWebhook(
     },
     timeout_ms: (input.timeout_seconds ?? LIMITS.defaultTimeoutMs / 1000) * 1000,
     auth: toAuth(input.auth),
+    ...(storedFilter(input.filter) ? { filter: storedFilter(input.filter) } : {}),
     created_at: now,
     updated_at: now,
     version: 1,
@@ -115,6 +119,7 @@ export function updateWebhook(w: Webhook, input: WebhookInput, now: number): Web
     },
     timeout_ms: input.timeout_seconds !== undefined ? input.timeout_seconds * 1000 : w.timeout_ms,
     auth: input.auth !== undefined ? toAuth(input.auth) : w.auth,
+    ...(input.filter !== undefined ? { filter: storedFilter(input.filter) } : {}),
     updated_at: now,
     version: w.version + 1,
   };
@@ -172,6 +177,7 @@ export function present(w: Webhook, now: number) {
         : w.auth.type === 'basic'
           ? { type: 'basic' as const, username: w.auth.username }
           : { type: 'token' as const, param: w.auth.param },
+    filter: w.filter ?? null,
     version: w.version,
     created_at: iso(w.created_at),
     updated_at: iso(w.updated_at),

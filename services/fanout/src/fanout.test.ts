@@ -15,8 +15,8 @@ const msg = (value: string): KafkaMessage =>
     headers: { h: Buffer.from('v') },
   }) as unknown as KafkaMessage;
 
-function hook(id: string, status: Webhook['status'] = 'active'): Webhook {
-  return { id, url: `https://example.com/${id}`, status } as Webhook;
+function hook(id: string, status: Webhook['status'] = 'active', filter?: Webhook['filter']): Webhook {
+  return { id, url: `https://example.com/${id}`, status, filter } as Webhook;
 }
 
 function deps(result: DecodeResult<EmailEvent>, webhooks: Webhook[]): FanoutDeps {
@@ -55,6 +55,25 @@ describe('fanOut', () => {
       webhook_id: 'b',
       dispatch: [{ event_id: event.id }],
     });
+  });
+
+  it('dispatches only to the webhooks whose filter matches; a suspended one whose filter does not match keeps nothing', async () => {
+    const recipient = event.email!.recipient.email;
+    const domain = recipient.slice(recipient.indexOf('@'));
+    const webhooks = [
+      hook('plain'),
+      hook('yes', 'active', { data: { email: { recipient: { email: { $endsWith: domain } } } } }),
+      hook('no', 'active', { data: { email: { recipient: { email: { $endsWith: '@nowhere.invalid' } } } } }),
+      hook('type', 'active', { type: { $in: ['activity.delivered'] }, domain_id: event.domain_id }),
+      hook('empty', 'active', {}),
+      hook('parked', 'suspended', { type: 'activity.opened' }),
+    ];
+    const out = await fanOut(source, msg('x'), deps({ ok: true, value: event, schemaId: 1 }, webhooks));
+    expect(out).toMatchObject({ kind: 'matched', dispatched: 4, suspended: 0, filtered: 2 });
+    expect(out.records.map((r) => r.key)).toEqual(['plain', 'yes', 'type', 'empty']);
+    // The filter sees what the receiver gets: the dispatched payload has the field it matched.
+    const payload = JSON.parse(String(out.records[1]!.value)).payload;
+    expect(payload.data.email.recipient.email.endsWith(domain)).toBe(true);
   });
 
   it('drops an event no webhook wants', async () => {

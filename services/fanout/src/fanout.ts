@@ -3,11 +3,11 @@
  * records to produce. Pure apart from the injected decoder; the partition's transaction (the caller)
  * produces the records and commits the offset with them, so each (event, webhook) leaves exactly once.
  */
-import type { DispatchRecord, Webhook } from '@hookpost/contracts';
+import { type DispatchRecord, filterPredicate, filterSubject, type Webhook } from '@hookpost/contracts';
 import { type DecodeResult, type EmailEvent, isEventType } from '@hookpost/events';
 import type { KafkaMessage, OutputRecord } from '@hookpost/kafka';
 import { poisonLetter, type Source, suspendedLetter, unknownTypeLetter } from './dead-letters.ts';
-import { envelope, renderData } from './render.ts';
+import { envelope, isoMicros, renderData } from './render.ts';
 
 export interface FanoutDeps {
   /** Throws only for transient failures (registry down): the batch is retried, never dead-lettered. */
@@ -22,7 +22,14 @@ export type FanoutOutcome =
   | { kind: 'poison'; reason: string; records: OutputRecord[] }
   | { kind: 'unknown_type'; type: string; records: OutputRecord[] }
   | { kind: 'dropped'; records: [] }
-  | { kind: 'matched'; dispatched: number; suspended: number; records: OutputRecord[] };
+  | {
+      kind: 'matched';
+      dispatched: number;
+      suspended: number;
+      /** Webhooks whose content filter did not match the event: nothing produced for them. */
+      filtered: number;
+      records: OutputRecord[];
+    };
 
 export async function fanOut(
   source: Source,
@@ -50,7 +57,18 @@ export async function fanOut(
   const records: OutputRecord[] = [];
   let dispatched = 0;
   let suspended = 0;
+  let filtered = 0;
+  // What filters see, built once per event and only when a matched webhook has a filter.
+  let subject: Record<string, unknown> | undefined;
   for (const webhook of webhooks) {
+    if (webhook.filter) {
+      subject ??= filterSubject(event.type, event.domain_id, isoMicros(event.created_at), rendered.data);
+      if (!filterPredicate(webhook.filter)(subject)) {
+        // Not for this webhook, whatever its status: a suspended one does not keep it for replay either.
+        filtered += 1;
+        continue;
+      }
+    }
     const record: DispatchRecord = {
       event_id: event.id,
       webhook_id: webhook.id,
@@ -71,7 +89,7 @@ export async function fanOut(
       });
     }
   }
-  return { kind: 'matched', dispatched, suspended, records };
+  return { kind: 'matched', dispatched, suspended, filtered, records };
 }
 
 function poison(

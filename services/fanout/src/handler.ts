@@ -35,6 +35,7 @@ export function fanoutHandler(deps: FanoutDeps, metrics: FanoutMetrics, logger: 
             metrics.matched.inc();
             metrics.dispatched.inc(outcome.dispatched);
             metrics.suspended.inc(outcome.suspended);
+            if (outcome.filtered > 0) metrics.filtered.inc(outcome.filtered);
           }
           for (const r of outcome.records) out.push(r);
           if (out.length >= FLUSH_EVERY) {

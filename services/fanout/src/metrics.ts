@@ -19,6 +19,10 @@ export function fanoutMetrics(registry: Registry) {
       'webhooks_fanout_suspended_total',
       'Dispatch records dead-lettered because the webhook is suspended',
     ),
+    filtered: counter(
+      'webhooks_fanout_filtered_total',
+      '(event, webhook) pairs not dispatched because the webhook content filter did not match',
+    ),
     unknownType: counter(
       'webhooks_fanout_unknown_type_total',
       'Decodable events whose type is not in the catalog, dead-lettered with reason unknown_type',

@@ -14,6 +14,7 @@ const ASSETS = {
   '/console/lib.js': { file: 'lib.js', type: 'text/javascript; charset=utf-8' },
   '/console/page-webhooks.js': { file: 'page-webhooks.js', type: 'text/javascript; charset=utf-8' },
   '/console/page-detail.js': { file: 'page-detail.js', type: 'text/javascript; charset=utf-8' },
+  '/console/filter-field.js': { file: 'filter-field.js', type: 'text/javascript; charset=utf-8' },
   '/console/page-attempts.js': { file: 'page-attempts.js', type: 'text/javascript; charset=utf-8' },
   '/console/page-deadletters.js': { file: 'page-deadletters.js', type: 'text/javascript; charset=utf-8' },
   '/console/page-overview.js': { file: 'page-overview.js', type: 'text/javascript; charset=utf-8' },

@@ -1,6 +1,7 @@
 // One webhook: status (resume when suspended), edit with the API's messages beside each field, the
 // signing secret behind an explicit click with the rotation grace period, a test send, delete with an
 // inline confirmation.
+import { filterFieldHtml, readFilter, showFilterErrors } from './filter-field.js';
 import { $, api, crumbs, enc, esc, eventList, fieldErrors, ms, render, statusText, when } from './lib.js';
 
 function secretsHtml(w) {
@@ -27,6 +28,7 @@ export async function detailPage(id) {
     <form id="edit" novalidate><label for="f-name">Name</label><input id="f-name" value="${esc(w.name)}"><span class="field-error" id="e-name"></span>
     <label for="f-url">URL</label><input id="f-url" type="url" size="50" value="${esc(w.url)}"><span class="field-error" id="e-url"></span>
     <label for="f-events">Events (comma-separated)</label><input id="f-events" size="50" value="${esc(w.events.join(', '))}"><span class="field-error" id="e-events"></span>
+    ${filterFieldHtml(w)}
     <label for="f-enabled" class="inline"><input id="f-enabled" type="checkbox" ${w.enabled ? 'checked' : ''}> Enabled</label>
     <button type="submit">Save</button> <span id="saved" role="status" aria-live="polite"></span></form>
     <h2>Signing secret</h2>
@@ -83,11 +85,17 @@ export async function detailPage(id) {
     e.preventDefault();
     for (const f of ['name', 'url', 'events']) $(`e-${f}`).textContent = '';
     $('saved').textContent = '';
+    const filter = readFilter();
+    if (!filter.ok) {
+      $('saved').textContent = 'Not saved: the filter is not JSON.';
+      return;
+    }
     api('PUT', `/v1/webhooks/${enc(id)}`, {
       name: $('f-name').value,
       url: $('f-url').value,
       events: eventList($('f-events').value),
       enabled: $('f-enabled').checked,
+      filter: filter.value,
     })
       .then(({ data }) => {
         current = data;
@@ -96,6 +104,7 @@ export async function detailPage(id) {
       })
       .catch((err) => {
         fieldErrors('e-', err);
+        showFilterErrors(err);
         $('saved').textContent = `Not saved: ${err.message}`;
       });
   });
