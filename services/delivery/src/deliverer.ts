@@ -19,6 +19,7 @@ import {
 } from '@hookpost/contracts';
 import { HEADERS, type RecordContext, type TopicCatalog } from '@hookpost/kafka';
 import type { Logger } from '@hookpost/logger';
+import type { StageSpan, Tracing } from '@hookpost/tracing';
 import type { TopicMessages } from './adapters/outbox.ts';
 import { endpointKey, type KeyedLimiter } from './domain/limiter.ts';
 import { type AttemptResult, attemptOutcome, attemptRecord, retryRecord } from './domain/records.ts';
@@ -31,6 +32,8 @@ export interface SendRequest {
   batch: BatchRecord;
   attempt: number;
   now: number;
+  /** The attempt span's W3C traceparent (tracing on), for the request header. */
+  traceparent?: string;
 }
 
 /** The HTTP attempt (HttpSender.send in production; tests may inject another). */
@@ -51,6 +54,8 @@ export interface DelivererOptions {
   produceRetryMs: number;
   /** Aborted at shutdown: a produce that keeps failing then gives up (the record stays uncommitted). */
   signal?: AbortSignal;
+  /** Spans of attempts, retries and dead letters (default: off). */
+  tracing?: Tracing;
 }
 
 interface Job {
@@ -130,13 +135,15 @@ export class Deliverer {
         log,
       );
 
+    const span = this.o.tracing?.attempt(ctx.message, batch, job.attempt, job.tier);
     const result = await this.o.limiter.run(endpointKey(webhook.url), async () => {
       const at = this.o.now();
       if (job.dueAt !== null)
         this.o.metrics.lateness.observe({ tier: job.tier }, Math.max(0, at - job.dueAt) / 1000);
       this.o.metrics.inFlight.inc();
       try {
-        return { at, r: await this.o.send({ webhook, batch, attempt: job.attempt, now: at }) };
+        const request = { webhook, batch, attempt: job.attempt, now: at, traceparent: span?.traceparent };
+        return { at, r: await this.o.send(request) };
       } catch (error) {
         // The sender maps failures to values; anything thrown is unexpected, and retrying is safe.
         return { at, r: unexpected(error) };
@@ -156,6 +163,10 @@ export class Deliverer {
       jitter: this.o.jitter,
       random: this.o.random ?? Math.random,
     });
+    span?.end(
+      { 'http.response.status_code': r.status ?? 0, 'hookpost.outcome': decision.kind },
+      decision.kind === 'delivered' ? null : r.error,
+    );
     const attemptsTopic = this.o.catalog.topics.attempts.name;
     const key = batch.webhook_id;
     const outcomeOf =
@@ -170,6 +181,7 @@ export class Deliverer {
     ];
     if (decision.kind === 'retry') {
       const rec = retryRecord(batch, history, decision.tier.name, decision.dueAt, job.firstFailedAt ?? at);
+      const next = this.o.tracing?.retry(span, decision.tier.name, decision.dueAt, rec.attempt);
       items.push({
         topic: this.o.catalog.retryTopic(decision.tier.name),
         messages: [
@@ -177,6 +189,7 @@ export class Deliverer {
             key,
             value: JSON.stringify(rec),
             headers: {
+              ...next?.headers,
               [HEADERS.dueAt]: String(rec.due_at),
               [HEADERS.attempt]: String(rec.attempt),
               [HEADERS.firstFailedAt]: String(rec.first_failed_at),
@@ -192,7 +205,7 @@ export class Deliverer {
       );
       return;
     }
-    if (decision.kind === 'dead') return this.dead(job, decision.reason, r.error, history, log, items);
+    if (decision.kind === 'dead') return this.dead(job, decision.reason, r.error, history, log, items, span);
     await this.publish(items, log);
     log.debug({ status: r.status, latencyMs: r.latencyMs }, 'delivered');
   }
@@ -204,6 +217,8 @@ export class Deliverer {
     history: AttemptOutcome[],
     log: Logger,
     items: TopicMessages[] = [],
+    /** The last attempt's span; none when the batch dies before one (deleted, suspended). */
+    span?: StageSpan,
   ): Promise<void> {
     const { batch, ctx } = job;
     const { letter, record } = this.letter(ctx, false, {
@@ -212,6 +227,7 @@ export class Deliverer {
       batch,
       attempts: history.length > 0 ? history : job.history,
       error,
+      traceHeaders: this.o.tracing?.deadLetter(span ?? ctx.message, reason, batch.webhook_id)?.headers,
     });
     items.push({ topic: this.o.catalog.topics.dlq.name, messages: [record] });
     await this.publish(items, log);
@@ -224,7 +240,8 @@ export class Deliverer {
     const log = this.log.child({ topic: ctx.topic, partition: ctx.partition, offset: ctx.message.offset });
     // The key is the webhook id a well-formed record would have; an empty one says nothing.
     const key = ctx.message.key?.toString('utf8') || null;
-    const { record } = this.letter(ctx, true, { reason: 'poison', webhookId: key, error });
+    const traceHeaders = this.o.tracing?.deadLetter(ctx.message, 'poison', key)?.headers;
+    const { record } = this.letter(ctx, true, { reason: 'poison', webhookId: key, error, traceHeaders });
     await this.publish([{ topic: this.o.catalog.topics.dlq.name, messages: [record] }], log);
     this.o.metrics.dead.inc({ reason: 'poison' });
     log.error({ error }, 'poison record dead-lettered');
