@@ -128,8 +128,8 @@ export class OtelTracing implements Tracing {
           const key = `${batch.webhook_id}\u0000${id}`;
           const c = open.get(key);
           open.delete(key);
-          if (c && !seen.has(c.spanId)) {
-            seen.add(c.spanId);
+          if (c && !seen.has(`${c.traceId}-${c.spanId}`)) {
+            seen.add(`${c.traceId}-${c.spanId}`);
             contexts.push(c);
           }
         }
@@ -210,8 +210,9 @@ export class OtelTracing implements Tracing {
     return out;
   }
 
+  /** A collector that is down at shutdown costs the last spans, never the service's clean exit. */
   async shutdown(): Promise<void> {
-    await this.provider.shutdown();
+    await this.provider.shutdown().catch(() => {});
   }
 
   private start(stage: Stage, kind: SpanKind, parent: Context, attributes: Record<string, string | number>) {
