@@ -5,6 +5,7 @@ import { type DeliveryHandle, type DeliverySettings, startDelivery } from '@hook
 import { provisionTopics, type SerialProducer, serialProducer, topicOffsets } from '@hookpost/kafka';
 import { createRegistry, type Registry } from '@hookpost/metrics';
 import { startReceiver } from '@hookpost/sender';
+import type { Tracing } from '@hookpost/tracing';
 import type { TestEnv } from '../support/env.ts';
 import { testEnv } from '../support/env.ts';
 import { subscriptions } from '../support/webhooks.ts';
@@ -48,8 +49,10 @@ export async function startInProcess(
   encryptionKeys: string,
   overrides: Partial<DeliverySettings> = {},
   registry = createRegistry(),
+  tracing?: Tracing,
 ): Promise<DeliveryHandle> {
   return startDelivery({
+    tracing,
     kafka: env.kafka,
     catalog: env.catalog,
     logger: env.logger,
