@@ -31,7 +31,7 @@ import {
   TRACE_LIMITS,
   TRACES_STARTED_METRIC,
 } from './definitions.ts';
-import type { BatchTraces, Carrier, StageSpan, StartTracingOptions, Tracing } from './tracing.ts';
+import type { BatchTraces, Carrier, StageSpan, StartTracingOptions, Tracing } from './types.ts';
 
 class OtelStageSpan implements StageSpan {
   readonly headers: Readonly<Record<string, string>>;
