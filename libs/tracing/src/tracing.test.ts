@@ -69,7 +69,8 @@ describe('tracing off (the default)', () => {
     expect(on.off).toBe(false);
     expect(on.loaded.some((u) => u.includes('@opentelemetry/sdk-trace'))).toBe(true);
     expect(on.results.every((r) => r === 'object')).toBe(true);
-  });
+    // Two fresh Node processes: seconds on a loaded machine.
+  }, 60_000);
 
   it('is TRACING_OFF without an endpoint, whose hooks allocate nothing', async () => {
     const t = await startTracing({ config: OFF, service: 'x', registry: createRegistry() });
