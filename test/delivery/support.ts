@@ -4,6 +4,7 @@ import { type DeliveryHandle, type DeliverySettings, startDelivery } from '@hook
 import { provisionTopics, type SerialProducer, serialProducer, topicOffsets } from '@hookpost/kafka';
 import { createRegistry, type Registry } from '@hookpost/metrics';
 import { startReceiver } from '@hookpost/sender';
+import type { Tracing } from '@hookpost/tracing';
 import type { TestEnv } from '../support/env.ts';
 import { testEnv } from '../support/env.ts';
 import { integrationTest } from '../support/fixtures.ts';
@@ -53,8 +54,10 @@ export async function startInProcess(
   encryptionKeys: string,
   overrides: Partial<DeliverySettings> = {},
   registry = createRegistry(),
+  tracing?: Tracing,
 ): Promise<DeliveryHandle> {
   return startDelivery({
+    tracing,
     kafka: env.kafka,
     catalog: env.catalog,
     logger: env.logger,

@@ -71,6 +71,8 @@ export interface DeadLetterInput {
    * may dead-letter for several webhooks.
    */
   idParts?: readonly (string | number)[];
+  /** W3C trace headers of the stage that writes the letter (libs/tracing), so the trace reaches the DLQ. */
+  traceHeaders?: Readonly<Record<string, string>>;
 }
 
 /** A dead letter and the record to produce to the DLQ (keyed by webhook id, null when unknown). */
@@ -95,7 +97,11 @@ export function deadLetterMessage(input: DeadLetterInput): DeadLetterMessage {
   };
   return {
     letter,
-    record: { key: letter.webhook_id, value: JSON.stringify(letter), headers: deadLetterHeaders(letter) },
+    record: {
+      key: letter.webhook_id,
+      value: JSON.stringify(letter),
+      headers: { ...input.traceHeaders, ...deadLetterHeaders(letter) },
+    },
   };
 }
 

@@ -47,6 +47,4 @@ export {
   type Webhook,
   type WebhookAuth,
   type WebhookFilter,
-  type WebhookStatus,
-  wants,
 } from './webhook.ts';

@@ -9,6 +9,8 @@ export const HEADERS = {
   contentType: 'Content-Type',
   userAgent: 'User-Agent',
   authorization: 'Authorization',
+  /** W3C Trace Context of the delivery attempt, when tracing is on (docs/tracing.md). */
+  traceparent: 'traceparent',
 } as const;
 
 export const CONTENT_TYPES = { json: 'application/json', jsonl: 'application/x-ndjson' } as const;

@@ -43,6 +43,8 @@ export interface SendInput {
   attempt: number;
   /** Time of this attempt (ms); defaults to the `now` option. */
   now?: number;
+  /** W3C traceparent of the attempt's span, sent as is (tracing on); absent: no header. */
+  traceparent?: string;
 }
 
 /**
@@ -134,6 +136,7 @@ export class HttpSender {
       [HEADERS.userAgent]: this.userAgent,
       ...signed.headers,
     };
+    if (input.traceparent !== undefined) headers[HEADERS.traceparent] = input.traceparent;
     if (webhook.auth?.type === 'token') url.searchParams.set(webhook.auth.param, webhook.auth.value);
     if (webhook.auth?.type === 'basic')
       headers[HEADERS.authorization] =

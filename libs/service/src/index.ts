@@ -17,6 +17,7 @@ import {
 } from '@hookpost/kafka';
 import { createLogger, type Logger } from '@hookpost/logger';
 import { type Check, Counter, createRegistry, Gauge, type Registry, startOpsServer } from '@hookpost/metrics';
+import { startTracing, TRACING_OFF, type Tracing, type TracingConfig } from '@hookpost/tracing';
 
 export interface ServiceContext<C extends CommonConfig> {
   name: string;
@@ -28,6 +29,11 @@ export interface ServiceContext<C extends CommonConfig> {
   admin: Admin;
   /** Aborted when shutdown begins. */
   signal: AbortSignal;
+  /**
+   * Spans per stage, on when the service's schema has the `tracing` keys and an OTLP endpoint is set;
+   * otherwise TRACING_OFF (no SDK loaded). Flushed after the service's own stop.
+   */
+  tracing?: Tracing;
 }
 
 export interface RunningService {
@@ -91,6 +97,10 @@ export async function runService<C extends CommonConfig>(
     return { done: Promise.resolve(code), stop: async () => code, port: () => 0 };
   }
 
+  const tracingConfig = (config as { tracing?: TracingConfig }).tracing;
+  const tracing = tracingConfig
+    ? await startTracing({ config: tracingConfig, service: options.name, registry: metrics })
+    : TRACING_OFF;
   let running: RunningService;
   try {
     running = await options.start({
@@ -101,6 +111,7 @@ export async function runService<C extends CommonConfig>(
       kafka,
       admin,
       signal: controller.signal,
+      tracing,
     });
   } catch (error) {
     logger.fatal({ err: error }, 'start-up failed');
@@ -141,6 +152,7 @@ export async function runService<C extends CommonConfig>(
       const outcome = await Promise.race([
         (async () => {
           await running.stop?.();
+          await tracing.shutdown();
           await admin.disconnect();
           await ops.close();
           return 'ok' as const;

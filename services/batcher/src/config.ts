@@ -1,10 +1,12 @@
 /** Batcher configuration: the common keys plus windows, limits, consumer group and transactions. */
 import { type CommonConfig, commonSchema } from '@hookpost/config';
 import { type SubscriptionsConfig, subscriptionsSchema } from '@hookpost/subscriptions';
+import { type TracingConfig, tracingSchema } from '@hookpost/tracing';
 
 export const schema = {
   ...commonSchema,
   subscriptions: subscriptionsSchema,
+  tracing: tracingSchema,
   batch: {
     windowMs: {
       doc: "Longest a batch stays open: caps each webhook's batch.window_ms (a batch closes at its own webhook's window, or at once when full). Also the basis of the transaction timeout.",
@@ -61,6 +63,7 @@ export const schema = {
 
 export interface BatcherConfig extends CommonConfig {
   subscriptions: SubscriptionsConfig;
+  tracing: TracingConfig;
   batch: { windowMs: number; maxBytes: number; maxBufferedBytes: number };
   batcher: {
     groupId: string;

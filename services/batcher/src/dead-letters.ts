@@ -14,6 +14,8 @@ export function deadLetter(
   record: DispatchRecord | null,
   error: string,
   now: number,
+  /** The dispatch record's trace headers, carried on (libs/tracing); undefined with tracing off. */
+  traceHeaders?: Record<string, string>,
 ): DeadLetterMessage {
   return deadLetterMessage({
     reason,
@@ -23,5 +25,6 @@ export function deadLetter(
     dispatch: record ? [record] : null,
     error,
     now,
+    traceHeaders,
   });
 }

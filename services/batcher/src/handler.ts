@@ -16,6 +16,7 @@ import {
 } from '@hookpost/contracts';
 import type { OutputRecord, PartitionControl, PartitionHandler, PartitionTx } from '@hookpost/kafka';
 import type { Logger } from '@hookpost/logger';
+import type { Tracing } from '@hookpost/tracing';
 import { type BatchSettings, WindowAccumulator } from './accumulator.ts';
 import { deadLetter } from './dead-letters.ts';
 import type { BatcherMetrics } from './metrics.ts';
@@ -41,6 +42,8 @@ export interface BatcherDeps {
   clock: Clock;
   metrics: BatcherMetrics;
   logger: Logger;
+  /** Batch spans linked to their events' traces (default: off). */
+  tracing?: Tracing;
 }
 
 const HEARTBEAT_EVERY = 500;
@@ -72,6 +75,7 @@ export function batcherHandler(deps: BatcherDeps) {
       onClose: (webhookId, lastOffset) => marks.emitted(webhookKey(partition, webhookId), BigInt(lastOffset)),
     });
     deps.metrics.track(acc);
+    const traces = deps.tracing?.batches();
     const log = deps.logger.child({ topic: control.topic, partition });
     let cancel: (() => void) | undefined;
     let timerAt: number | undefined;
@@ -81,7 +85,13 @@ export function batcherHandler(deps: BatcherDeps) {
     const toRecords = (batches: BatchRecord[]): OutputRecord[] =>
       batches.map((b) => {
         deps.metrics.produced(b);
-        return { topic: deps.topics.batches, key: b.webhook_id, value: JSON.stringify(b) };
+        const span = traces?.close(b);
+        return {
+          topic: deps.topics.batches,
+          key: b.webhook_id,
+          value: JSON.stringify(b),
+          ...(span && { headers: span.headers }),
+        };
       });
 
     const toDlq = (letter: DeadLetterMessage): OutputRecord => ({ topic: deps.topics.dlq, ...letter.record });
@@ -143,7 +153,11 @@ export function batcherHandler(deps: BatcherDeps) {
             }
             deps.metrics.deadLettered.inc({ reason: 'poison' });
             log.warn({ offset: m.offset, error: parsed.error }, 'undecodable dispatch record dead-lettered');
-            out.push(toDlq(deadLetter('poison', control, m, null, parsed.error, now)));
+            out.push(
+              toDlq(
+                deadLetter('poison', control, m, null, parsed.error, now, deps.tracing?.carry(m.headers)),
+              ),
+            );
             marks.emitted(poisonKey(partition), offset);
             continue;
           }
@@ -157,10 +171,14 @@ export function batcherHandler(deps: BatcherDeps) {
             // Its open batch leaves first: a webhook's records leave in offset order (watermarks.ts).
             out.push(...toRecords(acc.closeWebhook(parsed.value.webhook_id, now)));
             deps.metrics.deadLettered.inc({ reason: 'deleted' });
-            out.push(toDlq(deadLetter('deleted', control, m, parsed.value, 'webhook was deleted', now)));
+            const trace = deps.tracing?.carry(m.headers);
+            out.push(
+              toDlq(deadLetter('deleted', control, m, parsed.value, 'webhook was deleted', now, trace)),
+            );
             marks.emitted(key, offset);
             continue;
           }
+          traces?.add(parsed.value.webhook_id, parsed.value.event_id, m.headers);
           out.push(...toRecords(acc.add(parsed.value, m.offset, settingsOf(webhook), now)));
           // Full batches leave at once: memory holds only open batches.
           if (out.length > 0) await send(tx, out.splice(0));
@@ -199,6 +217,7 @@ export function batcherHandler(deps: BatcherDeps) {
         clearTimer();
         sentAt = undefined;
         acc.reset();
+        traces?.clear();
         marks.rollback();
       },
     };

@@ -16,7 +16,7 @@ import { batcherMetrics } from './metrics.ts';
 await runService<BatcherConfig>({
   name: 'batcher',
   schema,
-  async start({ config, logger, kafka, admin, metrics }) {
+  async start({ config, logger, kafka, admin, metrics, tracing }) {
     const prefix = config.topics.prefix;
     const catalog = topicCatalog({ prefix, partitions: config.topics.partitions });
     const { subscriptions, dispatch, batches, watermarks, dlq } = catalog.topics;
@@ -83,6 +83,7 @@ await runService<BatcherConfig>({
         },
         metrics: batcherMetrics(metrics),
         logger,
+        tracing,
       }),
     });
     await runner.start();

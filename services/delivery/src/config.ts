@@ -2,6 +2,7 @@
 import { type CommonConfig, commonSchema } from '@hookpost/config';
 import { type SsrfConfig, ssrfSchema } from '@hookpost/sender';
 import { type SubscriptionsConfig, subscriptionsSchema } from '@hookpost/subscriptions';
+import { type TracingConfig, tracingSchema } from '@hookpost/tracing';
 import { DEFAULT_TIERS, DELIVERY_DEFAULTS, ROLES } from './definitions.ts';
 import { parseTiers, type Tier } from './domain/retry-policy.ts';
 
@@ -34,6 +35,7 @@ const positive = (value: unknown) => {
 export const schema = {
   ...commonSchema,
   subscriptions: subscriptionsSchema,
+  tracing: tracingSchema,
   delivery: {
     roles: {
       doc: 'What this process runs, comma separated: main (webhooks.batches), retry (every tier), a tier name (that tier only), suspender (webhooks.dlq).',
@@ -119,6 +121,7 @@ export const schema = {
 
 export interface DeliveryConfig extends CommonConfig {
   subscriptions: SubscriptionsConfig;
+  tracing: TracingConfig;
   delivery: {
     roles: string;
     tiers: string;

@@ -20,6 +20,7 @@ import {
 import { HEADERS, type RecordContext, type TopicCatalog } from '@hookpost/kafka';
 import type { Logger } from '@hookpost/logger';
 import type { SendInput, SendOutcome } from '@hookpost/sender';
+import type { StageSpan, Tracing } from '@hookpost/tracing';
 import type { TopicMessages } from './adapters/outbox.ts';
 import { type CircuitBreakers, isCircuitFailure } from './domain/breaker.ts';
 import { endpointKey, type KeyedLimiter } from './domain/limiter.ts';
@@ -48,6 +49,8 @@ export interface DelivererOptions {
   produceRetryMs: number;
   /** Aborted at shutdown: a produce that keeps failing then gives up (the record stays uncommitted). */
   signal?: AbortSignal;
+  /** Spans of attempts, retries and dead letters (default: off). */
+  tracing?: Tracing;
 }
 
 interface Job {
@@ -127,7 +130,8 @@ export class Deliverer {
         log,
       );
 
-    const { at, r } = await this.exchange(job, webhook);
+    const span = this.o.tracing?.attempt(ctx.message, batch, job.attempt, job.tier);
+    const { at, r } = await this.exchange(job, webhook, span?.traceparent);
     const history = [...job.history, attemptOutcome(job.attempt, job.tier, at, r)];
     const decision = decide({
       outcome: r,
@@ -137,6 +141,10 @@ export class Deliverer {
       jitter: this.o.jitter,
       random: this.o.random ?? Math.random,
     });
+    span?.end(
+      { 'http.response.status_code': r.status ?? 0, 'hookpost.outcome': decision.kind },
+      decision.kind === 'delivered' ? null : r.error,
+    );
     const attemptsTopic = this.o.catalog.topics.attempts.name;
     const key = batch.webhook_id;
     const outcomeOf =
@@ -151,6 +159,7 @@ export class Deliverer {
     ];
     if (decision.kind === 'retry') {
       const rec = retryRecord(batch, history, decision.tier.name, decision.dueAt, job.firstFailedAt ?? at);
+      const next = this.o.tracing?.retry(span, decision.tier.name, decision.dueAt, rec.attempt);
       items.push({
         topic: this.o.catalog.retryTopic(decision.tier.name),
         messages: [
@@ -158,6 +167,7 @@ export class Deliverer {
             key,
             value: JSON.stringify(rec),
             headers: {
+              ...next?.headers,
               [HEADERS.dueAt]: String(rec.due_at),
               [HEADERS.attempt]: String(rec.attempt),
               [HEADERS.firstFailedAt]: String(rec.first_failed_at),
@@ -173,7 +183,7 @@ export class Deliverer {
       );
       return;
     }
-    if (decision.kind === 'dead') return this.dead(job, decision.reason, r.error, history, log, items);
+    if (decision.kind === 'dead') return this.dead(job, decision.reason, r.error, history, log, items, span);
     await this.publish(items, log);
     log.debug({ status: r.status, latencyMs: r.latencyMs }, 'delivered');
   }
@@ -184,7 +194,11 @@ export class Deliverer {
    * The circuit is checked before queueing for a slot (so a refused batch does not wait behind the
    * hanging requests that opened it) and claimed once the slot is held (the half-open probe is one).
    */
-  private async exchange(job: Job, webhook: Webhook): Promise<{ at: number; r: SendOutcome }> {
+  private async exchange(
+    job: Job,
+    webhook: Webhook,
+    traceparent: string | undefined,
+  ): Promise<{ at: number; r: SendOutcome }> {
     const circuit = webhook.id;
     const breakers = this.o.breakers;
     const attempt = breakers.allows(circuit)
@@ -196,7 +210,7 @@ export class Deliverer {
           this.o.metrics.inFlight.inc();
           let r: SendOutcome;
           try {
-            r = await this.o.send({ webhook, batch: job.batch, attempt: job.attempt, now: at });
+            r = await this.o.send({ webhook, batch: job.batch, attempt: job.attempt, now: at, traceparent });
           } catch (error) {
             // The sender maps failures to values; anything thrown is unexpected, and retrying is safe.
             r = unexpected(error);
@@ -227,6 +241,8 @@ export class Deliverer {
     history: AttemptOutcome[],
     log: Logger,
     items: TopicMessages[] = [],
+    /** The last attempt's span; none when the batch dies before one (deleted, suspended). */
+    span?: StageSpan,
   ): Promise<void> {
     const { batch, ctx } = job;
     const { letter, record } = this.letter(ctx, false, {
@@ -235,6 +251,7 @@ export class Deliverer {
       batch,
       attempts: history.length > 0 ? history : job.history,
       error,
+      traceHeaders: this.o.tracing?.deadLetter(span ?? ctx.message, reason, batch.webhook_id)?.headers,
     });
     items.push({ topic: this.o.catalog.topics.dlq.name, messages: [record] });
     await this.publish(items, log);
@@ -247,7 +264,8 @@ export class Deliverer {
     const log = this.log.child({ topic: ctx.topic, partition: ctx.partition, offset: ctx.message.offset });
     // The key is the webhook id a well-formed record would have; an empty one says nothing.
     const key = ctx.message.key?.toString('utf8') || null;
-    const { record } = this.letter(ctx, true, { reason: 'poison', webhookId: key, error });
+    const traceHeaders = this.o.tracing?.deadLetter(ctx.message, 'poison', key)?.headers;
+    const { record } = this.letter(ctx, true, { reason: 'poison', webhookId: key, error, traceHeaders });
     await this.publish([{ topic: this.o.catalog.topics.dlq.name, messages: [record] }], log);
     this.o.metrics.dead.inc({ reason: 'poison' });
     log.error({ error }, 'poison record dead-lettered');

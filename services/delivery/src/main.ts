@@ -16,7 +16,7 @@ await runService<DeliveryConfig>({
   name: 'delivery',
   schema,
   shutdownTimeoutMs: SHUTDOWN_MS,
-  async start({ config, logger, kafka, admin, metrics }) {
+  async start({ config, logger, kafka, admin, metrics, tracing }) {
     const d = config.delivery;
     const tiers = tiersOf(d.tiers);
     const catalog = topicCatalog({
@@ -31,6 +31,7 @@ await runService<DeliveryConfig>({
       logger,
       registry: metrics,
       encryptionKeys: config.subscriptions.encryptionKeys,
+      tracing,
       settings: {
         roles: rolesOf(d.roles, tiers),
         tiers,

@@ -9,6 +9,7 @@ import type { Logger } from '@hookpost/logger';
 import type { Registry } from '@hookpost/metrics';
 import { HttpSender, type SsrfAllow } from '@hookpost/sender';
 import { type SubscriptionTable, SubscriptionWriter, startSubscriptionTable } from '@hookpost/subscriptions';
+import type { Tracing } from '@hookpost/tracing';
 import { Outbox } from './adapters/outbox.ts';
 import type { DeliveryConfig, RoleSet } from './config.ts';
 import { DELIVERY_DEFAULTS, groupIds } from './definitions.ts';
@@ -39,6 +40,8 @@ export interface DeliveryDeps {
   /** Replaces the HTTP sender (unit-style tests); production uses HttpSender. */
   send?: Send;
   now?: () => number;
+  /** Spans per attempt, retry and dead letter (default: off). */
+  tracing?: Tracing;
 }
 
 export interface DeliveryHandle {
@@ -105,6 +108,7 @@ export async function startDelivery(deps: DeliveryDeps): Promise<DeliveryHandle>
     now,
     produceRetryMs: DELIVERY_DEFAULTS.produceRetryMs,
     signal: abort.signal,
+    tracing: deps.tracing,
   });
 
   const common = {

@@ -1,10 +1,12 @@
 /** Fan-out configuration: the common keys plus its consumer group, transactions and subscription key. */
 import { type CommonConfig, commonSchema } from '@hookpost/config';
 import { type SubscriptionsConfig, subscriptionsSchema } from '@hookpost/subscriptions';
+import { type TracingConfig, tracingSchema } from '@hookpost/tracing';
 
 export const schema = {
   ...commonSchema,
   subscriptions: subscriptionsSchema,
+  tracing: tracingSchema,
   fanout: {
     groupId: {
       doc: 'Consumer group of the fan-out (the topic prefix is prepended).',
@@ -41,6 +43,7 @@ export const schema = {
 
 export interface FanoutConfig extends CommonConfig {
   subscriptions: SubscriptionsConfig;
+  tracing: TracingConfig;
   fanout: {
     groupId: string;
     transactionalIdPrefix: string;

@@ -15,11 +15,15 @@ export interface Source {
   partition: number;
 }
 
+/** W3C trace headers of the fan-out span (libs/tracing), or undefined with tracing off. */
+export type TraceHeaders = Readonly<Record<string, string>> | undefined;
+
 export function poisonLetter(
   source: Source,
   message: KafkaMessage,
   error: string,
   now: number,
+  traceHeaders?: TraceHeaders,
 ): DeadLetterMessage {
   return deadLetterMessage({
     reason: 'poison',
@@ -27,6 +31,7 @@ export function poisonLetter(
     webhookId: null,
     error,
     now,
+    traceHeaders,
   });
 }
 
@@ -40,6 +45,7 @@ export function unknownTypeLetter(
   message: KafkaMessage,
   type: string,
   now: number,
+  traceHeaders?: TraceHeaders,
 ): DeadLetterMessage {
   return deadLetterMessage({
     reason: 'unknown_type',
@@ -47,6 +53,7 @@ export function unknownTypeLetter(
     webhookId: null,
     error: `unknown_type: event type ${JSON.stringify(type)} is not in the catalog`,
     now,
+    traceHeaders,
   });
 }
 
@@ -55,6 +62,7 @@ export function suspendedLetter(
   offset: string,
   record: DispatchRecord,
   now: number,
+  traceHeaders?: TraceHeaders,
 ): DeadLetterMessage {
   return deadLetterMessage({
     reason: 'suspended',
@@ -66,5 +74,6 @@ export function suspendedLetter(
     now,
     // One event dead-letters once per suspended webhook it matches.
     idParts: [record.event_id, record.webhook_id],
+    traceHeaders,
   });
 }

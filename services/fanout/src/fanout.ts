@@ -6,7 +6,14 @@
 import { type DispatchRecord, filterPredicate, filterSubject, type Webhook } from '@hookpost/contracts';
 import { type DecodeResult, type EmailEvent, isEventType } from '@hookpost/events';
 import type { KafkaMessage, OutputRecord } from '@hookpost/kafka';
-import { poisonLetter, type Source, suspendedLetter, unknownTypeLetter } from './dead-letters.ts';
+import type { Tracing } from '@hookpost/tracing';
+import {
+  poisonLetter,
+  type Source,
+  suspendedLetter,
+  type TraceHeaders,
+  unknownTypeLetter,
+} from './dead-letters.ts';
 import { envelope, isoMicros, renderData } from './render.ts';
 
 export interface FanoutDeps {
@@ -16,6 +23,8 @@ export interface FanoutDeps {
   match(domainId: string, type: string): Webhook[];
   topics: { dispatch: string; dlq: string };
   now(): number;
+  /** Spans of the fan-out (default TRACING_OFF). */
+  tracing?: Tracing;
 }
 
 export type FanoutOutcome =
@@ -35,13 +44,15 @@ export async function fanOut(
   source: Source,
   message: KafkaMessage,
   deps: FanoutDeps,
+  /** The fan-out span's W3C headers: on every record this event leads to. */
+  trace?: TraceHeaders,
 ): Promise<FanoutOutcome> {
   const decoded = await deps.decode(message.value);
   if (!decoded.ok)
-    return poison(source, message, decoded.reason, `${decoded.reason}: ${decoded.error}`, deps);
+    return poison(source, message, decoded.reason, `${decoded.reason}: ${decoded.error}`, deps, trace);
   const event = decoded.value;
   if (!isEventType(event.type)) {
-    const letter = unknownTypeLetter(source, message, event.type, deps.now());
+    const letter = unknownTypeLetter(source, message, event.type, deps.now(), trace);
     return {
       kind: 'unknown_type',
       type: event.type,
@@ -51,7 +62,7 @@ export async function fanOut(
   const webhooks = deps.match(event.domain_id, event.type);
   if (webhooks.length === 0) return { kind: 'dropped', records: [] };
   const rendered = renderData(event);
-  if (!rendered.ok) return poison(source, message, 'invalid', `invalid: ${rendered.error}`, deps);
+  if (!rendered.ok) return poison(source, message, 'invalid', `invalid: ${rendered.error}`, deps, trace);
 
   const now = deps.now();
   const records: OutputRecord[] = [];
@@ -79,13 +90,18 @@ export async function fanOut(
     };
     if (webhook.status === 'active') {
       dispatched += 1;
-      records.push({ topic: deps.topics.dispatch, key: webhook.id, value: JSON.stringify(record) });
+      records.push({
+        topic: deps.topics.dispatch,
+        key: webhook.id,
+        value: JSON.stringify(record),
+        ...(trace && { headers: trace }),
+      });
     } else {
       // Kept for replay after resume, not lost.
       suspended += 1;
       records.push({
         topic: deps.topics.dlq,
-        ...suspendedLetter(source, message.offset, record, now).record,
+        ...suspendedLetter(source, message.offset, record, now, trace).record,
       });
     }
   }
@@ -98,7 +114,8 @@ function poison(
   reason: string,
   error: string,
   deps: FanoutDeps,
+  trace: TraceHeaders,
 ): FanoutOutcome {
-  const letter = poisonLetter(source, message, error, deps.now());
+  const letter = poisonLetter(source, message, error, deps.now(), trace);
   return { kind: 'poison', reason, records: [{ topic: deps.topics.dlq, ...letter.record }] };
 }

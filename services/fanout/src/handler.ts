@@ -19,7 +19,9 @@ export function fanoutHandler(deps: FanoutDeps, metrics: FanoutMetrics, logger: 
         let out: OutputRecord[] = [];
         for (let i = 0; i < messages.length; i += 1) {
           const message = messages[i]!;
-          const outcome = await fanOut(source, message, deps);
+          const span = deps.tracing?.fanout(source, message);
+          const outcome = await fanOut(source, message, deps, span?.headers);
+          span?.end({ 'hookpost.outcome': outcome.kind, 'hookpost.records': outcome.records.length });
           metrics.consumed.inc();
           if (outcome.kind === 'poison') {
             metrics.poison.inc({ reason: outcome.reason });

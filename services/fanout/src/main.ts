@@ -15,7 +15,7 @@ import { fanoutMetrics } from './metrics.ts';
 await runService<FanoutConfig>({
   name: 'fanout',
   schema,
-  async start({ config, logger, kafka, admin, metrics }) {
+  async start({ config, logger, kafka, admin, metrics, tracing }) {
     const prefix = config.topics.prefix;
     const catalog = topicCatalog({ prefix, partitions: config.topics.partitions });
     const { events, subscriptions, dispatch, dlq } = catalog.topics;
@@ -48,6 +48,7 @@ await runService<FanoutConfig>({
           match: (domain, type) => table.forEvent(domain, type),
           topics: { dispatch: dispatch.name, dlq: dlq.name },
           now: Date.now,
+          tracing,
         },
         fanoutMetrics(metrics),
         logger,
