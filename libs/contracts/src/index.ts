@@ -10,11 +10,9 @@ export {
 export {
   compileFilter,
   FILTER_LIMITS,
-  type FilterCompiled,
   filterField,
   filterPredicate,
   filterSubject,
-  type Predicate,
 } from './filter.ts';
 export {
   parseAttemptRecord,
