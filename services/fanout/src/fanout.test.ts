@@ -1,10 +1,17 @@
-import { deadLetterHeaders, parseDeadLetter, parseDispatchRecord, type Webhook } from '@hookpost/contracts';
+import {
+  deadLetterHeaders,
+  dispatchPayloadText,
+  parseDeadLetter,
+  parseDispatchRecord,
+  type Webhook,
+} from '@hookpost/contracts';
 import { type DecodeResult, type EmailEvent, EVENT_TYPES } from '@hookpost/events';
 import type { KafkaMessage } from '@hookpost/kafka';
 import { eventGenerator } from '@hookpost/loadgen';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { type FanoutDeps, fanOut } from './fanout.ts';
+import { envelope, renderData } from './render.ts';
 
 const event = eventGenerator({ domains: 1, seed: 1, mix: { 'activity.delivered': 1 } })();
 const msg = (value: string): KafkaMessage =>
@@ -31,6 +38,42 @@ function deps(result: DecodeResult<EmailEvent>, webhooks: Webhook[]): FanoutDeps
 const source = { topic: 'events', partition: 2 };
 
 describe('fanOut', () => {
+  it('writes each record around the data serialised once: byte for byte JSON.stringify of the record, and the batcher cuts the payload back out', async () => {
+    const generate = eventGenerator({
+      domains: 3,
+      seed: 5,
+      mix: Object.fromEntries(EVENT_TYPES.map((t) => [t, 1])),
+    });
+    // Ids and urls with quotes, backslashes, control and non-ASCII characters, lone surrogates.
+    const text = fc.string({ unit: 'binary', minLength: 1, maxLength: 12 });
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.tuple(text, text), { minLength: 1, maxLength: 3 }), async (ids) => {
+        const e = generate();
+        const webhooks = ids.map(([id, path]) => ({ ...hook(id), url: `https://x.example/${path}` }));
+        const out = await fanOut(source, msg('x'), deps({ ok: true, value: e, schemaId: 1 }, webhooks));
+        const data = renderData(e);
+        if (!data.ok || out.kind !== 'matched') throw new Error(`not rendered: ${out.kind}`);
+        out.records.forEach((r, i) => {
+          const w = webhooks[i]!;
+          const payload = envelope(e, w, data.data);
+          const expected = JSON.stringify({
+            event_id: e.id,
+            webhook_id: w.id,
+            type: e.type,
+            event_created_at: e.created_at,
+            dispatched_at: 42,
+            payload,
+          });
+          expect(r.value).toBe(expected);
+          const parsed = parseDispatchRecord(Buffer.from(expected));
+          if (!parsed.ok) throw new Error(parsed.error);
+          expect(dispatchPayloadText(expected, parsed.value)).toBe(JSON.stringify(payload));
+        });
+      }),
+      { numRuns: 200 },
+    );
+  });
+
   it('produces one dispatch record per active webhook, keyed by webhook id, and dead-letters suspended ones', async () => {
     const out = await fanOut(
       source,

@@ -3,11 +3,11 @@
  * records to produce. Pure apart from the injected decoder; the partition's transaction (the caller)
  * produces the records and commits the offset with them, so each (event, webhook) leaves exactly once.
  */
-import type { DispatchRecord, Webhook } from '@hookpost/contracts';
+import { type DispatchRecord, dispatchText, type Webhook } from '@hookpost/contracts';
 import { type DecodeResult, type EmailEvent, isEventType } from '@hookpost/events';
 import type { KafkaMessage, OutputRecord } from '@hookpost/kafka';
 import { poisonLetter, type Source, suspendedLetter, unknownTypeLetter } from './dead-letters.ts';
-import { envelope, renderData } from './render.ts';
+import { envelope, envelopeText, renderData } from './render.ts';
 
 export interface FanoutDeps {
   /** Throws only for transient failures (registry down): the batch is retried, never dead-lettered. */
@@ -50,21 +50,25 @@ export async function fanOut(
   const records: OutputRecord[] = [];
   let dispatched = 0;
   let suspended = 0;
+  // The shared `data` is serialised once per event; each webhook's record is written around it.
+  let dataJson: string | undefined;
   for (const webhook of webhooks) {
-    const record: DispatchRecord = {
+    const fields = {
       event_id: event.id,
       webhook_id: webhook.id,
       type: event.type,
       event_created_at: event.created_at,
       dispatched_at: now,
-      payload: envelope(event, webhook, rendered.data),
     };
     if (webhook.status === 'active') {
       dispatched += 1;
-      records.push({ topic: deps.topics.dispatch, key: webhook.id, value: JSON.stringify(record) });
+      dataJson ??= JSON.stringify(rendered.data);
+      const value = dispatchText(fields, envelopeText(event, webhook, dataJson));
+      records.push({ topic: deps.topics.dispatch, key: webhook.id, value });
     } else {
       // Kept for replay after resume, not lost.
       suspended += 1;
+      const record: DispatchRecord = { ...fields, payload: envelope(event, webhook, rendered.data) };
       records.push({
         topic: deps.topics.dlq,
         ...suspendedLetter(source, message.offset, record, now).record,
