@@ -18,7 +18,9 @@
  *
  * Invariants: the committed offset of a partition never passes a record whose outcome is not durable;
  * per partition at most `window` records are tracked (in flight, waiting, or done behind an unfinished
- * one), and reaching it pauses the partition instead of buffering.
+ * one), and reaching it pauses the partition instead of buffering; across partitions the values of the
+ * records in flight total at most `maxInFlightBytes` (plus one record), and reaching it pauses every
+ * partition that fetches until work finishes (what bounds memory when records are large batches).
  */
 import type { Logger } from '@hookpost/logger';
 import type { Counter, Gauge } from '@hookpost/metrics';
@@ -52,6 +54,10 @@ export interface PartitionConsumerOptions {
   logger: Logger;
   metrics: PartitionConsumerMetrics;
   window: number;
+  /** Bytes of record values in flight across partitions above which no record is taken on (default 32 MiB). */
+  maxInFlightBytes?: number;
+  /** Largest fetch response (KafkaJS maxBytes; default 8 MiB): fetched records wait in memory until taken on. */
+  maxFetchBytes?: number;
   maxWaitTimeMs: number;
   commitIntervalMs: number;
   sessionTimeoutMs?: number;
@@ -69,7 +75,10 @@ const TRACKED_FACTOR = 16;
 /** Every this many commit intervals, owned partitions are committed again even without progress. */
 const RECOMMIT_EVERY = 10;
 
-type PauseReason = 'window' | 'due';
+type PauseReason = 'window' | 'due' | 'bytes';
+
+const DEFAULT_MAX_IN_FLIGHT_BYTES = 32 * 1024 * 1024;
+const DEFAULT_MAX_FETCH_BYTES = 8 * 1024 * 1024;
 
 interface PartitionState {
   partition: number;
@@ -94,6 +103,7 @@ export class PartitionConsumer {
   private stopping = false;
   private running = false;
   private inFlight = 0;
+  private inFlightBytes = 0;
   private idle: (() => void)[] = [];
 
   constructor(options: PartitionConsumerOptions) {
@@ -110,6 +120,7 @@ export class PartitionConsumer {
       config: {
         groupId: options.groupId,
         maxWaitTimeInMs: options.maxWaitTimeMs,
+        maxBytes: options.maxFetchBytes ?? DEFAULT_MAX_FETCH_BYTES,
         sessionTimeout: options.sessionTimeoutMs ?? 30_000,
         heartbeatInterval: options.heartbeatIntervalMs ?? 3_000,
         allowAutoTopicCreation: false,
@@ -264,6 +275,11 @@ export class PartitionConsumer {
         else heldUntil = Math.min(heldUntil, s.heldDue.get(s.tracker.committable) ?? now + 1000);
         break;
       }
+      if (this.inFlightBytes >= this.maxInFlightBytes) {
+        // Work in flight (some partition's) finishes and resumes us.
+        this.pause(s, 'bytes');
+        break;
+      }
       const dueAt = this.options.dueAt?.(message) ?? null;
       if (dueAt !== null && dueAt > now) {
         s.tracker.hold(offset);
@@ -284,9 +300,15 @@ export class PartitionConsumer {
     await heartbeat();
   }
 
+  private get maxInFlightBytes(): number {
+    return this.options.maxInFlightBytes ?? DEFAULT_MAX_IN_FLIGHT_BYTES;
+  }
+
   private begin(s: PartitionState, ctx: RecordContext): void {
     const offset = Number(ctx.message.offset);
+    const bytes = ctx.message.value?.length ?? 0;
     this.inFlight += 1;
+    this.inFlightBytes += bytes;
     this.options
       .handle(ctx)
       .then(
@@ -307,6 +329,8 @@ export class PartitionConsumer {
       )
       .finally(() => {
         this.inFlight -= 1;
+        this.inFlightBytes -= bytes;
+        if (this.inFlightBytes < this.maxInFlightBytes) this.resumeBytes();
         if (this.inFlight === 0) for (const r of this.idle.splice(0)) r();
       });
   }
@@ -331,6 +355,11 @@ export class PartitionConsumer {
     if (s.reasons.size === 0 && !this.stopping)
       this.consumer?.resume([{ topic: this.options.topic, partitions: [s.partition] }]);
     this.updatePausedGauge();
+  }
+
+  /** Resumes every partition paused for the bytes in flight (any of them may take the freed room). */
+  private resumeBytes(): void {
+    for (const s of this.partitions.values()) if (s.reasons.has('bytes')) this.resume(s, 'bytes');
   }
 
   /** Pauses until `dueAt`: one timer per partition, moved earlier if an earlier record is held. */

@@ -59,6 +59,12 @@ export const schema = {
       default: DELIVERY_DEFAULTS.partitionWindow,
       env: 'DELIVERY_PARTITION_WINDOW',
     },
+    maxInFlightBytes: {
+      doc: 'Bytes of records in flight per consumer (across its partitions); reaching it pauses fetching until work finishes (bounds memory).',
+      format: positive,
+      default: DELIVERY_DEFAULTS.maxInFlightBytes,
+      env: 'DELIVERY_MAX_IN_FLIGHT_BYTES',
+    },
     perEndpoint: {
       doc: 'Concurrent requests to one origin (scheme, host, port) from this process; also its connection pool size.',
       format: positive,
@@ -112,6 +118,7 @@ export interface DeliveryConfig extends CommonConfig {
     tiers: string;
     jitter: number;
     partitionWindow: number;
+    maxInFlightBytes: number;
     perEndpoint: number;
     connectTimeoutMs: number;
     maxRetryAfterMs: number;

@@ -36,6 +36,7 @@ await runService<DeliveryConfig>({
         tiers,
         jitter: d.jitter,
         partitionWindow: d.partitionWindow,
+        maxInFlightBytes: d.maxInFlightBytes,
         perEndpoint: d.perEndpoint,
         connectTimeoutMs: d.connectTimeoutMs,
         maxRetryAfterMs: d.maxRetryAfterMs,

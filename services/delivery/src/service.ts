@@ -100,6 +100,7 @@ export async function startDelivery(deps: DeliveryDeps): Promise<DeliveryHandle>
     logger,
     metrics,
     window: settings.partitionWindow,
+    maxInFlightBytes: settings.maxInFlightBytes,
     maxWaitTimeMs: settings.maxWaitTimeMs,
     commitIntervalMs: settings.commitIntervalMs,
     sessionTimeoutMs: settings.sessionTimeoutMs,
