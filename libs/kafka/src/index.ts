@@ -29,6 +29,7 @@ export {
 export { filterAbortedMessages } from './kafkajs-fixes.ts';
 export { lastOffsets, type PartitionOffsets, topicOffsets, waitForOffsets } from './offsets.ts';
 export {
+  InFlightBytes,
   PartitionConsumer,
   type PartitionConsumerMetrics,
   type PartitionConsumerOptions,

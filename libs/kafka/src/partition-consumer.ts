@@ -18,9 +18,10 @@
  *
  * Invariants: the committed offset of a partition never passes a record whose outcome is not durable;
  * per partition at most `window` records are tracked (in flight, waiting, or done behind an unfinished
- * one), and reaching it pauses the partition instead of buffering; across partitions the values of the
- * records in flight total at most `maxInFlightBytes` (plus one record), and reaching it pauses every
- * partition that fetches until work finishes (what bounds memory when records are large batches).
+ * one), and reaching it pauses the partition instead of buffering; across partitions, and across the
+ * consumers sharing one `InFlightBytes`, the values of the records in flight total at most its limit
+ * (plus one record), and reaching it pauses every partition that fetches until work finishes (what
+ * bounds a process's memory when records are large batches).
  */
 import type { Logger } from '@hookpost/logger';
 import type { Counter, Gauge } from '@hookpost/metrics';
@@ -54,8 +55,8 @@ export interface PartitionConsumerOptions {
   logger: Logger;
   metrics: PartitionConsumerMetrics;
   window: number;
-  /** Bytes of record values in flight across partitions above which no record is taken on (default 32 MiB). */
-  maxInFlightBytes?: number;
+  /** Bytes of record values in flight, shared by the consumers of a process (default: this consumer's own, 32 MiB). */
+  inFlightBytes?: InFlightBytes;
   /** Largest fetch response (KafkaJS maxBytes; default 8 MiB): fetched records wait in memory until taken on. */
   maxFetchBytes?: number;
   maxWaitTimeMs: number;
@@ -80,6 +81,37 @@ type PauseReason = 'window' | 'due' | 'bytes';
 const DEFAULT_MAX_IN_FLIGHT_BYTES = 32 * 1024 * 1024;
 const DEFAULT_MAX_FETCH_BYTES = 8 * 1024 * 1024;
 
+/** Bytes of records in flight across the consumers that share it; they pause at `limit` and resume below it. */
+export class InFlightBytes {
+  readonly limit: number;
+  private used = 0;
+  private readonly waiting = new Set<() => void>();
+
+  constructor(limit: number) {
+    this.limit = limit;
+  }
+
+  get full(): boolean {
+    return this.used >= this.limit;
+  }
+
+  take(bytes: number): void {
+    this.used += bytes;
+  }
+
+  /** Gives bytes back; below the limit, every consumer that paused for room hears of it. */
+  give(bytes: number): void {
+    this.used -= bytes;
+    if (!this.full) for (const resume of this.waiting) resume();
+  }
+
+  /** `resume` runs whenever room is given back (until removed). */
+  listen(resume: () => void): () => void {
+    this.waiting.add(resume);
+    return () => this.waiting.delete(resume);
+  }
+}
+
 interface PartitionState {
   partition: number;
   tracker: OffsetTracker;
@@ -103,7 +135,8 @@ export class PartitionConsumer {
   private stopping = false;
   private running = false;
   private inFlight = 0;
-  private inFlightBytes = 0;
+  private readonly bytes: InFlightBytes;
+  private readonly unlisten: () => void;
   private idle: (() => void)[] = [];
 
   constructor(options: PartitionConsumerOptions) {
@@ -113,6 +146,8 @@ export class PartitionConsumer {
       consumer: options.name,
       topic: options.topic,
     });
+    this.bytes = options.inFlightBytes ?? new InFlightBytes(DEFAULT_MAX_IN_FLIGHT_BYTES);
+    this.unlisten = this.bytes.listen(() => this.resumeBytes());
     this.supervised = new SupervisedConsumer({
       kafka: options.kafka,
       name: options.supervisorName,
@@ -203,6 +238,7 @@ export class PartitionConsumer {
     if (this.running) this.consumer?.pause([{ topic: this.options.topic }]);
     if (this.inFlight > 0) await new Promise<void>((r) => this.idle.push(r));
     clearInterval(this.commitTimer);
+    this.unlisten();
     for (const s of this.partitions.values()) clearTimeout(s.dueTimer);
     await this.flushCommits();
     await this.committing;
@@ -275,7 +311,7 @@ export class PartitionConsumer {
         else heldUntil = Math.min(heldUntil, s.heldDue.get(s.tracker.committable) ?? now + 1000);
         break;
       }
-      if (this.inFlightBytes >= this.maxInFlightBytes) {
+      if (this.bytes.full) {
         // Work in flight (some partition's) finishes and resumes us.
         this.pause(s, 'bytes');
         break;
@@ -300,15 +336,11 @@ export class PartitionConsumer {
     await heartbeat();
   }
 
-  private get maxInFlightBytes(): number {
-    return this.options.maxInFlightBytes ?? DEFAULT_MAX_IN_FLIGHT_BYTES;
-  }
-
   private begin(s: PartitionState, ctx: RecordContext): void {
     const offset = Number(ctx.message.offset);
     const bytes = ctx.message.value?.length ?? 0;
     this.inFlight += 1;
-    this.inFlightBytes += bytes;
+    this.bytes.take(bytes);
     this.options
       .handle(ctx)
       .then(
@@ -329,8 +361,7 @@ export class PartitionConsumer {
       )
       .finally(() => {
         this.inFlight -= 1;
-        this.inFlightBytes -= bytes;
-        if (this.inFlightBytes < this.maxInFlightBytes) this.resumeBytes();
+        this.bytes.give(bytes);
         if (this.inFlight === 0) for (const r of this.idle.splice(0)) r();
       });
   }

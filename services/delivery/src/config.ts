@@ -60,7 +60,7 @@ export const schema = {
       env: 'DELIVERY_PARTITION_WINDOW',
     },
     maxInFlightBytes: {
-      doc: 'Bytes of records in flight per consumer (across its partitions); reaching it pauses fetching until work finishes (bounds memory).',
+      doc: "Bytes of records in flight in this process (main and tier consumers together); reaching it pauses fetching until work finishes (bounds the process's memory).",
       format: positive,
       default: DELIVERY_DEFAULTS.maxInFlightBytes,
       env: 'DELIVERY_MAX_IN_FLIGHT_BYTES',

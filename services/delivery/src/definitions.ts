@@ -10,8 +10,9 @@ export const DELIVERY_DEFAULTS = {
   /** Records of one partition accepted but not yet committable (in flight, waiting, or done behind one that is not). */
   partitionWindow: 64,
   /**
-   * Bytes of batch records in flight per consumer (a batch is up to BATCH_MAX_BYTES of body): reaching it
-   * pauses fetching. 64 windows of 1 MiB batches on 12 partitions would otherwise be ~770 MiB.
+   * Bytes of batch records in flight in a process, every consumer together (a batch is up to
+   * BATCH_MAX_BYTES of body): reaching it pauses fetching. 64 windows of 1 MiB batches on 12 partitions
+   * of one topic would otherwise be ~770 MiB.
    */
   maxInFlightBytes: 32 * 1024 * 1024,
   /** Concurrent requests to one origin from this process; also the undici connection pool per origin. */
