@@ -9,7 +9,7 @@ export {
   type SourceMessage,
   stableDlqId,
 } from './dead-letters.ts';
-export { dispatchPayloadText, dispatchText } from './dispatch-text.ts';
+export { dispatchText } from './dispatch-text.ts';
 export {
   attemptOutcomeSchema,
   attemptSchema,

@@ -207,6 +207,7 @@ describe('WindowAccumulator', () => {
           expect(acc.bytes).toBe(0);
         },
       ),
+      { numRuns: 60 },
     );
   });
 

