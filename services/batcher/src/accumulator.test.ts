@@ -207,9 +207,9 @@ describe('WindowAccumulator', () => {
           expect(acc.bytes).toBe(0);
         },
       ),
-      { numRuns: 60 },
+      { numRuns: 40 },
     );
-  });
+  }, 30_000);
 
   it('counts the bytes it holds in the shared total and gives them back on close and reset', () => {
     const held = { bytes: 0 };
