@@ -113,6 +113,39 @@ interface Sample {
   delivered: number;
   retries: number;
   pairs: number;
+  memory: Map<string, Memory>;
+}
+
+/** What a service holds, from prom-client's default metrics (MiB). */
+export interface Memory {
+  rss: number;
+  heapUsed: number;
+  heapTotal: number;
+  /** Memory of C++ objects bound to JS (Buffers, ArrayBuffers: KafkaJS fetch and produce buffers). */
+  external: number;
+}
+
+const MIB = 1024 * 1024;
+function memoryOf(m: Map<string, number>): Memory {
+  return {
+    rss: sum(m, 'process_resident_memory_bytes') / MIB,
+    heapUsed: sum(m, 'nodejs_heap_size_used_bytes') / MIB,
+    heapTotal: sum(m, 'nodejs_heap_size_total_bytes') / MIB,
+    external: sum(m, 'nodejs_external_memory_bytes') / MIB,
+  };
+}
+
+/** Peak of each figure over the phase's samples, per service (the peaks need not coincide). */
+function peakMemory(samples: Sample[]): Record<string, Memory> {
+  const out: Record<string, Memory> = {};
+  for (const s of samples) {
+    for (const [name, m] of s.memory) {
+      out[name] ??= { rss: 0, heapUsed: 0, heapTotal: 0, external: 0 };
+      const p = out[name];
+      for (const k of ['rss', 'heapUsed', 'heapTotal', 'external'] as const) p[k] = Math.max(p[k], m[k]);
+    }
+  }
+  return out;
 }
 
 async function sampleOnce(ctx: PhaseContext, phase: string): Promise<Sample> {
@@ -134,6 +167,7 @@ async function sampleOnce(ctx: PhaseContext, phase: string): Promise<Sample> {
     ),
     retries: delivery.reduce((n, m) => n + sum(m, 'webhooks_delivery_retries_total'), 0),
     pairs: stats.pairs,
+    memory: new Map(all.map(([n, m]) => [n, memoryOf(m)])),
   };
 }
 
@@ -278,5 +312,6 @@ export async function runPhase(ctx: PhaseContext, spec: PhaseSpec): Promise<Phas
     },
     latencyMs,
     cpuSeconds,
+    memoryMiB: peakMemory(samples),
   };
 }

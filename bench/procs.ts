@@ -114,8 +114,17 @@ export async function startService(spec: ServiceSpec, logDir: string, onExit: (n
       throw new Error(`${spec.name} not ready within ${timeoutMs} ms`);
     },
     async scrape() {
-      const res = await fetch(`${url}/metrics`);
-      return parseMetrics(await res.text());
+      // A loaded machine resets a reused keep-alive connection now and then; one failed sample must not
+      // end the run (it did, twice, on 2026-12-02 with a load average of 20).
+      for (let attempt = 1; ; attempt += 1) {
+        try {
+          const res = await fetch(`${url}/metrics`);
+          return parseMetrics(await res.text());
+        } catch (error) {
+          if (attempt >= 3) throw error;
+          await new Promise((r) => setTimeout(r, 200));
+        }
+      }
     },
     stats: () => procStats(child.pid!),
     async stop() {

@@ -1,6 +1,7 @@
 /** Turning samples into figures, and figures into the Markdown table, the JSON file and results.md. */
 import { appendFileSync, existsSync, writeFileSync } from 'node:fs';
 import type { PeerResult } from './peer.ts';
+import type { Memory } from './phase.ts';
 import type { ProcStats } from './procs.ts';
 
 export interface Percentiles {
@@ -63,6 +64,8 @@ export interface PhaseResult {
   };
   latencyMs: Percentiles;
   cpuSeconds: Record<string, number>;
+  /** Per service, the peak of each memory figure over the phase's samples (every 500 ms). */
+  memoryMiB: Record<string, Memory>;
 }
 
 export interface RunResult {
@@ -124,11 +127,27 @@ export function markdown(run: RunResult): string {
       `| ${name} | ${r2(run.phases[0]?.cpuSeconds[name] ?? Number.NaN)} | ${r2(st.cpuSeconds)} | ${f(st.peakRssMiB)} |`,
     );
   }
+  const first = run.phases[0];
+  if (first) lines.push('', ...memoryTable(first));
   if (run.tpPerEvent) lines.push('', ...perEventTable(run.tpPerEvent));
   if (run.peers.length > 0) lines.push('', ...peerTable(run.peers));
   if (run.notes.length > 0) lines.push('', ...run.notes.map((n) => `- ${n}`));
   lines.push('', `Wall time ${f(run.wallSeconds)} s.`);
   return lines.join('\n');
+}
+
+/** What dominates each service's memory in the first phase: V8 heap or external (Buffers). */
+function memoryTable(p: PhaseResult): string[] {
+  const lines = [
+    `Memory in ${p.name}, peak of the 500 ms samples (MiB; external = Buffers and ArrayBuffers outside the V8 heap):`,
+    '',
+    '| service | RSS | heap used | heap total | external |',
+    '| --- | ---: | ---: | ---: | ---: |',
+  ];
+  for (const [name, m] of Object.entries(p.memoryMiB)) {
+    lines.push(`| ${name} | ${f(m.rss)} | ${f(m.heapUsed)} | ${f(m.heapTotal)} | ${f(m.external)} |`);
+  }
+  return lines;
 }
 
 /** What one event of the throughput phase cost: CPU per stage, records and bytes per internal topic. */

@@ -2,7 +2,7 @@
  * Bounded in-flight work: the partition window caps concurrent requests of a partition (the partition
  * is paused, not buffered), and the per-endpoint limit caps concurrent requests to one origin.
  */
-import { SecretBox } from '@hookpost/contracts';
+import { SecretBox, type Webhook } from '@hookpost/contracts';
 import type { DeliveryHandle } from '@hookpost/delivery';
 import { type Receiver, startReceiver } from '@hookpost/sender';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -32,8 +32,11 @@ function maxOverlap(arrivals: number[], serviceMs: number): number {
   return max;
 }
 
-async function setup(overrides: { partitionWindow: number; perEndpoint: number }) {
-  const env: TestEnv = await testEnv({ partitions: 1, retryTiers: TEST_TIERS.map((t) => t.name) });
+async function setup(
+  overrides: { partitionWindow: number; perEndpoint: number; maxInFlightBytes?: number },
+  partitions = 1,
+) {
+  const env: TestEnv = await testEnv({ partitions, retryTiers: TEST_TIERS.map((t) => t.name) });
   await provision(env);
   const receiver: Receiver = await startReceiver();
   const keys = SecretBox.generateSpec();
@@ -100,4 +103,36 @@ describe('backpressure', () => {
     expect(concurrency).toBeLessThanOrEqual(2);
     expect(concurrency).toBe(2);
   });
+
+  it.each([
+    // at the limit (two records fit), just past it, far past it (one record alone is over it)
+    ['at', 2, 2],
+    ['just past', 1.5, 2],
+    ['far past', 0.1, 1],
+  ])(
+    'the bytes in flight, %s the limit, cap records in flight across partitions',
+    async (_, records, most) => {
+      // Records of one size: a 20 kB body and ids of one length.
+      const big = (w: Webhook) => ({
+        ...makeBatch(w, 1),
+        body: JSON.stringify([{ pad: 'x'.repeat(20_000) }]),
+      });
+      const size = Buffer.byteLength(JSON.stringify(big(makeWebhook({}))));
+      const { receiver, batches, register } = await setup(
+        { partitionWindow: 64, perEndpoint: 16, maxInFlightBytes: Math.round(records * size) },
+        3,
+      );
+      const webhooks = await Promise.all(
+        Array.from({ length: 6 }, (_, i) => register(`/slow/${SLOW_MS}/b${i}`)),
+      );
+      await batches.send(Array.from({ length: 12 }, (_, i) => big(webhooks[i % 6]!)));
+      await waitFor(() => receiver.requests.length === 12, { what: 'all delivered' });
+      const concurrency = maxOverlap(
+        receiver.requests.map((r) => r.at),
+        SLOW_MS,
+      );
+      expect(concurrency).toBeLessThanOrEqual(most);
+      expect(concurrency).toBeGreaterThanOrEqual(1);
+    },
+  );
 });

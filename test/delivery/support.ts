@@ -25,6 +25,7 @@ function settings(env: TestEnv, overrides: Partial<DeliverySettings> = {}): Deli
     tiers: TEST_TIERS,
     jitter: 0.1,
     partitionWindow: 64,
+    maxInFlightBytes: 32 * 1024 * 1024,
     perEndpoint: 8,
     connectTimeoutMs: 2000,
     maxRetryAfterMs: 60_000,

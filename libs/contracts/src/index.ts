@@ -7,6 +7,7 @@ export {
   deadLetterMessage,
   deadLetterSource,
 } from './dead-letters.ts';
+export { dispatchText } from './dispatch-text.ts';
 export {
   compileFilter,
   FILTER_LIMITS,

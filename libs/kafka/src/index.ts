@@ -10,7 +10,7 @@ export {
   partitionForKey,
 } from './client.ts';
 export { HEADERS, type TopicCatalog, type TopicSpec, topicCatalog } from './definitions.ts';
-
+export { InFlightBytes } from './in-flight-bytes.ts';
 export { lastOffsets, topicOffsets, waitForOffsets } from './offsets.ts';
 export { PartitionConsumer, type RecordContext } from './partition-consumer.ts';
 export {

@@ -18,12 +18,16 @@
  *
  * Invariants: the committed offset of a partition never passes a record whose outcome is not durable;
  * per partition at most `window` records are tracked (in flight, waiting, or done behind an unfinished
- * one), and reaching it pauses the partition instead of buffering.
+ * one), and reaching it pauses the partition instead of buffering; across partitions, and across the
+ * consumers sharing one `InFlightBytes`, the values of the records in flight total at most its limit
+ * (plus one record), and reaching it pauses every partition that fetches until work finishes (what
+ * bounds a process's memory when records are large batches).
  */
 import type { Logger } from '@hookpost/logger';
 import type { Counter, Gauge } from '@hookpost/metrics';
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
 import { type CommitOffset, CommitScheduler } from './commit-scheduler.ts';
+import { InFlightBytes } from './in-flight-bytes.ts';
 import { PartitionState } from './partition-state.ts';
 import {
   type GroupMemberSettings,
@@ -57,6 +61,10 @@ export interface PartitionConsumerOptions extends GroupMemberSettings {
   logger: Logger;
   metrics: PartitionConsumerMetrics;
   window: number;
+  /** Bytes of record values in flight, shared by the consumers of a process (default: this consumer's own, 32 MiB). */
+  inFlightBytes?: InFlightBytes;
+  /** Largest fetch response (KafkaJS maxBytes; default 8 MiB): fetched records wait in memory until taken on. */
+  maxFetchBytes?: number;
   commitIntervalMs: number;
   now: () => number;
   /** When a record may be attempted; null = now. Records not due are held and the partition paused. */
@@ -71,6 +79,9 @@ const TRACKED_FACTOR = 16;
 /** Every this many commit intervals, owned partitions are committed again even without progress (see CommitScheduler). */
 const RECOMMIT_EVERY = 10;
 
+const DEFAULT_MAX_IN_FLIGHT_BYTES = 32 * 1024 * 1024;
+const DEFAULT_MAX_FETCH_BYTES = 8 * 1024 * 1024;
+
 export class PartitionConsumer {
   private readonly options: PartitionConsumerOptions;
   private readonly log: Logger;
@@ -81,6 +92,8 @@ export class PartitionConsumer {
   private stopping = false;
   private running = false;
   private inFlight = 0;
+  private readonly bytes: InFlightBytes;
+  private readonly unlisten: () => void;
   private idle: (() => void)[] = [];
 
   constructor(options: PartitionConsumerOptions) {
@@ -90,11 +103,13 @@ export class PartitionConsumer {
       consumer: options.name,
       topic: options.topic,
     });
+    this.bytes = options.inFlightBytes ?? new InFlightBytes(DEFAULT_MAX_IN_FLIGHT_BYTES);
+    this.unlisten = this.bytes.listen(() => this.resumeBytes());
     this.supervised = new SupervisedConsumer({
       kafka: options.kafka,
       name: options.supervisorName,
       logger: this.log,
-      config: memberConfig(options),
+      config: { ...memberConfig(options), maxBytes: options.maxFetchBytes ?? DEFAULT_MAX_FETCH_BYTES },
       setup: (c) => this.setup(c),
       onReset: () => this.reset(),
     });
@@ -183,6 +198,7 @@ export class PartitionConsumer {
     this.stopping = true;
     if (this.running) this.consumer?.pause([{ topic: this.options.topic }]);
     if (this.inFlight > 0) await new Promise<void>((r) => this.idle.push(r));
+    this.unlisten();
     for (const s of this.partitions.values()) s.clearTimer();
     await this.commits.stop();
     await this.supervised.stop();
@@ -246,6 +262,11 @@ export class PartitionConsumer {
         else heldUntil = Math.min(heldUntil, s.heldDue.get(s.tracker.committable) ?? now + 1000);
         break;
       }
+      if (this.bytes.full) {
+        // Work in flight (some partition's) finishes and resumes us.
+        s.pause('bytes');
+        break;
+      }
       const dueAt = this.options.dueAt?.(message) ?? null;
       if (dueAt !== null && dueAt > now) {
         s.tracker.hold(offset);
@@ -268,7 +289,9 @@ export class PartitionConsumer {
 
   private begin(s: PartitionState, ctx: RecordContext): void {
     const offset = Number(ctx.message.offset);
+    const bytes = ctx.message.value?.length ?? 0;
     this.inFlight += 1;
+    this.bytes.take(bytes);
     this.options
       .handle(ctx)
       .then(
@@ -289,8 +312,14 @@ export class PartitionConsumer {
       )
       .finally(() => {
         this.inFlight -= 1;
+        this.bytes.give(bytes);
         if (this.inFlight === 0) for (const r of this.idle.splice(0)) r();
       });
+  }
+
+  /** Resumes every partition paused for the bytes in flight (any of them may take the freed room). */
+  private resumeBytes(): void {
+    for (const s of this.partitions.values()) if (s.pausedFor('bytes')) s.resume('bytes');
   }
 
   /**

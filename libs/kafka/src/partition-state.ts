@@ -6,7 +6,7 @@
  */
 import { OffsetTracker } from './offset-tracker.ts';
 
-export type PauseReason = 'window' | 'due';
+export type PauseReason = 'window' | 'due' | 'bytes';
 
 export interface PartitionFlow {
   pause(partition: number): void;

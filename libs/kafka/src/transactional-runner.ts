@@ -35,6 +35,8 @@ export interface TransactionalRunnerOptions {
   partitionsConsumedConcurrently?: number;
   maxWaitTimeInMs?: number;
   maxBytesPerPartition?: number;
+  /** Largest fetch response, all partitions together (KafkaJS maxBytes; default 8 MiB). */
+  maxBytes?: number;
   sessionTimeoutMs?: number;
   /** Consumer name for health and metrics (bounded: one per role); defaults to the topic. */
   name?: string;
@@ -112,6 +114,7 @@ export class TransactionalRunner {
         readUncommitted: false,
         maxWaitTimeInMs: this.options.maxWaitTimeInMs ?? 200,
         maxBytesPerPartition: this.options.maxBytesPerPartition ?? 1024 * 1024,
+        maxBytes: this.options.maxBytes ?? 8 * 1024 * 1024,
         sessionTimeout: this.options.sessionTimeoutMs ?? 30_000,
         heartbeatInterval: Math.min(3000, Math.floor((this.options.sessionTimeoutMs ?? 30_000) / 3)),
       },

@@ -144,7 +144,7 @@ export class OtelTracing implements Tracing {
    * to every other event's context, as OpenTelemetry's messaging conventions do for a batch; the POST
    * then carries this trace. Links past the cap are counted on the span, not kept.
    */
-  private batchSpan(batch: BatchRecord, contexts: TraceContext[]): StageSpan {
+  private batchSpan(batch: Omit<BatchRecord, 'body'>, contexts: TraceContext[]): StageSpan {
     const [first, ...rest] = contexts;
     const links: Link[] = rest.slice(0, TRACE_LIMITS.maxLinks).map((c) => ({ context: spanContextOf(c) }));
     const parent = first ? trace.setSpanContext(ROOT_CONTEXT, spanContextOf(first)) : ROOT_CONTEXT;

@@ -24,7 +24,7 @@ export interface BatchTraces {
   /** Notes the context on the dispatch record of `eventId` for `webhookId`. */
   add(webhookId: string, eventId: string, headers: RecordHeaders | undefined): void;
   /** The batch's span, already ended: child of its first event's trace, linked to the others'. */
-  close(batch: BatchRecord): StageSpan;
+  close(batch: Omit<BatchRecord, 'body'>): StageSpan;
   /** Forgets everything (abort, revocation): the records are consumed again. */
   clear(): void;
 }

@@ -1,6 +1,7 @@
 import type { BatchRecord, DispatchRecord } from '@hookpost/contracts';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { type BatchSettings, WindowAccumulator } from './accumulator.ts';
+import { type BatchSettings, type ClosedBatch, WindowAccumulator } from './accumulator.ts';
 
 const rec = (i: number, webhook = 'w1', pad = 0): DispatchRecord => ({
   event_id: `e${i}`,
@@ -25,21 +26,30 @@ function run(n: number, options: { maxBytes?: number; pad?: number; format?: 'js
     windowMs: 30_000,
     maxBytes: options.maxBytes ?? 1 << 20,
   });
-  const early: BatchRecord[] = [];
+  const early: ClosedBatch[] = [];
   for (let i = 0; i < n; i += 1)
     early.push(
-      ...acc.add(rec(i, 'w1', options.pad), String(i), settings({ format: options.format }), 10 + i),
+      ...acc.add(
+        rec(i, 'w1', options.pad),
+        String(i),
+        settings(options.format ? { format: options.format } : {}),
+        10 + i,
+      ),
     );
   return { acc, early, late: acc.drain(99_999) };
 }
 
-const parse = (b: BatchRecord) =>
-  b.format === 'jsonl'
-    ? b.body
+/** The BatchRecord a closed batch's value is. */
+const record = (b: ClosedBatch): BatchRecord => JSON.parse(b.value.toString('utf8'));
+const parse = (b: ClosedBatch) => {
+  const { body } = record(b);
+  return b.format === 'jsonl'
+    ? body
         .trimEnd()
         .split('\n')
         .map((l) => JSON.parse(l))
-    : JSON.parse(b.body);
+    : JSON.parse(body);
+};
 
 describe('WindowAccumulator', () => {
   it.each([
@@ -73,13 +83,16 @@ describe('WindowAccumulator', () => {
     const { early, late } = run(40, { maxBytes: 2000, pad: 100 });
     const all = [...early, ...late];
     expect(all.length).toBeGreaterThan(1);
-    for (const b of all) expect(Buffer.byteLength(b.body)).toBeLessThanOrEqual(2000);
+    for (const b of all) {
+      expect(Buffer.byteLength(record(b).body)).toBe(b.bodyBytes);
+      expect(b.bodyBytes).toBeLessThanOrEqual(2000);
+    }
     expect(all.flatMap((b) => b.event_ids)).toEqual(Array.from({ length: 40 }, (_, i) => `e${i}`));
   });
 
   it('writes JSON Lines that parse back to exactly the payloads', () => {
     const { late } = run(3, { format: 'jsonl' });
-    expect(late[0]!.body).toBe('{"n":0,"pad":""}\n{"n":1,"pad":""}\n{"n":2,"pad":""}\n');
+    expect(record(late[0]!).body).toBe('{"n":0,"pad":""}\n{"n":1,"pad":""}\n{"n":2,"pad":""}\n');
   });
 
   it('respects the webhook max events and records times', () => {
@@ -143,5 +156,72 @@ describe('WindowAccumulator', () => {
       ['x', ['e1', 'e3']],
       ['y', ['e2']],
     ]);
+  });
+
+  it('the record is byte for byte JSON.stringify of the BatchRecord with the body joined from the payloads', () => {
+    // Payloads with quotes, backslashes, control characters, non-ASCII and lone surrogates: what the
+    // escaping of each piece must get exactly as escaping the whole body would.
+    const payload = fc.dictionary(
+      fc.string({ unit: 'binary', maxLength: 6 }),
+      fc.jsonValue({ maxDepth: 2 }),
+      {
+        maxKeys: 4,
+      },
+    );
+    fc.assert(
+      fc.property(
+        fc.array(payload, { minLength: 1, maxLength: 12 }),
+        fc.constantFrom('json' as const, 'jsonl' as const),
+        fc.integer({ min: 1, max: 12 }),
+        (payloads, format, maxEvents) => {
+          const acc = new WindowAccumulator({
+            topic: 't',
+            partition: 2,
+            windowMs: 30_000,
+            maxBytes: 1 << 20,
+          });
+          const closed = payloads.flatMap((p, i) =>
+            acc.add({ ...rec(i), payload: p }, String(i), settings({ format, maxEvents }), 5 + i),
+          );
+          closed.push(...acc.drain(50));
+          let i = 0;
+          for (const b of closed) {
+            const parts = b.event_ids.map(() => JSON.stringify(payloads[i++]));
+            const body = format === 'jsonl' ? `${parts.join('\n')}\n` : `[${parts.join(',')}]`;
+            const { value, bodyBytes, ...meta } = b;
+            const expected: BatchRecord = {
+              batch_id: meta.batch_id,
+              webhook_id: meta.webhook_id,
+              format: meta.format,
+              body,
+              event_ids: meta.event_ids,
+              first_enqueued_at: meta.first_enqueued_at,
+              oldest_event_at: meta.oldest_event_at,
+              created_at: meta.created_at,
+            };
+            expect(value.toString('utf8')).toBe(JSON.stringify(expected));
+            expect(value.equals(Buffer.from(JSON.stringify(expected)))).toBe(true);
+            expect(bodyBytes).toBe(Buffer.byteLength(body));
+          }
+          expect(i).toBe(payloads.length);
+          expect(acc.bytes).toBe(0);
+        },
+      ),
+      { numRuns: 40 },
+    );
+  }, 30_000);
+
+  it('counts the bytes it holds in the shared total and gives them back on close and reset', () => {
+    const held = { bytes: 0 };
+    const a = new WindowAccumulator({ topic: 't', partition: 0, windowMs: 30_000, maxBytes: 1 << 20, held });
+    const b = new WindowAccumulator({ topic: 't', partition: 1, windowMs: 30_000, maxBytes: 1 << 20, held });
+    a.add(rec(0), '0', settings(), 0);
+    b.add(rec(1, 'w2'), '0', settings({ webhookId: 'w2' }), 0);
+    expect(held.bytes).toBe(a.bytes + b.bytes);
+    expect(a.bytes).toBe(Buffer.byteLength(JSON.stringify(JSON.stringify(rec(0).payload))) - 2);
+    a.drain(1);
+    expect(held.bytes).toBe(b.bytes);
+    b.reset();
+    expect(held.bytes).toBe(0);
   });
 });

@@ -21,9 +21,9 @@ export const schema = {
       env: 'BATCH_MAX_BYTES',
     },
     maxBufferedBytes: {
-      doc: "Open batches' body bytes per input partition above which every open batch of the partition closes and commits at once; bounds memory when many webhooks each stay below their max.",
+      doc: "Bytes held in open batches across this instance's partitions above which a partition closes every open batch of its own and commits after its fetch; bounds the instance's memory when many webhooks each stay below their max.",
       format: 'nat',
-      default: 32 * 1024 * 1024,
+      default: 64 * 1024 * 1024,
       env: 'BATCH_MAX_BUFFERED_BYTES',
     },
   },

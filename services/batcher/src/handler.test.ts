@@ -32,6 +32,23 @@ function manualClock() {
 
 const message = (offset: number, webhook: string) => dispatchMessage(offset, webhook);
 
+function handlerDeps(webhooks: Record<string, Partial<Webhook>>, clock: Clock) {
+  return {
+    webhook: (id: string) =>
+      webhooks[id]
+        ? ({ id, format: 'json', batch: { max_events: 500, window_ms: 30_000 }, ...webhooks[id] } as Webhook)
+        : undefined,
+    topics: { batches: 'batches', dlq: 'dlq', watermarks: 'marks' },
+    readWatermarks: async () => {},
+    windowMs: 30_000,
+    maxBytes: 1 << 20,
+    maxBufferedBytes: 1000,
+    clock,
+    metrics: batcherMetrics(createRegistry()),
+    logger: createLogger({ name: 't', level: 'silent' }),
+  };
+}
+
 function setup(webhooks: Record<string, Partial<Webhook>>) {
   const { clock, advance } = manualClock();
   const sent: OutputRecord[] = [];
@@ -49,20 +66,7 @@ function setup(webhooks: Record<string, Partial<Webhook>>) {
       handler.committed!();
     },
   };
-  const handler = batcherHandler({
-    webhook: (id) =>
-      webhooks[id]
-        ? ({ id, format: 'json', batch: { max_events: 500, window_ms: 30_000 }, ...webhooks[id] } as Webhook)
-        : undefined,
-    topics: { batches: 'batches', dlq: 'dlq', watermarks: 'marks' },
-    readWatermarks: async () => {},
-    windowMs: 30_000,
-    maxBytes: 1 << 20,
-    maxBufferedBytes: 1000,
-    clock,
-    metrics: batcherMetrics(createRegistry()),
-    logger: createLogger({ name: 't', level: 'silent' }),
-  })(control);
+  const handler = batcherHandler(handlerDeps(webhooks, clock))(control);
   const feed = async (messages: KafkaMessage[]) => {
     const decision = await handler.onMessages(messages, tx, async () => {});
     position = Number(messages.at(-1)!.offset) + 1;
@@ -122,6 +126,26 @@ describe('batcher handler', () => {
     const many = Array.from({ length: 200 }, (_, i) => message(i, i % 2 ? 'a' : 'b'));
     expect(await s.feed(many)).toBe('commit');
     expect(s.sent.flatMap((r) => JSON.parse(String(r.value)).event_ids)).toHaveLength(200);
+  });
+
+  it("the byte bound is the instance's: the partition whose fetch takes the total past it closes its own batches", async () => {
+    const sent: OutputRecord[] = [];
+    const tx: PartitionTx = { send: async (r) => void sent.push(...r) };
+    const factory = batcherHandler(handlerDeps({ a: {}, b: {} }, manualClock().clock));
+    const control = (partition: number): PartitionControl => ({
+      topic: 'dispatch',
+      partition,
+      commit: async (fn) => fn(tx),
+    });
+    const [p0, p1] = [factory(control(0)), factory(control(1))];
+    // ~590 bytes each: either partition alone stays below the bound of 1000, both together pass it.
+    const fetch = (webhook: string) => Array.from({ length: 60 }, (_, i) => message(i, webhook));
+    expect(await p0.onMessages(fetch('a'), tx, async () => {})).toBe('hold');
+    expect(sent).toEqual([]);
+    expect(await p1.onMessages(fetch('b'), tx, async () => {})).toBe('commit');
+    expect(sent.map((r) => [r.key, JSON.parse(String(r.value)).event_ids.length])).toEqual([['b', 60]]);
+    // With partition 1's bytes given back, partition 0's next fetch stays below the bound again.
+    expect(await p0.onMessages([message(60, 'a')], tx, async () => {})).toBe('hold');
   });
 
   it('after a reset (abort) nothing of the old window is produced', async () => {

@@ -7,17 +7,11 @@
  * webhooks.batcher-watermarks with the input partition's number; a new owner reads them before its
  * first records and skips what already left. An abort resets: its records are consumed again.
  */
-import {
-  type BatchRecord,
-  type DeadLetterMessage,
-  LIMITS,
-  parseDispatchRecord,
-  type Webhook,
-} from '@hookpost/contracts';
+import { type DeadLetterMessage, LIMITS, parseDispatchRecord, type Webhook } from '@hookpost/contracts';
 import type { OutputRecord, PartitionControl, PartitionHandler, PartitionTx } from '@hookpost/kafka';
 import type { Logger } from '@hookpost/logger';
 import type { Tracing } from '@hookpost/tracing';
-import { type BatchSettings, WindowAccumulator } from './accumulator.ts';
+import { type BatchSettings, type ClosedBatch, type Held, WindowAccumulator } from './accumulator.ts';
 import { deadLetter } from './dead-letters.ts';
 import type { BatcherMetrics } from './metrics.ts';
 import { commitOffset, poisonKey, Watermarks, webhookKey } from './watermarks.ts';
@@ -37,7 +31,10 @@ export interface BatcherDeps {
   /** Longest a batch stays open; caps each webhook's `batch.window_ms`. */
   windowMs: number;
   maxBytes: number;
-  /** Open batches' bytes per partition above which every open batch closes (bounds memory with many webhooks). */
+  /**
+   * Bytes held in open batches, across this process's partitions, above which a partition closes every
+   * open batch of its own after its fetch (bounds memory with many webhooks each below their max).
+   */
   maxBufferedBytes: number;
   clock: Clock;
   metrics: BatcherMetrics;
@@ -64,6 +61,7 @@ function settingsOf(w: Webhook): BatchSettings {
 }
 
 export function batcherHandler(deps: BatcherDeps) {
+  const held: Held = { bytes: 0 };
   return (control: PartitionControl): PartitionHandler => {
     const { partition } = control;
     const marks = new Watermarks();
@@ -72,6 +70,7 @@ export function batcherHandler(deps: BatcherDeps) {
       partition,
       windowMs: deps.windowMs,
       maxBytes: deps.maxBytes,
+      held,
       onClose: (webhookId, lastOffset) => marks.emitted(webhookKey(partition, webhookId), BigInt(lastOffset)),
     });
     deps.metrics.track(acc);
@@ -82,14 +81,14 @@ export function batcherHandler(deps: BatcherDeps) {
     /** When records were first sent in the open transaction (it must commit soon after), if any. */
     let sentAt: number | undefined;
 
-    const toRecords = (batches: BatchRecord[]): OutputRecord[] =>
+    const toRecords = (batches: ClosedBatch[]): OutputRecord[] =>
       batches.map((b) => {
         deps.metrics.produced(b);
         const span = traces?.close(b);
         return {
           topic: deps.topics.batches,
           key: b.webhook_id,
-          value: JSON.stringify(b),
+          value: b.value,
           ...(span && { headers: span.headers }),
         };
       });
@@ -184,8 +183,8 @@ export function batcherHandler(deps: BatcherDeps) {
           if (out.length > 0) await send(tx, out.splice(0));
           if (i > 0 && i % HEARTBEAT_EVERY === 0) await heartbeat();
         }
-        if (acc.bytes > deps.maxBufferedBytes) {
-          // Many webhooks each below their max: close them all now rather than hold more in memory.
+        if (held.bytes > deps.maxBufferedBytes && acc.openBatches > 0) {
+          // Many webhooks each below their max: close this partition's now rather than hold more in memory.
           clearTimer();
           out.push(...toRecords(acc.drain(deps.clock.now())));
           await send(tx, out);

@@ -66,7 +66,7 @@ export function batcherMetrics(registry: Registry) {
     track(t: Tracked) {
       accumulators.add(new WeakRef(t));
     },
-    produced(b: BatchRecord) {
+    produced(b: Pick<BatchRecord, 'event_ids' | 'created_at' | 'first_enqueued_at'>) {
       batches.inc();
       size.observe(b.event_ids.length);
       fill.observe(Math.max(0, b.created_at - b.first_enqueued_at) / 1000);

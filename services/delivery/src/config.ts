@@ -61,6 +61,12 @@ export const schema = {
       default: DELIVERY_DEFAULTS.partitionWindow,
       env: 'DELIVERY_PARTITION_WINDOW',
     },
+    maxInFlightBytes: {
+      doc: "Bytes of records in flight in this process (main and tier consumers together); reaching it pauses fetching until work finishes (bounds the process's memory).",
+      format: positive,
+      default: DELIVERY_DEFAULTS.maxInFlightBytes,
+      env: 'DELIVERY_MAX_IN_FLIGHT_BYTES',
+    },
     perEndpoint: {
       doc: 'Concurrent requests to one origin (scheme, host, port) from this process; also its connection pool size.',
       format: positive,
@@ -127,6 +133,7 @@ export interface DeliveryConfig extends CommonConfig {
     tiers: string;
     jitter: number;
     partitionWindow: number;
+    maxInFlightBytes: number;
     perEndpoint: number;
     connectTimeoutMs: number;
     maxRetryAfterMs: number;

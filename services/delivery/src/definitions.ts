@@ -9,6 +9,12 @@ export const DEFAULT_TIERS = '10s,100s,5m,30m,2h,5h,10h';
 export const DELIVERY_DEFAULTS = {
   /** Records of one partition accepted but not yet committable (in flight, waiting, or done behind one that is not). */
   partitionWindow: 64,
+  /**
+   * Bytes of batch records in flight in a process, every consumer together (a batch is up to
+   * BATCH_MAX_BYTES of body): reaching it pauses fetching. 64 windows of 1 MiB batches on 12 partitions
+   * of one topic would otherwise be ~770 MiB.
+   */
+  maxInFlightBytes: 32 * 1024 * 1024,
   /** Concurrent requests to one origin from this process; also the undici connection pool per origin. */
   perEndpoint: 8,
   /** Positive jitter as a fraction of the tier delay: 0.1 → 10 s becomes 10–11 s. */

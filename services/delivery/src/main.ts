@@ -37,6 +37,7 @@ await runService<DeliveryConfig>({
         tiers,
         jitter: d.jitter,
         partitionWindow: d.partitionWindow,
+        maxInFlightBytes: d.maxInFlightBytes,
         perEndpoint: d.perEndpoint,
         connectTimeoutMs: d.connectTimeoutMs,
         maxRetryAfterMs: d.maxRetryAfterMs,

@@ -4,7 +4,14 @@
  * integration tests call it directly (or spawn main.ts when a real process must die).
  */
 import { PARSE_FAILURES, SecretBox } from '@hookpost/contracts';
-import { HEADERS, type Kafka, PartitionConsumer, recordSkipper, type TopicCatalog } from '@hookpost/kafka';
+import {
+  HEADERS,
+  InFlightBytes,
+  type Kafka,
+  PartitionConsumer,
+  recordSkipper,
+  type TopicCatalog,
+} from '@hookpost/kafka';
 import type { Logger } from '@hookpost/logger';
 import type { Registry } from '@hookpost/metrics';
 import { HttpSender, type SsrfAllow } from '@hookpost/sender';
@@ -116,6 +123,8 @@ export async function startDelivery(deps: DeliveryDeps): Promise<DeliveryHandle>
     logger,
     metrics,
     window: settings.partitionWindow,
+    // One budget for every consumer of the process (main and each tier).
+    inFlightBytes: new InFlightBytes(settings.maxInFlightBytes),
     maxWaitTimeMs: settings.maxWaitTimeMs,
     commitIntervalMs: settings.commitIntervalMs,
     sessionTimeoutMs: settings.sessionTimeoutMs,

@@ -3,7 +3,13 @@
  * records to produce. Pure apart from the injected decoder; the partition's transaction (the caller)
  * produces the records and commits the offset with them, so each (event, webhook) leaves exactly once.
  */
-import { type DispatchRecord, filterPredicate, filterSubject, type Webhook } from '@hookpost/contracts';
+import {
+  type DispatchRecord,
+  dispatchText,
+  filterPredicate,
+  filterSubject,
+  type Webhook,
+} from '@hookpost/contracts';
 import { type DecodeResult, type EmailEvent, isEventType } from '@hookpost/events';
 import type { KafkaMessage, OutputRecord } from '@hookpost/kafka';
 import type { Tracing } from '@hookpost/tracing';
@@ -14,7 +20,7 @@ import {
   type TraceHeaders,
   unknownTypeLetter,
 } from './dead-letters.ts';
-import { envelope, isoMicros, renderData } from './render.ts';
+import { envelope, envelopeText, isoMicros, renderData } from './render.ts';
 
 export interface FanoutDeps {
   /** Throws only for transient failures (registry down): the batch is retried, never dead-lettered. */
@@ -71,6 +77,8 @@ export async function fanOut(
   let filtered = 0;
   // What filters see, built once per event and only when a matched webhook has a filter.
   let subject: Record<string, unknown> | undefined;
+  // The shared `data` is serialised once per event; each webhook's record is written around it.
+  let dataJson: string | undefined;
   for (const webhook of webhooks) {
     if (webhook.filter) {
       subject ??= filterSubject(event.type, event.domain_id, isoMicros(event.created_at), rendered.data);
@@ -80,25 +88,22 @@ export async function fanOut(
         continue;
       }
     }
-    const record: DispatchRecord = {
+    const fields = {
       event_id: event.id,
       webhook_id: webhook.id,
       type: event.type,
       event_created_at: event.created_at,
       dispatched_at: now,
-      payload: envelope(event, webhook, rendered.data),
     };
     if (webhook.status === 'active') {
       dispatched += 1;
-      records.push({
-        topic: deps.topics.dispatch,
-        key: webhook.id,
-        value: JSON.stringify(record),
-        ...(trace && { headers: trace }),
-      });
+      dataJson ??= JSON.stringify(rendered.data);
+      const value = dispatchText(fields, envelopeText(event, webhook, dataJson));
+      records.push({ topic: deps.topics.dispatch, key: webhook.id, value, ...(trace && { headers: trace }) });
     } else {
       // Kept for replay after resume, not lost.
       suspended += 1;
+      const record: DispatchRecord = { ...fields, payload: envelope(event, webhook, rendered.data) };
       records.push({
         topic: deps.topics.dlq,
         ...suspendedLetter(source, message.offset, record, now, trace).record,
