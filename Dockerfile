@@ -31,6 +31,7 @@ COPY libs/metrics/package.json libs/metrics/
 COPY libs/sender/package.json libs/sender/
 COPY libs/service/package.json libs/service/
 COPY libs/subscriptions/package.json libs/subscriptions/
+COPY libs/tracing/package.json libs/tracing/
 COPY services/api/package.json services/api/
 COPY services/batcher/package.json services/batcher/
 COPY services/delivery/package.json services/delivery/

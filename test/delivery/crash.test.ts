@@ -43,6 +43,9 @@ function start(): RunningProcess {
     DELIVERY_HEARTBEAT_INTERVAL_MS: '1000',
     DELIVERY_MAX_WAIT_MS: '50',
     LOG_LEVEL: 'info',
+    // The 40 failures must be retried through the short test tiers; an open circuit (30 s) would
+    // exhaust them (that interaction is circuit-breaker.test.ts's), this test is about the crash.
+    DELIVERY_BREAKER_FAILURES: '1000',
   });
 }
 
