@@ -147,6 +147,13 @@ describe('console in a real browser', () => {
     );
     expect((await api.call('GET', `/v1/webhooks/${id}`)).body.data.filter).toBeNull();
     await filterBox.fill('{"data":{"template_id":{"$in":["tpl-1"]}}}');
+    // The rate limit: past its bound the API's message is shown beside it; then a valid one is saved.
+    const rateBox = page.getByLabel('Rate limit', { exact: false });
+    await rateBox.fill('5000');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await waitFor(async () => ((await page.locator('#e-rate_limit').textContent()) ?? '').length > 0);
+    expect((await api.call('GET', `/v1/webhooks/${id}`)).body.data.rate_limit).toBeNull();
+    await rateBox.fill('2.5');
     await page.getByLabel('Enabled').uncheck();
     await page.getByRole('button', { name: 'Save' }).click();
     await page.getByText('Saved.').waitFor();
@@ -154,6 +161,7 @@ describe('console in a real browser', () => {
     expect((await api.call('GET', `/v1/webhooks/${id}`)).body.data.filter).toEqual({
       data: { template_id: { $in: ['tpl-1'] } },
     });
+    expect((await api.call('GET', `/v1/webhooks/${id}`)).body.data.rate_limit).toEqual({ per_second: 2.5 });
     await page.getByRole('button', { name: 'Delete…' }).click();
     await page.getByRole('button', { name: 'Cancel' }).click();
     expect((await api.call('GET', `/v1/webhooks/${id}`)).status).toBe(200);

@@ -13,6 +13,9 @@ export const LIMITS = {
   minTimeoutMs: 1_000,
   maxTimeoutMs: 30_000,
   nameMax: 191,
+  /** `rate_limit.per_second`: one request every 10 s at the least, 1 000 per second at the most. */
+  minRatePerSecond: 0.1,
+  maxRatePerSecond: 1000,
   secretGraceMs: 24 * 60 * 60 * 1000,
 } as const;
 
@@ -61,6 +64,11 @@ export interface Webhook {
    * every event of the subscribed types. Absent in documents written before the field existed.
    */
   filter?: WebhookFilter | null;
+  /**
+   * Requests (batches) per second at most, per delivery consumer (docs/receiving.md). Absent or null:
+   * no limit of its own (the per-origin limit still applies). Absent in documents written before it.
+   */
+  rate_limit?: { per_second: number } | null;
   created_at: number;
   updated_at: number;
   /** Incremented on every write; lets readers tell a newer document from an older one. */

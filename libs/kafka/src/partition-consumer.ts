@@ -302,6 +302,11 @@ export class PartitionConsumer {
           if (s.pausedFor('window') && (!this.full(s) || s.tracker.pending === 0)) s.resume('window');
         },
         (error: unknown) => {
+          if ((error as Error)?.name === 'AbortError') {
+            // The handler gave up waiting because we stop (e.g. for a rate limit): redone by the next owner.
+            this.log.info({ partition: s.partition, offset }, 'record left uncommitted at shutdown');
+            return;
+          }
           // handle() retries its own failures; reaching here is a bug. The record stays unfinished so
           // the commit point never passes it (a restart redelivers it) and the window bounds the damage.
           this.log.error(

@@ -54,6 +54,20 @@ const common = {
   },
   auth: authInput,
   filter: filterInput,
+  rate_limit: {
+    type: ['object', 'null'],
+    additionalProperties: false,
+    required: ['per_second'],
+    properties: {
+      per_second: {
+        type: 'number',
+        minimum: LIMITS.minRatePerSecond,
+        maximum: LIMITS.maxRatePerSecond,
+        description: `Requests (batches) per second at most, ${LIMITS.minRatePerSecond} to ${LIMITS.maxRatePerSecond}; decimals allowed (0.5: one every 2 s). Bursts of up to floor(per_second) after an idle second. A 429 with Retry-After from the endpoint holds deliveries until then and halves the rate for a while.`,
+      },
+    },
+    description: 'Per-webhook rate limit; null removes it. Deliveries beyond it wait, none is dropped.',
+  },
 };
 
 export const createBody = {
@@ -177,6 +191,11 @@ export const webhookObject = {
       properties: { type: { type: 'string' }, username: { type: 'string' }, param: { type: 'string' } },
     },
     filter: filterOutput,
+    rate_limit: {
+      type: ['object', 'null'],
+      properties: { per_second: { type: 'number' } },
+      description: 'Requests (batches) per second at most; null: none of its own.',
+    },
     version: { type: 'integer' },
     created_at: nullableString,
     updated_at: nullableString,

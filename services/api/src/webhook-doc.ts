@@ -34,6 +34,7 @@ export interface WebhookInput {
   timeout_seconds?: number;
   auth?: AuthInput | null;
   filter?: WebhookFilter | null;
+  rate_limit?: { per_second: number } | null;
 }
 
 export type FieldErrors = Record<string, string[]>;
@@ -97,6 +98,7 @@ export function createWebhook(
     timeout_ms: (input.timeout_seconds ?? LIMITS.defaultTimeoutMs / 1000) * 1000,
     auth: toAuth(input.auth),
     ...(storedFilter(input.filter) ? { filter: storedFilter(input.filter) } : {}),
+    ...(input.rate_limit ? { rate_limit: { per_second: input.rate_limit.per_second } } : {}),
     created_at: now,
     updated_at: now,
     version: 1,
@@ -120,6 +122,9 @@ export function updateWebhook(w: Webhook, input: WebhookInput, now: number): Web
     timeout_ms: input.timeout_seconds !== undefined ? input.timeout_seconds * 1000 : w.timeout_ms,
     auth: input.auth !== undefined ? toAuth(input.auth) : w.auth,
     ...(input.filter !== undefined ? { filter: storedFilter(input.filter) } : {}),
+    ...(input.rate_limit !== undefined
+      ? { rate_limit: input.rate_limit ? { per_second: input.rate_limit.per_second } : null }
+      : {}),
     updated_at: now,
     version: w.version + 1,
   };
@@ -178,6 +183,7 @@ export function present(w: Webhook, now: number) {
           ? { type: 'basic' as const, username: w.auth.username }
           : { type: 'token' as const, param: w.auth.param },
     filter: w.filter ?? null,
+    rate_limit: w.rate_limit ? { per_second: w.rate_limit.per_second } : null,
     version: w.version,
     created_at: iso(w.created_at),
     updated_at: iso(w.updated_at),

@@ -3,7 +3,9 @@
  * (within the endpoint's concurrency limit), decide what follows, and produce the attempt record plus
  * the retry record or dead letter in one acknowledged send. Resolves only when that send is acked, so
  * the caller may then let the commit point pass the record. Never rejects: a failed produce is retried
- * (the record stays in flight; a crash meanwhile redelivers it, at least once).
+ * (the record stays in flight; a crash meanwhile redelivers it, at least once). The one rejection:
+ * shutdown beginning while an attempt waits for its webhook's rate (AbortError; the record stays
+ * uncommitted).
  */
 import {
   type AttemptOutcome,
@@ -24,10 +26,12 @@ import type { StageSpan, Tracing } from '@hookpost/tracing';
 import type { TopicMessages } from './adapters/outbox.ts';
 import { type CircuitBreakers, isCircuitFailure } from './domain/breaker.ts';
 import { endpointKey, type KeyedLimiter } from './domain/limiter.ts';
+import { RateLimits } from './domain/rate-limit.ts';
 import { attemptOutcome, attemptRecord, retryRecord } from './domain/records.ts';
 import { decide, MAIN_TIER, type Tier } from './domain/retry-policy.ts';
 import type { DeliveryMetrics } from './metrics.ts';
 import { statusClass } from './metrics.ts';
+import { RateGates } from './rate-gate.ts';
 
 /** The HTTP attempt (HttpSender.send in production; tests may inject another). */
 export type Send = (request: SendInput) => Promise<SendOutcome>;
@@ -49,6 +53,8 @@ export interface DelivererOptions {
   produceRetryMs: number;
   /** Aborted at shutdown: a produce that keeps failing then gives up (the record stays uncommitted). */
   signal?: AbortSignal;
+  /** Per-webhook rate limits and 429 Retry-After holds (default: this deliverer's own). */
+  rates?: RateLimits;
   /** Spans of attempts, retries and dead letters (default: off). */
   tracing?: Tracing;
 }
@@ -69,8 +75,13 @@ export class Deliverer {
   private readonly o: DelivererOptions;
   private readonly log: Logger;
 
+  private readonly rates: RateLimits;
+  private readonly gates: RateGates;
+
   constructor(options: DelivererOptions) {
     this.o = options;
+    this.rates = options.rates ?? new RateLimits();
+    this.gates = new RateGates(this.rates, options.now);
     this.log = options.logger.child({ component: 'deliverer' });
   }
 
@@ -119,6 +130,8 @@ export class Deliverer {
       attempt: job.attempt,
       tier: job.tier,
     });
+    await this.paced(batch.webhook_id);
+    // Looked up after the wait: the webhook may have changed (suspended, deleted) meanwhile.
     const webhook = this.o.lookup(batch.webhook_id);
     if (!webhook) return this.dead(job, 'deleted', 'webhook no longer exists', [], log);
     if (webhook.status === 'suspended' || !webhook.enabled)
@@ -132,6 +145,7 @@ export class Deliverer {
 
     const span = this.o.tracing?.attempt(ctx.message, batch, job.attempt, job.tier);
     const { at, r } = await this.exchange(job, webhook, span?.traceparent);
+    if (r.status !== null) this.rates.record(webhook.id, r.status, r.retryAfterMs, this.o.now());
     const history = [...job.history, attemptOutcome(job.attempt, job.tier, at, r)];
     const decision = decide({
       outcome: r,
@@ -186,6 +200,31 @@ export class Deliverer {
     if (decision.kind === 'dead') return this.dead(job, decision.reason, r.error, history, log, items, span);
     await this.publish(items, log);
     log.debug({ status: r.status, latencyMs: r.latencyMs }, 'delivered');
+  }
+
+  /**
+   * Waits for the webhook's next request slot (`rate_limit.per_second`, a 429's Retry-After) on a
+   * timer: the record stays in flight, so its partition's window fills and the partition pauses
+   * rather than buffering; nothing is dropped and the wait is not a failed attempt.
+   */
+  private async paced(webhookId: string): Promise<void> {
+    const wait = this.gates.wait(webhookId, this.o.lookup(webhookId)?.rate_limit?.per_second);
+    if (!wait) return;
+    this.o.metrics.rateLimited.inc();
+    this.o.metrics.rateWaiting.inc();
+    try {
+      await wait;
+    } finally {
+      this.o.metrics.rateWaiting.dec();
+    }
+  }
+
+  /**
+   * Shutdown begins: attempts waiting for their webhook's rate end with an AbortError, their records
+   * uncommitted (redelivered to the next owner), so a slow rate never holds a shutdown.
+   */
+  stopWaiting(): void {
+    this.gates.stop();
   }
 
   /**

@@ -26,6 +26,8 @@ export class DeliveryMetrics {
   readonly circuitsOpen: Gauge;
   readonly circuitTransitions: Counter<'to'>;
   readonly circuitRefused: Counter;
+  readonly rateLimited: Counter;
+  readonly rateWaiting: Gauge;
 
   constructor(registry: Registry) {
     const registers = [registry];
@@ -125,6 +127,16 @@ export class DeliveryMetrics {
     this.circuitRefused = new Counter({
       name: 'webhooks_delivery_circuit_refused_total',
       help: 'Attempts not made because the webhook circuit was open; each went to the retry path as circuit_open',
+      registers,
+    });
+    this.rateLimited = new Counter({
+      name: 'webhooks_delivery_rate_limited_total',
+      help: "Attempts that waited for their webhook's rate_limit.per_second or a 429 Retry-After before being sent",
+      registers,
+    });
+    this.rateWaiting = new Gauge({
+      name: 'webhooks_delivery_rate_waiting',
+      help: "Attempts waiting now for their webhook's rate limit (each holds a place in its partition's window)",
       registers,
     });
   }

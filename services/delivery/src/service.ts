@@ -204,6 +204,7 @@ export async function startDelivery(deps: DeliveryDeps): Promise<DeliveryHandle>
     stop: async () => {
       // Consumers first: they stop fetching and let in-flight work reach a durable outcome.
       const stopping = Promise.all(consumers.map((c) => c.stop()));
+      deliverer.stopWaiting();
       await stopping;
       abort.abort();
       await suspender?.stop();

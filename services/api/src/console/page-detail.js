@@ -4,6 +4,12 @@
 import { filterFieldHtml, readFilter, showFilterErrors } from './filter-field.js';
 import { $, api, crumbs, enc, esc, eventList, fieldErrors, ms, render, statusText, when } from './lib.js';
 
+/** The rate limit to send: null when empty; otherwise the number as typed (the API names a mistake). */
+function rateLimit(text) {
+  const t = text.trim();
+  return t === '' ? null : { per_second: Number(t) };
+}
+
 function secretsHtml(w) {
   const [newest, ...older] = w.secrets;
   const grace = older
@@ -29,6 +35,7 @@ export async function detailPage(id) {
     <label for="f-url">URL</label><input id="f-url" type="url" size="50" value="${esc(w.url)}"><span class="field-error" id="e-url"></span>
     <label for="f-events">Events (comma-separated)</label><input id="f-events" size="50" value="${esc(w.events.join(', '))}"><span class="field-error" id="e-events"></span>
     ${filterFieldHtml(w)}
+    <label for="f-rate_limit">Rate limit (requests per second, 0.1 to 1000; empty: none)</label><input id="f-rate_limit" type="number" min="0.1" max="1000" step="any" inputmode="decimal" value="${w.rate_limit ? esc(String(w.rate_limit.per_second)) : ''}" aria-describedby="e-rate_limit"><span class="field-error" id="e-rate_limit"></span>
     <label for="f-enabled" class="inline"><input id="f-enabled" type="checkbox" ${w.enabled ? 'checked' : ''}> Enabled</label>
     <button type="submit">Save</button> <span id="saved" role="status" aria-live="polite"></span></form>
     <h2>Signing secret</h2>
@@ -83,7 +90,7 @@ export async function detailPage(id) {
   );
   $('edit').addEventListener('submit', (e) => {
     e.preventDefault();
-    for (const f of ['name', 'url', 'events']) $(`e-${f}`).textContent = '';
+    for (const f of ['name', 'url', 'events', 'rate_limit']) $(`e-${f}`).textContent = '';
     $('saved').textContent = '';
     const filter = readFilter();
     if (!filter.ok) {
@@ -96,6 +103,7 @@ export async function detailPage(id) {
       events: eventList($('f-events').value),
       enabled: $('f-enabled').checked,
       filter: filter.value,
+      rate_limit: rateLimit($('f-rate_limit').value),
     })
       .then(({ data }) => {
         current = data;
