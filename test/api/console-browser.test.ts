@@ -98,6 +98,8 @@ describe('console in a real browser', () => {
     await page.getByRole('button', { name: 'Create' }).click();
     await page.getByRole('heading', { name: 'Orders' }).waitFor();
     const id = decodeURIComponent(new URL(page.url()).hash.split('/')[2] ?? '');
+    // A new webhook has no attempt yet: its circuit is closed.
+    expect(await page.locator('#circuit').textContent()).toBe('Circuit: closed');
     const secret = (await api.call('GET', `/v1/webhooks/${id}`)).body.data.secret as string;
     // The secret reaches the page only after the explicit click.
     expect(await page.content()).not.toContain(secret);

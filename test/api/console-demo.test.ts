@@ -117,6 +117,10 @@ describe('the console over `npm start`', () => {
     // and one attempt's detail.
     await open(`#/webhooks/${ids.failing}`, 'suspended: exhausted');
     expect(await page.getByLabel('Name').inputValue()).toBe(HOOKS.failing);
+    // Its circuit, as the real delivery recorded it on its newest attempt: opened by its 500s.
+    expect(await main()).toMatch(
+      /Circuit: (open: no requests until the probe|half-open: the next attempt is the probe) after [1-9]\d* failed attempts in a row/,
+    );
     await shoot(page, 'webhook-detail');
     await open(`#/webhooks/${ids.failing}/attempts`, /HTTP 500/);
     const attempts = page.getByRole('table', { name: /^[1-9]\d* attempts?/ });

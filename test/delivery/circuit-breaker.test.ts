@@ -132,5 +132,25 @@ describe('per-webhook circuit breaker', () => {
     // Two failures, then exactly one delivery per batch: no request was made while the circuit was open.
     expect(f.receiver.requests.filter((r) => r.path.startsWith('/fail'))).toHaveLength(2 + list.length);
     expect(f.dlq.values()).toEqual([]);
+    // Each attempt record carries the circuit right after it (what the API shows): open with its probe
+    // time on the refused ones, closed with no streak on the deliveries.
+    await waitFor(
+      () =>
+        list.every((b) =>
+          f.attempts.values().some((a) => a.batch_id === b.batch_id && a.outcome === 'delivered'),
+        ),
+      { what: 'delivered attempts recorded' },
+    );
+    const mine = f.attempts.values().filter((a) => a.webhook_id === flaky.id);
+    for (const a of mine.filter((x) => x.error === 'circuit_open')) {
+      expect(a.circuit?.state).toBe('open');
+      expect(a.circuit?.failures).toBe(2);
+      expect(a.circuit?.probe_at).toBeGreaterThan(a.at - 1);
+    }
+    for (const a of mine.filter((x) => x.outcome === 'delivered'))
+      expect(a.circuit).toEqual({ state: 'closed', failures: 0, probe_at: null });
+    const failed = mine.filter((x) => x.status === 500).sort((x, y) => x.at - y.at);
+    expect(failed.map((a) => a.circuit?.failures)).toEqual([1, 2]);
+    expect(failed[1]!.circuit?.state).toBe('open');
   });
 });

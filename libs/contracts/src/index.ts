@@ -25,6 +25,7 @@ export {
   parseRetryRecord,
 } from './record-schemas.ts';
 export {
+  type AttemptCircuit,
   type AttemptOutcome,
   type AttemptRecord,
   type BatchRecord,

@@ -97,7 +97,7 @@ const deadLetterSchema = doc({
   source: { oneOf: [{ type: 'null' }, sourceSchema] },
 });
 
-const attemptSchema = doc({
+const attemptBase = doc({
   webhook_id: id,
   batch_id: id,
   attempt: attemptNo,
@@ -110,6 +110,22 @@ const attemptSchema = doc({
   response_excerpt: textOrNull,
   event_count: natural,
 });
+/** `circuit` is optional: records written before it existed have none. */
+const attemptSchema = {
+  ...attemptBase,
+  properties: {
+    ...attemptBase.properties,
+    circuit: {
+      type: 'object',
+      required: ['state', 'failures', 'probe_at'],
+      properties: {
+        state: { enum: ['closed', 'open', 'half_open'] },
+        failures: natural,
+        probe_at: { oneOf: [{ type: 'null' }, natural] },
+      },
+    },
+  },
+} as const;
 
 const noticeSchema = doc({
   type: { enum: ['webhook.suspended', 'webhook.resumed'] },

@@ -118,6 +118,17 @@ export interface AttemptRecord {
   error: string | null;
   response_excerpt: string | null;
   event_count: number;
+  /** The webhook's circuit in the delivering process right after this attempt (absent in older records). */
+  circuit?: AttemptCircuit;
+}
+
+/** A webhook's circuit breaker as one delivery process saw it (docs/receiving.md, circuit breaker). */
+export interface AttemptCircuit {
+  state: 'closed' | 'open' | 'half_open';
+  /** Consecutive failed attempts counted so far (0 once an attempt succeeds). */
+  failures: number;
+  /** When an open circuit lets its next probe through (ms); null when closed. */
+  probe_at: number | null;
 }
 
 /** webhooks.operational: notices for owners and operators. Key: webhook id. */

@@ -7,7 +7,12 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
-import type { AttemptRecord } from '@hookpost/contracts';
+import type { AttemptCircuit, AttemptRecord } from '@hookpost/contracts';
+
+/** A webhook's circuit for the API: `as_of` is the time of the attempt that recorded it (null: none). */
+export interface WebhookCircuit extends AttemptCircuit {
+  as_of: number | null;
+}
 
 export type StatusClass = '2xx' | '3xx' | '4xx' | '5xx' | 'error';
 
@@ -79,6 +84,10 @@ export class HistoryStore {
         topic TEXT NOT NULL, partition INTEGER NOT NULL, offset INTEGER NOT NULL,
         PRIMARY KEY (topic, partition));
     `);
+    // Added after the first release: a store written before has no circuit column yet.
+    const columns = this.db.prepare('PRAGMA table_info(attempts)').all() as { name: string }[];
+    if (!columns.some((c) => c.name === 'circuit'))
+      this.db.exec('ALTER TABLE attempts ADD COLUMN circuit TEXT');
   }
 
   /** Highest offset applied per partition of `topic`. */
@@ -97,8 +106,9 @@ export class HistoryStore {
     lastOffset: number,
     records: { offset: number; record: AttemptRecord }[],
   ) {
-    const insert = this.db.prepare(`INSERT OR REPLACE INTO attempts VALUES
-      (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+    const insert = this.db.prepare(`INSERT OR REPLACE INTO attempts (topic, partition, offset, webhook_id,
+      batch_id, attempt, tier, at, status, status_class, latency_ms, outcome, error, response_excerpt,
+      event_count, circuit) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
     this.db.exec('BEGIN');
     try {
       for (const { offset, record: r } of records) {
@@ -118,6 +128,7 @@ export class HistoryStore {
           r.error ?? null,
           r.response_excerpt ?? null,
           r.event_count ?? 0,
+          r.circuit ? JSON.stringify(r.circuit) : null,
         );
       }
       this.db
@@ -194,6 +205,22 @@ export class HistoryStore {
             .prepare('SELECT * FROM attempts WHERE webhook_id = ? ORDER BY at DESC, offset DESC LIMIT 1')
             .get(webhookId) as unknown as StoredAttempt | undefined);
     return { attempts, delivered, p95LatencyMs: p95, last: last ?? null };
+  }
+
+  /**
+   * The webhook's circuit as its newest attempt recorded it; an open circuit past its probe time reads
+   * half_open (the next attempt is the probe). Closed when no attempt in the history says otherwise.
+   */
+  circuit(webhookId: string, now: number): WebhookCircuit {
+    const row = this.db
+      .prepare(
+        'SELECT at, circuit FROM attempts WHERE webhook_id = ? AND circuit IS NOT NULL ORDER BY at DESC, offset DESC LIMIT 1',
+      )
+      .get(webhookId) as { at: number; circuit: string } | undefined;
+    if (!row) return { state: 'closed', failures: 0, probe_at: null, as_of: null };
+    const c = JSON.parse(row.circuit) as AttemptCircuit;
+    const state = c.state === 'open' && c.probe_at !== null && c.probe_at <= now ? 'half_open' : c.state;
+    return { state, failures: c.failures, probe_at: c.probe_at, as_of: Number(row.at) };
   }
 
   /** Deletes attempts older than `before` (ms); returns how many went. */

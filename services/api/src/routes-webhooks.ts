@@ -5,6 +5,7 @@ import { writeThrough } from '@hookpost/subscriptions';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { type ApiDeps, commit, type RouteContext } from './deps.ts';
 import { filterErrors } from './filter-input.ts';
+import type { WebhookCircuit } from './history-store.ts';
 import { INVALID, pageOf, pagination } from './http-support.ts';
 import * as s from './schemas.ts';
 import {
@@ -31,6 +32,12 @@ function semanticErrors(deps: ApiDeps, input: WebhookInput): FieldErrors {
     if (!checked.ok) errors.url = [...(errors.url ?? []), checked.reason];
   }
   return errors;
+}
+
+/** The circuit as the API shows it: times as ISO strings. */
+function presentCircuit(c: WebhookCircuit) {
+  const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
+  return { state: c.state, failures: c.failures, probe_at: iso(c.probe_at), as_of: iso(c.as_of) };
 }
 
 const invalid = (reply: FastifyReply, errors: FieldErrors) =>
@@ -85,7 +92,8 @@ export function registerWebhookRoutes(app: FastifyInstance, ctx: RouteContext): 
     async (request, reply) => {
       const w = ctx.visible(request, reply, request.params.id);
       if (!w) return reply;
-      return { data: present(w, deps.now()) };
+      const now = deps.now();
+      return { data: { ...present(w, now), circuit: presentCircuit(deps.history.circuit(w.id, now)) } };
     },
   );
 

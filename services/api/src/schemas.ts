@@ -191,6 +191,17 @@ export const webhookObject = {
       properties: { type: { type: 'string' }, username: { type: 'string' }, param: { type: 'string' } },
     },
     filter: filterOutput,
+    circuit: {
+      type: 'object',
+      description:
+        "The webhook's circuit breaker (GET of one webhook only), as recorded by its newest attempt in the history: closed; open (no requests until probe_at); half_open (the next attempt is the probe). as_of: that attempt's time (null: no attempt recorded one). Each delivery process keeps its own circuit; this is the one that made the newest attempt.",
+      properties: {
+        state: { type: 'string', enum: ['closed', 'open', 'half_open'] },
+        failures: { type: 'integer', description: 'Consecutive failed attempts counted' },
+        probe_at: { ...nullableString, description: 'When an open circuit lets its next probe through' },
+        as_of: nullableString,
+      },
+    },
     rate_limit: {
       type: ['object', 'null'],
       properties: { per_second: { type: 'number' } },

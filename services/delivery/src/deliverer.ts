@@ -167,7 +167,13 @@ export class Deliverer {
       {
         topic: attemptsTopic,
         messages: [
-          { key, value: JSON.stringify(attemptRecord(batch, job.attempt, job.tier, at, r, outcomeOf)) },
+          {
+            key,
+            value: JSON.stringify({
+              ...attemptRecord(batch, job.attempt, job.tier, at, r, outcomeOf),
+              circuit: this.o.breakers.snapshot(webhook.id),
+            }),
+          },
         ],
       },
     ];

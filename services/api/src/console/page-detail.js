@@ -10,6 +10,16 @@ function rateLimit(text) {
   return t === '' ? null : { per_second: Number(t) };
 }
 
+/** The circuit breaker line: closed, or open/half-open with the failures and the next probe. */
+function circuitHtml(c) {
+  if (!c || c.state === 'closed')
+    return `Circuit: closed${c?.failures ? ` <span class="muted">(${c.failures} failed in a row)</span>` : ''}`;
+  const probe = c.probe_at ? ` <span class="muted">next probe ${when(c.probe_at)}</span>` : '';
+  const label =
+    c.state === 'open' ? 'open: no requests until the probe' : 'half-open: the next attempt is the probe';
+  return `Circuit: <span class="status-suspended">${label}</span> <span class="muted">after ${c.failures} failed attempts in a row, as of ${when(c.as_of)}</span>${probe}`;
+}
+
 function secretsHtml(w) {
   const [newest, ...older] = w.secrets;
   const grace = older
@@ -29,6 +39,7 @@ export async function detailPage(id) {
     <h1>${esc(w.name)}</h1>
     <p id="status">Status: ${statusText(w)}
     ${w.status === 'suspended' ? ' <button type="button" id="resume">Resume webhook</button>' : ''}</p>
+    <p id="circuit">${circuitHtml(w.circuit)}</p>
     <p><a href="${base}/attempts">Delivery attempts</a> · <a href="${base}/dead-letters">Dead letters</a></p>
     <h2>Settings</h2>
     <form id="edit" novalidate><label for="f-name">Name</label><input id="f-name" value="${esc(w.name)}"><span class="field-error" id="e-name"></span>

@@ -46,6 +46,18 @@ export class CircuitBreakers {
     return c.state;
   }
 
+  /** What an attempt record says of the circuit right after the attempt (the API shows the newest). */
+  snapshot(key: string): { state: CircuitState; failures: number; probe_at: number | null } {
+    const c = this.circuits.get(key);
+    if (!c) return { state: 'closed', failures: 0, probe_at: null };
+    const state = this.state(key);
+    return {
+      state,
+      failures: c.streak,
+      probe_at: state === 'closed' ? null : c.openedAt + this.o.cooldownMs,
+    };
+  }
+
   /** Circuits not closed (open or half-open). */
   get notClosed(): number {
     let n = 0;
