@@ -33,6 +33,8 @@ export interface PhaseSpec {
   hanging: boolean;
   /** Retry scenario: this share of requests answers 500 (each batch at most 3 times). */
   failRate: number;
+  /** Breaker scenario: every webhook (hanging ones too) on the first receiver origin. */
+  oneOrigin?: boolean;
   /** The webhooks' `batch.max_events` (500 unless set). */
   maxEvents?: number;
 }
@@ -63,7 +65,11 @@ async function writeWebhooks(ctx: PhaseContext, spec: PhaseSpec): Promise<Record
       const g = d * k + s;
       const hang = spec.hanging && hangs(d, s, k);
       const behaviour: Behaviour = hang ? 'hang' : spec.failRate > 0 ? 'flaky' : 'ok';
-      const origins = hang ? ctx.receiver.hangOrigins : ctx.receiver.origins;
+      const origins = spec.oneOrigin
+        ? ctx.receiver.origins.slice(0, 1)
+        : hang
+          ? ctx.receiver.hangOrigins
+          : ctx.receiver.origins;
       const secret = generateSecret();
       secrets[`${d}/${s}`] = secret;
       const webhook: Webhook = {

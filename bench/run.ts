@@ -10,6 +10,8 @@
  *   l1   latency with 1 s windows, same N and rate
  *   rt   retry scenario: 1 s windows, 20 % of requests answer 500 at random (a batch at most 3 times)
  *   sl   slow-endpoint scenario: 1 s windows, every tenth webhook hangs past its 2 s timeout
+ *   o1   one-origin reference: 1 s windows, every webhook on one receiver origin, none hangs
+ *   oh   breaker scenario: as o1, but every tenth webhook (on that same origin) hangs past its 2 s timeout
  *   peer side by side with @platformatic/kafka-hooks: the same events through it (one POST per record)
  *        and through hookpost with one webhook at max_events 1 and 500 (bench/peer.ts)
  */
@@ -290,6 +292,16 @@ try {
       }),
     );
 
+  // One origin shared by every webhook: the per-webhook breaker keeps the hanging tenth from holding
+  // the origin's slots; oh's healthy p99 is compared with o1's (same run, same origin, no hang).
+  const oneOrigin = { ...at, windowMs: 1_000, timeoutMs: 2_000, oneOrigin: true };
+  if (wanted.has('o1'))
+    phases.push(await runPhase(ctx, { ...oneOrigin, name: 'o1', description: 'one origin, no hang' }));
+  if (wanted.has('oh'))
+    phases.push(
+      await runPhase(ctx, { ...oneOrigin, name: 'oh', description: 'one origin, 10 % hang', hanging: true }),
+    );
+
   // --- side by side with a peer ----------------------------------------------------------------------
   const peers: PeerResult[] = [];
   if (wanted.has('peer')) {
@@ -320,6 +332,12 @@ try {
   if (profiled)
     notes.push(`CPU profile of ${profiled} written to ${profDir} (summarise: node bench/profile.ts <file>)`);
 
+  const o1 = phases.find((p) => p.name === 'o1');
+  const oh = phases.find((p) => p.name === 'oh');
+  if (o1 && oh)
+    notes.push(
+      `breaker scenario (one origin, 10 % hanging), healthy webhooks vs the no-hang run: p50 ${oh.latencyMs.p50} / ${o1.latencyMs.p50} ms, p99 ${oh.latencyMs.p99} / ${o1.latencyMs.p99} ms, p99 ratio ${(oh.latencyMs.p99 / o1.latencyMs.p99).toFixed(3)} (target ≤ 1.10)`,
+    );
   const l1 = phases.find((p) => p.name === 'l1');
   for (const p of phases.filter((x) => x.name === 'rt' || x.name === 'sl')) {
     if (!l1) continue;
