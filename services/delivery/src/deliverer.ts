@@ -247,24 +247,34 @@ export class Deliverer {
     const circuit = webhook.id;
     const breakers = this.o.breakers;
     const attempt = breakers.allows(circuit)
-      ? await this.o.limiter.run(endpointKey(webhook.url), async () => {
-          if (!breakers.admit(circuit)) return null;
-          const at = this.o.now();
-          if (job.dueAt !== null)
-            this.o.metrics.lateness.observe({ tier: job.tier }, Math.max(0, at - job.dueAt) / 1000);
-          this.o.metrics.inFlight.inc();
-          let r: SendOutcome;
-          try {
-            r = await this.o.send({ webhook, batch: job.batch, attempt: job.attempt, now: at, traceparent });
-          } catch (error) {
-            // The sender maps failures to values; anything thrown is unexpected, and retrying is safe.
-            r = unexpected(error);
-          } finally {
-            this.o.metrics.inFlight.dec();
-          }
-          breakers.record(circuit, !isCircuitFailure(r));
-          return { at, r };
-        })
+      ? await this.o.limiter.run(
+          endpointKey(webhook.url),
+          async () => {
+            if (!breakers.admit(circuit)) return null;
+            const at = this.o.now();
+            if (job.dueAt !== null)
+              this.o.metrics.lateness.observe({ tier: job.tier }, Math.max(0, at - job.dueAt) / 1000);
+            this.o.metrics.inFlight.inc();
+            let r: SendOutcome;
+            try {
+              r = await this.o.send({
+                webhook,
+                batch: job.batch,
+                attempt: job.attempt,
+                now: at,
+                traceparent,
+              });
+            } catch (error) {
+              // The sender maps failures to values; anything thrown is unexpected, and retrying is safe.
+              r = unexpected(error);
+            } finally {
+              this.o.metrics.inFlight.dec();
+            }
+            breakers.record(circuit, !isCircuitFailure(r));
+            return { at, r };
+          },
+          breakers.suspect(circuit) ? circuit : undefined,
+        )
       : null;
     if (attempt) {
       this.o.metrics.requests.inc({

@@ -58,6 +58,14 @@ export class CircuitBreakers {
     };
   }
 
+  /**
+   * A webhook with failures in a row, or whose circuit is not closed: the origin limiter gives such
+   * webhooks a capped share of its slots (limiter.ts) so they cannot fill it before the circuit opens.
+   */
+  suspect(key: string): boolean {
+    return this.circuits.has(key);
+  }
+
   /** Circuits not closed (open or half-open). */
   get notClosed(): number {
     let n = 0;

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { endpointKey, KeyedLimiter } from './limiter.ts';
 
@@ -51,5 +52,101 @@ describe('KeyedLimiter', () => {
     expect(endpointKey('https://Example.com:443/a?b=1')).toBe('https://example.com');
     expect(endpointKey('http://127.0.0.1:8080/x')).toBe('http://127.0.0.1:8080');
     expect(endpointKey('nope')).toBe('invalid');
+  });
+
+  it('suspect webhooks share at most half the slots, one each; healthy tasks take freed slots first', async () => {
+    const limiter = new KeyedLimiter(8);
+    const started: string[] = [];
+    const gates = new Map<string, ReturnType<typeof deferred>>();
+    const task = (name: string, suspect?: string) => {
+      const d = deferred();
+      gates.set(name, d);
+      return limiter.run(
+        'o',
+        async () => {
+          started.push(name);
+          await d.promise;
+        },
+        suspect,
+      );
+    };
+    // Ten hanging suspects, two tasks each, then 20 healthy tasks.
+    const all: Promise<void>[] = [];
+    for (let h = 0; h < 10; h++) all.push(task(`h${h}a`, `h${h}`), task(`h${h}b`, `h${h}`));
+    for (let n = 0; n < 20; n++) all.push(task(`n${n}`));
+    await new Promise((r) => setImmediate(r));
+    expect(started.filter((x) => x.startsWith('h'))).toEqual(['h0a', 'h1a', 'h2a', 'h3a']);
+    expect(started.filter((x) => x.startsWith('n'))).toEqual(['n0', 'n1', 'n2', 'n3']);
+    // A healthy task ends: the next healthy one takes its slot, not a waiting suspect.
+    gates.get('n0')!.resolve();
+    await new Promise((r) => setImmediate(r));
+    expect(started.at(-1)).toBe('n4');
+    // A suspect ends: its slot goes to a healthy task waiting (healthy first), the suspect lane stays at 3.
+    gates.get('h0a')!.resolve();
+    await new Promise((r) => setImmediate(r));
+    expect(started.at(-1)).toBe('n5');
+    expect(limiter.active('o')).toBe(8);
+    for (const [, d] of gates) d.resolve();
+    // Everything runs in the end, released as they finish.
+    for (let i = 0; i < 40 && started.length < 40; i++) {
+      await new Promise((r) => setImmediate(r));
+      for (const [, d] of gates) d.resolve();
+    }
+    await Promise.all(all);
+    expect(started).toHaveLength(40);
+    expect(limiter.active('o')).toBe(0);
+  });
+
+  it('property: never over the limit, the suspect share or one per suspect webhook; nothing starves', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 12 }),
+        fc.array(fc.option(fc.integer({ min: 0, max: 5 }), { nil: undefined }), {
+          minLength: 1,
+          maxLength: 300,
+        }),
+        fc.array(fc.nat(), { minLength: 1, maxLength: 50 }),
+        async (limit, kinds, order) => {
+          const limiter = new KeyedLimiter(limit);
+          const share = Math.max(1, Math.floor(limit / 2));
+          const running = new Map<number, string | undefined>();
+          const waiting = new Map<number, () => void>();
+          let done = 0;
+          const runs = kinds.map((k, i) => {
+            const suspect = k === undefined ? undefined : `s${k}`;
+            return limiter.run(
+              'o',
+              () =>
+                new Promise<void>((resolve) => {
+                  running.set(i, suspect);
+                  const suspects = [...running.values()].filter((x) => x !== undefined);
+                  expect(running.size).toBeLessThanOrEqual(limit);
+                  expect(suspects.length).toBeLessThanOrEqual(share);
+                  expect(new Set(suspects).size).toBe(suspects.length);
+                  waiting.set(i, () => {
+                    running.delete(i);
+                    done++;
+                    resolve();
+                  });
+                }),
+              suspect,
+            );
+          });
+          // Finish running tasks in an arbitrary order until all are done.
+          for (let step = 0; done < kinds.length; step++) {
+            await new Promise((r) => setImmediate(r));
+            const ids = [...waiting.keys()];
+            expect(ids.length, 'something runs while work waits').toBeGreaterThan(0);
+            const id = ids[order[step % order.length]! % ids.length]!;
+            const finish = waiting.get(id)!;
+            waiting.delete(id);
+            finish();
+          }
+          await Promise.all(runs);
+          expect(limiter.active('o')).toBe(0);
+        },
+      ),
+      { numRuns: 200 },
+    );
   });
 });
