@@ -41,6 +41,7 @@ describe('per-webhook rate limit', () => {
     const mine = Array.from({ length: 40 }, () => makeBatch(limited, 2));
     const theirs = Array.from({ length: 20 }, () => makeBatch(free, 2));
     // Interleaved on the one partition: two of the limited webhook's, then one of the free one's.
+    const sentAt = Date.now();
     await batches.send(mine.flatMap((b, i) => (i % 2 === 1 ? [b, theirs[(i - 1) / 2]!] : [b])));
 
     const delivered = (id: string) =>
@@ -56,7 +57,8 @@ describe('per-webhook rate limit', () => {
     // Burst of floor(5) after an idle second, then one every 200 ms: never more than 5 + 5 in a second.
     expect(peakPerSecond(times)).toBeLessThanOrEqual(10);
     // And the rate holds over the run: 40 requests, 5 at once, the other 35 at 5 per second.
-    expect(times.at(-1)! - times[0]!).toBeGreaterThanOrEqual(((mine.length - 5) / 5) * 1000 - 50);
+    // (From before the batches were produced: the first arrival may land later than its departure.)
+    expect(times.at(-1)! - sentAt).toBeGreaterThanOrEqual(((mine.length - 5) / 5) * 1000);
     expect((await delivery.metrics.rateLimited.get()).values[0]?.value).toBeGreaterThanOrEqual(30);
   });
 
