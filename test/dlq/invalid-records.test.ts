@@ -6,11 +6,12 @@
  */
 import { parseDeadLetter, parseLedgerEntry, SecretBox } from '@hookpost/contracts';
 import { readToEnd, replayLedgerTopic } from '@hookpost/deadletters';
-import { createProducer, provisionTopics } from '@hookpost/kafka';
+import { provisionTopics } from '@hookpost/kafka';
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { batchDeadLetter } from '../support/dead-letters.ts';
-import { type TestEnv, testEnv } from '../support/env.ts';
+import type { TestEnv } from '../support/env.ts';
+import { it } from '../support/fixtures.ts';
 import { makeWebhook, subscriptions } from '../support/webhooks.ts';
 import { runDlq } from './run.ts';
 
@@ -33,18 +34,14 @@ function invalid(n: number, parse: (b: Buffer) => { ok: boolean }, seed: number)
   );
 }
 
-beforeAll(async () => {
-  env = await testEnv({ partitions: 3 });
+it.beforeAll(async ({ env: e }) => {
+  env = e;
   await provisionTopics(env.admin, [...env.catalog.all(), replayLedgerTopic(env.prefix)]);
   keys = SecretBox.generateSpec();
 });
 
-afterAll(async () => {
-  await env?.close();
-});
-
 describe('dlq tooling and invalid records', () => {
-  it('list counts them as unreadable, replay replays the good letter despite an invalid ledger entry for it', async () => {
+  it('list counts them as unreadable, replay replays the good letter despite an invalid ledger entry for it', async ({ producer }) => {
     const subs = await subscriptions(env, new SecretBox(keys));
     const w = makeWebhook({});
     await subs.writer.put(w);
@@ -52,20 +49,14 @@ describe('dlq tooling and invalid records', () => {
     const good = batchDeadLetter(w.id, t0, 2);
     const badLetters = [...invalid(12, parseDeadLetter, 5), Buffer.alloc(0)];
     const badEntries = invalid(6, parseLedgerEntry, 6);
-    const producer = createProducer(env.kafka);
-    await producer.connect();
-    await producer.send({
-      topic: env.catalog.topics.dlq.name,
-      messages: [
-        ...badLetters.map((value) => ({ key: 'x', value })),
-        { key: w.id, value: JSON.stringify(good) },
-      ],
-    });
+    // Idempotent (the fixture's producer): a retried send must not store the good letter twice.
+    await producer.send(env.catalog.topics.dlq.name, [
+      ...badLetters.map((value) => ({ key: 'x', value })),
+      { key: w.id, value: JSON.stringify(good) },
+    ]);
     const ledger = replayLedgerTopic(env.prefix).name;
-    await producer.send({
-      topic: ledger,
+    await producer.send(ledger, [
       // Keyed by the good letter's id: if an invalid entry counted as a replay, it would never replay.
-      messages: [
         ...badEntries.map((value) => ({ key: good.dlq_id, value })),
         // A well-formed entry under another key is not the good letter's either.
         {
@@ -78,9 +69,7 @@ describe('dlq tooling and invalid records', () => {
             by: 'cli',
           }),
         },
-      ],
-    });
-    await producer.disconnect();
+    ]);
 
     const list = await runDlq(env, keys, ['list', '--json'], { LOG_LEVEL: 'warn' });
     expect(list.code, list.stderr).toBe(0);

@@ -131,6 +131,11 @@ describe('broker SIGKILLed and restarted under load', () => {
       SUBSCRIPTION_ENCRYPTION_KEYS: box,
       RETRY_TIERS: TIERS.join(','),
       DELIVERY_JITTER: '0',
+      // The receiver's modes count attempts per batch (retry2: the first two fail). An open circuit
+      // would skip attempts it counts on, so retry2's batches would exhaust, its webhook be suspended
+      // and the 1 s tier's input stop growing (a CI run timed out on exactly that). The breaker has
+      // tests of its own; here it stays closed.
+      DELIVERY_BREAKER_FAILURES: '1000',
       DELIVERY_ROLES: 'main,retry,suspender',
       SSRF_ALLOW_LOOPBACK: 'true',
       BATCH_WINDOW_MS: '500',
