@@ -35,6 +35,7 @@ function settings(env: TestEnv, overrides: Partial<DeliverySettings> = {}): Deli
     commitIntervalMs: 200,
     breakerFailures: 5,
     breakerCooldownMs: 30_000,
+    slowRequestMs: 250,
     ssrf: { loopback: true },
     groupPrefix: env.prefix,
     ...overrides,

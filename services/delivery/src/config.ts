@@ -115,6 +115,12 @@ export const schema = {
       default: DELIVERY_DEFAULTS.breakerCooldownMs,
       env: 'DELIVERY_BREAKER_COOLDOWN_MS',
     },
+    slowRequestMs: {
+      doc: "A healthy request running this long (or 4x its origin's recent successful latency, when longer) frees its origin slot and makes its webhook suspect until it ends; the origin's requests stay within twice DELIVERY_PER_ENDPOINT. 0: off.",
+      format: 'nat',
+      default: DELIVERY_DEFAULTS.slowRequestMs,
+      env: 'DELIVERY_SLOW_REQUEST_MS',
+    },
     commitIntervalMs: {
       doc: 'Periodic commit of finished progress (completions also commit at once).',
       format: positive,
@@ -143,6 +149,7 @@ export interface DeliveryConfig extends CommonConfig {
     commitIntervalMs: number;
     breakerFailures: number;
     breakerCooldownMs: number;
+    slowRequestMs: number;
   };
   ssrf: SsrfConfig;
 }

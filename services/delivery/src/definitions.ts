@@ -27,6 +27,13 @@ export const DELIVERY_DEFAULTS = {
   breakerFailures: 5,
   /** How long an open circuit skips attempts before one half-open probe is let through. */
   breakerCooldownMs: 30_000,
+  /**
+   * A healthy request running this long (or 4× its origin's recent successful latency, when longer)
+   * stops holding one of the origin's slots and its webhook counts as suspect until it ends, so a
+   * webhook that starts hanging does not hold its neighbours for a whole timeout; the origin's requests
+   * in all stay within twice perEndpoint. 0 turns it off.
+   */
+  slowRequestMs: 250,
   /** Pause to retry a produce that failed (broker outage); the record stays in flight meanwhile. */
   produceRetryMs: 1_000,
 } as const;

@@ -246,9 +246,10 @@ export class Deliverer {
   ): Promise<{ at: number; r: SendOutcome }> {
     const circuit = webhook.id;
     const breakers = this.o.breakers;
+    const origin = endpointKey(webhook.url);
     const attempt = breakers.allows(circuit)
       ? await this.o.limiter.run(
-          endpointKey(webhook.url),
+          origin,
           async () => {
             if (!breakers.admit(circuit)) return null;
             const at = this.o.now();
@@ -271,9 +272,11 @@ export class Deliverer {
               this.o.metrics.inFlight.dec();
             }
             breakers.record(circuit, !isCircuitFailure(r));
+            if (r.kind === 'delivered') this.o.limiter.observe(origin, r.latencyMs);
             return { at, r };
           },
-          breakers.suspect(circuit) ? circuit : undefined,
+          circuit,
+          breakers.suspect(circuit),
         )
       : null;
     if (attempt) {

@@ -47,6 +47,7 @@ await runService<DeliveryConfig>({
         commitIntervalMs: d.commitIntervalMs,
         breakerFailures: d.breakerFailures,
         breakerCooldownMs: d.breakerCooldownMs,
+        slowRequestMs: d.slowRequestMs,
         ssrf: ssrfAllowFrom(config.ssrf),
         groupPrefix: config.topics.prefix,
       },

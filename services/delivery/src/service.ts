@@ -80,7 +80,8 @@ export async function startDelivery(deps: DeliveryDeps): Promise<DeliveryHandle>
   if (!send) {
     const http = new HttpSender({
       allow: settings.ssrf,
-      connectionsPerOrigin: settings.perEndpoint,
+      // Slow requests free their limiter slot (up to twice the limit in flight): the pool matches.
+      connectionsPerOrigin: settings.slowRequestMs > 0 ? 2 * settings.perEndpoint : settings.perEndpoint,
       connectTimeoutMs: settings.connectTimeoutMs,
       maxRetryAfterMs: settings.maxRetryAfterMs,
       now,
@@ -107,7 +108,9 @@ export async function startDelivery(deps: DeliveryDeps): Promise<DeliveryHandle>
     jitter: settings.jitter,
     lookup: (id) => table.get(id),
     send,
-    limiter: new KeyedLimiter(settings.perEndpoint),
+    limiter: new KeyedLimiter(settings.perEndpoint, {
+      slow: settings.slowRequestMs > 0 ? { floorMs: settings.slowRequestMs, factor: 4 } : undefined,
+    }),
     breakers,
     publish: (items) => outbox.send(items),
     metrics,

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { endpointKey, KeyedLimiter } from './limiter.ts';
 
 function deferred() {
@@ -68,6 +68,7 @@ describe('KeyedLimiter', () => {
           await d.promise;
         },
         suspect,
+        suspect !== undefined,
       );
     };
     // Ten hanging suspects, two tasks each, then 20 healthy tasks.
@@ -130,6 +131,7 @@ describe('KeyedLimiter', () => {
                   });
                 }),
               suspect,
+              suspect !== undefined,
             );
           });
           // Finish running tasks in an arbitrary order until all are done.
@@ -148,5 +150,160 @@ describe('KeyedLimiter', () => {
       ),
       { numRuns: 200 },
     );
+  });
+
+  describe('slow tasks (a webhook that starts hanging before anything failed)', () => {
+    afterEach(() => {
+      vi.useRealTimers();
+    });
+    const slow = { floorMs: 250, factor: 4 };
+
+    it('a healthy task past the threshold frees its slot; its webhook is suspect until it ends', async () => {
+      vi.useFakeTimers();
+      const limiter = new KeyedLimiter(1, { slow });
+      const started: string[] = [];
+      const gates = new Map<string, ReturnType<typeof deferred>>();
+      const task = (name: string, webhook: string) => {
+        const d = deferred();
+        gates.set(name, d);
+        return limiter.run(
+          'o',
+          async () => {
+            started.push(name);
+            await d.promise;
+          },
+          webhook,
+        );
+      };
+      const runs = [task('h1', 'hang'), task('n1', 'a'), task('n2', 'b'), task('h2', 'hang')];
+      await vi.advanceTimersByTimeAsync(249);
+      expect(started).toEqual(['h1']);
+      // At the floor h1 is slow: n1 takes its slot; hang counts as suspect until h1 ends.
+      await vi.advanceTimersByTimeAsync(1);
+      expect(started).toEqual(['h1', 'n1']);
+      expect(limiter.isSlow('o', 'hang')).toBe(true);
+      expect(limiter.active('o')).toBe(2);
+      // A new task of hang waits in the suspect lane; a freed slot goes to the healthy n2 first.
+      runs.push(task('h3', 'hang'));
+      gates.get('n1')!.resolve();
+      await vi.advanceTimersByTimeAsync(0);
+      expect(started).toEqual(['h1', 'n1', 'n2']);
+      gates.get('h1')!.resolve();
+      await vi.advanceTimersByTimeAsync(0);
+      expect(limiter.isSlow('o', 'hang')).toBe(false);
+      expect(limiter.active('o')).toBe(1);
+      gates.get('n2')!.resolve();
+      await vi.advanceTimersByTimeAsync(0);
+      expect(started).toEqual(['h1', 'n1', 'n2', 'h2']);
+      gates.get('h2')!.resolve();
+      await vi.advanceTimersByTimeAsync(0);
+      expect(started).toEqual(['h1', 'n1', 'n2', 'h2', 'h3']);
+      for (const [, d] of gates) d.resolve();
+      await Promise.all(runs);
+      expect(limiter.total).toBe(0);
+    });
+
+    it("the threshold follows the origin's successful latency (factor × average, floor at least)", async () => {
+      vi.useFakeTimers();
+      const limiter = new KeyedLimiter(1, { slow });
+      for (let i = 0; i < 200; i++) limiter.observe('o', 1_000);
+      const d = deferred();
+      const first = limiter.run('o', () => d.promise, 'w');
+      let second = false;
+      const next = limiter.run(
+        'o',
+        async () => {
+          second = true;
+        },
+        'x',
+      );
+      await vi.advanceTimersByTimeAsync(3_999);
+      expect(second).toBe(false);
+      await vi.advanceTimersByTimeAsync(1);
+      expect(second).toBe(true);
+      d.resolve();
+      await Promise.all([first, next]);
+    });
+
+    it('without the slow policy a task holds its slot however long it runs', async () => {
+      vi.useFakeTimers();
+      const limiter = new KeyedLimiter(1);
+      const d = deferred();
+      const first = limiter.run('o', () => d.promise, 'w');
+      let second = false;
+      const next = limiter.run(
+        'o',
+        async () => {
+          second = true;
+        },
+        'x',
+      );
+      await vi.advanceTimersByTimeAsync(60_000);
+      expect(second).toBe(false);
+      d.resolve();
+      await Promise.all([first, next]);
+      expect(second).toBe(true);
+    });
+
+    it('property: fresh healthy + suspect tasks within the limit, all tasks within the cap, suspects one each; nothing starves', async () => {
+      vi.useFakeTimers();
+      await fc.assert(
+        fc.asyncProperty(
+          fc.integer({ min: 1, max: 10 }),
+          fc.array(fc.record({ webhook: fc.integer({ min: 0, max: 6 }), suspect: fc.boolean() }), {
+            minLength: 1,
+            maxLength: 300,
+          }),
+          fc.array(fc.oneof(fc.nat(), fc.constant(-1)), { minLength: 1, maxLength: 50 }),
+          async (limit, kinds, order) => {
+            const limiter = new KeyedLimiter(limit, { slow });
+            const share = Math.max(1, Math.floor(limit / 2));
+            const running = new Map<number, string>();
+            const suspects = new Set<string>();
+            const waiting = new Map<number, () => void>();
+            let done = 0;
+            const runs = kinds.map((k, i) =>
+              limiter.run(
+                'o',
+                () =>
+                  new Promise<void>((resolve) => {
+                    running.set(i, `w${k.webhook}`);
+                    expect(running.size).toBeLessThanOrEqual(2 * limit);
+                    if (k.suspect) {
+                      expect(suspects.has(`w${k.webhook}`), 'one task per suspect webhook').toBe(false);
+                      suspects.add(`w${k.webhook}`);
+                      expect(suspects.size).toBeLessThanOrEqual(share);
+                    }
+                    waiting.set(i, () => {
+                      running.delete(i);
+                      if (k.suspect) suspects.delete(`w${k.webhook}`);
+                      done++;
+                      resolve();
+                    });
+                  }),
+                `w${k.webhook}`,
+                k.suspect,
+              ),
+            );
+            // Finish tasks in an arbitrary order; at -1 first let time pass so running ones turn slow.
+            for (let step = 0; done < kinds.length; step++) {
+              await vi.advanceTimersByTimeAsync(0);
+              const ids = [...waiting.keys()];
+              expect(ids.length, 'something runs while work waits').toBeGreaterThan(0);
+              const pick = order[step % order.length]!;
+              if (pick === -1) await vi.advanceTimersByTimeAsync(300);
+              const live = [...waiting.keys()];
+              const id = live[Math.max(0, pick) % live.length]!;
+              const finish = waiting.get(id)!;
+              waiting.delete(id);
+              finish();
+            }
+            await Promise.all(runs);
+            expect(limiter.active('o')).toBe(0);
+          },
+        ),
+        { numRuns: 100 },
+      );
+    });
   });
 });

@@ -3,25 +3,40 @@
  * rest wait in FIFO order. The queue itself is bounded from outside: a task only exists for a record
  * that its partition window admitted, so waiting work never exceeds partitions × window.
  *
- * Tasks of "suspect" webhooks (failures in a row, or a half-open probe: circuit-breaker.ts) share at
- * most `suspectLimit` of a key's slots (half of them by default), one per webhook, and a freed slot goes
- * to a waiting healthy task first. So webhooks that hang on a shared origin hold at most half of it
- * while their circuits open, and their neighbours always find slots (issue 14's isolation).
+ * Tasks of "suspect" webhooks (failures in a row, or a half-open probe: breaker.ts) share at most
+ * `suspectLimit` of a key's slots (half of them by default), one per webhook, and a freed slot goes to
+ * a waiting healthy task first. So webhooks that hang on a shared origin hold at most half of it while
+ * their circuits open, and their neighbours always find slots (issue 14's isolation).
+ *
+ * A hanging webhook's first request is not suspect yet (nothing has failed), so with `slow` a healthy
+ * task that runs longer than the origin's slow threshold — `slow.floorMs`, or `slow.factor` times the
+ * origin's recent successful latency when that is more — stops counting against the limit: its slot
+ * goes to the next task, its webhook counts as suspect until the task ends, and the key's tasks in all
+ * stay within `cap` (twice the limit by default; undici's pool per origin is sized to it).
  */
 export class KeyedLimiter {
   private readonly limit: number;
   private readonly suspectLimit: number;
+  private readonly cap: number;
+  private readonly slow: SlowPolicy | null;
   private readonly keys = new Map<string, KeyState>();
+  /** Origin → moving average of its successful latencies (ms); kept while the origin idles, bounded. */
+  private readonly latencies = new Map<string, number>();
 
-  constructor(limit: number, suspectLimit = Math.max(1, Math.floor(limit / 2))) {
+  constructor(limit: number, options: LimiterOptions = {}) {
+    const suspectLimit = options.suspectLimit ?? Math.max(1, Math.floor(limit / 2));
+    const cap = options.cap ?? 2 * limit;
     if (!Number.isInteger(limit) || limit < 1) throw new RangeError('limit must be a positive integer');
     if (!Number.isInteger(suspectLimit) || suspectLimit < 1 || suspectLimit > limit)
       throw new RangeError('suspectLimit must be an integer from 1 to limit');
+    if (!Number.isInteger(cap) || cap < limit) throw new RangeError('cap must be an integer from limit up');
     this.limit = limit;
     this.suspectLimit = suspectLimit;
+    this.cap = options.slow ? cap : limit;
+    this.slow = options.slow ?? null;
   }
 
-  /** Tasks running for `key` now. */
+  /** Tasks running for `key` now (slow ones included). */
   active(key: string): number {
     return this.keys.get(key)?.running ?? 0;
   }
@@ -33,38 +48,62 @@ export class KeyedLimiter {
     return n;
   }
 
+  /** Whether `webhook` has a task on `key` running past the slow threshold. */
+  isSlow(key: string, webhook: string): boolean {
+    return this.keys.get(key)?.slow.has(webhook) ?? false;
+  }
+
+  /** A successful request's latency on `key`: the slow threshold follows the origin's own pace. */
+  observe(key: string, latencyMs: number): void {
+    if (!Number.isFinite(latencyMs) || latencyMs < 0) return;
+    const before = this.latencies.get(key);
+    this.latencies.delete(key);
+    this.latencies.set(key, before === undefined ? latencyMs : before + (latencyMs - before) / 16);
+    // Least recently observed origins go first.
+    if (this.latencies.size > MAX_ORIGINS) this.latencies.delete(this.latencies.keys().next().value!);
+  }
+
   /**
-   * Runs `task` when the key has a free slot; the slot is released however the task ends. With
-   * `suspect` (the webhook id of a suspect webhook), the task also needs a free suspect slot and none
-   * of that webhook's tasks running.
+   * Runs `task` when the key has a free slot; the slot is released however the task ends. A task of a
+   * `suspect` webhook (or of one with a slow task running on this key) also needs a free suspect slot
+   * and none of that webhook's tasks running.
    */
-  async run<T>(key: string, task: () => Promise<T>, suspect?: string): Promise<T> {
+  async run<T>(key: string, task: () => Promise<T>, webhook?: string, suspect = false): Promise<T> {
     const k = this.stateOf(key);
-    await this.acquire(k, suspect);
+    const asSuspect = webhook !== undefined && (suspect || k.slow.has(webhook)) ? webhook : undefined;
+    await this.acquire(k, asSuspect);
+    const running: Running = { webhook, suspect: asSuspect, slow: false, timer: undefined };
+    if (asSuspect === undefined && webhook !== undefined && this.slow) {
+      const threshold = Math.max(this.slow.floorMs, this.slow.factor * (this.latencies.get(key) ?? 0));
+      running.timer = setTimeout(() => this.slowed(k, running), threshold);
+      running.timer.unref?.();
+    }
     try {
       return await task();
     } finally {
-      this.release(key, k, suspect);
+      clearTimeout(running.timer);
+      this.release(key, k, running);
     }
   }
 
   private stateOf(key: string): KeyState {
     let k = this.keys.get(key);
     if (!k) {
-      k = { running: 0, suspects: new Set(), normal: [], suspect: [] };
+      k = { running: 0, fresh: 0, suspects: new Set(), slow: new Map(), normal: [], suspect: [] };
       this.keys.set(key, k);
     }
     return k;
   }
 
   private fits(k: KeyState, suspect: string | undefined): boolean {
-    if (k.running >= this.limit) return false;
+    if (k.running >= this.cap || k.fresh + k.suspects.size >= this.limit) return false;
     return suspect === undefined || (k.suspects.size < this.suspectLimit && !k.suspects.has(suspect));
   }
 
   private take(k: KeyState, suspect: string | undefined): void {
     k.running += 1;
     if (suspect !== undefined) k.suspects.add(suspect);
+    else k.fresh += 1;
   }
 
   private acquire(k: KeyState, suspect: string | undefined): Promise<void> {
@@ -78,17 +117,34 @@ export class KeyedLimiter {
     return new Promise<void>((resolve) => lane.push({ suspect, resolve }));
   }
 
-  private release(key: string, k: KeyState, suspect: string | undefined): void {
+  /** A healthy task ran past the threshold: its slot is freed for the next, its webhook is suspect. */
+  private slowed(k: KeyState, r: Running): void {
+    r.slow = true;
+    k.fresh -= 1;
+    k.slow.set(r.webhook!, (k.slow.get(r.webhook!) ?? 0) + 1);
+    this.pump(k);
+  }
+
+  private release(key: string, k: KeyState, r: Running): void {
     k.running -= 1;
-    if (suspect !== undefined) k.suspects.delete(suspect);
-    // Healthy tasks first; then the first suspect task that fits (another webhook's may, when the
-    // head's webhook still has a task running).
+    if (r.suspect !== undefined) k.suspects.delete(r.suspect);
+    else if (r.slow) {
+      const n = k.slow.get(r.webhook!)! - 1;
+      if (n === 0) k.slow.delete(r.webhook!);
+      else k.slow.set(r.webhook!, n);
+    } else k.fresh -= 1;
+    this.pump(k);
+    if (k.running === 0 && k.normal.length === 0 && k.suspect.length === 0) this.keys.delete(key);
+  }
+
+  /** Healthy tasks first; then the first suspect task that fits (another webhook's may, when the head's still has a task running). */
+  private pump(k: KeyState): void {
     while (k.normal.length > 0 && this.fits(k, undefined)) {
       const w = k.normal.shift()!;
       this.take(k, undefined);
       w.resolve();
     }
-    for (let i = 0; i < k.suspect.length && k.running < this.limit && k.suspects.size < this.suspectLimit; ) {
+    for (let i = 0; i < k.suspect.length && k.suspects.size < this.suspectLimit; ) {
       const w = k.suspect[i]!;
       if (!this.fits(k, w.suspect)) {
         i++;
@@ -98,8 +154,33 @@ export class KeyedLimiter {
       this.take(k, w.suspect);
       w.resolve();
     }
-    if (k.running === 0 && k.normal.length === 0 && k.suspect.length === 0) this.keys.delete(key);
   }
+}
+
+/** Origins whose latency the limiter remembers. */
+const MAX_ORIGINS = 10_000;
+
+export interface SlowPolicy {
+  /** A healthy task running this long (at least) is slow. */
+  floorMs: number;
+  /** … or this many times the origin's recent successful latency, when that is longer. */
+  factor: number;
+}
+
+export interface LimiterOptions {
+  /** Slots suspect webhooks share together (default half the limit). */
+  suspectLimit?: number;
+  /** Slow-task release (default off: tasks hold their slot until they end). */
+  slow?: SlowPolicy;
+  /** Tasks of a key in all, slow ones included (default twice the limit; the limit without `slow`). */
+  cap?: number;
+}
+
+interface Running {
+  webhook: string | undefined;
+  suspect: string | undefined;
+  slow: boolean;
+  timer: ReturnType<typeof setTimeout> | undefined;
 }
 
 interface Waiting {
@@ -108,9 +189,14 @@ interface Waiting {
 }
 
 interface KeyState {
+  /** Every task running, slow ones included. */
   running: number;
+  /** Healthy tasks running and not slow: with `suspects`, what the limit counts. */
+  fresh: number;
   /** Suspect webhooks with a task running (one each). */
   suspects: Set<string>;
+  /** Webhooks with slow healthy tasks running → how many. */
+  slow: Map<string, number>;
   normal: Waiting[];
   suspect: Waiting[];
 }
