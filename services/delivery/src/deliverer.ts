@@ -276,7 +276,7 @@ export class Deliverer {
             return { at, r };
           },
           circuit,
-          breakers.suspect(circuit),
+          () => breakers.suspect(circuit),
         )
       : null;
     if (attempt) {

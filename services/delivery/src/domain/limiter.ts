@@ -66,12 +66,18 @@ export class KeyedLimiter {
   /**
    * Runs `task` when the key has a free slot; the slot is released however the task ends. A task of a
    * `suspect` webhook (or of one with a slow task running on this key) also needs a free suspect slot
-   * and none of that webhook's tasks running.
+   * and none of that webhook's tasks running. `suspect` is asked again when a waiting task's turn
+   * comes (its webhook may have failed meanwhile).
    */
-  async run<T>(key: string, task: () => Promise<T>, webhook?: string, suspect = false): Promise<T> {
+  async run<T>(
+    key: string,
+    task: () => Promise<T>,
+    webhook?: string,
+    suspect: boolean | (() => boolean) = false,
+  ): Promise<T> {
     const k = this.stateOf(key);
-    const asSuspect = webhook !== undefined && (suspect || k.slow.has(webhook)) ? webhook : undefined;
-    await this.acquire(k, asSuspect);
+    const isSuspect = typeof suspect === 'function' ? suspect : () => suspect;
+    const asSuspect = await this.acquire(k, webhook, isSuspect);
     const running: Running = { webhook, suspect: asSuspect, slow: false, timer: undefined };
     if (asSuspect === undefined && webhook !== undefined && this.slow) {
       const threshold = Math.max(this.slow.floorMs, this.slow.factor * (this.latencies.get(key) ?? 0));
@@ -97,7 +103,15 @@ export class KeyedLimiter {
 
   private fits(k: KeyState, suspect: string | undefined): boolean {
     if (k.running >= this.cap || k.fresh + k.suspects.size >= this.limit) return false;
-    return suspect === undefined || (k.suspects.size < this.suspectLimit && !k.suspects.has(suspect));
+    return (
+      suspect === undefined ||
+      (k.suspects.size < this.suspectLimit && !k.suspects.has(suspect) && !k.slow.has(suspect))
+    );
+  }
+
+  /** The webhook id when its task must take the suspect lane, else undefined. */
+  private suspectOf(k: KeyState, webhook: string | undefined, isSuspect: () => boolean): string | undefined {
+    return webhook !== undefined && (k.slow.has(webhook) || isSuspect()) ? webhook : undefined;
   }
 
   private take(k: KeyState, suspect: string | undefined): void {
@@ -106,15 +120,21 @@ export class KeyedLimiter {
     else k.fresh += 1;
   }
 
-  private acquire(k: KeyState, suspect: string | undefined): Promise<void> {
+  /** Resolves with the lane the task was admitted in: its webhook id when suspect. */
+  private acquire(
+    k: KeyState,
+    webhook: string | undefined,
+    isSuspect: () => boolean,
+  ): Promise<string | undefined> {
     // Healthy tasks are FIFO. A waiting suspect task waits for its own webhook's running task (or a
     // full share), so another suspect webhook's newcomer that fits may start beside it.
+    const suspect = this.suspectOf(k, webhook, isSuspect);
     const lane = suspect === undefined ? k.normal : k.suspect;
     if ((suspect !== undefined || lane.length === 0) && this.fits(k, suspect)) {
       this.take(k, suspect);
-      return Promise.resolve();
+      return Promise.resolve(suspect);
     }
-    return new Promise<void>((resolve) => lane.push({ suspect, resolve }));
+    return new Promise((resolve) => lane.push({ webhook, isSuspect, suspect, resolve }));
   }
 
   /** A healthy task ran past the threshold: its slot is freed for the next, its webhook is suspect. */
@@ -141,8 +161,14 @@ export class KeyedLimiter {
   private pump(k: KeyState): void {
     while (k.normal.length > 0 && this.fits(k, undefined)) {
       const w = k.normal.shift()!;
+      // Turned suspect while it waited (its webhook failed, or has a slow task now): the suspect lane.
+      w.suspect = this.suspectOf(k, w.webhook, w.isSuspect);
+      if (w.suspect !== undefined) {
+        k.suspect.push(w);
+        continue;
+      }
       this.take(k, undefined);
-      w.resolve();
+      w.resolve(undefined);
     }
     for (let i = 0; i < k.suspect.length && k.suspects.size < this.suspectLimit; ) {
       const w = k.suspect[i]!;
@@ -152,7 +178,7 @@ export class KeyedLimiter {
       }
       k.suspect.splice(i, 1);
       this.take(k, w.suspect);
-      w.resolve();
+      w.resolve(w.suspect);
     }
   }
 }
@@ -184,8 +210,11 @@ interface Running {
 }
 
 interface Waiting {
+  webhook: string | undefined;
+  isSuspect: () => boolean;
+  /** Its webhook id once it waits in the suspect lane. */
   suspect: string | undefined;
-  resolve: () => void;
+  resolve: (suspect: string | undefined) => void;
 }
 
 interface KeyState {
