@@ -33,7 +33,12 @@ function maxOverlap(arrivals: number[], serviceMs: number): number {
 }
 
 async function setup(
-  overrides: { partitionWindow: number; perEndpoint: number; maxInFlightBytes?: number },
+  overrides: {
+    partitionWindow: number;
+    perEndpoint: number;
+    maxInFlightBytes?: number;
+    slowRequestMs?: number;
+  },
   partitions = 1,
 ) {
   const env: TestEnv = await testEnv({ partitions, retryTiers: TEST_TIERS.map((t) => t.name) });
@@ -90,7 +95,12 @@ describe('backpressure', () => {
   });
 
   it('the per-endpoint limit caps requests to one origin while the partition goes on', async () => {
-    const { receiver, batches, register } = await setup({ partitionWindow: 64, perEndpoint: 2 });
+    // Slow-request release off: the limit alone (the next test has it on).
+    const { receiver, batches, register } = await setup({
+      partitionWindow: 64,
+      perEndpoint: 2,
+      slowRequestMs: 0,
+    });
     const webhooks = await Promise.all(
       Array.from({ length: 6 }, (_, i) => register(`/slow/${SLOW_MS}/e${i}`)),
     );
@@ -102,6 +112,33 @@ describe('backpressure', () => {
     );
     expect(concurrency).toBeLessThanOrEqual(2);
     expect(concurrency).toBe(2);
+  });
+
+  it('requests past the slow threshold free their slots, within twice the limit, one per slow webhook', async () => {
+    const serviceMs = 1_500;
+    const { receiver, batches, register } = await setup({
+      partitionWindow: 64,
+      perEndpoint: 2,
+      slowRequestMs: 250,
+    });
+    const webhooks = await Promise.all(
+      Array.from({ length: 6 }, (_, i) => register(`/slow/${serviceMs}/s${i}`)),
+    );
+    await batches.send(Array.from({ length: 12 }, (_, i) => makeBatch(webhooks[i % 6]!, 1)));
+    await waitFor(() => receiver.requests.length === 12, { what: 'all delivered' });
+    const concurrency = maxOverlap(
+      receiver.requests.map((r) => r.at),
+      serviceMs,
+    );
+    // Two run; past 250 ms they are slow and two more start; then the cap (4) holds.
+    expect(concurrency).toBeGreaterThan(2);
+    expect(concurrency).toBeLessThanOrEqual(4);
+    // A webhook with a slow request has no other request in flight.
+    for (const [i, w] of webhooks.entries()) {
+      const at = receiver.requests.filter((r) => r.path === `/slow/${serviceMs}/s${i}`).map((r) => r.at);
+      expect(at, w.id).toHaveLength(2);
+      expect(maxOverlap(at, serviceMs), w.id).toBe(1);
+    }
   });
 
   it.each([
