@@ -203,46 +203,44 @@ describe('KeyedLimiter', () => {
       expect(limiter.total).toBe(0);
     });
 
+    /** A held task of 'w' in a one-slot limiter, and one of 'x' behind it; `second()`: has x started? */
+    function heldAndNext(limiter: KeyedLimiter) {
+      const d = deferred();
+      const first = limiter.run('o', () => d.promise, 'w');
+      let started = false;
+      const next = limiter.run(
+        'o',
+        async () => {
+          started = true;
+        },
+        'x',
+      );
+      const end = () => {
+        d.resolve();
+        return Promise.all([first, next]);
+      };
+      return { second: () => started, end };
+    }
+
     it("the threshold follows the origin's successful latency (factor × average, floor at least)", async () => {
       vi.useFakeTimers();
       const limiter = new KeyedLimiter(1, { slow });
       for (let i = 0; i < 200; i++) limiter.observe('o', 1_000);
-      const d = deferred();
-      const first = limiter.run('o', () => d.promise, 'w');
-      let second = false;
-      const next = limiter.run(
-        'o',
-        async () => {
-          second = true;
-        },
-        'x',
-      );
+      const t = heldAndNext(limiter);
       await vi.advanceTimersByTimeAsync(3_999);
-      expect(second).toBe(false);
+      expect(t.second()).toBe(false);
       await vi.advanceTimersByTimeAsync(1);
-      expect(second).toBe(true);
-      d.resolve();
-      await Promise.all([first, next]);
+      expect(t.second()).toBe(true);
+      await t.end();
     });
 
     it('without the slow policy a task holds its slot however long it runs', async () => {
       vi.useFakeTimers();
-      const limiter = new KeyedLimiter(1);
-      const d = deferred();
-      const first = limiter.run('o', () => d.promise, 'w');
-      let second = false;
-      const next = limiter.run(
-        'o',
-        async () => {
-          second = true;
-        },
-        'x',
-      );
+      const t = heldAndNext(new KeyedLimiter(1));
       await vi.advanceTimersByTimeAsync(60_000);
-      expect(second).toBe(false);
-      d.resolve();
-      await Promise.all([first, next]);
-      expect(second).toBe(true);
+      expect(t.second()).toBe(false);
+      await t.end();
+      expect(t.second()).toBe(true);
     });
 
     it('property: fresh healthy + suspect tasks within the limit, all tasks within the cap, suspects one each; nothing starves', async () => {
