@@ -1,26 +1,25 @@
-import { createProducer, provisionTopics } from '@hookpost/kafka';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type TestEnv, testEnv, uniq, waitFor } from '../support/env.ts';
-
-let env: TestEnv;
-beforeAll(async () => {
-  env = await testEnv();
-});
-afterAll(async () => env?.close());
+import { provisionTopics } from '@hookpost/kafka';
+import { describe, expect } from 'vitest';
+import { uniq, waitFor } from '../support/env.ts';
+import { it } from '../support/fixtures.ts';
 
 describe('consumer groups', () => {
-  it('a consumer that restarts in the same group resumes after its last committed offset', async () => {
+  it('a consumer that restarts in the same group resumes after its last committed offset', async ({
+    env,
+    producer,
+    opened,
+  }) => {
     const topic = `${env.prefix}cg`;
     await provisionTopics(env.admin, [{ name: topic, partitions: 1, config: {}, doc: 'test' }]);
-    const producer = createProducer(env.kafka);
-    await producer.connect();
-    await producer.send({ topic, messages: Array.from({ length: 10 }, (_, i) => ({ value: String(i) })) });
-    await producer.disconnect();
+    await producer.send(
+      topic,
+      Array.from({ length: 10 }, (_, i) => ({ value: String(i) })),
+    );
     const groupId = uniq('g');
 
     // First life: process 6 records, committing each one after it is handled, then stop.
     const first: string[] = [];
-    const c1 = env.kafka.consumer({ groupId, maxWaitTimeInMs: 100 });
+    const c1 = opened.own(env.kafka.consumer({ groupId, maxWaitTimeInMs: 100 }), (c) => c.disconnect());
     await c1.connect();
     await c1.subscribe({ topic, fromBeginning: true });
     await c1.run({
@@ -38,7 +37,7 @@ describe('consumer groups', () => {
 
     // Second life: the same group picks up exactly where the first left off.
     const second: string[] = [];
-    const c2 = env.kafka.consumer({ groupId, maxWaitTimeInMs: 100 });
+    const c2 = opened.own(env.kafka.consumer({ groupId, maxWaitTimeInMs: 100 }), (c) => c.disconnect());
     await c2.connect();
     await c2.subscribe({ topic, fromBeginning: true });
     await c2.run({ eachMessage: async ({ message }) => void second.push(message.value!.toString()) });

@@ -5,41 +5,42 @@ import {
   InvalidEventError,
   MtaProducer,
 } from '@hookpost/events';
-import { type Consumer, partitionForKey, provisionTopics } from '@hookpost/kafka';
+import { partitionForKey, provisionTopics } from '@hookpost/kafka';
 import { eventGenerator } from '@hookpost/loadgen';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type TestEnv, testEnv, uniq, waitFor } from '../support/env.ts';
+import { describe, expect } from 'vitest';
+import { type TestEnv, uniq, waitFor } from '../support/env.ts';
+import { it } from '../support/fixtures.ts';
 
 let env: TestEnv;
 let producer: MtaProducer;
-let consumer: Consumer | undefined;
 
-beforeAll(async () => {
-  env = await testEnv();
+it.beforeAll(async ({ env: e, owned }) => {
+  env = e;
   await provisionTopics(env.admin, [env.catalog.topics.events]);
-  producer = new MtaProducer({
-    kafka: env.kafka,
-    registry: env.registry,
-    registryUrl: env.registryUrl,
-    topic: env.catalog.topics.events.name,
-  });
+  producer = owned.own(
+    new MtaProducer({
+      kafka: env.kafka,
+      registry: env.registry,
+      registryUrl: env.registryUrl,
+      topic: env.catalog.topics.events.name,
+    }),
+    (p) => p.close(),
+  );
   await producer.connect();
 });
 
-afterAll(async () => {
-  await consumer?.disconnect();
-  await producer?.close();
-  await env?.close();
-});
-
 describe('Avro events through the broker and the registry', () => {
-  it('an MTA producer publishes events that a consumer decodes to the same values, keyed by domain', async () => {
+  it('an MTA producer publishes events that a consumer decodes to the same values, keyed by domain', async ({
+    opened,
+  }) => {
     const sent = Array.from({ length: 300 }, eventGenerator({ domains: 7, seed: 42 }));
     await producer.send(sent);
 
     const codec = new AvroCodec<EmailEvent>(env.registry, emailEventSchema());
     const received = new Map<string, { key: string; value: EmailEvent; partition: number }>();
-    consumer = env.kafka.consumer({ groupId: uniq('g'), maxWaitTimeInMs: 100 });
+    const consumer = opened.own(env.kafka.consumer({ groupId: uniq('g'), maxWaitTimeInMs: 100 }), (c) =>
+      c.disconnect(),
+    );
     await consumer.connect();
     await consumer.subscribe({ topic: env.catalog.topics.events.name, fromBeginning: true });
     await consumer.run({

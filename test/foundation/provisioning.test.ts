@@ -1,13 +1,14 @@
 import { ConfigResourceTypes, provisionTopics } from '@hookpost/kafka';
 
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type TestEnv, testEnv, waitFor } from '../support/env.ts';
+import { describe, expect } from 'vitest';
+import { type TestEnv, waitFor } from '../support/env.ts';
+import { integrationTest } from '../support/fixtures.ts';
 
+const it = integrationTest({ retryTiers: ['10s', '100s'] });
 let env: TestEnv;
-beforeAll(async () => {
-  env = await testEnv({ retryTiers: ['10s', '100s'] });
+it.beforeAll(({ env: e }) => {
+  env = e;
 });
-afterAll(async () => env?.close());
 
 async function configOf(topic: string, key: string) {
   const r = await env.admin.describeConfigs({

@@ -1,28 +1,25 @@
 import { createProducer, provisionTopics } from '@hookpost/kafka';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type TestEnv, testEnv, uniq, waitFor } from '../support/env.ts';
-
-let env: TestEnv;
-beforeAll(async () => {
-  env = await testEnv();
-});
-afterAll(async () => env?.close());
+import { describe, expect } from 'vitest';
+import { uniq, waitFor } from '../support/env.ts';
+import { it } from '../support/fixtures.ts';
 
 describe('read_committed through @hookpost/kafka', () => {
-  it('never hands out records of aborted transactions, even when a fetch starts inside two of them', async () => {
+  it('never hands out records of aborted transactions, even when a fetch starts inside two of them', async ({
+    env,
+    opened,
+  }) => {
     const topic = `${env.prefix}rc`;
     await provisionTopics(env.admin, [{ name: topic, partitions: 1, config: {}, doc: 'test' }]);
-    const p1 = createProducer(env.kafka, {
-      transactionalId: uniq('tx'),
-      idempotent: true,
-      maxInFlightRequests: 1,
-    });
-    const p2 = createProducer(env.kafka, {
-      transactionalId: uniq('tx'),
-      idempotent: true,
-      maxInFlightRequests: 1,
-    });
-    const plain = createProducer(env.kafka);
+    // Transactional producers and a plain one: what read_committed is about. Closed here, before the
+    // read; the fixture closes them too should the test fail earlier.
+    const transactional = () =>
+      opened.own(
+        createProducer(env.kafka, { transactionalId: uniq('tx'), idempotent: true, maxInFlightRequests: 1 }),
+        (p) => p.disconnect(),
+      );
+    const p1 = transactional();
+    const p2 = transactional();
+    const plain = opened.own(createProducer(env.kafka), (p) => p.disconnect());
     await Promise.all([p1.connect(), p2.connect(), plain.connect()]);
     // Two producers' transactions interleave in one partition, as two fan-out partitions' producers
     // do in a dispatch partition; both abort (a killed, fenced owner).
@@ -41,7 +38,7 @@ describe('read_committed through @hookpost/kafka', () => {
     const groupId = uniq('g');
     await env.admin.setOffsets({ groupId, topic, partitions: [{ partition: 0, offset: '3' }] });
     const seen: string[] = [];
-    const consumer = env.kafka.consumer({ groupId, maxWaitTimeInMs: 100 });
+    const consumer = opened.own(env.kafka.consumer({ groupId, maxWaitTimeInMs: 100 }), (c) => c.disconnect());
     await consumer.connect();
     await consumer.subscribe({ topic });
     await consumer.run({ eachMessage: async ({ message }) => void seen.push(message.value!.toString()) });

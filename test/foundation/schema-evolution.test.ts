@@ -1,8 +1,9 @@
 import { AvroCodec, emailEventSchema, registerSchema, valueSubject } from '@hookpost/events';
-import { createProducer, provisionTopics } from '@hookpost/kafka';
+import { provisionTopics } from '@hookpost/kafka';
 import { eventGenerator } from '@hookpost/loadgen';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type TestEnv, testEnv, uniq, waitFor } from '../support/env.ts';
+import { describe, expect } from 'vitest';
+import { type TestEnv, uniq, waitFor } from '../support/env.ts';
+import { it, type Owner } from '../support/fixtures.ts';
 
 // v2 of the email event: what a later release might add. A new field with a default is BACKWARD
 // compatible; a new field without one is not and the registry must refuse it.
@@ -16,17 +17,18 @@ const breaking = { ...v1, fields: [...(v1.fields as object[]), { name: 'stream',
 let env: TestEnv;
 let topic: string;
 
-beforeAll(async () => {
-  env = await testEnv();
+it.beforeAll(async ({ env: e }) => {
+  env = e;
   topic = env.catalog.topics.events.name;
   await provisionTopics(env.admin, [env.catalog.topics.events]);
 });
-afterAll(async () => env?.close());
 
-async function readAll(groupReader: Record<string, unknown>, count: number) {
+async function readAll(opened: Owner, groupReader: Record<string, unknown>, count: number) {
   const codec = new AvroCodec<Record<string, unknown>>(env.registry, groupReader);
   const out: Record<string, unknown>[] = [];
-  const consumer = env.kafka.consumer({ groupId: uniq('g'), maxWaitTimeInMs: 100 });
+  const consumer = opened.own(env.kafka.consumer({ groupId: uniq('g'), maxWaitTimeInMs: 100 }), (c) =>
+    c.disconnect(),
+  );
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });
   await consumer.run({
@@ -42,7 +44,10 @@ async function readAll(groupReader: Record<string, unknown>, count: number) {
 }
 
 describe('schema evolution under BACKWARD compatibility', () => {
-  it('old and new consumers both read records written with either schema version', async () => {
+  it('old and new consumers both read records written with either schema version', async ({
+    producer,
+    opened,
+  }) => {
     const subject = valueSubject(topic);
     const id1 = await registerSchema(env.registry, env.registryUrl, subject, v1);
     const id2 = await registerSchema(env.registry, env.registryUrl, subject, v2);
@@ -53,22 +58,16 @@ describe('schema evolution under BACKWARD compatibility', () => {
     const gen = eventGenerator({ domains: 2 });
     const oldEvent = gen();
     const newEvent = { ...gen(), ip_pool: 'pool-a' };
-    const producer = createProducer(env.kafka);
-    await producer.connect();
-    await producer.send({
-      topic,
-      messages: [
-        { key: oldEvent.domain_id, value: new AvroCodec(env.registry, v1).encode(id1, oldEvent) },
-        { key: newEvent.domain_id, value: new AvroCodec(env.registry, v2).encode(id2, newEvent) },
-      ],
-    });
-    await producer.disconnect();
+    await producer.send(topic, [
+      { key: oldEvent.domain_id, value: new AvroCodec(env.registry, v1).encode(id1, oldEvent) },
+      { key: newEvent.domain_id, value: new AvroCodec(env.registry, v2).encode(id2, newEvent) },
+    ]);
 
-    const byOld = await readAll(v1, 2);
+    const byOld = await readAll(opened, v1, 2);
     expect(byOld.find((e) => e.id === newEvent.id)).not.toHaveProperty('ip_pool');
     expect(byOld.find((e) => e.id === oldEvent.id)).toEqual(oldEvent);
 
-    const byNew = await readAll(v2, 2);
+    const byNew = await readAll(opened, v2, 2);
     expect(byNew.find((e) => e.id === oldEvent.id)?.ip_pool).toBeNull();
     expect(byNew.find((e) => e.id === newEvent.id)?.ip_pool).toBe('pool-a');
   });

@@ -1,22 +1,37 @@
 import { createProducer, provisionTopics } from '@hookpost/kafka';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type TestEnv, testEnv, uniq, waitFor } from '../support/env.ts';
+import { describe, expect } from 'vitest';
+import { type TestEnv, uniq, waitFor } from '../support/env.ts';
+import { it, type Owner } from '../support/fixtures.ts';
 
 let env: TestEnv;
 let topic: string;
-beforeAll(async () => {
-  env = await testEnv();
+it.beforeAll(async ({ env: e }) => {
+  env = e;
   topic = `${env.prefix}tx`;
   await provisionTopics(env.admin, [
     { name: topic, partitions: 1, config: {}, doc: 'test' },
     { name: `${topic}.in`, partitions: 1, config: {}, doc: 'test' },
   ]);
 });
-afterAll(async () => env?.close());
 
-async function readValues(t: string, readUncommitted: boolean, until: (v: string[]) => boolean) {
+/** A transactional producer (what this file is about), closed by `opened` should its test fail first. */
+const transactional = (opened: Owner) =>
+  opened.own(
+    createProducer(env.kafka, { transactionalId: uniq('tx'), idempotent: true, maxInFlightRequests: 1 }),
+    (p) => p.disconnect(),
+  );
+
+async function readValues(
+  opened: Owner,
+  t: string,
+  readUncommitted: boolean,
+  until: (v: string[]) => boolean,
+) {
   const seen: string[] = [];
-  const consumer = env.kafka.consumer({ groupId: uniq('g'), readUncommitted, maxWaitTimeInMs: 100 });
+  const consumer = opened.own(
+    env.kafka.consumer({ groupId: uniq('g'), readUncommitted, maxWaitTimeInMs: 100 }),
+    (c) => c.disconnect(),
+  );
   await consumer.connect();
   await consumer.subscribe({ topic: t, fromBeginning: true });
   await consumer.run({ eachMessage: async ({ message }) => void seen.push(message.value!.toString()) });
@@ -26,12 +41,8 @@ async function readValues(t: string, readUncommitted: boolean, until: (v: string
 }
 
 describe('Kafka transactions with KafkaJS against Kafka 4', () => {
-  it('read_committed consumers see committed transactions and never aborted ones', async () => {
-    const producer = createProducer(env.kafka, {
-      transactionalId: uniq('tx'),
-      idempotent: true,
-      maxInFlightRequests: 1,
-    });
+  it('read_committed consumers see committed transactions and never aborted ones', async ({ opened }) => {
+    const producer = transactional(opened);
     await producer.connect();
     const t1 = await producer.transaction();
     await t1.send({ topic, messages: [{ value: 'committed-1' }, { value: 'committed-2' }] });
@@ -45,20 +56,18 @@ describe('Kafka transactions with KafkaJS against Kafka 4', () => {
     await producer.disconnect();
 
     // The last committed record is the marker that everything before it has been read.
-    const committed = await readValues(topic, false, (v) => v.includes('committed-3'));
+    const committed = await readValues(opened, topic, false, (v) => v.includes('committed-3'));
     expect(committed).toEqual(['committed-1', 'committed-2', 'committed-3']);
-    const uncommitted = await readValues(topic, true, (v) => v.includes('committed-3'));
+    const uncommitted = await readValues(opened, topic, true, (v) => v.includes('committed-3'));
     expect(uncommitted).toEqual(['committed-1', 'committed-2', 'aborted', 'committed-3']);
   });
 
-  it('consumed offsets sent in a transaction are committed with it, and not when it aborts', async () => {
+  it('consumed offsets sent in a transaction are committed with it, and not when it aborts', async ({
+    opened,
+  }) => {
     const groupId = uniq('g');
     const input = `${topic}.in`;
-    const producer = createProducer(env.kafka, {
-      transactionalId: uniq('tx'),
-      idempotent: true,
-      maxInFlightRequests: 1,
-    });
+    const producer = transactional(opened);
     await producer.connect();
 
     const aborted = await producer.transaction();

@@ -19,15 +19,16 @@ import { hashToken } from '@hookpost/api';
 import { SecretBox, sealWebhook, type Webhook } from '@hookpost/contracts';
 import { replayLedgerTopic } from '@hookpost/deadletters';
 import { emailEventSchema, type MtaProducer, registerSchema, valueSubject } from '@hookpost/events';
-import { createProducer, type Message, type Producer, provisionTopics } from '@hookpost/kafka';
+import { type Message, provisionTopics, type SerialProducer } from '@hookpost/kafka';
 import { eventGenerator } from '@hookpost/loadgen';
-import { type Receiver, startReceiver } from '@hookpost/sender';
+import type { Receiver } from '@hookpost/sender';
 import fc from 'fast-check';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { type TestEnv, testEnv, waitFor } from '../support/env.ts';
+import { expect } from 'vitest';
+import { type TestEnv, waitFor } from '../support/env.ts';
 import { emailEvents } from '../support/factories.ts';
+import { integrationTest } from '../support/fixtures.ts';
 import { mta as mtaFor } from '../support/pipeline.ts';
-import { type RunningProcess, spawnService } from '../support/services.ts';
+import type { RunningProcess } from '../support/services.ts';
 import { makeWebhook } from '../support/webhooks.ts';
 import { type HostileRecord, interleave } from './hostile/arbitraries.ts';
 import {
@@ -47,41 +48,37 @@ const RUNS = 5;
 const PER_RUN = 80;
 const TIERS = ['1s', '2s'];
 const TOKEN = 'tok-hostile-0123456789';
+const it = integrationTest({ partitions: 2, retryTiers: TIERS });
 let env: TestEnv;
 let receiver: Receiver;
 let dataDir: string;
-let producer: Producer;
+// The fixtures' idempotent producer: a retried plain send could store a record twice, and the skips
+// per topic are counted exactly.
+let producer: SerialProducer;
 let mta: MtaProducer;
 let tail: TopicTail;
+// Spawned by the test through the `spawn` fixture, which stops them at the file's end.
 const procs = new Map<string, RunningProcess>();
 
-beforeAll(async () => {
-  env = await testEnv({ partitions: 2, retryTiers: TIERS });
+it.beforeAll(async ({ env: e, receiver: r, producer: p, owned }) => {
+  [env, receiver, producer] = [e, r, p];
   const specs = [...env.catalog.all(), replayLedgerTopic(env.prefix)];
   await waitFor(() => provisionTopics(env.admin, specs).then(() => true), { what: 'topics' });
   for (const s of specs)
     await waitFor(() => env.admin.fetchTopicOffsets(s.name).then(() => true), { what: `${s.name} leaders` });
-  receiver = await startReceiver();
-  dataDir = mkdtempSync(join(tmpdir(), 'hookpost-hostile-'));
-  producer = createProducer(env.kafka, { idempotent: true, maxInFlightRequests: 1 });
-  await producer.connect();
-  mta = (await mtaFor(env)).producer;
+  dataDir = owned.own(mkdtempSync(join(tmpdir(), 'hookpost-hostile-')), (d) =>
+    rmSync(d, { recursive: true, force: true }),
+  );
+  mta = owned.own((await mtaFor(env)).producer, (m) => m.close());
 }, 120_000);
-
-afterAll(async () => {
-  for (const p of procs.values()) await p.kill('SIGKILL');
-  await tail?.close();
-  await mta?.close();
-  await producer?.disconnect();
-  await receiver?.close();
-  await env?.close();
-  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
-});
 
 const api = (method: string, path: string, body?: unknown) =>
   apiCall(procs.get('api')!, TOKEN, method, path, body);
 
-it('hostile records on every topic: poison dead-lettered with their bytes or skipped and counted, good records take effect, nothing stops', async () => {
+it('hostile records on every topic: poison dead-lettered with their bytes or skipped and counted, good records take effect, nothing stops', async ({
+  spawn,
+  opened,
+}) => {
   const t = env.catalog.topics;
   const ledger = replayLedgerTopic(env.prefix).name;
   const tierTopics = TIERS.map((x) => env.catalog.retryTopic(x));
@@ -100,7 +97,7 @@ it('hostile records on every topic: poison dead-lettered with their bytes or ski
   const victims = Array.from({ length: RUNS }, (_, i) => hook(`v${i}`, `${env.prefix}v`));
   const fresh = Array.from({ length: RUNS }, (_, i) => hook(`n${i}`, `${env.prefix}n${i}`));
   const subs = [trap, ...good, ...victims].map((w) => ({ key: w.id, value: json(sealWebhook(box, w)) }));
-  await producer.send({ topic: t.subscriptions.name, messages: subs });
+  await producer.send(t.subscriptions.name, subs);
 
   const common = {
     KAFKA_BROKERS: env.brokers,
@@ -120,15 +117,18 @@ it('hostile records on every topic: poison dead-lettered with their bytes or ski
     ]),
     LOG_LEVEL: 'info',
   };
-  for (const svc of ['fanout', 'batcher', 'delivery', 'api']) procs.set(svc, spawnService(svc, common));
+  for (const svc of ['fanout', 'batcher', 'delivery', 'api']) procs.set(svc, spawn(svc, common));
   await Promise.all([...procs.values()].map((p) => p.ready(90_000)));
   await waitFor(() => apiUrl(procs.get('api')!), { what: 'API listening' });
   const started = Date.now();
   const stamp = (what: string) => console.info(`${((Date.now() - started) / 1000).toFixed(1)} s: ${what}`);
-  tail = await tailTopics(
-    env,
-    [t.events.name, t.dispatch.name, t.batches.name, ...tierTopics, t.dlq.name],
-    t.dlq.name,
+  tail = opened.own(
+    await tailTopics(
+      env,
+      [t.events.name, t.dispatch.name, t.batches.name, ...tierTopics, t.dlq.name],
+      t.dlq.name,
+    ),
+    (x) => x.close(),
   );
 
   const schemaId = await registerSchema(
@@ -151,7 +151,7 @@ it('hostile records on every topic: poison dead-lettered with their bytes or ski
   const send = async (topic: string, bad: HostileRecord[], goodOnes: HostileRecord[], at: number[]) => {
     count(topic, bad.length);
     const messages = interleave(bad, goodOnes, at) as Message[];
-    await producer.send({ topic, messages });
+    await producer.send(topic, messages);
   };
   let run = 0;
 

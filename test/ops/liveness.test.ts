@@ -15,19 +15,15 @@ import {
 } from '@hookpost/kafka';
 import { runService, type ServiceHandle } from '@hookpost/service';
 import { KafkaJSNonRetriableError } from 'kafkajs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type TestEnv, testEnv, uniq, waitFor } from '../support/env.ts';
+import { describe, expect } from 'vitest';
+import { type TestEnv, uniq, waitFor } from '../support/env.ts';
+import { it, type Owner } from '../support/fixtures.ts';
 import { tail } from '../support/pipeline.ts';
 import { inOutTopics, produceValues } from '../support/records.ts';
 
 let env: TestEnv;
-const handles: ServiceHandle[] = [];
-beforeAll(async () => {
-  env = await testEnv();
-});
-afterAll(async () => {
-  for (const h of handles) await h.stop();
-  await env?.close();
+it.beforeAll(({ env: e }) => {
+  env = e;
 });
 
 /** A Kafka client that records every consumer it creates, so a test can reach the one in use. */
@@ -44,9 +40,14 @@ function spying(kafka: Kafka): { kafka: Kafka; consumers: Consumer[] } {
 
 const topics = (partitions: number) => inOutTopics(env, 'live', partitions);
 const produce = (topic: string, values: string[]) => produceValues(env, topic, values);
-const collect = (topic: string) => tail<string>(env, topic, { raw: true });
+const collect = async (opened: Owner, topic: string) =>
+  opened.own(await tail<string>(env, topic, { raw: true }), (t) => t.close());
 
-async function service(start: Parameters<typeof runService>[0]['start']): Promise<ServiceHandle> {
+/** A service running `start`, stopped by `opened` after the test. */
+async function service(
+  opened: Owner,
+  start: Parameters<typeof runService>[0]['start'],
+): Promise<ServiceHandle> {
   const handle = await runService({
     name: 'liveness-test',
     schema: commonSchema,
@@ -60,8 +61,7 @@ async function service(start: Parameters<typeof runService>[0]['start']): Promis
     },
     start,
   });
-  handles.push(handle);
-  return handle;
+  return opened.own(handle, (h) => h.stop());
 }
 
 async function probe(handle: ServiceHandle, path: '/healthz' | '/readyz' | '/metrics') {
@@ -73,7 +73,9 @@ const range = (from: number, n: number, tag: string) =>
   Array.from({ length: n }, (_, i) => `${tag}${from + i}`);
 
 describe('a consumer that stops never looks alive, and comes back by itself', () => {
-  it('transactional runner: its KafkaJS consumer stopped from outside turns /readyz, is rebuilt, and every record is produced exactly once', async () => {
+  it('transactional runner: its KafkaJS consumer stopped from outside turns /readyz, is rebuilt, and every record is produced exactly once', async ({
+    opened,
+  }) => {
     const { input, output } = await topics(3);
     const spy = spying(env.kafka);
     const echo = (): PartitionHandler => ({
@@ -86,7 +88,7 @@ describe('a consumer that stops never looks alive, and comes back by itself', ()
       reset: () => {},
     });
     let runner: TransactionalRunner | undefined;
-    const handle = await service(async () => {
+    const handle = await service(opened, async () => {
       runner = new TransactionalRunner({
         kafka: spy.kafka,
         logger: env.logger,
@@ -101,7 +103,7 @@ describe('a consumer that stops never looks alive, and comes back by itself', ()
       await runner.start();
       return { ready: () => runner!.running, stop: () => runner!.stop() };
     });
-    const out = await collect(output);
+    const out = await collect(opened, output);
     const first = range(0, 300, 'a');
     await produce(input, first);
     await waitFor(() => out.values().length >= first.length, { what: 'first outputs' });
@@ -132,13 +134,15 @@ describe('a consumer that stops never looks alive, and comes back by itself', ()
     expect(metrics).toMatch(/webhooks_consumer_rebuilds_total\{[^}]*consumer="tx-liveness-tx"[^}]*\} [1-9]/);
   }, 120_000);
 
-  it('a crash KafkaJS reports with restart:false makes /readyz fail, and the consumer recovers and reads on', async () => {
+  it('a crash KafkaJS reports with restart:false makes /readyz fail, and the consumer recovers and reads on', async ({
+    opened,
+  }) => {
     const { input } = await topics(2);
     const spy = spying(env.kafka);
     const seen = new Set<string>();
     const crashes: boolean[] = [];
     let poisoned = true;
-    const handle = await service(async ({ logger }) => {
+    const handle = await service(opened, async ({ logger }) => {
       const c = new SupervisedConsumer({
         kafka: spy.kafka,
         name: 'liveness-crash',
@@ -185,12 +189,14 @@ describe('a consumer that stops never looks alive, and comes back by itself', ()
     expect((await probe(handle, '/healthz')).status).toBe(200);
   }, 120_000);
 
-  it('a consumer that cannot be rebuilt for longer than its bound fails /healthz, and passes again once it runs', async () => {
+  it('a consumer that cannot be rebuilt for longer than its bound fails /healthz, and passes again once it runs', async ({
+    opened,
+  }) => {
     const { input } = await topics(1);
     const spy = spying(env.kafka);
     let broken = false;
     let seen = 0;
-    const handle = await service(async ({ logger }) => {
+    const handle = await service(opened, async ({ logger }) => {
       const c = new SupervisedConsumer({
         kafka: spy.kafka,
         name: 'liveness-stall',

@@ -11,12 +11,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SecretBox } from '@hookpost/contracts';
 import { MtaProducer } from '@hookpost/events';
-import { createProducer, provisionTopics, topicOffsets } from '@hookpost/kafka';
-import { type Receiver, startReceiver } from '@hookpost/sender';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type TestEnv, testEnv, waitFor } from '../support/env.ts';
+import { provisionTopics, topicOffsets } from '@hookpost/kafka';
+import { describe, expect } from 'vitest';
+import { waitFor } from '../support/env.ts';
 import { emailEvents } from '../support/factories.ts';
-import { metricsText, metricValue, type RunningProcess, spawnService } from '../support/services.ts';
+import { integrationTest } from '../support/fixtures.ts';
+import { metricsText, metricValue, type RunningProcess } from '../support/services.ts';
 import { makeWebhook, subscriptions } from '../support/webhooks.ts';
 import { alertRules, dashboardQueries, metricNames } from './metric-refs.ts';
 
@@ -27,24 +27,22 @@ import { alertRules, dashboardQueries, metricNames } from './metric-refs.ts';
 const NO_SAMPLE_YET = new Set<string>();
 
 const SERVICES = ['fanout', 'batcher', 'delivery', 'api'] as const;
-let env: TestEnv;
-let receiver: Receiver;
-let dataDir: string;
+const it = integrationTest({ partitions: 2, retryTiers: ['1s'] });
 const processes = new Map<string, RunningProcess>();
-const closers: (() => Promise<void>)[] = [];
 
-beforeAll(async () => {
-  env = await testEnv({ partitions: 2, retryTiers: ['1s'] });
+it.beforeAll(async ({ env, receiver, producer, owned, spawn }) => {
   // Idempotent, so retried: a busy shared broker sometimes answers the post-create metadata check
   // with "does not host this topic-partition" before the new leaders are known.
   await waitFor(() => provisionTopics(env.admin, env.catalog.all()).then(() => true), {
     what: 'topics provisioned',
   });
   for (const spec of env.catalog.all()) await topicOffsets(env.kafka, spec.name);
-  receiver = await startReceiver();
-  dataDir = mkdtempSync(join(tmpdir(), 'hookpost-metrics-'));
+  const dataDir = owned.own(mkdtempSync(join(tmpdir(), 'hookpost-metrics-')), (d) =>
+    rmSync(d, { recursive: true, force: true }),
+  );
   const keys = SecretBox.generateSpec();
   const subs = await subscriptions(env, new SecretBox(keys));
+  owned.own(subs.writer, (w) => w.close());
   const domain = `${env.prefix}d0`;
   const batch = { max_events: 500, window_ms: 500 };
   // One endpoint that answers, one that always fails: delivered, retried, exhausted, suspended.
@@ -58,7 +56,6 @@ beforeAll(async () => {
         timeout_ms: 2_000,
       }),
     );
-  await subs.writer.close();
 
   const common = {
     KAFKA_BROKERS: env.brokers,
@@ -75,35 +72,26 @@ beforeAll(async () => {
     API_DATA_DIR: dataDir,
     LOG_LEVEL: 'info',
   };
-  for (const svc of SERVICES) processes.set(svc, spawnService(svc, common));
+  for (const svc of SERVICES) processes.set(svc, spawn(svc, common));
   await Promise.all([...processes.values()].map((p) => p.ready(90_000)));
 
-  const mta = new MtaProducer({
-    kafka: env.kafka,
-    registry: env.registry,
-    registryUrl: env.registryUrl,
-    topic: env.catalog.topics.events.name,
-  });
+  const mta = owned.own(
+    new MtaProducer({
+      kafka: env.kafka,
+      registry: env.registry,
+      registryUrl: env.registryUrl,
+      topic: env.catalog.topics.events.name,
+    }),
+    (m) => m.close(),
+  );
   await mta.connect();
-  closers.push(() => mta.close());
   const gen = emailEvents(domain, 'activity.delivered', 3);
   await mta.send(Array.from({ length: 5 }, gen));
   // A record no stage can read, at each stage's input: poison counted by fan-out, batcher and delivery.
-  const raw = createProducer(env.kafka);
-  await raw.connect();
-  closers.push(() => raw.disconnect());
   const t = env.catalog.topics;
   for (const topic of [t.events.name, t.dispatch.name, t.batches.name])
-    await raw.send({ topic, messages: [{ key: 'poison', value: Buffer.from('not a record') }] });
+    await producer.send(topic, [{ key: 'poison', value: Buffer.from('not a record') }]);
 }, 180_000);
-
-afterAll(async () => {
-  for (const p of processes.values()) await p.kill('SIGKILL');
-  for (const c of closers) await c().catch(() => {});
-  await receiver?.close();
-  await env?.close();
-  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
-});
 
 /** Base name of a series (histogram series → the histogram). */
 const base = (name: string) => name.replace(/_(bucket|sum|count)$/, '');

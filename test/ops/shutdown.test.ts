@@ -10,42 +10,36 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type RetryRecord, SecretBox } from '@hookpost/contracts';
 import { provisionTopics, topicOffsets } from '@hookpost/kafka';
-import { type Receiver, startReceiver } from '@hookpost/sender';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Receiver } from '@hookpost/sender';
+import { describe, expect } from 'vitest';
 import { BatchProducer, makeBatch } from '../delivery/support.ts';
-import { type TestEnv, testEnv, waitFor } from '../support/env.ts';
-import { tail } from '../support/pipeline.ts';
-import { type RunningProcess, spawnService } from '../support/services.ts';
+import { type TestEnv, waitFor } from '../support/env.ts';
+import { integrationTest } from '../support/fixtures.ts';
+import type { RunningProcess, spawnService } from '../support/services.ts';
 import { makeWebhook, subscriptions } from '../support/webhooks.ts';
 import { shutdownBoundMs } from './manifests.ts';
 
 const TIER = '1s';
+const it = integrationTest({ partitions: 2, retryTiers: [TIER] });
 let env: TestEnv;
 let receiver: Receiver;
 let keys: string;
 let dataDir: string;
-const processes: RunningProcess[] = [];
-const closers: (() => Promise<void>)[] = [];
+// The `spawn` fixture: what the tests spawn is stopped at the file's end (each test SIGTERMs its own first).
+let spawn: (...args: Parameters<typeof spawnService>) => RunningProcess;
 
-beforeAll(async () => {
-  env = await testEnv({ partitions: 2, retryTiers: [TIER] });
+it.beforeAll(async ({ env: e, receiver: r, owned, spawn: s }) => {
+  [env, receiver, spawn] = [e, r, s];
   await waitFor(() => provisionTopics(env.admin, env.catalog.all()).then(() => true), { what: 'topics' });
   for (const spec of env.catalog.all()) await topicOffsets(env.kafka, spec.name);
-  receiver = await startReceiver();
   keys = SecretBox.generateSpec();
-  dataDir = mkdtempSync(join(tmpdir(), 'hookpost-shutdown-'));
+  dataDir = owned.own(mkdtempSync(join(tmpdir(), 'hookpost-shutdown-')), (d) =>
+    rmSync(d, { recursive: true, force: true }),
+  );
 }, 120_000);
 
-afterAll(async () => {
-  for (const p of processes) await p.kill('SIGKILL');
-  for (const c of closers) await c().catch(() => {});
-  await receiver?.close();
-  await env?.close();
-  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
-});
-
 function start(service: string, extra: Record<string, string> = {}): RunningProcess {
-  const p = spawnService(service, {
+  return spawn(service, {
     KAFKA_BROKERS: env.brokers,
     SCHEMA_REGISTRY_URL: env.registryUrl,
     TOPIC_PREFIX: env.prefix,
@@ -58,8 +52,6 @@ function start(service: string, extra: Record<string, string> = {}): RunningProc
     LOG_LEVEL: 'info',
     ...extra,
   });
-  processes.push(p);
-  return p;
 }
 
 /** SIGTERM, then the exit code and how long the process took to exit. */
@@ -98,17 +90,18 @@ describe('graceful shutdown on SIGTERM', () => {
     if (groupId) expect(await members(groupId)).toBe(0);
   });
 
-  it('delivery with a request in flight to a hanging receiver finishes it: retry produced, offset committed, exit 0 in bound', async () => {
+  it('delivery with a request in flight to a hanging receiver finishes it: retry produced, offset committed, exit 0 in bound', async ({
+    opened,
+    tailOf,
+  }) => {
     const subs = await subscriptions(env, new SecretBox(keys));
+    opened.own(subs.writer, (w) => w.close());
     const timeoutMs = 3_000;
     const webhook = makeWebhook({ url: `${receiver.url}/hang/shutdown`, timeout_ms: timeoutMs });
     await subs.writer.put(webhook);
-    await subs.writer.close();
-    const retries = await tail<RetryRecord>(env, env.catalog.retryTopic(TIER));
-    closers.push(() => retries.close());
-    const batches = new BatchProducer(env);
+    const retries = await tailOf<RetryRecord>(env.catalog.retryTopic(TIER));
+    const batches = opened.own(new BatchProducer(env), (b) => b.close());
     await batches.connect();
-    closers.push(() => batches.close());
 
     // Only the main consumer, so the retry it produces waits in the tier topic for the test to read.
     const p = start('delivery', {

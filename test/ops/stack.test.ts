@@ -10,34 +10,32 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
+// Only `opened` of the fixtures: this file runs private stacks, not the suite's test env.
+import { it, type Owner } from '../support/fixtures.ts';
 
 const STACK = new URL('../../scripts/stack.sh', import.meta.url).pathname;
 const CACHE = new URL('../../.cache', import.meta.url).pathname;
-const dirs: string[] = [];
-const held: Server[] = [];
 
-afterAll(async () => {
-  for (const d of dirs) {
-    spawnSync('bash', [STACK, 'stop'], { env: { ...process.env, HP_DATA_DIR: d }, stdio: 'ignore' });
-    rmSync(d, { recursive: true, force: true });
-  }
-  for (const s of held) await new Promise((r) => s.close(r));
-});
-
-/** A port nothing listens on now (the kernel's pick), optionally kept open by this test. */
-async function port(keep = false): Promise<number> {
+/** A port nothing listens on now (the kernel's pick), optionally kept open by `opened` for the test. */
+async function port(opened?: Owner): Promise<number> {
   const server = createServer();
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const { port } = server.address() as { port: number };
-  if (keep) held.push(server);
+  if (opened) opened.own(server, (s: Server) => new Promise((r) => s.close(r)));
   else await new Promise((r) => server.close(r));
   return port;
 }
 
-async function stackEnv(overrides: Record<string, string> = {}): Promise<Record<string, string>> {
-  const dir = mkdtempSync(join(tmpdir(), 'hookpost-stack-'));
-  dirs.push(dir);
+/** A private stack's settings; `opened` stops that stack (if it runs) and removes its data dir after the test. */
+async function stackEnv(
+  opened: Owner,
+  overrides: Record<string, string> = {},
+): Promise<Record<string, string>> {
+  const dir = opened.own(mkdtempSync(join(tmpdir(), 'hookpost-stack-')), (d) => {
+    spawnSync('bash', [STACK, 'stop'], { env: { ...process.env, HP_DATA_DIR: d }, stdio: 'ignore' });
+    rmSync(d, { recursive: true, force: true });
+  });
   return {
     HP_DATA_DIR: dir,
     HP_CACHE_DIR: CACHE,
@@ -67,8 +65,10 @@ const stackPorts = (e: Record<string, string>) =>
   [e.HP_KAFKA_PORT, e.HP_CONTROLLER_PORT, e.HP_REGISTRY_PORT, e.HP_REGISTRY_MANAGEMENT_PORT] as string[];
 
 describe('scripts/stack.sh beside another stack', () => {
-  it('starts a second stack on its own ports, every one bound to 127.0.0.1, and stops it by pid', async () => {
-    const env = await stackEnv();
+  it('starts a second stack on its own ports, every one bound to 127.0.0.1, and stops it by pid', async ({
+    opened,
+  }) => {
+    const env = await stackEnv(opened);
     const started = stack('start', env);
     expect(started.status, started.stderr).toBe(0);
     expect(stack('status', env).status).toBe(0);
@@ -81,9 +81,9 @@ describe('scripts/stack.sh beside another stack', () => {
     for (const p of stackPorts(env)) expect(listeners(p), `port ${p}`).toEqual([]);
   }, 180_000);
 
-  it('refuses a taken port before starting anything, in one line naming the setting', async () => {
-    const taken = String(await port(true));
-    const env = await stackEnv({ HP_REGISTRY_MANAGEMENT_PORT: taken });
+  it('refuses a taken port before starting anything, in one line naming the setting', async ({ opened }) => {
+    const taken = String(await port(opened));
+    const env = await stackEnv(opened, { HP_REGISTRY_MANAGEMENT_PORT: taken });
     const r = stack('start', env);
     expect(r.status).toBe(1);
     const lines = r.stderr.trim().split('\n');
@@ -93,9 +93,11 @@ describe('scripts/stack.sh beside another stack', () => {
     expect(listeners(env.HP_KAFKA_PORT!)).toEqual([]);
   }, 60_000);
 
-  it('stops the Kafka it started when the registry dies during start-up, and names the cause', async () => {
+  it('stops the Kafka it started when the registry dies during start-up, and names the cause', async ({
+    opened,
+  }) => {
     // A heap too small for the JVM to start: the registry exits at once.
-    const env = await stackEnv({ HP_REGISTRY_HEAP: '2m' });
+    const env = await stackEnv(opened, { HP_REGISTRY_HEAP: '2m' });
     const r = stack('start', env);
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(

@@ -3,53 +3,32 @@
  * of each retry (receiver arrival minus the due time its retry record carried) is measured from
  * outside, and compared with the service's own lateness histogram.
  */
-import { type RetryRecord, SecretBox, type Webhook } from '@hookpost/contracts';
-import type { DeliveryHandle } from '@hookpost/delivery';
-import { type Receiver, startReceiver } from '@hookpost/sender';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  BatchProducer,
-  makeBatch,
-  percentile,
-  provision,
-  startInProcess,
-  TEST_TIERS,
-} from '../delivery/support.ts';
-import { type TestEnv, testEnv, waitFor } from '../support/env.ts';
-import { type Tail, tail } from '../support/pipeline.ts';
-import { makeWebhook, subscriptions } from '../support/webhooks.ts';
+import type { RetryRecord, Webhook } from '@hookpost/contracts';
+import { describe, expect } from 'vitest';
+import { deliveryTest, makeBatch, percentile, TEST_TIERS } from '../delivery/support.ts';
+import { waitFor } from '../support/env.ts';
+import type { Tail } from '../support/pipeline.ts';
+import { makeWebhook } from '../support/webhooks.ts';
 
-let env: TestEnv;
-let receiver: Receiver;
-let delivery: DeliveryHandle;
-let subs: Awaited<ReturnType<typeof subscriptions>>;
-let batches: BatchProducer;
+// Delivery in-process (main and the tiers, no suspender) on 3 partitions; the fixtures close it all.
+const it = deliveryTest({
+  partitions: 3,
+  overrides: { roles: { main: true, suspender: false, tiers: TEST_TIERS } },
+});
 let tier: Tail<RetryRecord>;
 const COUNT = 150;
 
-beforeAll(async () => {
-  env = await testEnv({ partitions: 3, retryTiers: TEST_TIERS.map((t) => t.name) });
-  await provision(env);
-  receiver = await startReceiver();
-  const keys = SecretBox.generateSpec();
-  subs = await subscriptions(env, new SecretBox(keys));
-  delivery = await startInProcess(env, keys, { roles: { main: true, suspender: false, tiers: TEST_TIERS } });
-  batches = new BatchProducer(env);
-  await batches.connect();
-  tier = await tail<RetryRecord>(env, env.catalog.retryTopic(TEST_TIERS[0]!.name));
-});
-
-afterAll(async () => {
-  await tier?.close();
-  await batches?.close();
-  await delivery?.stop();
-  await subs?.writer.close();
-  await receiver?.close();
-  await env?.close();
+it.beforeAll(async ({ topics, tailOf }) => {
+  tier = await tailOf<RetryRecord>(topics.retryTopic(TEST_TIERS[0]!.name));
 });
 
 describe('retry tier due times', () => {
-  it('attempts a held retry promptly when it falls due (p99 lateness reported)', async () => {
+  it('attempts a held retry promptly when it falls due (p99 lateness reported)', async ({
+    receiver,
+    subs,
+    delivery,
+    batches,
+  }) => {
     const webhooks: Webhook[] = [];
     for (let i = 0; i < COUNT; i += 1) {
       const w = makeWebhook({ url: `${receiver.url}/fail/1/500/l${i}` });

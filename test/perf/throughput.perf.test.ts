@@ -2,42 +2,23 @@
  * Deliveries per second to a local receiver, for the report: the main consumer with its default
  * limits, 20 webhooks on one origin, every outcome produced to the attempts topic before commit.
  */
-import { SecretBox, type Webhook } from '@hookpost/contracts';
-import type { DeliveryHandle } from '@hookpost/delivery';
-import { type Receiver, startReceiver } from '@hookpost/sender';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BatchProducer, makeBatch, provision, startInProcess, TEST_TIERS } from '../delivery/support.ts';
-import { type TestEnv, testEnv, waitFor } from '../support/env.ts';
-import { makeWebhook, subscriptions } from '../support/webhooks.ts';
+import type { Webhook } from '@hookpost/contracts';
+import { describe, expect } from 'vitest';
+import { deliveryTest, makeBatch } from '../delivery/support.ts';
+import { waitFor } from '../support/env.ts';
+import { makeWebhook } from '../support/webhooks.ts';
 
-let env: TestEnv;
-let receiver: Receiver;
-let delivery: DeliveryHandle;
-let subs: Awaited<ReturnType<typeof subscriptions>>;
-let batches: BatchProducer;
+// Delivery in-process (main consumer only) on 6 partitions; the fixtures close it all.
+const it = deliveryTest({ partitions: 6, overrides: { roles: { main: true, suspender: false, tiers: [] } } });
 const COUNT = 3000;
 
-beforeAll(async () => {
-  env = await testEnv({ partitions: 6, retryTiers: TEST_TIERS.map((t) => t.name) });
-  await provision(env);
-  receiver = await startReceiver();
-  const keys = SecretBox.generateSpec();
-  subs = await subscriptions(env, new SecretBox(keys));
-  delivery = await startInProcess(env, keys, { roles: { main: true, suspender: false, tiers: [] } });
-  batches = new BatchProducer(env);
-  await batches.connect();
-});
-
-afterAll(async () => {
-  await batches?.close();
-  await delivery?.stop();
-  await subs?.writer.close();
-  await receiver?.close();
-  await env?.close();
-});
-
 describe('throughput', () => {
-  it('delivers thousands of batches per run to a local receiver', async () => {
+  it('delivers thousands of batches per run to a local receiver', async ({
+    receiver,
+    subs,
+    delivery,
+    batches,
+  }) => {
     const webhooks: Webhook[] = [];
     for (let i = 0; i < 20; i += 1) {
       const w = makeWebhook({ url: `${receiver.url}/ok/t${i}` });

@@ -5,33 +5,29 @@
  * end leave every (event, webhook) pair in exactly one committed batch.
  */
 import { type BatchRecord, type DispatchRecord, SecretBox, type Webhook } from '@hookpost/contracts';
-import { createProducer, type Producer, provisionTopics } from '@hookpost/kafka';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type TestEnv, testEnv, waitFor } from '../support/env.ts';
+import { provisionTopics, type SerialProducer } from '@hookpost/kafka';
+import type { SubscriptionWriter } from '@hookpost/subscriptions';
+import { describe, expect } from 'vitest';
+import { type TestEnv, waitFor } from '../support/env.ts';
 import { EXACTLY_ONCE, exactlyOnceReport } from '../support/exactly-once.ts';
-import { tail } from '../support/pipeline.ts';
-import { type RunningProcess, spawnService } from '../support/services.ts';
+import { integrationTest } from '../support/fixtures.ts';
+import type { RunningProcess, spawnService } from '../support/services.ts';
 import { makeWebhook, subscriptions } from '../support/webhooks.ts';
 
 const PARTITIONS = 3;
+const it = integrationTest({ partitions: PARTITIONS });
 let env: TestEnv;
-let producer: Producer;
+let producer: SerialProducer;
+let writer: SubscriptionWriter;
+// The fixture's: the batchers the tests start are stopped at the file's end (the tests SIGKILL most).
+let spawn: (...args: Parameters<typeof spawnService>) => RunningProcess;
 const boxSpec = SecretBox.generateSpec();
-const processes: RunningProcess[] = [];
-const closers: (() => Promise<void>)[] = [];
 
-beforeAll(async () => {
-  env = await testEnv({ partitions: PARTITIONS });
+it.beforeAll(async ({ env: e, producer: p, spawn: s, owned }) => {
+  [env, producer, spawn] = [e, p, s];
   const t = env.catalog.topics;
   await provisionTopics(env.admin, [t.subscriptions, t.dispatch, t.batches, t.watermarks, t.dlq]);
-  producer = createProducer(env.kafka, { idempotent: true, maxInFlightRequests: 1 });
-  await producer.connect();
-});
-afterAll(async () => {
-  for (const p of processes) await p.kill('SIGKILL');
-  for (const c of closers) await c();
-  await producer?.disconnect();
-  await env?.close();
+  writer = owned.own((await subscriptions(env, new SecretBox(boxSpec))).writer, (w) => w.close());
 });
 
 let seq = 0;
@@ -48,15 +44,15 @@ async function dispatch(webhook: Webhook, n: number, partition: number): Promise
       payload: { type: 'activity.delivered', webhook_id: webhook.id, data: { seq } },
     };
   });
-  await producer.send({
-    topic: env.catalog.topics.dispatch.name,
-    messages: records.map((r) => ({ key: r.webhook_id, value: JSON.stringify(r), partition })),
-  });
+  await producer.send(
+    env.catalog.topics.dispatch.name,
+    records.map((r) => ({ key: r.webhook_id, value: JSON.stringify(r), partition })),
+  );
   return records.map((r) => r.event_id);
 }
 
 async function startBatcher(extra: Record<string, string>) {
-  const p = spawnService('batcher', {
+  const p = spawn('batcher', {
     TOPIC_PREFIX: env.prefix,
     TOPIC_PARTITIONS: String(PARTITIONS),
     KAFKA_BROKERS: env.brokers,
@@ -64,25 +60,23 @@ async function startBatcher(extra: Record<string, string>) {
     BATCHER_SESSION_TIMEOUT_MS: '6000',
     ...extra,
   });
-  processes.push(p);
   await p.ready();
   return p;
 }
 
 async function putWebhooks(webhooks: Webhook[]) {
-  const subs = await subscriptions(env, new SecretBox(boxSpec));
-  for (const w of webhooks) await subs.writer.put(w);
-  await subs.writer.close();
+  for (const w of webhooks) await writer.put(w);
 }
 
 describe('batcher commits when batches close', () => {
   const fast = makeWebhook({ batch: { max_events: 1, window_ms: 1000 } });
   const slow = makeWebhook({ batch: { max_events: 500, window_ms: 30_000 } });
 
-  it("a webhook's batches are visible read committed while its partition's 30 s window is still open", async () => {
+  it("a webhook's batches are visible read committed while its partition's 30 s window is still open", async ({
+    tailOf,
+  }) => {
     await putWebhooks([fast, slow]);
-    const batches = await tail<BatchRecord>(env, env.catalog.topics.batches.name);
-    closers.push(batches.close);
+    const batches = await tailOf<BatchRecord>(env.catalog.topics.batches.name);
     const batcher = await startBatcher({ BATCH_WINDOW_MS: '30000' });
     // The slow webhook's batch opens first, on the same input partition: the old design held every
     // batch of the partition in one transaction until this window (30 s) ended.
@@ -112,7 +106,9 @@ describe('batcher commits when batches close', () => {
 });
 
 describe('exactly once across repeated SIGKILLs between mid-window commits and window ends', () => {
-  it('under steady load with max_events 1/7/500 and mixed windows, every pair in exactly one committed batch', async () => {
+  it('under steady load with max_events 1/7/500 and mixed windows, every pair in exactly one committed batch', async ({
+    tailOf,
+  }) => {
     const hooks = [
       makeWebhook({ batch: { max_events: 1, window_ms: 1000 } }),
       makeWebhook({ batch: { max_events: 7, window_ms: 800 } }),
@@ -121,8 +117,7 @@ describe('exactly once across repeated SIGKILLs between mid-window commits and w
       makeWebhook({ batch: { max_events: 500, window_ms: 30_000 } }),
     ];
     await putWebhooks(hooks);
-    const batches = await tail<BatchRecord>(env, env.catalog.topics.batches.name);
-    closers.push(batches.close);
+    const batches = await tailOf<BatchRecord>(env.catalog.topics.batches.name);
     const mine = () => batches.records.filter((b) => hooks.some((h) => h.id === b.value.webhook_id));
     const expected = new Set<string>();
     let load = true;

@@ -11,12 +11,13 @@ import {
   parseDispatchRecord,
   SecretBox,
 } from '@hookpost/contracts';
-import { provisionTopics, serialProducer } from '@hookpost/kafka';
+import { provisionTopics } from '@hookpost/kafka';
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type TestEnv, testEnv, waitFor } from '../support/env.ts';
-import { tail } from '../support/pipeline.ts';
-import { metricsText, metricValue, type RunningProcess, spawnService } from '../support/services.ts';
+import { describe, expect } from 'vitest';
+import { type TestEnv, waitFor } from '../support/env.ts';
+import { integrationTest } from '../support/fixtures.ts';
+import type { Tail } from '../support/pipeline.ts';
+import { metricsText, metricValue, type RunningProcess } from '../support/services.ts';
 import { makeWebhook, subscriptions } from '../support/webhooks.ts';
 
 const boxSpec = SecretBox.generateSpec();
@@ -52,10 +53,11 @@ const invalid = fc.sample(
   { numRuns: 20, seed: 3 },
 );
 
+const it = integrationTest({ partitions: 3 });
 let env: TestEnv;
 let batcher: RunningProcess;
-let batches: Awaited<ReturnType<typeof tail<BatchRecord>>>;
-let dlq: Awaited<ReturnType<typeof tail<DeadLetter>>>;
+let batches: Tail<BatchRecord>;
+let dlq: Tail<DeadLetter>;
 const sent = new Map<string, DispatchRecord[]>();
 
 function record(webhookId: string, i: number, pad = 0): DispatchRecord {
@@ -69,13 +71,13 @@ function record(webhookId: string, i: number, pad = 0): DispatchRecord {
   };
 }
 
-beforeAll(async () => {
-  env = await testEnv({ partitions: 3 });
+it.beforeAll(async ({ env: e, owned, producer, spawn, tailOf }) => {
+  env = e;
   const t = env.catalog.topics;
   await provisionTopics(env.admin, [t.subscriptions, t.dispatch, t.batches, t.dlq]);
   const subs = await subscriptions(env, new SecretBox(boxSpec));
+  owned.own(subs.writer, (w) => w.close());
   for (const w of [...hooks, lines, big, small]) await subs.writer.put(w);
-  await subs.writer.close();
 
   hooks.forEach((w, k) => {
     sent.set(
@@ -96,8 +98,6 @@ beforeAll(async () => {
     Array.from({ length: 7 }, (_, i) => record(small.id, i)),
   );
   sent.set('deleted-webhook', [record('deleted-webhook', 0)]);
-  const producer = serialProducer(env.kafka);
-  await producer.producer.connect();
   await producer.send(
     t.dispatch.name,
     [...sent.values()].flat().map((r) => ({ key: r.webhook_id, value: JSON.stringify(r) })),
@@ -107,9 +107,8 @@ beforeAll(async () => {
     t.dispatch.name,
     invalid.map((value) => ({ key: hooks[1]!.id, value })),
   );
-  await producer.disconnect();
 
-  batcher = spawnService('batcher', {
+  batcher = spawn('batcher', {
     TOPIC_PREFIX: env.prefix,
     TOPIC_PARTITIONS: '3',
     KAFKA_BROKERS: env.brokers,
@@ -118,18 +117,12 @@ beforeAll(async () => {
     BATCH_MAX_BYTES: String(MAX_BYTES),
   });
   await batcher.ready();
-  batches = await tail<BatchRecord>(env, t.batches.name);
-  dlq = await tail<DeadLetter>(env, t.dlq.name);
+  batches = await tailOf<BatchRecord>(t.batches.name);
+  dlq = await tailOf<DeadLetter>(t.dlq.name);
   const expected = [...sent.values()].flat().length - 1;
   await waitFor(() => batches.records.reduce((n, b) => n + b.value.event_ids.length, 0) >= expected, {
     what: 'every event batched',
   });
-});
-afterAll(async () => {
-  await batcher?.kill();
-  await batches?.close();
-  await dlq?.close();
-  await env?.close();
 });
 
 const of = (webhookId: string) =>

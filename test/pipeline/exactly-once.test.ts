@@ -8,35 +8,39 @@ import type { EmailEvent } from '@hookpost/events';
 import { MtaProducer } from '@hookpost/events';
 import { partitionForKey, provisionTopics, topicCatalog } from '@hookpost/kafka';
 import { eventGenerator } from '@hookpost/loadgen';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type TestEnv, testEnv, uniq, waitFor } from '../support/env.ts';
+import { describe, expect } from 'vitest';
+import { type TestEnv, uniq, waitFor } from '../support/env.ts';
 import { EXACTLY_ONCE, exactlyOnceReport } from '../support/exactly-once.ts';
+import { integrationTest, type Owner } from '../support/fixtures.ts';
 import { tail } from '../support/pipeline.ts';
-import { metricsText, metricValue, type RunningProcess, spawnService } from '../support/services.ts';
+import { metricsText, metricValue, type RunningProcess, type spawnService } from '../support/services.ts';
 import { makeWebhook, subscriptions } from '../support/webhooks.ts';
 
 const PARTITIONS = 3;
+const it = integrationTest({ partitions: PARTITIONS });
 let env: TestEnv;
-const processes: RunningProcess[] = [];
-const closers: (() => Promise<void>)[] = [];
-
-beforeAll(async () => {
-  env = await testEnv({ partitions: PARTITIONS });
-});
-afterAll(async () => {
-  for (const p of processes) await p.kill('SIGKILL');
-  for (const c of closers) await c();
-  await env?.close();
+it.beforeAll(({ env: e }) => {
+  env = e;
 });
 
-/** A pipeline on its own topics: subscriptions written, events producer, batches reader, processes on demand. */
-async function pipeline() {
+/**
+ * A pipeline on its own topics: subscriptions written, events producer, batches reader, processes on
+ * demand. What it opens is closed by `opened` after the test; its processes by `spawn` at the file's end.
+ */
+async function pipeline({
+  opened,
+  spawn,
+}: {
+  opened: Owner;
+  spawn: (...args: Parameters<typeof spawnService>) => RunningProcess;
+}) {
   const prefix = `${env.prefix}${uniq('p')}.`;
   const catalog = topicCatalog({ prefix, partitions: PARTITIONS });
   const t = catalog.topics;
   await provisionTopics(env.admin, [t.events, t.subscriptions, t.dispatch, t.batches, t.dlq]);
   const boxSpec = SecretBox.generateSpec();
   const subs = await subscriptions({ ...env, catalog }, new SecretBox(boxSpec));
+  opened.own(subs.writer, (w) => w.close());
   // Domains chosen so every input partition gets events: the two-instance test needs work on each.
   const domains: string[] = [];
   const covered = new Set<number>();
@@ -62,25 +66,26 @@ async function pipeline() {
     );
   }
   for (const w of webhooks) await subs.writer.put(w);
-  await subs.writer.close();
 
-  const producer = new MtaProducer({
-    kafka: env.kafka,
-    registry: env.registry,
-    registryUrl: env.registryUrl,
-    topic: t.events.name,
-  });
+  const producer = opened.own(
+    new MtaProducer({
+      kafka: env.kafka,
+      registry: env.registry,
+      registryUrl: env.registryUrl,
+      topic: t.events.name,
+    }),
+    (m) => m.close(),
+  );
   await producer.connect();
-  closers.push(() => producer.close());
-  const batches = await tail<BatchRecord>(env, t.batches.name);
-  closers.push(batches.close);
+  const tailed = async <T>(topic: string, options?: Parameters<typeof tail>[2]) =>
+    opened.own(await tail<T>(env, topic, options), (x) => x.close());
+  const batches = await tailed<BatchRecord>(t.batches.name);
   // Read uncommitted too: records there that read_committed never shows are aborted transactions.
   const raw = {
-    dispatch: await tail<unknown>(env, t.dispatch.name, { readUncommitted: true }),
-    dispatchCommitted: await tail<unknown>(env, t.dispatch.name),
-    batches: await tail<unknown>(env, t.batches.name, { readUncommitted: true }),
+    dispatch: await tailed<unknown>(t.dispatch.name, { readUncommitted: true }),
+    dispatchCommitted: await tailed<unknown>(t.dispatch.name),
+    batches: await tailed<unknown>(t.batches.name, { readUncommitted: true }),
   };
-  for (const r of Object.values(raw)) closers.push(r.close);
 
   const common = {
     TOPIC_PREFIX: prefix,
@@ -94,8 +99,7 @@ async function pipeline() {
     BATCH_WINDOW_MS: '700',
   };
   const start = async (svc: 'fanout' | 'batcher') => {
-    const p = spawnService(svc, { ...common, LOG_LEVEL: 'info' });
-    processes.push(p);
+    const p = spawn(svc, { ...common, LOG_LEVEL: 'info' });
     await p.ready();
     return p;
   };
@@ -151,8 +155,11 @@ async function stream(
 }
 
 describe('exactly once between Kafka stages', () => {
-  it('SIGKILL of the fan-out mid-stream and a restart: every (event, webhook) pair in the batches exactly once', async () => {
-    const p = await pipeline();
+  it('SIGKILL of the fan-out mid-stream and a restart: every (event, webhook) pair in the batches exactly once', async ({
+    opened,
+    spawn,
+  }) => {
+    const p = await pipeline({ opened, spawn });
     let fanout = await p.start('fanout');
     await p.start('batcher');
     await stream(p, 10, 250, async (i) => {
@@ -175,8 +182,11 @@ describe('exactly once between Kafka stages', () => {
     console.info(`fan-out kills left ${p.uncommittedAhead('dispatch')} aborted dispatch records`);
   });
 
-  it('SIGKILL of the batcher mid-stream and a restart: every pair exactly once', async () => {
-    const p = await pipeline();
+  it('SIGKILL of the batcher mid-stream and a restart: every pair exactly once', async ({
+    opened,
+    spawn,
+  }) => {
+    const p = await pipeline({ opened, spawn });
     await p.start('fanout');
     let batcher = await p.start('batcher');
     await stream(p, 12, 250, async (i) => {
@@ -196,8 +206,11 @@ describe('exactly once between Kafka stages', () => {
     expect(p.uncommittedAhead('batches')).toBeGreaterThan(0);
   });
 
-  it('two instances of each service in one group share the partitions and produce the same result as one', async () => {
-    const p = await pipeline();
+  it('two instances of each service in one group share the partitions and produce the same result as one', async ({
+    opened,
+    spawn,
+  }) => {
+    const p = await pipeline({ opened, spawn });
     const all = await Promise.all([
       p.start('fanout'),
       p.start('fanout'),

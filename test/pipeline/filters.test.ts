@@ -7,17 +7,18 @@
 import { type DispatchRecord, SecretBox, type Webhook } from '@hookpost/contracts';
 import type { EmailEvent } from '@hookpost/events';
 import { provisionTopics } from '@hookpost/kafka';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type TestEnv, testEnv, uniq, waitFor } from '../support/env.ts';
-import { mta, tail } from '../support/pipeline.ts';
-import { metricsText, metricValue, type RunningProcess, spawnService } from '../support/services.ts';
+import { describe, expect } from 'vitest';
+import { uniq, waitFor } from '../support/env.ts';
+import { integrationTest } from '../support/fixtures.ts';
+import { mta, type Tail } from '../support/pipeline.ts';
+import { metricsText, metricValue, type RunningProcess } from '../support/services.ts';
 import { makeWebhook, subscriptions } from '../support/webhooks.ts';
 
-let env: TestEnv;
+const it = integrationTest({ partitions: 1 });
 let subs: Awaited<ReturnType<typeof subscriptions>>;
 let events: Awaited<ReturnType<typeof mta>>;
 let fanout: RunningProcess;
-let dispatch: Awaited<ReturnType<typeof tail<DispatchRecord>>>;
+let dispatch: Tail<DispatchRecord>;
 const domain = uniq('dom');
 const boxSpec = SecretBox.generateSpec();
 const witness = makeWebhook({ domain_id: domain, events: ['activity.opened'] });
@@ -37,15 +38,17 @@ const byRecipient = makeWebhook({
   },
 });
 
-beforeAll(async () => {
-  env = await testEnv({ partitions: 1 });
+// The fixtures close all of these; the file's helpers reach them through these names.
+it.beforeAll(async ({ env, owned, spawn, tailOf }) => {
   const t = env.catalog.topics;
   await provisionTopics(env.admin, [t.events, t.subscriptions, t.dispatch, t.dlq]);
   subs = await subscriptions(env, new SecretBox(boxSpec));
+  owned.own(subs.writer, (w) => w.close());
   // Written before the fan-out starts: its table has them once it is ready.
   for (const w of [witness, byTag, byRecipient]) await subs.writer.put(w);
   events = await mta(env);
-  fanout = spawnService('fanout', {
+  owned.own(events.producer, (p) => p.close());
+  fanout = spawn('fanout', {
     TOPIC_PREFIX: env.prefix,
     TOPIC_PARTITIONS: '1',
     KAFKA_BROKERS: env.brokers,
@@ -53,14 +56,7 @@ beforeAll(async () => {
     SUBSCRIPTION_ENCRYPTION_KEYS: boxSpec,
   });
   await fanout.ready();
-  dispatch = await tail<DispatchRecord>(env, t.dispatch.name);
-});
-afterAll(async () => {
-  await fanout?.kill();
-  await dispatch?.close();
-  await events?.producer.close();
-  await subs?.writer.close();
-  await env?.close();
+  dispatch = await tailOf<DispatchRecord>(t.dispatch.name);
 });
 
 /** An opened event of the domain with the given tags, recipient and template. */

@@ -7,24 +7,26 @@ import {
   type TransactionalRunnerOptions,
   transactionalIdFor,
 } from '@hookpost/kafka';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type TestEnv, testEnv, uniq, waitFor } from '../support/env.ts';
+import { describe, expect } from 'vitest';
+import { type TestEnv, uniq, waitFor } from '../support/env.ts';
+import { it, type Owner } from '../support/fixtures.ts';
 import { tail } from '../support/pipeline.ts';
 import { inOutTopics, produceValues } from '../support/records.ts';
 
 let env: TestEnv;
-const runners: TransactionalRunner[] = [];
-beforeAll(async () => {
-  env = await testEnv();
-});
-afterAll(async () => {
-  for (const r of runners) await r.stop();
-  await env?.close();
+it.beforeAll(({ env: e }) => {
+  env = e;
 });
 
 const topics = (partitions: number) => inOutTopics(env, 'rt', partitions);
 const produce = (topic: string, values: string[]) => produceValues(env, topic, values);
-const collect = (topic: string) => tail<string>(env, topic, { raw: true });
+const collect = async (opened: Owner, topic: string) =>
+  opened.own(await tail<string>(env, topic, { raw: true }), (t) => t.close());
+/** A transactional producer (the test is about transactions), closed by `opened` should the test fail first. */
+const transactional = (opened: Owner, transactionalId: string) =>
+  opened.own(createProducer(env.kafka, { transactionalId, idempotent: true, maxInFlightRequests: 1 }), (p) =>
+    p.disconnect(),
+  );
 
 function echo(output: string, hooks: { before?: (m: KafkaMessage[]) => void } = {}) {
   return (_: PartitionControl): PartitionHandler => ({
@@ -37,7 +39,9 @@ function echo(output: string, hooks: { before?: (m: KafkaMessage[]) => void } = 
   });
 }
 
+/** A started runner, stopped by `opened` after the test. */
 async function runner(
+  opened: Owner,
   input: string,
   groupId: string,
   prefix: string,
@@ -53,19 +57,22 @@ async function runner(
     createHandler,
     maxWaitTimeInMs: 100,
   });
-  runners.push(r);
+  opened.own(r, (x) => x.stop());
   await r.start();
   return r;
 }
 
 describe('transactional runner against the real broker', () => {
-  it('produces each output once and commits the consumed offsets with it, even after a failed batch', async () => {
+  it('produces each output once and commits the consumed offsets with it, even after a failed batch', async ({
+    opened,
+  }) => {
     const { input, output } = await topics(3);
     const values = Array.from({ length: 60 }, (_, i) => `r${i}`);
     await produce(input, values);
     let failures = 1;
     const groupId = uniq('g');
     const r = await runner(
+      opened,
       input,
       groupId,
       uniq('svc'),
@@ -79,7 +86,7 @@ describe('transactional runner against the real broker', () => {
         },
       }),
     );
-    const out = await collect(output);
+    const out = await collect(opened, output);
     await waitFor(() => out.values().length >= values.length, { what: 'all outputs' });
     await waitFor(
       async () => {
@@ -93,14 +100,16 @@ describe('transactional runner against the real broker', () => {
     expect(r.partitions).toEqual([0, 1, 2]);
   });
 
-  it('a new owner of the transactional id fences the old one: its open transaction never becomes visible', async () => {
+  it('a new owner of the transactional id fences the old one: its open transaction never becomes visible', async ({
+    opened,
+  }) => {
     const { input, output } = await topics(1);
     await produce(input, ['a', 'b']);
     const prefix = uniq('svc');
     let sent = false;
     let control!: PartitionControl;
     const groupId = uniq('g');
-    await runner(input, groupId, prefix, (c) => {
+    await runner(opened, input, groupId, prefix, (c) => {
       control = c;
       return {
         onMessages: async (messages, tx) => {
@@ -113,18 +122,14 @@ describe('transactional runner against the real broker', () => {
     });
     await waitFor(() => sent, { what: 'held transaction' });
     // What a new owner does first: InitProducerId with the same transactional id.
-    const usurper = createProducer(env.kafka, {
-      transactionalId: transactionalIdFor(prefix, input, 0),
-      idempotent: true,
-      maxInFlightRequests: 1,
-    });
+    const usurper = transactional(opened, transactionalIdFor(prefix, input, 0));
     await usurper.connect();
     const tx = await usurper.transaction();
     await tx.send({ topic: output, messages: [{ value: 'owner' }] });
     await tx.commit();
     await usurper.disconnect();
     await expect(control.commit(async () => {})).rejects.toThrow();
-    const out = await collect(output);
+    const out = await collect(opened, output);
     await waitFor(() => out.values().includes('owner'), { what: 'owner record' });
     await out.close();
     expect(out.values()).toEqual(['owner']);
@@ -132,13 +137,11 @@ describe('transactional runner against the real broker', () => {
     expect(t!.partitions[0]!.offset).toBe('-1');
   });
 
-  it('on an input written in transactions, the committed offsets reach the high watermarks (markers passed: lag 0)', async () => {
+  it('on an input written in transactions, the committed offsets reach the high watermarks (markers passed: lag 0)', async ({
+    opened,
+  }) => {
     const { input, output } = await topics(3);
-    const upstream = createProducer(env.kafka, {
-      transactionalId: uniq('upstream'),
-      idempotent: true,
-      maxInFlightRequests: 1,
-    });
+    const upstream = transactional(opened, uniq('upstream'));
     await upstream.connect();
     // Several transactions, each ending in a marker on every partition it wrote to.
     for (let t = 0; t < 5; t += 1) {
@@ -151,7 +154,7 @@ describe('transactional runner against the real broker', () => {
     }
     await upstream.disconnect();
     const groupId = uniq('g');
-    await runner(input, groupId, uniq('svc'), echo(output));
+    await runner(opened, input, groupId, uniq('svc'), echo(output));
     const lag = async () => {
       const ends = await env.admin.fetchTopicOffsets(input);
       const [t] = await env.admin.fetchOffsets({ groupId, topics: [input] });

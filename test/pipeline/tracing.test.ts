@@ -10,16 +10,15 @@ import type { AddressInfo } from 'node:net';
 import type { DeadLetter } from '@hookpost/contracts';
 import { SecretBox } from '@hookpost/contracts';
 import type { DeliveryHandle } from '@hookpost/delivery';
-import { serialProducer } from '@hookpost/kafka';
 import { createRegistry } from '@hookpost/metrics';
-import { type Receiver, startReceiver } from '@hookpost/sender';
-import { SPAN_NAMES, startTracing, type Tracing } from '@hookpost/tracing';
+import type { Receiver } from '@hookpost/sender';
+import { SPAN_NAMES, startTracing } from '@hookpost/tracing';
 import { InMemorySpanExporter } from '@opentelemetry/sdk-trace';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { provision, startInProcess, TEST_TIERS } from '../delivery/support.ts';
-import { type TestEnv, testEnv, uniq, waitFor } from '../support/env.ts';
-import { mta, type Tail, tail } from '../support/pipeline.ts';
-import { type RunningProcess, spawnService } from '../support/services.ts';
+import { type TestEnv, uniq, waitFor } from '../support/env.ts';
+import { integrationTest } from '../support/fixtures.ts';
+import { mta, type Tail } from '../support/pipeline.ts';
 import { makeWebhook, subscriptions } from '../support/webhooks.ts';
 
 interface SeenSpan {
@@ -73,46 +72,42 @@ const T1 = 'aaaaaaaaaaaaaaaa1111111111111111';
 const T2 = 'bbbbbbbbbbbbbbbb2222222222222222';
 const MTA_SPAN = 'cccccccccccccccc';
 const keys = SecretBox.generateSpec();
+const it = integrationTest({ partitions: 1, retryTiers: TEST_TIERS.map((t) => t.name) });
 let env: TestEnv;
 let receiver: Receiver;
 let otlp: Awaited<ReturnType<typeof collector>>;
 let memory: InMemorySpanExporter;
-let tracing: Tracing;
 let delivery: DeliveryHandle;
 let subs: Awaited<ReturnType<typeof subscriptions>>;
 let dlq: Tail<DeadLetter>;
-const processes: RunningProcess[] = [];
 
-beforeAll(async () => {
-  env = await testEnv({ partitions: 1, retryTiers: TEST_TIERS.map((t) => t.name) });
+// The fixtures close all of these (the last opened first); the test reaches them through these names.
+it.beforeAll(async ({ env: e, receiver: r, owned, tailOf }) => {
+  [env, receiver] = [e, r];
   await provision(env);
-  receiver = await startReceiver();
-  otlp = await collector();
+  otlp = owned.own(await collector(), (c) => c.server.close());
   memory = new InMemorySpanExporter();
-  tracing = await startTracing({
-    config: { otlpEndpoint: '', serviceName: '', exportDelayMs: 100, maxQueuedSpans: 2048 },
-    service: 'delivery',
-    registry: createRegistry(),
-    exporter: memory,
-  });
+  const tracing = owned.own(
+    await startTracing({
+      config: { otlpEndpoint: '', serviceName: '', exportDelayMs: 100, maxQueuedSpans: 2048 },
+      service: 'delivery',
+      registry: createRegistry(),
+      exporter: memory,
+    }),
+    (t) => t.shutdown(),
+  );
   subs = await subscriptions(env, new SecretBox(keys));
-  delivery = await startInProcess(env, keys, {}, createRegistry(), tracing);
-  dlq = await tail<DeadLetter>(env, env.catalog.topics.dlq.name);
-});
-
-afterAll(async () => {
-  for (const p of processes) await p.kill();
-  await dlq?.close();
-  await delivery?.stop();
-  await tracing?.shutdown();
-  await subs?.writer.close();
-  await receiver?.close();
-  otlp?.server.close();
-  await env?.close();
+  owned.own(subs.writer, (w) => w.close());
+  delivery = owned.own(await startInProcess(env, keys, {}, createRegistry(), tracing), (d) => d.stop());
+  dlq = await tailOf<DeadLetter>(env.catalog.topics.dlq.name);
 });
 
 describe('one trace from the MTA to the receiver', () => {
-  it('covers fan-out, batch, attempts, retry and dead letter, and the POST carries it', async () => {
+  it('covers fan-out, batch, attempts, retry and dead letter, and the POST carries it', async ({
+    producer,
+    spawn,
+    opened,
+  }) => {
     const domain = uniq('dom');
     const batch = { max_events: 2, window_ms: 30_000 };
     const a = makeWebhook({ domain_id: domain, batch });
@@ -132,13 +127,12 @@ describe('one trace from the MTA to the receiver', () => {
       OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url,
       TRACING_EXPORT_DELAY_MS: '100',
     };
-    for (const name of ['fanout', 'batcher']) processes.push(spawnService(name, common));
+    const processes = ['fanout', 'batcher'].map((name) => spawn(name, common));
     await Promise.all(processes.map((p) => p.ready()));
 
     // The MTA: two events with their own traceparent, in one send (one partition: one batch per webhook).
     const events = await mta(env);
-    const producer = serialProducer(env.kafka);
-    await producer.producer.connect();
+    opened.own(events.producer, (p) => p.close());
     const [e1, e2] = [events.make(domain, 'activity.delivered'), events.make(domain, 'activity.delivered')];
     await producer.send(
       env.catalog.topics.events.name,
@@ -148,8 +142,6 @@ describe('one trace from the MTA to the receiver', () => {
         headers: { traceparent: `00-${i === 0 ? T1 : T2}-${MTA_SPAN}-01` },
       })),
     );
-    await producer.disconnect();
-    await events.producer.close();
 
     await waitFor(
       () => receiver.requests.filter((r) => r.path.endsWith(a.id) && r.status === 200).length > 0,
