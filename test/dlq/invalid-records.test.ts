@@ -41,7 +41,9 @@ it.beforeAll(async ({ env: e }) => {
 });
 
 describe('dlq tooling and invalid records', () => {
-  it('list counts them as unreadable, replay replays the good letter despite an invalid ledger entry for it', async ({ producer }) => {
+  it('list counts them as unreadable, replay replays the good letter despite an invalid ledger entry for it', async ({
+    producer,
+  }) => {
     const subs = await subscriptions(env, new SecretBox(keys));
     const w = makeWebhook({});
     await subs.writer.put(w);
@@ -57,18 +59,18 @@ describe('dlq tooling and invalid records', () => {
     const ledger = replayLedgerTopic(env.prefix).name;
     await producer.send(ledger, [
       // Keyed by the good letter's id: if an invalid entry counted as a replay, it would never replay.
-        ...badEntries.map((value) => ({ key: good.dlq_id, value })),
-        // A well-formed entry under another key is not the good letter's either.
-        {
-          key: good.dlq_id,
-          value: JSON.stringify({
-            dlq_id: 'other',
-            webhook_id: w.id,
-            target: 'batches',
-            replayed_at: 1,
-            by: 'cli',
-          }),
-        },
+      ...badEntries.map((value) => ({ key: good.dlq_id, value })),
+      // A well-formed entry under another key is not the good letter's either.
+      {
+        key: good.dlq_id,
+        value: JSON.stringify({
+          dlq_id: 'other',
+          webhook_id: w.id,
+          target: 'batches',
+          replayed_at: 1,
+          by: 'cli',
+        }),
+      },
     ]);
 
     const list = await runDlq(env, keys, ['list', '--json'], { LOG_LEVEL: 'warn' });
