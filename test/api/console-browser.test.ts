@@ -251,10 +251,9 @@ describe('console in a real browser', () => {
 
   it("a customer token reaches its own domain's pages and nothing of another domain, by any page or URL", async () => {
     const other = await createWebhook(uniq('dom-other'), 'Not yours');
-    await producer.send(
-      env.catalog.topics.dlq.name,
-      [{ key: other.id, value: JSON.stringify(batchDeadLetter(other.id, Date.now())) }],
-    );
+    await producer.send(env.catalog.topics.dlq.name, [
+      { key: other.id, value: JSON.stringify(batchDeadLetter(other.id, Date.now())) },
+    ]);
     const own = await createWebhook(SCOPED_DOMAIN, uniq('Mine'));
     const page = await signedIn(browser, url(), TOKENS.scoped);
     for (const path of [

@@ -5,7 +5,7 @@ import { Registry } from '@hookpost/metrics';
 import { SubscriptionTable } from '@hookpost/subscriptions';
 import { describe, expect } from 'vitest';
 import { type TestEnv, uniq, waitFor } from '../support/env.ts';
-import { type Owner, it } from '../support/fixtures.ts';
+import { it, type Owner } from '../support/fixtures.ts';
 import { makeWebhook, subscriptions } from '../support/webhooks.ts';
 
 let env: TestEnv;
