@@ -2,19 +2,20 @@ import { Writable } from 'node:stream';
 import type { AttemptRecord, OperationalNotice, Webhook } from '@hookpost/contracts';
 import { SecretBox } from '@hookpost/contracts';
 import { readToEnd } from '@hookpost/deadletters';
-import { createProducer, type Producer, provisionTopics } from '@hookpost/kafka';
+import { provisionTopics, type SerialProducer } from '@hookpost/kafka';
 import { createLogger } from '@hookpost/logger';
-import { type Receiver, startReceiver } from '@hookpost/sender';
+import type { Receiver } from '@hookpost/sender';
 import { Webhook as StandardWebhook } from 'standardwebhooks';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { batchDeadLetter } from '../support/dead-letters.ts';
-import { type TestEnv, testEnv, uniq, waitFor } from '../support/env.ts';
+import { type TestEnv, uniq, waitFor } from '../support/env.ts';
+import { it } from '../support/fixtures.ts';
 import { SCOPED_DOMAIN, startTestApi, suspendLikeDelivery, TOKENS } from './support.ts';
 
 let env: TestEnv;
 let api: Awaited<ReturnType<typeof startTestApi>>;
 let receiver: Receiver;
-let producer: Producer;
+let producer: SerialProducer;
 let clock = Date.now();
 const logLines: string[] = [];
 const logger = createLogger({
@@ -28,24 +29,20 @@ const logger = createLogger({
   }),
 });
 
-beforeAll(async () => {
-  env = await testEnv();
+// The fixtures close all of these; the file's helpers reach them through these names.
+it.beforeAll(async ({ env: e, receiver: r, producer: p, owned }) => {
+  [env, receiver, producer] = [e, r, p];
   await provisionTopics(env.admin, [env.catalog.topics.attempts]);
-  receiver = await startReceiver();
-  producer = createProducer(env.kafka);
-  await producer.connect();
   api = await startTestApi(env, {
     now: () => clock,
     encryptionKeys: SecretBox.generateSpec(),
     logger,
   });
-});
-afterAll(async () => {
-  await api?.stop();
-  api?.cleanup();
-  await producer?.disconnect();
-  await receiver?.close();
-  await env?.close();
+  // Stops whichever API is current: 'delivery history' restarts it over the same data dir.
+  owned.own(null, async () => {
+    await api.stop();
+    api.cleanup();
+  });
 });
 
 const create = (over: Record<string, unknown> = {}, token: string = TOKENS.backend) =>
@@ -243,7 +240,7 @@ describe('test sends and secret rotation', () => {
 describe('resume and resend', () => {
   const suspend = (id: string): Promise<Webhook> => suspendLikeDelivery(env, api, id);
 
-  it('resumes a suspended webhook and tells the owner on the operational topic', async () => {
+  it('resumes a suspended webhook and tells the owner on the operational topic', async ({ opened }) => {
     const w = (await create()).body.data;
     const suspended = await suspend(w.id);
     expect((await api.call('GET', `/v1/webhooks/${w.id}`)).body.data.status_changed_at).toBe(
@@ -260,7 +257,7 @@ describe('resume and resend', () => {
     expect(res.body.data.status_changed_at).toBe(res.body.data.updated_at);
     expect(res.body.data.status_changed_at).not.toBe(new Date(suspended.status_changed_at!).toISOString());
     const notices: OperationalNotice[] = [];
-    const consumer = env.kafka.consumer({ groupId: uniq('ops') });
+    const consumer = opened.own(env.kafka.consumer({ groupId: uniq('ops') }), (c) => c.disconnect());
     await consumer.connect();
     await consumer.subscribe({ topic: env.catalog.topics.operational.name, fromBeginning: true });
     await consumer.run({
@@ -273,7 +270,9 @@ describe('resume and resend', () => {
     );
   });
 
-  it('resends the DLQ range once: a second resend replays nothing; a suspended webhook answers 409', async () => {
+  it('resends the DLQ range once: a second resend replays nothing; a suspended webhook answers 409', async ({
+    opened,
+  }) => {
     const w = (await create()).body.data;
     const t0 = Math.floor(Date.now() / 1000) * 1000 - 60_000;
     const letters = [
@@ -281,10 +280,10 @@ describe('resume and resend', () => {
       batchDeadLetter(w.id, t0 + 1_000),
       batchDeadLetter(w.id, t0 + 30_000),
     ];
-    await producer.send({
-      topic: env.catalog.topics.dlq.name,
-      messages: letters.map((l) => ({ key: w.id, value: JSON.stringify(l) })),
-    });
+    await producer.send(
+      env.catalog.topics.dlq.name,
+      letters.map((l) => ({ key: w.id, value: JSON.stringify(l) })),
+    );
     const range = { date_from: t0 / 1000, date_to: (t0 + 2_000) / 1000 };
     const dry = await api.call('POST', `/v1/webhooks/${w.id}/resend`, { ...range, dry_run: true });
     expect(dry.body.data).toMatchObject({ dry_run: true, matched: 2, replayed: 2 });
@@ -295,7 +294,7 @@ describe('resume and resend', () => {
     expect(second.body.data).toMatchObject({ matched: 2, replayed: 0, skipped: { already_replayed: 2 } });
 
     const seen: string[] = [];
-    const consumer = env.kafka.consumer({ groupId: uniq('batches') });
+    const consumer = opened.own(env.kafka.consumer({ groupId: uniq('batches') }), (c) => c.disconnect());
     await consumer.connect();
     await consumer.subscribe({ topic: env.catalog.topics.batches.name, fromBeginning: true });
     await consumer.run({
@@ -324,10 +323,10 @@ describe('resume and resend', () => {
     const t0 = Math.floor(Date.now() / 1000) * 1000 - 3_600_000;
     const letters = Array.from({ length: n }, (_, k) => batchDeadLetter(w.id, t0 + k));
     for (let j = 0; j < n; j += 1_000)
-      await producer.send({
-        topic: env.catalog.topics.dlq.name,
-        messages: letters.slice(j, j + 1_000).map((l) => ({ value: JSON.stringify(l) })),
-      });
+      await producer.send(
+        env.catalog.topics.dlq.name,
+        letters.slice(j, j + 1_000).map((l) => ({ value: JSON.stringify(l) })),
+      );
     const first = await api.call('POST', `/v1/webhooks/${w.id}/resend`, {});
     expect(first.status).toBe(200);
     expect(first.body.data).toMatchObject({ matched: n, replayed: n, events: n });
@@ -364,25 +363,22 @@ describe('delivery history', () => {
     event_count: 3,
   });
   const produce = (records: AttemptRecord[]) =>
-    producer.send({
-      topic: env.catalog.topics.attempts.name,
-      messages: records.map((r) => ({ key: r.webhook_id, value: JSON.stringify(r) })),
-    });
+    producer.send(
+      env.catalog.topics.attempts.name,
+      records.map((r) => ({ key: r.webhook_id, value: JSON.stringify(r) })),
+    );
 
   it('lists 7 days of attempts with filters, and keeps them across an API restart', async () => {
     const w = (await create()).body.data;
     const now = Date.now();
     // Attempt records the schema refuses are skipped (counted, logged), never stored, and the feed goes on.
     const bad = { ...attempt(w.id, now - 500, 200), outcome: 'lost' };
-    await producer.send({
-      topic: env.catalog.topics.attempts.name,
-      messages: [
-        JSON.stringify(bad),
-        JSON.stringify({ ...bad, outcome: 'delivered', attempt: 0 }),
-        '{',
-        '',
-      ].map((value) => ({ key: w.id, value })),
-    });
+    await producer.send(
+      env.catalog.topics.attempts.name,
+      [JSON.stringify(bad), JSON.stringify({ ...bad, outcome: 'delivered', attempt: 0 }), '{', ''].map(
+        (value) => ({ key: w.id, value }),
+      ),
+    );
     await produce([
       attempt(w.id, now - 3_000, 200),
       attempt(w.id, now - 2_000, 503),

@@ -5,12 +5,12 @@
  * The whole pipeline (fan-out, batcher, delivery) runs in console-e2e.test.ts.
  */
 import type { AttemptRecord } from '@hookpost/contracts';
-import { createProducer, type Producer, provisionTopics } from '@hookpost/kafka';
-import { type Receiver, startReceiver } from '@hookpost/sender';
+import { provisionTopics, type SerialProducer } from '@hookpost/kafka';
+import type { Receiver } from '@hookpost/sender';
 import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { batchDeadLetter } from '../support/dead-letters.ts';
-import { type TestEnv, testEnv, uniq, waitFor } from '../support/env.ts';
+import { type TestEnv, uniq, waitFor } from '../support/env.ts';
 import {
   checkPage,
   launchChromium,
@@ -21,31 +21,21 @@ import {
   tabOrder,
   unlabelledControls,
 } from './browser.ts';
-import { SCOPED_DOMAIN, startTestApi, TOKENS } from './support.ts';
+import { apiTest, SCOPED_DOMAIN, type startTestApi, TOKENS } from './support.ts';
 
+const it = apiTest();
 let env: TestEnv;
 let api: Awaited<ReturnType<typeof startTestApi>>;
 let receiver: Receiver;
 let browser: Browser;
-let producer: Producer;
+let producer: SerialProducer;
 
-beforeAll(async () => {
-  env = await testEnv();
-  receiver = await startReceiver();
-  api = await startTestApi(env);
+// The fixtures close all of these; the file's helpers reach them through these names.
+it.beforeAll(async ({ env: e, receiver: r, api: a, producer: p, owned }) => {
+  [env, receiver, api, producer] = [e, r, a, p];
   await provisionTopics(env.admin, [env.catalog.topics.attempts]);
-  producer = createProducer(env.kafka);
-  await producer.connect();
-  browser = await launchChromium();
+  browser = owned.own(await launchChromium(), (b) => b.close());
 }, 300_000);
-afterAll(async () => {
-  await browser?.close();
-  await producer?.disconnect();
-  await api?.stop();
-  api?.cleanup();
-  await receiver?.close();
-  await env?.close();
-});
 
 const url = () => api.api.url;
 const createWebhook = async (domain: string, name: string, path = '/ok') => {
@@ -193,10 +183,10 @@ describe('console in a real browser', () => {
     const records = Array.from({ length: 25 }, (_, i) =>
       attempt(i, i % 5 === 0 ? 503 : i % 7 === 0 ? null : 200),
     );
-    await producer.send({
-      topic: env.catalog.topics.attempts.name,
-      messages: records.map((r) => ({ key: r.webhook_id, value: JSON.stringify(r) })),
-    });
+    await producer.send(
+      env.catalog.topics.attempts.name,
+      records.map((r) => ({ key: r.webhook_id, value: JSON.stringify(r) })),
+    );
     await waitFor(
       async () => (await api.call('GET', `/v1/webhooks/${w.id}/attempts`)).body.meta.total === 25,
     );
@@ -229,10 +219,10 @@ describe('console in a real browser', () => {
     const w = await createWebhook('dom-1', 'analytics (JSON Lines)', '/ok/jsonl');
     const base = Date.now() - 120_000;
     const letters = Array.from({ length: 300 }, (_, i) => batchDeadLetter(w.id, base + i * 10));
-    await producer.send({
-      topic: env.catalog.topics.dlq.name,
-      messages: letters.map((l) => ({ key: w.id, value: JSON.stringify(l) })),
-    });
+    await producer.send(
+      env.catalog.topics.dlq.name,
+      letters.map((l) => ({ key: w.id, value: JSON.stringify(l) })),
+    );
     await waitFor(
       async () => (await api.call('GET', `/v1/webhooks/${w.id}/dead-letters`)).body.data.total === 300,
       { what: '300 dead letters held' },
@@ -261,10 +251,9 @@ describe('console in a real browser', () => {
 
   it("a customer token reaches its own domain's pages and nothing of another domain, by any page or URL", async () => {
     const other = await createWebhook(uniq('dom-other'), 'Not yours');
-    await producer.send({
-      topic: env.catalog.topics.dlq.name,
-      messages: [{ key: other.id, value: JSON.stringify(batchDeadLetter(other.id, Date.now())) }],
-    });
+    await producer.send(env.catalog.topics.dlq.name, [
+      { key: other.id, value: JSON.stringify(batchDeadLetter(other.id, Date.now())) },
+    ]);
     const own = await createWebhook(SCOPED_DOMAIN, uniq('Mine'));
     const page = await signedIn(browser, url(), TOKENS.scoped);
     for (const path of [

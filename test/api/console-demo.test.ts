@@ -8,22 +8,21 @@
  * in no URL the browser loaded or navigated to.
  */
 import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { waitFor } from '../support/env.ts';
+import { it } from '../support/fixtures.ts';
 import { checkPage, launchChromium, shoot, signIn } from './browser.ts';
 import { type Demo, startDemo } from './demo.ts';
 
 let demo: Demo;
 let browser: Browser;
 
-beforeAll(async () => {
-  demo = startDemo();
-  browser = await launchChromium();
+// No Kafka of the suite's here (the demo runs its own stack): only `owned`, which closes the browser,
+// then stops the demo (its stop bounds itself: SIGKILL after 120 s, then the stack's stop).
+it.beforeAll(async ({ owned }) => {
+  demo = owned.own(startDemo(), (d) => d.stop());
+  browser = owned.own(await launchChromium(), (b) => b.close());
 }, 600_000);
-afterAll(async () => {
-  await browser?.close();
-  await demo?.stop();
-}, 300_000);
 
 /** The names of the webhooks scripts/start.ts creates. */
 const HOOKS = { orders: 'orders (JSON)', analytics: 'analytics (JSON Lines)', failing: 'always failing' };

@@ -12,31 +12,34 @@ import { SecretBox } from '@hookpost/contracts';
 import { provisionTopics } from '@hookpost/kafka';
 import { type Behaviour, type Receiver, startReceiver } from '@hookpost/sender';
 import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type TestEnv, testEnv, waitFor } from '../support/env.ts';
+import { describe, expect } from 'vitest';
+import { waitFor } from '../support/env.ts';
+import { integrationTest } from '../support/fixtures.ts';
 import { mta } from '../support/pipeline.ts';
-import { type RunningProcess, spawnService } from '../support/services.ts';
 import { checkPage, launchChromium, shoot, signedIn } from './browser.ts';
 import { startTestApi, TOKENS } from './support.ts';
 
 const TIERS = ['200ms', '500ms'];
+const it = integrationTest({ partitions: 3, retryTiers: TIERS });
 const keys = SecretBox.generateSpec();
-let env: TestEnv;
 let api: Awaited<ReturnType<typeof startTestApi>>;
 let receiver: Receiver;
 let browser: Browser;
 let events: Awaited<ReturnType<typeof mta>>;
-const services: RunningProcess[] = [];
 /** The flaky receiver answers 503 until the test "fixes" it. */
 let fixed = false;
 
-beforeAll(async () => {
-  env = await testEnv({ partitions: 3, retryTiers: TIERS });
+// The fixtures close all of these (each owned as soon as it is open); the helpers reach them by name.
+it.beforeAll(async ({ env, owned, spawn }) => {
   await provisionTopics(env.admin, env.catalog.all());
-  receiver = await startReceiver({
-    behaviour: (path): Behaviour | undefined =>
-      path !== FAILING ? undefined : fixed ? { kind: 'ok' } : { kind: 'status', status: 500 },
-  });
+  // Not the fixtures' receiver: this one fails the FAILING path until the test fixes it.
+  receiver = owned.own(
+    await startReceiver({
+      behaviour: (path): Behaviour | undefined =>
+        path !== FAILING ? undefined : fixed ? { kind: 'ok' } : { kind: 'status', status: 500 },
+    }),
+    (r) => r.close(),
+  );
   const common = {
     KAFKA_BROKERS: env.brokers,
     SCHEMA_REGISTRY_URL: env.registryUrl,
@@ -44,32 +47,28 @@ beforeAll(async () => {
     TOPIC_PARTITIONS: '3',
     SUBSCRIPTION_ENCRYPTION_KEYS: keys,
   };
-  services.push(
-    spawnService('fanout', common),
-    spawnService('batcher', { ...common, BATCH_WINDOW_MS: '1000' }),
-    spawnService('delivery', {
+  const services = [
+    spawn('fanout', common),
+    spawn('batcher', { ...common, BATCH_WINDOW_MS: '1000' }),
+    spawn('delivery', {
       ...common,
       RETRY_TIERS: TIERS.join(','),
       SSRF_ALLOW_LOOPBACK: 'true',
       DELIVERY_MAX_WAIT_MS: '50',
     }),
-  );
+  ];
   [api, events, browser] = await Promise.all([
-    startTestApi(env, { encryptionKeys: keys }),
-    mta(env),
-    launchChromium(),
+    startTestApi(env, { encryptionKeys: keys }).then((a) =>
+      owned.own(a, async () => {
+        await a.stop();
+        a.cleanup();
+      }),
+    ),
+    mta(env).then((m) => owned.own(m, () => m.producer.close())),
+    launchChromium().then((b) => owned.own(b, () => b.close())),
     ...services.map((s) => s.ready()),
   ]);
 }, 300_000);
-afterAll(async () => {
-  await browser?.close();
-  for (const s of services) await s.kill();
-  await events?.producer.close();
-  await api?.stop();
-  api?.cleanup();
-  await receiver?.close();
-  await env?.close();
-});
 
 /**
  * The demo's webhooks (scripts/start.ts: names, domains, receiver paths, events), so the screenshot of

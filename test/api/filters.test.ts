@@ -6,20 +6,17 @@
  */
 import { FILTER_LIMITS } from '@hookpost/contracts';
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startApiWithReceiver, type startTestApi } from './support.ts';
+import { describe, expect } from 'vitest';
+import { apiTest, type startTestApi } from './support.ts';
 
-let fixture: Awaited<ReturnType<typeof startApiWithReceiver>> | undefined;
+const it = apiTest();
 let api: Awaited<ReturnType<typeof startTestApi>>;
 let url: string;
 
-beforeAll(async () => {
-  fixture = await startApiWithReceiver();
-  api = fixture.api;
-  url = `${fixture.receiver.url}/ok`;
-});
-afterAll(async () => {
-  await fixture?.close();
+// The fixtures stop the API and close the receiver after the file's last test.
+it.beforeAll(async ({ api: a, receiver }) => {
+  api = a;
+  url = `${receiver.url}/ok`;
 });
 
 const create = (filter: unknown) =>

@@ -2,19 +2,13 @@
  * Bounded in-flight work: the partition window caps concurrent requests of a partition (the partition
  * is paused, not buffered), and the per-endpoint limit caps concurrent requests to one origin.
  */
-import { SecretBox, type Webhook } from '@hookpost/contracts';
-import type { DeliveryHandle } from '@hookpost/delivery';
-import { type Receiver, startReceiver } from '@hookpost/sender';
-import { afterAll, describe, expect, it } from 'vitest';
-import { type TestEnv, testEnv, waitFor } from '../support/env.ts';
-import { makeWebhook, subscriptions } from '../support/webhooks.ts';
-import { BatchProducer, makeBatch, provision, startInProcess, TEST_TIERS } from './support.ts';
+import type { Webhook } from '@hookpost/contracts';
+import { describe, expect } from 'vitest';
+import { waitFor } from '../support/env.ts';
+import { makeWebhook } from '../support/webhooks.ts';
+import { deliveryTest, makeBatch } from './support.ts';
 
 const SLOW_MS = 300;
-const cleanup: (() => Promise<void>)[] = [];
-afterAll(async () => {
-  for (const c of cleanup.reverse()) await c();
-});
 
 /** Highest number of requests in flight at once, given arrivals and a fixed service time. */
 function maxOverlap(arrivals: number[], serviceMs: number): number {
@@ -32,7 +26,11 @@ function maxOverlap(arrivals: number[], serviceMs: number): number {
   return max;
 }
 
-async function setup(
+/**
+ * Each test its own set-up (topics, receiver, subscriptions, delivery with these limits, a batch
+ * producer), as the fixtures of its own `deliveryTest`: opened when the test asks, closed after the file.
+ */
+const limited = (
   overrides: {
     partitionWindow: number;
     perEndpoint: number;
@@ -40,136 +38,126 @@ async function setup(
     slowRequestMs?: number;
   },
   partitions = 1,
-) {
-  const env: TestEnv = await testEnv({ partitions, retryTiers: TEST_TIERS.map((t) => t.name) });
-  await provision(env);
-  const receiver: Receiver = await startReceiver();
-  const keys = SecretBox.generateSpec();
-  const subs = await subscriptions(env, new SecretBox(keys));
-  const delivery: DeliveryHandle = await startInProcess(env, keys, {
-    ...overrides,
-    roles: { main: true, suspender: false, tiers: [] },
-  });
-  const batches = new BatchProducer(env);
-  await batches.connect();
-  cleanup.push(async () => {
-    await batches.close();
-    await delivery.stop();
-    await subs.writer.close();
-    await receiver.close();
-    await env.close();
-  });
-  const register = async (path: string) => {
-    const w = makeWebhook({ url: `${receiver.url}${path}` });
-    const { partition, offset } = await subs.writer.put(w);
-    await delivery.table.waitForOffset(partition, offset);
-    return w;
-  };
-  return { receiver, delivery, batches, register };
-}
-
-describe('backpressure', () => {
-  it('a full partition window pauses the partition: never more than the window in flight', async () => {
-    const { receiver, delivery, batches, register } = await setup({ partitionWindow: 4, perEndpoint: 16 });
-    const webhooks = await Promise.all(
-      Array.from({ length: 8 }, (_, i) => register(`/slow/${SLOW_MS}/w${i}`)),
-    );
-    let pausedSeen = 0;
-    const probe = setInterval(async () => {
-      const g = await delivery.metrics.paused.get();
-      pausedSeen = Math.max(pausedSeen, ...g.values.map((v) => v.value));
-    }, 20);
-    await batches.send(Array.from({ length: 24 }, (_, i) => makeBatch(webhooks[i % 8]!, 1)));
-    await waitFor(() => receiver.requests.length === 24, { what: 'all delivered' });
-    clearInterval(probe);
-    const concurrency = maxOverlap(
-      receiver.requests.map((r) => r.at),
-      SLOW_MS,
-    );
-    console.log(
-      `partition window 4: max ${concurrency} concurrent requests; paused partitions seen ${pausedSeen}`,
-    );
-    expect(concurrency).toBeLessThanOrEqual(4);
-    expect(concurrency).toBeGreaterThanOrEqual(3);
-    expect(pausedSeen).toBe(1);
+) =>
+  deliveryTest({
+    partitions,
+    overrides: { ...overrides, roles: { main: true, suspender: false, tiers: [] } },
+    inProcess: false,
   });
 
-  it('the per-endpoint limit caps requests to one origin while the partition goes on', async () => {
-    // Slow-request release off: the limit alone (the next test has it on).
-    const { receiver, batches, register } = await setup({
-      partitionWindow: 64,
-      perEndpoint: 2,
-      slowRequestMs: 0,
-    });
-    const webhooks = await Promise.all(
-      Array.from({ length: 6 }, (_, i) => register(`/slow/${SLOW_MS}/e${i}`)),
-    );
-    await batches.send(Array.from({ length: 12 }, (_, i) => makeBatch(webhooks[i % 6]!, 1)));
-    await waitFor(() => receiver.requests.length === 12, { what: 'all delivered' });
-    const concurrency = maxOverlap(
-      receiver.requests.map((r) => r.at),
-      SLOW_MS,
-    );
-    expect(concurrency).toBeLessThanOrEqual(2);
-    expect(concurrency).toBe(2);
-  });
+// Records of one size: a 20 kB body and ids of one length.
+const big = (w: Webhook) => ({
+  ...makeBatch(w, 1),
+  body: JSON.stringify([{ pad: 'x'.repeat(20_000) }]),
+});
+const size = Buffer.byteLength(JSON.stringify(big(makeWebhook({}))));
 
-  it('requests past the slow threshold free their slots, within twice the limit, one per slow webhook', async () => {
-    const serviceMs = 1_500;
-    const { receiver, batches, register } = await setup({
-      partitionWindow: 64,
-      perEndpoint: 2,
-      slowRequestMs: 250,
-    });
-    const webhooks = await Promise.all(
-      Array.from({ length: 6 }, (_, i) => register(`/slow/${serviceMs}/s${i}`)),
-    );
-    await batches.send(Array.from({ length: 12 }, (_, i) => makeBatch(webhooks[i % 6]!, 1)));
-    await waitFor(() => receiver.requests.length === 12, { what: 'all delivered' });
-    const concurrency = maxOverlap(
-      receiver.requests.map((r) => r.at),
-      serviceMs,
-    );
-    // Two run; past 250 ms they are slow and two more start; then the cap (4) holds.
-    expect(concurrency).toBeGreaterThan(2);
-    expect(concurrency).toBeLessThanOrEqual(4);
-    // A webhook with a slow request has no other request in flight.
-    for (const [i, w] of webhooks.entries()) {
-      const at = receiver.requests.filter((r) => r.path === `/slow/${serviceMs}/s${i}`).map((r) => r.at);
-      expect(at, w.id).toHaveLength(2);
-      expect(maxOverlap(at, serviceMs), w.id).toBe(1);
-    }
-  });
-
-  it.each([
+// At the top level, as vitest wants file-scoped fixtures defined.
+const windowed = limited({ partitionWindow: 4, perEndpoint: 16 });
+// Slow-request release off: the limit alone (`slow` has it on).
+const perEndpoint = limited({ partitionWindow: 64, perEndpoint: 2, slowRequestMs: 0 });
+const slow = limited({ partitionWindow: 64, perEndpoint: 2, slowRequestMs: 250 });
+const bytes = (
+  [
     // at the limit (two records fit), just past it, far past it (one record alone is over it)
     ['at', 2, 2],
     ['just past', 1.5, 2],
     ['far past', 0.1, 1],
-  ])(
-    'the bytes in flight, %s the limit, cap records in flight across partitions',
-    async (_, records, most) => {
-      // Records of one size: a 20 kB body and ids of one length.
-      const big = (w: Webhook) => ({
-        ...makeBatch(w, 1),
-        body: JSON.stringify([{ pad: 'x'.repeat(20_000) }]),
-      });
-      const size = Buffer.byteLength(JSON.stringify(big(makeWebhook({}))));
-      const { receiver, batches, register } = await setup(
-        { partitionWindow: 64, perEndpoint: 16, maxInFlightBytes: Math.round(records * size) },
-        3,
-      );
+  ] as const
+).map(
+  ([label, records, most]) =>
+    [
+      label,
+      most,
+      limited({ partitionWindow: 64, perEndpoint: 16, maxInFlightBytes: Math.round(records * size) }, 3),
+    ] as const,
+);
+
+describe('backpressure', () => {
+  windowed(
+    'a full partition window pauses the partition: never more than the window in flight',
+    async ({ receiver, delivery, batches, register }) => {
       const webhooks = await Promise.all(
-        Array.from({ length: 6 }, (_, i) => register(`/slow/${SLOW_MS}/b${i}`)),
+        Array.from({ length: 8 }, (_, i) => register(`/slow/${SLOW_MS}/w${i}`)),
       );
-      await batches.send(Array.from({ length: 12 }, (_, i) => big(webhooks[i % 6]!)));
+      let pausedSeen = 0;
+      const probe = setInterval(async () => {
+        const g = await delivery.metrics.paused.get();
+        pausedSeen = Math.max(pausedSeen, ...g.values.map((v) => v.value));
+      }, 20);
+      await batches.send(Array.from({ length: 24 }, (_, i) => makeBatch(webhooks[i % 8]!, 1)));
+      await waitFor(() => receiver.requests.length === 24, { what: 'all delivered' });
+      clearInterval(probe);
+      const concurrency = maxOverlap(
+        receiver.requests.map((r) => r.at),
+        SLOW_MS,
+      );
+      console.log(
+        `partition window 4: max ${concurrency} concurrent requests; paused partitions seen ${pausedSeen}`,
+      );
+      expect(concurrency).toBeLessThanOrEqual(4);
+      expect(concurrency).toBeGreaterThanOrEqual(3);
+      expect(pausedSeen).toBe(1);
+    },
+  );
+
+  perEndpoint(
+    'the per-endpoint limit caps requests to one origin while the partition goes on',
+    async ({ receiver, batches, register }) => {
+      const webhooks = await Promise.all(
+        Array.from({ length: 6 }, (_, i) => register(`/slow/${SLOW_MS}/e${i}`)),
+      );
+      await batches.send(Array.from({ length: 12 }, (_, i) => makeBatch(webhooks[i % 6]!, 1)));
       await waitFor(() => receiver.requests.length === 12, { what: 'all delivered' });
       const concurrency = maxOverlap(
         receiver.requests.map((r) => r.at),
         SLOW_MS,
       );
-      expect(concurrency).toBeLessThanOrEqual(most);
-      expect(concurrency).toBeGreaterThanOrEqual(1);
+      expect(concurrency).toBeLessThanOrEqual(2);
+      expect(concurrency).toBe(2);
     },
   );
+
+  slow(
+    'requests past the slow threshold free their slots, within twice the limit, one per slow webhook',
+    async ({ receiver, batches, register }) => {
+      const serviceMs = 1_500;
+      const webhooks = await Promise.all(
+        Array.from({ length: 6 }, (_, i) => register(`/slow/${serviceMs}/s${i}`)),
+      );
+      await batches.send(Array.from({ length: 12 }, (_, i) => makeBatch(webhooks[i % 6]!, 1)));
+      await waitFor(() => receiver.requests.length === 12, { what: 'all delivered' });
+      const concurrency = maxOverlap(
+        receiver.requests.map((r) => r.at),
+        serviceMs,
+      );
+      // Two run; past 250 ms they are slow and two more start; then the cap (4) holds.
+      expect(concurrency).toBeGreaterThan(2);
+      expect(concurrency).toBeLessThanOrEqual(4);
+      // A webhook with a slow request has no other request in flight.
+      for (const [i, w] of webhooks.entries()) {
+        const at = receiver.requests.filter((r) => r.path === `/slow/${serviceMs}/s${i}`).map((r) => r.at);
+        expect(at, w.id).toHaveLength(2);
+        expect(maxOverlap(at, serviceMs), w.id).toBe(1);
+      }
+    },
+  );
+
+  for (const [label, most, bytesTest] of bytes)
+    bytesTest(
+      `the bytes in flight, ${label} the limit, cap records in flight across partitions`,
+      async ({ receiver, batches, register }) => {
+        const webhooks = await Promise.all(
+          Array.from({ length: 6 }, (_, i) => register(`/slow/${SLOW_MS}/b${i}`)),
+        );
+        await batches.send(Array.from({ length: 12 }, (_, i) => big(webhooks[i % 6]!)));
+        await waitFor(() => receiver.requests.length === 12, { what: 'all delivered' });
+        const concurrency = maxOverlap(
+          receiver.requests.map((r) => r.at),
+          SLOW_MS,
+        );
+        expect(concurrency).toBeLessThanOrEqual(most);
+        expect(concurrency).toBeGreaterThanOrEqual(1);
+      },
+    );
 });

@@ -4,27 +4,34 @@
  * commitOffsets works outside eachBatch without moving the fetch position, and that a member whose
  * partitions are all paused keeps its session alive past the session timeout.
  */
-import { createProducer, provisionTopics } from '@hookpost/kafka';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type TestEnv, testEnv, uniq, waitFor } from '../support/env.ts';
+import { provisionTopics, type SerialProducer } from '@hookpost/kafka';
+import { describe, expect } from 'vitest';
+import { type TestEnv, uniq, waitFor } from '../support/env.ts';
+import { it } from '../support/fixtures.ts';
 
 let env: TestEnv;
+let producer: SerialProducer;
 let topic: string;
 
-beforeAll(async () => {
-  env = await testEnv();
+// The records are written by the fixtures' idempotent producer: the tests are about the consumer and
+// check exact offsets (0..9, then 10), which a retried plain send could shift with a duplicate.
+it.beforeAll(async ({ env: e, producer: p }) => {
+  [env, producer] = [e, p];
   topic = `${env.prefix}semantics`;
   await provisionTopics(env.admin, [{ name: topic, partitions: 1, config: {}, doc: 'test' }]);
-  const producer = createProducer(env.kafka);
-  await producer.connect();
-  await producer.send({ topic, messages: Array.from({ length: 10 }, (_, i) => ({ value: String(i) })) });
-  await producer.disconnect();
+  await producer.send(
+    topic,
+    Array.from({ length: 10 }, (_, i) => ({ value: String(i) })),
+  );
 });
-afterAll(async () => env?.close());
 
 describe('KafkaJS semantics delivery relies on', () => {
-  it('unresolved records are fetched again; pause stops that; resume fetches from the resolved offset', async () => {
-    const consumer = env.kafka.consumer({ groupId: uniq('sem'), maxWaitTimeInMs: 50 });
+  it('unresolved records are fetched again; pause stops that; resume fetches from the resolved offset', async ({
+    opened,
+  }) => {
+    const consumer = opened.own(env.kafka.consumer({ groupId: uniq('sem'), maxWaitTimeInMs: 50 }), (c) =>
+      c.disconnect(),
+    );
     const fetches: string[][] = [];
     let resumeAt = 0;
     await consumer.connect();
@@ -57,9 +64,11 @@ describe('KafkaJS semantics delivery relies on', () => {
     await consumer.disconnect();
   });
 
-  it('commitOffsets outside eachBatch commits while running and leaves the fetch position alone', async () => {
+  it('commitOffsets outside eachBatch commits while running and leaves the fetch position alone', async ({
+    opened,
+  }) => {
     const groupId = uniq('sem');
-    const consumer = env.kafka.consumer({ groupId, maxWaitTimeInMs: 50 });
+    const consumer = opened.own(env.kafka.consumer({ groupId, maxWaitTimeInMs: 50 }), (c) => c.disconnect());
     const seen: string[] = [];
     await consumer.connect();
     await consumer.subscribe({ topic, fromBeginning: true });
@@ -78,23 +87,25 @@ describe('KafkaJS semantics delivery relies on', () => {
     await consumer.commitOffsets([{ topic, partition: 0, offset: '4' }]);
     const [o] = await env.admin.fetchOffsets({ groupId, topics: [topic] });
     expect(o?.partitions[0]?.offset).toBe('4');
-    const producer = createProducer(env.kafka);
-    await producer.connect();
-    await producer.send({ topic, messages: [{ value: 'x' }] });
-    await producer.disconnect();
+    await producer.send(topic, [{ value: 'x' }]);
     await waitFor(() => seen.length === 11);
     expect(seen.slice(9)).toEqual(['9', '10']);
     await consumer.disconnect();
   });
 
-  it('a member with every partition paused keeps heartbeating past the session timeout', async () => {
+  it('a member with every partition paused keeps heartbeating past the session timeout', async ({
+    opened,
+  }) => {
     const groupId = uniq('sem');
-    const consumer = env.kafka.consumer({
-      groupId,
-      maxWaitTimeInMs: 50,
-      sessionTimeout: 6_000,
-      heartbeatInterval: 500,
-    });
+    const consumer = opened.own(
+      env.kafka.consumer({
+        groupId,
+        maxWaitTimeInMs: 50,
+        sessionTimeout: 6_000,
+        heartbeatInterval: 500,
+      }),
+      (c) => c.disconnect(),
+    );
     let joins = 0;
     consumer.on(consumer.events.GROUP_JOIN, () => {
       joins += 1;

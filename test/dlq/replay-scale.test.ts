@@ -5,19 +5,19 @@
  */
 import { type DeadLetter, SecretBox, type Webhook } from '@hookpost/contracts';
 import { readToEnd } from '@hookpost/deadletters';
-import { createProducer, type Producer, provisionTopics } from '@hookpost/kafka';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { provisionTopics } from '@hookpost/kafka';
+import { describe, expect } from 'vitest';
 import { batchDeadLetter } from '../support/dead-letters.ts';
-import { type TestEnv, testEnv } from '../support/env.ts';
+import type { TestEnv } from '../support/env.ts';
+import { integrationTest } from '../support/fixtures.ts';
 import { makeWebhook, subscriptions } from '../support/webhooks.ts';
 import { runDlq } from './run.ts';
 
+const it = integrationTest({ partitions: 3 });
 const N = Number(process.env.HP_REPLAY_SCALE ?? 10_000);
 const t0 = Date.parse('2026-02-01T00:00:00Z');
 let env: TestEnv;
 let keys: string;
-let producer: Producer;
-let subs: Awaited<ReturnType<typeof subscriptions>>;
 const hooks: Webhook[] = [];
 
 const dlq = (args: string[]) => runDlq(env, keys, args);
@@ -42,35 +42,31 @@ async function tally(topic: string): Promise<Map<string, number>> {
 const sizes = () => [100, 101, 1, N - 202];
 const letters: DeadLetter[][] = [];
 
-beforeAll(async () => {
-  env = await testEnv({ partitions: 3 });
+// The dead letters go through the fixtures' idempotent producer: the test counts every batch exactly
+// once, which a retried plain send could break with a duplicate letter.
+it.beforeAll(async ({ env: e, producer, owned }) => {
+  env = e;
   await provisionTopics(env.admin, env.catalog.all());
   keys = SecretBox.generateSpec();
-  subs = await subscriptions(env, new SecretBox(keys));
+  const subs = await subscriptions(env, new SecretBox(keys));
+  owned.own(subs.writer, (w) => w.close());
   for (const _ of sizes()) {
     const hook = makeWebhook({ url: 'http://127.0.0.1:9/unused' });
     hooks.push(hook);
     await subs.writer.put(hook);
   }
-  producer = createProducer(env.kafka);
-  await producer.connect();
   let at = t0;
   for (const [i, n] of sizes().entries()) {
     const list = Array.from({ length: n }, (_, k) => batchDeadLetter(hooks[i]!.id, at + k));
     at += n;
     letters.push(list);
     for (let j = 0; j < list.length; j += 1_000)
-      await producer.send({
-        topic: env.catalog.topics.dlq.name,
-        messages: list.slice(j, j + 1_000).map((l) => ({ key: l.webhook_id, value: JSON.stringify(l) })),
-      });
+      await producer.send(
+        env.catalog.topics.dlq.name,
+        list.slice(j, j + 1_000).map((l) => ({ key: l.webhook_id, value: JSON.stringify(l) })),
+      );
   }
 }, 120_000);
-afterAll(async () => {
-  await producer?.disconnect();
-  await subs?.writer.close();
-  await env?.close();
-});
 
 describe('dlq replay at scale', () => {
   it(`replays ${N} dead letters of several webhooks exactly once; a second run replays nothing`, async () => {

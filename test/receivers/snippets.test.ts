@@ -14,7 +14,8 @@ import { join } from 'node:path';
 import type { PayloadFormat } from '@hookpost/contracts';
 import { EVENT_TYPES } from '@hookpost/events';
 import { generateSecret, HttpSender } from '@hookpost/sender';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
+import { it } from '../support/fixtures.ts';
 
 const root = new URL('../../', import.meta.url).pathname;
 const examples = `${root}docs/examples/receivers/`;
@@ -69,7 +70,9 @@ let snippets: Snippet[] = [];
 const oldSecret = generateSecret();
 const newSecret = generateSecret();
 
-beforeAll(async () => {
+// No Kafka here (the file asks for no env): only `owned`, which closes the server, then removes the dir.
+it.beforeAll(async ({ owned }) => {
+  owned.own(dir, (d) => rmSync(d, { recursive: true, force: true }));
   server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -79,6 +82,7 @@ beforeAll(async () => {
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  owned.own(server, (srv) => new Promise((r) => srv.close(r)));
   url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
 
   const python = execFileSync('bash', [`${root}scripts/receivers-venv.sh`], { encoding: 'utf8' }).trim();
@@ -109,11 +113,6 @@ beforeAll(async () => {
   if (has('php'))
     snippets.push({ name: 'php', argv: ['php', `${examples}php/verify.php`], mailersend: true, clock: true });
 }, 240_000);
-
-afterAll(async () => {
-  await new Promise((r) => server.close(r));
-  rmSync(dir, { recursive: true, force: true });
-});
 
 async function sendReal(format: PayloadFormat, secrets: { value: string; created_at: number }[]) {
   const sender = new HttpSender({ allow: { loopback: true } });

@@ -1,49 +1,45 @@
 import { sealWebhook } from '@hookpost/contracts';
-import { createProducer, provisionTopics } from '@hookpost/kafka';
+import { provisionTopics, type SerialProducer } from '@hookpost/kafka';
 import { createLogger } from '@hookpost/logger';
 import { Registry } from '@hookpost/metrics';
 import { SubscriptionTable } from '@hookpost/subscriptions';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type TestEnv, testEnv, uniq, waitFor } from '../support/env.ts';
+import { describe, expect } from 'vitest';
+import { type TestEnv, uniq, waitFor } from '../support/env.ts';
+import { it, type Owner } from '../support/fixtures.ts';
 import { makeWebhook, subscriptions } from '../support/webhooks.ts';
 
 let env: TestEnv;
 let subs: Awaited<ReturnType<typeof subscriptions>>;
-const tables: SubscriptionTable[] = [];
+// The fixtures' idempotent producer writes the records the writer would refuse: the filter test counts
+// exactly two invalid records, which a retried plain send could make three.
+let producer: SerialProducer;
 
-beforeAll(async () => {
-  env = await testEnv();
+it.beforeAll(async ({ env: e, producer: p, owned }) => {
+  [env, producer] = [e, p];
   await provisionTopics(env.admin, [env.catalog.topics.subscriptions]);
   subs = await subscriptions(env);
-});
-afterAll(async () => {
-  for (const t of tables) await t.stop();
-  await subs?.writer.close();
-  await env?.close();
+  owned.own(subs.writer, (w) => w.close());
 });
 
-async function open() {
-  const t = await subs.openTable();
-  tables.push(t);
-  return t;
-}
+/** A table over the subscriptions topic, stopped after the test. */
+const open = async (opened: Owner) => opened.own(await subs.openTable(), (t) => t.stop());
 
 describe('subscription table', () => {
-  it('is not ready until it has loaded everything already in the topic', async () => {
+  it('is not ready until it has loaded everything already in the topic', async ({ opened }) => {
     const written = Array.from({ length: 40 }, (_, i) => makeWebhook({ domain_id: `dom-${i % 4}` }));
     for (const w of written) await subs.writer.put(w);
-    const table = await open();
+    const table = await open(opened);
     expect(table.ready).toBe(true);
     for (const w of written) expect(table.get(w.id)).toEqual(w);
   });
 
-  it('indexes by domain and event type, and only returns enabled webhooks', async () => {
+  it('indexes by domain and event type, and only returns enabled webhooks', async ({ opened }) => {
     const domain = uniq('dom');
     const a = makeWebhook({ domain_id: domain, events: ['activity.sent', 'activity.opened'] });
     const b = makeWebhook({ domain_id: domain, events: ['activity.opened'] });
     const off = makeWebhook({ domain_id: domain, events: ['activity.opened'], enabled: false });
     const other = makeWebhook({ domain_id: uniq('dom'), events: ['activity.opened'] });
-    const table = await open();
+    const table = await open(opened);
     let last = { partition: 0, offset: 0 };
     for (const w of [a, b, off, other]) last = await subs.writer.put(w);
     await waitFor(() => table.get(other.id) && table.get(a.id) && table.get(b.id) && table.get(off.id));
@@ -58,8 +54,8 @@ describe('subscription table', () => {
     expect(table.forEvent(domain, 'activity.clicked')).toEqual([]);
   });
 
-  it('applies an update in a running table, and a tombstone deletes', async () => {
-    const table = await open();
+  it('applies an update in a running table, and a tombstone deletes', async ({ opened }) => {
+    const table = await open(opened);
     const w = makeWebhook({ events: ['activity.sent'] });
     const first = await subs.writer.put(w);
     await table.waitForOffset(first.partition, first.offset);
@@ -76,11 +72,15 @@ describe('subscription table', () => {
     expect(table.forEvent(w.domain_id, 'activity.clicked').map((x) => x.id)).not.toContain(w.id);
   });
 
-  it('keeps secrets sealed in the topic: the raw records hold no signing secret or password', async () => {
+  it('keeps secrets sealed in the topic: the raw records hold no signing secret or password', async ({
+    opened,
+  }) => {
     const w = makeWebhook({ auth: { type: 'basic', username: 'u', password: 'correct-horse' } });
     await subs.writer.put(w);
     const raw: string[] = [];
-    const consumer = env.kafka.consumer({ groupId: uniq('g'), maxWaitTimeInMs: 100 });
+    const consumer = opened.own(env.kafka.consumer({ groupId: uniq('g'), maxWaitTimeInMs: 100 }), (c) =>
+      c.disconnect(),
+    );
     await consumer.connect();
     await consumer.subscribe({ topic: subs.topic, fromBeginning: true });
     await consumer.run({
@@ -93,12 +93,9 @@ describe('subscription table', () => {
     expect(text).not.toContain('correct-horse');
   });
 
-  it('skips a record it cannot parse and keeps going', async () => {
-    const table = await open();
-    const producer = createProducer(env.kafka);
-    await producer.connect();
-    await producer.send({ topic: subs.topic, messages: [{ key: 'junk', value: '{not json' }] });
-    await producer.disconnect();
+  it('skips a record it cannot parse and keeps going', async ({ opened }) => {
+    const table = await open(opened);
+    await producer.send(subs.topic, [{ key: 'junk', value: '{not json' }]);
     const w = makeWebhook();
     const r = await subs.writer.put(w);
     await table.waitForOffset(r.partition, r.offset);
@@ -106,40 +103,43 @@ describe('subscription table', () => {
     expect(table.get('junk')).toBeUndefined();
   });
 
-  it('skips a near-miss document (events an object) and keeps applying; a table opened after it starts', async () => {
-    const running = await open();
+  it('skips a near-miss document (events an object) and keeps applying; a table opened after it starts', async ({
+    opened,
+  }) => {
+    const running = await open(opened);
     const w = makeWebhook();
     const good = await subs.writer.put(w);
     await running.waitForOffset(good.partition, good.offset);
-    const producer = createProducer(env.kafka);
-    await producer.connect();
     // The record seen in production: right fields, but `events` is an object, so `for..of` threw.
     const id = uniq('bad');
     const bad = { ...sealWebhook(subs.box, { ...w, id }), events: { 0: 'activity.delivered' } };
-    await producer.send({ topic: subs.topic, messages: [{ key: bad.id, value: JSON.stringify(bad) }] });
-    await producer.disconnect();
+    await producer.send(subs.topic, [{ key: bad.id, value: JSON.stringify(bad) }]);
     const later = makeWebhook();
     const r = await subs.writer.put(later);
     await running.waitForOffset(r.partition, r.offset);
     expect(running.get(later.id)).toEqual(later);
     expect(running.get(bad.id)).toBeUndefined();
-    const restarted = await open();
+    const restarted = await open(opened);
     await restarted.waitForOffset(r.partition, r.offset);
     expect(restarted.get(later.id)).toEqual(later);
     expect(restarted.get(bad.id)).toBeUndefined();
   });
 
-  it('keeps a filter, and skips and counts a document whose filter does not compile, keeping the last good one', async () => {
+  it('keeps a filter, and skips and counts a document whose filter does not compile, keeping the last good one', async ({
+    opened,
+  }) => {
     const metrics = new Registry();
-    const table = new SubscriptionTable({
-      kafka: env.kafka,
-      topic: subs.topic,
-      box: subs.box,
-      logger: createLogger({ name: 'test', level: 'silent' }),
-      metrics,
-      groupPrefix: env.prefix,
-    });
-    tables.push(table);
+    const table = opened.own(
+      new SubscriptionTable({
+        kafka: env.kafka,
+        topic: subs.topic,
+        box: subs.box,
+        logger: createLogger({ name: 'test', level: 'silent' }),
+        metrics,
+        groupPrefix: env.prefix,
+      }),
+      (t) => t.stop(),
+    );
     await table.start();
     // The topic holds the earlier tests' invalid records too: count from here.
     const invalidCount = async () =>
@@ -152,8 +152,6 @@ describe('subscription table', () => {
     const good = await subs.writer.put(w);
     await table.waitForOffset(good.partition, good.offset);
     expect(table.get(w.id)?.filter).toEqual(filter);
-    const producer = createProducer(env.kafka);
-    await producer.connect();
     // Deeper than the limit and an unknown operator: valid JSON of the right shape, refused by compileFilter.
     const invalid = [
       { $and: [{ a: { $regex: '(a+)+$' } }] },
@@ -161,9 +159,8 @@ describe('subscription table', () => {
     ];
     for (const bad of invalid) {
       const doc = { ...sealWebhook(subs.box, { ...w, version: w.version + 1 }), filter: bad };
-      await producer.send({ topic: subs.topic, messages: [{ key: w.id, value: JSON.stringify(doc) }] });
+      await producer.send(subs.topic, [{ key: w.id, value: JSON.stringify(doc) }]);
     }
-    await producer.disconnect();
     const later = makeWebhook();
     const r = await subs.writer.put(later);
     await table.waitForOffset(r.partition, r.offset);
