@@ -1,7 +1,7 @@
 // First: fixes KafkaJS before any module of this package loads it.
 import './kafkajs-fixes.ts';
 
-export type { Admin, Consumer, Kafka, KafkaMessage, Message, Producer } from 'kafkajs';
+export type { Admin, Consumer, Kafka, KafkaMessage, Message } from 'kafkajs';
 export {
   connectAdmin,
   createKafka,
