@@ -8,11 +8,12 @@
  * a waiting healthy task first. So webhooks that hang on a shared origin hold at most half of it while
  * their circuits open, and their neighbours always find slots (issue 14's isolation).
  *
- * A hanging webhook's first request is not suspect yet (nothing has failed), so with `slow` a healthy
- * task that runs longer than the origin's slow threshold — `slow.floorMs`, or `slow.factor` times the
- * origin's recent successful latency when that is more — stops counting against the limit: its slot
- * goes to the next task, its webhook counts as suspect until the task ends, and the key's tasks in all
- * stay within `cap` (twice the limit by default; undici's pool per origin is sized to it).
+ * A hanging webhook's first request is not suspect yet (nothing has failed), and a suspect's request
+ * that hangs holds a share slot for its whole timeout. So with `slow`, a task that runs longer than the
+ * origin's slow threshold — `slow.floorMs`, or `slow.factor` times the origin's recent successful
+ * latency when that is more — stops counting against the limit and the share: its slot goes to the
+ * next task, its webhook counts as suspect and starts nothing else until the task ends, and the key's
+ * tasks in all stay within `cap` (twice the limit by default; undici's pool per origin is sized to it).
  */
 export class KeyedLimiter {
   private readonly limit: number;
@@ -79,7 +80,7 @@ export class KeyedLimiter {
     const isSuspect = typeof suspect === 'function' ? suspect : () => suspect;
     const asSuspect = await this.acquire(k, webhook, isSuspect);
     const running: Running = { webhook, suspect: asSuspect, slow: false, timer: undefined };
-    if (asSuspect === undefined && webhook !== undefined && this.slow) {
+    if (webhook !== undefined && this.slow) {
       const threshold = Math.max(this.slow.floorMs, this.slow.factor * (this.latencies.get(key) ?? 0));
       running.timer = setTimeout(() => this.slowed(k, running), threshold);
       running.timer.unref?.();
@@ -140,19 +141,20 @@ export class KeyedLimiter {
   /** A healthy task ran past the threshold: its slot is freed for the next, its webhook is suspect. */
   private slowed(k: KeyState, r: Running): void {
     r.slow = true;
-    k.fresh -= 1;
+    if (r.suspect !== undefined) k.suspects.delete(r.suspect);
+    else k.fresh -= 1;
     k.slow.set(r.webhook!, (k.slow.get(r.webhook!) ?? 0) + 1);
     this.pump(k);
   }
 
   private release(key: string, k: KeyState, r: Running): void {
     k.running -= 1;
-    if (r.suspect !== undefined) k.suspects.delete(r.suspect);
-    else if (r.slow) {
+    if (r.slow) {
       const n = k.slow.get(r.webhook!)! - 1;
       if (n === 0) k.slow.delete(r.webhook!);
       else k.slow.set(r.webhook!, n);
-    } else k.fresh -= 1;
+    } else if (r.suspect !== undefined) k.suspects.delete(r.suspect);
+    else k.fresh -= 1;
     this.pump(k);
     if (k.running === 0 && k.normal.length === 0 && k.suspect.length === 0) this.keys.delete(key);
   }
