@@ -88,10 +88,11 @@ describe('per-webhook circuit breaker', () => {
       await f.batches.send(later);
       const healthyIds = later.filter((b) => b.webhook_id !== hanging.id).map((b) => b.batch_id);
       await waitFor(() => healthyIds.every(f.delivered), { what: '30 healthy batches delivered' });
-      // Two timeouts opened it; a queued batch may have taken the slot the first timeout freed (one
-      // more, admitted while still closed). Nothing after: no probe within the cool-down.
+      // Two timeouts opened it. Before anything failed the four first batches may all have had their
+      // request (past 250 ms the first two freed their slots: at most twice the limit of 2); after the
+      // first failure no other request while one hangs, and none once open: no probe within the cool-down.
       expect(hangs()).toBeGreaterThanOrEqual(2);
-      expect(hangs()).toBeLessThanOrEqual(3);
+      expect(hangs()).toBeLessThanOrEqual(4);
 
       // Nothing lost: every hanging batch ends exhausted in the DLQ, its later attempts circuit_open.
       const hangIds = [...first, ...later].filter((b) => b.webhook_id === hanging.id).map((b) => b.batch_id);
@@ -116,7 +117,7 @@ describe('per-webhook circuit breaker', () => {
         .values()
         .filter((a) => a.webhook_id === hanging.id && a.error !== 'circuit_open');
       expect(made).toHaveLength(hangs());
-      expect(hangs()).toBeLessThanOrEqual(3);
+      expect(hangs()).toBeLessThanOrEqual(4);
       await waitFor(() => committedAtEnd(f, first.length + later.length), { what: 'commit at the end' });
       expect((await f.delivery.metrics.circuitRefused.get()).values[0]?.value).toBeGreaterThan(0);
     },

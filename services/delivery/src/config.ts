@@ -116,7 +116,7 @@ export const schema = {
       env: 'DELIVERY_BREAKER_COOLDOWN_MS',
     },
     slowRequestMs: {
-      doc: "A healthy request running this long (or 4x its origin's recent successful latency, when longer) frees its origin slot and makes its webhook suspect until it ends; the origin's requests stay within twice DELIVERY_PER_ENDPOINT. 0: off.",
+      doc: "A request running this long (or 4x its origin's recent successful latency, when longer) frees its origin slot, up to DELIVERY_PER_ENDPOINT such requests per origin (so at most twice that in flight); a webhook with failures in a row gets no other request while it has one. 0: off.",
       format: 'nat',
       default: DELIVERY_DEFAULTS.slowRequestMs,
       env: 'DELIVERY_SLOW_REQUEST_MS',

@@ -28,10 +28,11 @@ export const DELIVERY_DEFAULTS = {
   /** How long an open circuit skips attempts before one half-open probe is let through. */
   breakerCooldownMs: 30_000,
   /**
-   * A healthy request running this long (or 4× its origin's recent successful latency, when longer)
-   * stops holding one of the origin's slots and its webhook counts as suspect until it ends, so a
-   * webhook that starts hanging does not hold its neighbours for a whole timeout; the origin's requests
-   * in all stay within twice perEndpoint. 0 turns it off.
+   * A request running this long (or 4× its origin's recent successful latency, when longer) stops
+   * holding one of the origin's slots (up to perEndpoint such requests; the origin's requests in all
+   * stay within twice perEndpoint), and a webhook with failures in a row gets no other request while
+   * it has one, so a webhook that starts hanging does not hold its neighbours for a whole timeout.
+   * 0 turns it off.
    */
   slowRequestMs: 250,
   /** Pause to retry a produce that failed (broker outage); the record stays in flight meanwhile. */

@@ -14,7 +14,7 @@ import { createLogger } from '@hookpost/logger';
 import { createRegistry } from '@hookpost/metrics';
 import type { SendOutcome } from '@hookpost/sender';
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { TopicMessages } from './adapters/outbox.ts';
 import { CIRCUIT_OPEN, Deliverer, type Send } from './deliverer.ts';
 import { CircuitBreakers } from './domain/breaker.ts';
@@ -58,6 +58,7 @@ function setup(
   send: Send,
   hooks: Record<string, Webhook> = { wh1: webhook },
   publish?: (items: TopicMessages[]) => Promise<void>,
+  limiter = new KeyedLimiter(2),
 ) {
   const published: TopicMessages[][] = [];
   const d = new Deliverer({
@@ -66,7 +67,7 @@ function setup(
     jitter: 0,
     lookup: (id) => hooks[id],
     send,
-    limiter: new KeyedLimiter(2),
+    limiter,
     breakers: new CircuitBreakers({ failures: 2, cooldownMs: 60_000, now: () => 1_000 }),
     publish:
       publish ??
@@ -98,6 +99,10 @@ const ctx = (value: unknown, topic = catalog.topics.batches.name): RecordContext
 const parse = <T>(m: TopicMessages) => JSON.parse(String(m.messages[0]!.value)) as T;
 
 describe('Deliverer', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
   it('an open circuit skips the request: the batch goes to the first tier as a failed attempt circuit_open', async () => {
     let sent = 0;
     const { d, published } = setup(async () => {
@@ -116,6 +121,35 @@ describe('Deliverer', () => {
     const o = setup(async () => result({}), { wh2: other });
     await o.d.handleBatch(ctx({ ...batch, webhook_id: 'wh2' }));
     expect(parse(o.published[0]![0]!)).toMatchObject({ outcome: 'delivered' });
+  });
+
+  it('a webhook that failed and has a request past the slow threshold: its other batches are refused as circuit_open', async () => {
+    vi.useFakeTimers();
+    let sent = 0;
+    let hang: ((r: SendOutcome) => void) | undefined;
+    const { d, published } = setup(
+      () => {
+        sent++;
+        if (sent === 1) return Promise.resolve(result({ kind: 'retry', status: 500, error: 'HTTP 500' }));
+        return new Promise<SendOutcome>((resolve) => {
+          hang = resolve;
+        });
+      },
+      undefined,
+      undefined,
+      new KeyedLimiter(2, { slow: { floorMs: 250, factor: 4 } }),
+    );
+    await d.handleBatch(ctx({ ...batch, batch_id: 'b0' }));
+    const hanging = d.handleBatch(ctx({ ...batch, batch_id: 'b1' }));
+    // b1 hangs; not slow yet at 100 ms, slow at 250 ms.
+    await vi.advanceTimersByTimeAsync(100);
+    expect(sent).toBe(2);
+    await vi.advanceTimersByTimeAsync(150);
+    await d.handleBatch(ctx({ ...batch, batch_id: 'b2' }));
+    expect(sent).toBe(2);
+    expect(parse(published.at(-1)![0]!)).toMatchObject({ batch_id: 'b2', error: CIRCUIT_OPEN });
+    hang!(result({ kind: 'retry', status: null, error: 'timeout' }));
+    await hanging;
   });
 
   it('a delivered batch produces only its attempt record', async () => {

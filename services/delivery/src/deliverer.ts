@@ -238,6 +238,9 @@ export class Deliverer {
    * and no origin slot, just a failed attempt `circuit_open` that the retry policy treats like any other.
    * The circuit is checked before queueing for a slot (so a refused batch does not wait behind the
    * hanging requests that opened it) and claimed once the slot is held (the half-open probe is one).
+   * A suspect webhook (failures in a row) with a request running past the limiter's slow threshold is
+   * refused the same way until that request ends: one hanging request at a time, and its other
+   * batches do not hold their partition's window while they wait.
    */
   private async exchange(
     job: Job,
@@ -247,38 +250,42 @@ export class Deliverer {
     const circuit = webhook.id;
     const breakers = this.o.breakers;
     const origin = endpointKey(webhook.url);
-    const attempt = breakers.allows(circuit)
-      ? await this.o.limiter.run(
-          origin,
-          async () => {
-            if (!breakers.admit(circuit)) return null;
-            const at = this.o.now();
-            if (job.dueAt !== null)
-              this.o.metrics.lateness.observe({ tier: job.tier }, Math.max(0, at - job.dueAt) / 1000);
-            this.o.metrics.inFlight.inc();
-            let r: SendOutcome;
-            try {
-              r = await this.o.send({
-                webhook,
-                batch: job.batch,
-                attempt: job.attempt,
-                now: at,
-                traceparent,
-              });
-            } catch (error) {
-              // The sender maps failures to values; anything thrown is unexpected, and retrying is safe.
-              r = unexpected(error);
-            } finally {
-              this.o.metrics.inFlight.dec();
-            }
-            breakers.record(circuit, !isCircuitFailure(r));
-            if (r.kind === 'delivered') this.o.limiter.observe(origin, r.latencyMs);
-            return { at, r };
-          },
-          circuit,
-          () => breakers.suspect(circuit),
-        )
-      : null;
+    // A webhook that has failed and has a request hanging past the slow threshold gets no other
+    // request meanwhile: treated as open, so its batches move on instead of waiting in line.
+    const hanging = () => breakers.suspect(circuit) && this.o.limiter.isSlow(origin, circuit);
+    const attempt =
+      breakers.allows(circuit) && !hanging()
+        ? await this.o.limiter.run(
+            origin,
+            async () => {
+              if (hanging() || !breakers.admit(circuit)) return null;
+              const at = this.o.now();
+              if (job.dueAt !== null)
+                this.o.metrics.lateness.observe({ tier: job.tier }, Math.max(0, at - job.dueAt) / 1000);
+              this.o.metrics.inFlight.inc();
+              let r: SendOutcome;
+              try {
+                r = await this.o.send({
+                  webhook,
+                  batch: job.batch,
+                  attempt: job.attempt,
+                  now: at,
+                  traceparent,
+                });
+              } catch (error) {
+                // The sender maps failures to values; anything thrown is unexpected, and retrying is safe.
+                r = unexpected(error);
+              } finally {
+                this.o.metrics.inFlight.dec();
+              }
+              breakers.record(circuit, !isCircuitFailure(r));
+              if (r.kind === 'delivered') this.o.limiter.observe(origin, r.latencyMs);
+              return { at, r };
+            },
+            circuit,
+            () => breakers.suspect(circuit),
+          )
+        : null;
     if (attempt) {
       this.o.metrics.requests.inc({
         outcome: attempt.r.kind,

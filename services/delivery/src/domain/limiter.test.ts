@@ -158,83 +158,77 @@ describe('KeyedLimiter', () => {
     });
     const slow = { floorMs: 250, factor: 4 };
 
-    it('a healthy task past the threshold frees its slot; its webhook is suspect until it ends', async () => {
-      vi.useFakeTimers();
-      const limiter = new KeyedLimiter(1, { slow });
+    /** Tasks on origin 'o' that start, and wait on their own gate; `started` in start order. */
+    function tasks(limiter: KeyedLimiter) {
       const started: string[] = [];
       const gates = new Map<string, ReturnType<typeof deferred>>();
-      const task = (name: string, webhook: string) => {
+      const runs: Promise<void>[] = [];
+      const task = (name: string, webhook: string, suspect = false) => {
         const d = deferred();
         gates.set(name, d);
-        return limiter.run(
-          'o',
-          async () => {
-            started.push(name);
-            await d.promise;
-          },
-          webhook,
+        runs.push(
+          limiter.run(
+            'o',
+            async () => {
+              started.push(name);
+              await d.promise;
+            },
+            webhook,
+            suspect,
+          ),
         );
       };
-      const runs = [task('h1', 'hang'), task('n1', 'a'), task('n2', 'b'), task('h2', 'hang')];
+      const end = (name: string) => gates.get(name)!.resolve();
+      const endAll = async () => {
+        for (const [, d] of gates) d.resolve();
+        await Promise.all(runs);
+      };
+      return { started, task, end, endAll };
+    }
+
+    it('a task past the threshold frees its slot, up to cap − limit slow ones; then tasks keep their slots until one ends', async () => {
+      vi.useFakeTimers();
+      // Limit 1, cap 3: two may be slow at once.
+      const limiter = new KeyedLimiter(1, { slow, cap: 3 });
+      const t = tasks(limiter);
+      for (const name of ['h1', 'h2', 'h3', 'h4', 'n1']) t.task(name, name);
       await vi.advanceTimersByTimeAsync(249);
-      expect(started).toEqual(['h1']);
-      // At the floor h1 is slow: n1 takes its slot; hang counts as suspect until h1 ends.
+      expect(t.started).toEqual(['h1']);
       await vi.advanceTimersByTimeAsync(1);
-      expect(started).toEqual(['h1', 'n1']);
-      expect(limiter.isSlow('o', 'hang')).toBe(true);
-      expect(limiter.active('o')).toBe(2);
-      // A new task of hang waits in the suspect lane; a freed slot goes to the healthy n2 first.
-      runs.push(task('h3', 'hang'));
-      gates.get('n1')!.resolve();
+      expect(t.started).toEqual(['h1', 'h2']);
+      expect(limiter.isSlow('o', 'h1')).toBe(true);
+      await vi.advanceTimersByTimeAsync(250);
+      expect(t.started).toEqual(['h1', 'h2', 'h3']);
+      // Two slow (h1, h2): h3 past the threshold keeps its slot, n1 waits.
+      await vi.advanceTimersByTimeAsync(1_000);
+      expect(t.started).toEqual(['h1', 'h2', 'h3']);
+      expect(limiter.isSlow('o', 'h3')).toBe(false);
+      expect(limiter.active('o')).toBe(3);
+      // h1 ends: h3 (overdue) becomes slow at once and h4 takes its slot.
+      t.end('h1');
       await vi.advanceTimersByTimeAsync(0);
-      expect(started).toEqual(['h1', 'n1', 'n2']);
-      gates.get('h1')!.resolve();
-      await vi.advanceTimersByTimeAsync(0);
-      expect(limiter.isSlow('o', 'hang')).toBe(false);
-      expect(limiter.active('o')).toBe(1);
-      gates.get('n2')!.resolve();
-      await vi.advanceTimersByTimeAsync(0);
-      expect(started).toEqual(['h1', 'n1', 'n2', 'h2']);
-      gates.get('h2')!.resolve();
-      await vi.advanceTimersByTimeAsync(0);
-      expect(started).toEqual(['h1', 'n1', 'n2', 'h2', 'h3']);
-      for (const [, d] of gates) d.resolve();
-      await Promise.all(runs);
+      expect(limiter.isSlow('o', 'h3')).toBe(true);
+      expect(t.started).toEqual(['h1', 'h2', 'h3', 'h4']);
+      expect(limiter.active('o')).toBe(3);
+      await t.endAll();
+      expect(t.started).toEqual(['h1', 'h2', 'h3', 'h4', 'n1']);
       expect(limiter.total).toBe(0);
     });
 
-    it("a suspect's task past the threshold leaves the share; its webhook starts nothing else meanwhile", async () => {
+    it("a suspect's task past the threshold leaves the share", async () => {
       vi.useFakeTimers();
       const limiter = new KeyedLimiter(2, { slow });
-      const started: string[] = [];
-      const gates = new Map<string, ReturnType<typeof deferred>>();
-      const task = (name: string, webhook: string) => {
-        const d = deferred();
-        gates.set(name, d);
-        return limiter.run(
-          'o',
-          async () => {
-            started.push(name);
-            await d.promise;
-          },
-          webhook,
-          true,
-        );
-      };
-      // Share of one: a1 runs, b1 waits for the share, a2 for a1.
-      const runs = [task('a1', 'a'), task('b1', 'b'), task('a2', 'a')];
+      const t = tasks(limiter);
+      // Share of one: a1 runs, b1 waits for the share.
+      t.task('a1', 'a', true);
+      t.task('b1', 'b', true);
       await vi.advanceTimersByTimeAsync(249);
-      expect(started).toEqual(['a1']);
+      expect(t.started).toEqual(['a1']);
       await vi.advanceTimersByTimeAsync(1);
-      expect(started).toEqual(['a1', 'b1']);
-      gates.get('a1')!.resolve();
-      await vi.advanceTimersByTimeAsync(0);
-      // b1 holds the share until it too runs past the threshold; then a2 starts.
-      expect(started).toEqual(['a1', 'b1']);
-      await vi.advanceTimersByTimeAsync(250);
-      expect(started).toEqual(['a1', 'b1', 'a2']);
-      for (const [, d] of gates) d.resolve();
-      await Promise.all(runs);
+      expect(t.started).toEqual(['a1', 'b1']);
+      expect(limiter.isSlow('o', 'a')).toBe(true);
+      expect(limiter.isSlow('o', 'b')).toBe(false);
+      await t.endAll();
       expect(limiter.total).toBe(0);
     });
 
@@ -278,7 +272,7 @@ describe('KeyedLimiter', () => {
       expect(t.second()).toBe(true);
     });
 
-    it('property: fresh healthy + suspect tasks within the limit, all tasks within the cap, suspects one each; nothing starves', async () => {
+    it('property: all tasks within the cap, suspects not slow within the share and one each; nothing starves', async () => {
       vi.useFakeTimers();
       await fc.assert(
         fc.asyncProperty(
@@ -292,7 +286,8 @@ describe('KeyedLimiter', () => {
             const limiter = new KeyedLimiter(limit, { slow });
             const share = Math.max(1, Math.floor(limit / 2));
             const running = new Map<number, string>();
-            const suspects = new Set<string>();
+            /** Suspect webhook → its suspect tasks running. */
+            const suspects = new Map<string, number>();
             const waiting = new Map<number, () => void>();
             let done = 0;
             const runs = kinds.map((k, i) =>
@@ -303,15 +298,19 @@ describe('KeyedLimiter', () => {
                     running.set(i, `w${k.webhook}`);
                     expect(running.size).toBeLessThanOrEqual(2 * limit);
                     if (k.suspect) {
-                      expect(suspects.has(`w${k.webhook}`), 'one task per suspect webhook').toBe(false);
-                      suspects.add(`w${k.webhook}`);
-                      // Suspects past the threshold leave the share (they count only in the cap).
-                      const inShare = [...suspects].filter((w) => !limiter.isSlow('o', w));
+                      // One per suspect webhook and the share hold for suspects not yet slow.
+                      const w = `w${k.webhook}`;
+                      if (!limiter.isSlow('o', w))
+                        expect(suspects.get(w) ?? 0, 'one task per suspect webhook').toBe(0);
+                      suspects.set(w, (suspects.get(w) ?? 0) + 1);
+                      const inShare = [...suspects.keys()].filter((x) => !limiter.isSlow('o', x));
                       expect(inShare.length).toBeLessThanOrEqual(share);
                     }
                     waiting.set(i, () => {
                       running.delete(i);
-                      if (k.suspect) suspects.delete(`w${k.webhook}`);
+                      const w = `w${k.webhook}`;
+                      if (k.suspect && suspects.get(w) === 1) suspects.delete(w);
+                      else if (k.suspect) suspects.set(w, suspects.get(w)! - 1);
                       done++;
                       resolve();
                     });

@@ -5,20 +5,22 @@
  *
  * Tasks of "suspect" webhooks (failures in a row, or a half-open probe: breaker.ts) share at most
  * `suspectLimit` of a key's slots (half of them by default), one per webhook, and a freed slot goes to
- * a waiting healthy task first. So webhooks that hang on a shared origin hold at most half of it while
+ * a waiting healthy task first. So webhooks that fail on a shared origin hold at most half of it while
  * their circuits open, and their neighbours always find slots (issue 14's isolation).
  *
- * A hanging webhook's first request is not suspect yet (nothing has failed), and a suspect's request
+ * A hanging webhook's first requests are not suspect yet (nothing has failed), and a suspect's request
  * that hangs holds a share slot for its whole timeout. So with `slow`, a task that runs longer than the
  * origin's slow threshold — `slow.floorMs`, or `slow.factor` times the origin's recent successful
  * latency when that is more — stops counting against the limit and the share: its slot goes to the
- * next task, its webhook counts as suspect and starts nothing else until the task ends, and the key's
- * tasks in all stay within `cap` (twice the limit by default; undici's pool per origin is sized to it).
+ * next task. At most `cap − limit` tasks of a key are slow at once (a task past the threshold when
+ * they are keeps its slot until one ends), so the key's tasks in all stay within `cap` (twice the
+ * limit by default; undici's pool per origin is sized to it). `isSlow` tells the caller that a webhook
+ * has such a task, which the deliverer uses to refuse a suspect webhook's other batches meanwhile.
  */
 export class KeyedLimiter {
   private readonly limit: number;
   private readonly suspectLimit: number;
-  private readonly cap: number;
+  private readonly slowLimit: number;
   private readonly slow: SlowPolicy | null;
   private readonly keys = new Map<string, KeyState>();
   /** Origin → moving average of its successful latencies (ms); kept while the origin idles, bounded. */
@@ -33,8 +35,8 @@ export class KeyedLimiter {
     if (!Number.isInteger(cap) || cap < limit) throw new RangeError('cap must be an integer from limit up');
     this.limit = limit;
     this.suspectLimit = suspectLimit;
-    this.cap = options.slow ? cap : limit;
     this.slow = options.slow ?? null;
+    this.slowLimit = this.slow ? cap - limit : 0;
   }
 
   /** Tasks running for `key` now (slow ones included). */
@@ -51,7 +53,7 @@ export class KeyedLimiter {
 
   /** Whether `webhook` has a task on `key` running past the slow threshold. */
   isSlow(key: string, webhook: string): boolean {
-    return this.keys.get(key)?.slow.has(webhook) ?? false;
+    return this.keys.get(key)?.slowBy.has(webhook) ?? false;
   }
 
   /** A successful request's latency on `key`: the slow threshold follows the origin's own pace. */
@@ -66,9 +68,8 @@ export class KeyedLimiter {
 
   /**
    * Runs `task` when the key has a free slot; the slot is released however the task ends. A task of a
-   * `suspect` webhook (or of one with a slow task running on this key) also needs a free suspect slot
-   * and none of that webhook's tasks running. `suspect` is asked again when a waiting task's turn
-   * comes (its webhook may have failed meanwhile).
+   * `suspect` webhook also needs a free suspect slot and no other task of that webhook holding one.
+   * `suspect` is asked again when a waiting task's turn comes (its webhook may have failed meanwhile).
    */
   async run<T>(
     key: string,
@@ -79,10 +80,10 @@ export class KeyedLimiter {
     const k = this.stateOf(key);
     const isSuspect = typeof suspect === 'function' ? suspect : () => suspect;
     const asSuspect = await this.acquire(k, webhook, isSuspect);
-    const running: Running = { webhook, suspect: asSuspect, slow: false, timer: undefined };
-    if (webhook !== undefined && this.slow) {
+    const running: Running = { webhook, suspect: asSuspect, slow: false, overdue: false, timer: undefined };
+    if (this.slow) {
       const threshold = Math.max(this.slow.floorMs, this.slow.factor * (this.latencies.get(key) ?? 0));
-      running.timer = setTimeout(() => this.slowed(k, running), threshold);
+      running.timer = setTimeout(() => this.overdue(k, running), threshold);
       running.timer.unref?.();
     }
     try {
@@ -96,23 +97,24 @@ export class KeyedLimiter {
   private stateOf(key: string): KeyState {
     let k = this.keys.get(key);
     if (!k) {
-      k = { running: 0, fresh: 0, suspects: new Set(), slow: new Map(), normal: [], suspect: [] };
+      k = {
+        running: 0,
+        fresh: 0,
+        suspects: new Set(),
+        slow: 0,
+        slowBy: new Map(),
+        overdue: [],
+        normal: [],
+        suspect: [],
+      };
       this.keys.set(key, k);
     }
     return k;
   }
 
   private fits(k: KeyState, suspect: string | undefined): boolean {
-    if (k.running >= this.cap || k.fresh + k.suspects.size >= this.limit) return false;
-    return (
-      suspect === undefined ||
-      (k.suspects.size < this.suspectLimit && !k.suspects.has(suspect) && !k.slow.has(suspect))
-    );
-  }
-
-  /** The webhook id when its task must take the suspect lane, else undefined. */
-  private suspectOf(k: KeyState, webhook: string | undefined, isSuspect: () => boolean): string | undefined {
-    return webhook !== undefined && (k.slow.has(webhook) || isSuspect()) ? webhook : undefined;
+    if (k.fresh + k.suspects.size >= this.limit) return false;
+    return suspect === undefined || (k.suspects.size < this.suspectLimit && !k.suspects.has(suspect));
   }
 
   private take(k: KeyState, suspect: string | undefined): void {
@@ -129,7 +131,7 @@ export class KeyedLimiter {
   ): Promise<string | undefined> {
     // Healthy tasks are FIFO. A waiting suspect task waits for its own webhook's running task (or a
     // full share), so another suspect webhook's newcomer that fits may start beside it.
-    const suspect = this.suspectOf(k, webhook, isSuspect);
+    const suspect = webhook !== undefined && isSuspect() ? webhook : undefined;
     const lane = suspect === undefined ? k.normal : k.suspect;
     if ((suspect !== undefined || lane.length === 0) && this.fits(k, suspect)) {
       this.take(k, suspect);
@@ -138,24 +140,40 @@ export class KeyedLimiter {
     return new Promise((resolve) => lane.push({ webhook, isSuspect, suspect, resolve }));
   }
 
-  /** A healthy task ran past the threshold: its slot is freed for the next, its webhook is suspect. */
+  /** A task ran past the threshold: slow at once if the key has room for one more, else when it does. */
+  private overdue(k: KeyState, r: Running): void {
+    r.overdue = true;
+    if (k.slow < this.slowLimit) this.slowed(k, r);
+    else k.overdue.push(r);
+  }
+
+  /** Its slot (or share slot) is freed for the next task; it counts only among the slow ones. */
   private slowed(k: KeyState, r: Running): void {
     r.slow = true;
+    k.slow += 1;
     if (r.suspect !== undefined) k.suspects.delete(r.suspect);
     else k.fresh -= 1;
-    k.slow.set(r.webhook!, (k.slow.get(r.webhook!) ?? 0) + 1);
+    if (r.webhook !== undefined) k.slowBy.set(r.webhook, (k.slowBy.get(r.webhook) ?? 0) + 1);
     this.pump(k);
   }
 
   private release(key: string, k: KeyState, r: Running): void {
     k.running -= 1;
     if (r.slow) {
-      const n = k.slow.get(r.webhook!)! - 1;
-      if (n === 0) k.slow.delete(r.webhook!);
-      else k.slow.set(r.webhook!, n);
-    } else if (r.suspect !== undefined) k.suspects.delete(r.suspect);
-    else k.fresh -= 1;
-    this.pump(k);
+      k.slow -= 1;
+      if (r.webhook !== undefined) {
+        const n = k.slowBy.get(r.webhook)! - 1;
+        if (n === 0) k.slowBy.delete(r.webhook);
+        else k.slowBy.set(r.webhook, n);
+      }
+    } else {
+      if (r.overdue) k.overdue.splice(k.overdue.indexOf(r), 1);
+      if (r.suspect !== undefined) k.suspects.delete(r.suspect);
+      else k.fresh -= 1;
+    }
+    // Room among the slow ones: the longest-waiting overdue task takes it.
+    if (k.slow < this.slowLimit && k.overdue.length > 0) this.slowed(k, k.overdue.shift()!);
+    else this.pump(k);
     if (k.running === 0 && k.normal.length === 0 && k.suspect.length === 0) this.keys.delete(key);
   }
 
@@ -163,9 +181,9 @@ export class KeyedLimiter {
   private pump(k: KeyState): void {
     while (k.normal.length > 0 && this.fits(k, undefined)) {
       const w = k.normal.shift()!;
-      // Turned suspect while it waited (its webhook failed, or has a slow task now): the suspect lane.
-      w.suspect = this.suspectOf(k, w.webhook, w.isSuspect);
-      if (w.suspect !== undefined) {
+      // Turned suspect while it waited (its webhook failed meanwhile): the suspect lane.
+      if (w.webhook !== undefined && w.isSuspect()) {
+        w.suspect = w.webhook;
         k.suspect.push(w);
         continue;
       }
@@ -189,7 +207,7 @@ export class KeyedLimiter {
 const MAX_ORIGINS = 10_000;
 
 export interface SlowPolicy {
-  /** A healthy task running this long (at least) is slow. */
+  /** A task running this long (at least) is slow. */
   floorMs: number;
   /** … or this many times the origin's recent successful latency, when that is longer. */
   factor: number;
@@ -207,7 +225,10 @@ export interface LimiterOptions {
 interface Running {
   webhook: string | undefined;
   suspect: string | undefined;
+  /** Past the threshold and counted among the slow ones (its slot freed). */
   slow: boolean;
+  /** Past the threshold (slow, or waiting for room among the slow ones). */
+  overdue: boolean;
   timer: ReturnType<typeof setTimeout> | undefined;
 }
 
@@ -224,10 +245,14 @@ interface KeyState {
   running: number;
   /** Healthy tasks running and not slow: with `suspects`, what the limit counts. */
   fresh: number;
-  /** Suspect webhooks with a task running (one each). */
+  /** Suspect webhooks with a task running and not slow (one each). */
   suspects: Set<string>;
-  /** Webhooks with slow healthy tasks running → how many. */
-  slow: Map<string, number>;
+  /** Tasks running past the threshold with their slot freed (at most cap − limit). */
+  slow: number;
+  /** Webhook → how many of its tasks are slow. */
+  slowBy: Map<string, number>;
+  /** Tasks past the threshold waiting for room among the slow ones, oldest first. */
+  overdue: Running[];
   normal: Waiting[];
   suspect: Waiting[];
 }
