@@ -12,7 +12,7 @@
 import type { Webhook, WebhookFilter } from '@hookpost/contracts';
 import type { EmailEvent } from '@hookpost/events';
 import { fanOut } from '@hookpost/fanout';
-import type { KafkaMessage } from '@hookpost/kafka';
+import type { KafkaRecord } from '@hookpost/kafka';
 import { eventGenerator } from '@hookpost/loadgen';
 
 const EVENTS = Number(process.argv[2] ?? 20_000);
@@ -71,7 +71,7 @@ const all = { off: webhooks(null), match: webhooks(always), real: webhooks(selec
 const modes = Object.fromEntries(
   (process.env.BENCH_MODES ?? 'off,match,real').split(',').map((m) => [m, all[m as keyof typeof all]]),
 );
-const message = { offset: '0', key: null, value: Buffer.alloc(0), headers: {} } as unknown as KafkaMessage;
+const message = { offset: '0', key: null, value: Buffer.alloc(0), headers: {} } as unknown as KafkaRecord;
 
 async function run(table: Map<string, Webhook[]>) {
   let i = 0;

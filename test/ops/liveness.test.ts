@@ -6,15 +6,9 @@
  * outside; the probes must turn, and the consumer must recover and consume everything exactly once.
  */
 import { commonSchema } from '@hookpost/config';
-import {
-  type Consumer,
-  type Kafka,
-  type PartitionHandler,
-  SupervisedConsumer,
-  TransactionalRunner,
-} from '@hookpost/kafka';
+import { type Kafka, type PartitionHandler, SupervisedConsumer, TransactionalRunner } from '@hookpost/kafka';
 import { runService, type ServiceHandle } from '@hookpost/service';
-import { KafkaJSNonRetriableError } from 'kafkajs';
+import { type Consumer, KafkaJSNonRetriableError } from 'kafkajs';
 import { describe, expect } from 'vitest';
 import { type TestEnv, uniq, waitFor } from '../support/env.ts';
 import { it, type Owner } from '../support/fixtures.ts';

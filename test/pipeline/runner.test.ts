@@ -1,6 +1,6 @@
 import {
   createProducer,
-  type KafkaMessage,
+  type KafkaRecord,
   type PartitionControl,
   type PartitionHandler,
   TransactionalRunner,
@@ -28,7 +28,7 @@ const transactional = (opened: Owner, transactionalId: string) =>
     p.disconnect(),
   );
 
-function echo(output: string, hooks: { before?: (m: KafkaMessage[]) => void } = {}) {
+function echo(output: string, hooks: { before?: (m: KafkaRecord[]) => void } = {}) {
   return (_: PartitionControl): PartitionHandler => ({
     onMessages: async (messages, tx) => {
       hooks.before?.(messages);

@@ -1,11 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import {
-  type Consumer,
-  type Kafka,
-  type KafkaMessage,
-  lastOffsets,
-  SupervisedConsumer,
-} from '@hookpost/kafka';
+import { type Kafka, type KafkaRecord, LogReader, lastOffsets } from '@hookpost/kafka';
 import { createLogger, type Logger } from '@hookpost/logger';
 
 export interface ReadToEndOptions {
@@ -14,7 +8,7 @@ export interface ReadToEndOptions {
   /** Prefix of the throw-away consumer group (it never commits). */
   groupPrefix?: string;
   timeoutMs?: number;
-  onMessage: (message: KafkaMessage, partition: number) => void;
+  onMessage: (message: KafkaRecord, partition: number) => void;
   /** Only these partitions (the others are neither awaited nor handed on); all when absent. */
   partitions?: readonly number[];
   /** Where a crashed reader's rebuild is logged; a quiet default when the caller has none. */
@@ -34,54 +28,31 @@ export async function readToEnd(options: ReadToEndOptions): Promise<void> {
   const targets = only ? new Map([...all].filter(([p]) => only.includes(p))) : all;
   if (targets.size === 0) return;
   let timer: NodeJS.Timeout | undefined;
-  // Offsets already handed to onMessage: a rebuilt (supervised) reader starts again from the beginning
-  // of the private group, and must not hand the same record twice.
-  const delivered = new Map<number, number>();
   let settle!: () => void;
   let fail!: (error: Error) => void;
   const done = new Promise<void>((resolve, reject) => {
     settle = resolve;
     fail = reject;
   });
-  const setup = async (consumer: Consumer): Promise<void> => {
-    consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
-      // KafkaJS reports an empty fetch's lastOffset as highWatermark - 1. Reading committed, a fetch
-      // is empty while a transaction that just committed still waits for its marker (the LSO lags the
-      // high watermark), so that figure would claim records never read: the ledger of a replay that
-      // finished a moment ago looked empty and the next replay ran again. Only batches that held
-      // records (data or control) say how far the read got.
-      if (payload.firstOffset === null || payload.firstOffset === undefined) return;
-      const target = targets.get(payload.partition);
-      if (target !== undefined && Number(payload.lastOffset) >= target) targets.delete(payload.partition);
-      if (targets.size === 0) settle();
-    });
-    await consumer.connect();
-    await consumer.subscribe({ topic: options.topic, fromBeginning: true });
-    await consumer.run({
-      autoCommit: false,
-      eachBatch: async ({ batch }) => {
-        const target = targets.get(batch.partition);
-        for (const message of batch.messages) {
-          const offset = Number(message.offset);
-          // Records written after the call started are not part of this read.
-          if (target === undefined || offset > target) continue;
-          if (offset <= (delivered.get(batch.partition) ?? -1)) continue;
-          delivered.set(batch.partition, offset);
-          options.onMessage(message, batch.partition);
-        }
-      },
-    });
-  };
-  const reader = new SupervisedConsumer({
+  // A rebuilt (supervised) reader starts again from the beginning of the private group; LogReader
+  // hands each record on once.
+  const reader = new LogReader({
     kafka: options.kafka,
     name: 'read-to-end',
     logger: options.logger ?? createLogger({ name: 'read-to-end', level: 'warn' }),
-    config: {
-      groupId: `${options.groupPrefix ?? 'hookpost'}-read-${randomUUID()}`,
-      maxWaitTimeInMs: 100,
-      allowAutoTopicCreation: false,
+    groupId: `${options.groupPrefix ?? 'hookpost'}-read-${randomUUID()}`,
+    topics: [options.topic],
+    onRecord: (_topic, partition, record) => {
+      const target = targets.get(partition);
+      // Records written after the call started are not part of this read.
+      if (target === undefined || Number(record.offset) > target) return;
+      options.onMessage(record, partition);
     },
-    setup,
+    onProgress: (_topic, partition, offset) => {
+      const target = targets.get(partition);
+      if (target !== undefined && offset >= target) targets.delete(partition);
+      if (targets.size === 0) settle();
+    },
   });
   try {
     timer = setTimeout(

@@ -1,7 +1,7 @@
 // First: fixes KafkaJS before any module of this package loads it.
 import './kafkajs-fixes.ts';
 
-export type { Admin, Consumer, Kafka, KafkaMessage, Message } from 'kafkajs';
+export type { Admin, Kafka, Message } from 'kafkajs';
 export {
   connectAdmin,
   createKafka,
@@ -11,6 +11,7 @@ export {
 } from './client.ts';
 export { HEADERS, type TopicCatalog, type TopicSpec, topicCatalog } from './definitions.ts';
 export { InFlightBytes } from './in-flight-bytes.ts';
+export { type KafkaRecord, LogReader } from './log-reader.ts';
 export { lastOffsets, topicOffsets, waitForOffsets } from './offsets.ts';
 export { PartitionConsumer, type RecordContext } from './partition-consumer.ts';
 export {
@@ -27,7 +28,6 @@ export {
   consumerRebuilds,
   consumerStates,
   type GroupMemberSettings,
-  memberConfig,
   SupervisedConsumer,
   stopAllConsumers,
 } from './supervised-consumer.ts';

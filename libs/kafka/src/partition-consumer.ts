@@ -25,9 +25,10 @@
  */
 import type { Logger } from '@hookpost/logger';
 import type { Counter, Gauge } from '@hookpost/metrics';
-import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
+import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import { type CommitOffset, CommitScheduler } from './commit-scheduler.ts';
 import { InFlightBytes } from './in-flight-bytes.ts';
+import type { KafkaRecord } from './log-reader.ts';
 import { PartitionState } from './partition-state.ts';
 import {
   type GroupMemberSettings,
@@ -46,7 +47,7 @@ interface PartitionConsumerMetrics {
 export interface RecordContext {
   topic: string;
   partition: number;
-  message: KafkaMessage;
+  message: KafkaRecord;
   /** When the record became due (retry tiers) or null (main); for the lateness metric. */
   dueAt: number | null;
 }
@@ -68,7 +69,7 @@ export interface PartitionConsumerOptions extends GroupMemberSettings {
   commitIntervalMs: number;
   now: () => number;
   /** When a record may be attempted; null = now. Records not due are held and the partition paused. */
-  dueAt?: (message: KafkaMessage) => number | null;
+  dueAt?: (message: KafkaRecord) => number | null;
   /** Does the work; resolves once the outcome is durable. Must not reject (it retries itself). */
   handle: (ctx: RecordContext) => Promise<void>;
 }

@@ -15,8 +15,9 @@
  *   an offset below the consumed position, and the handler itself skips, when they are consumed again,
  *   the records whose outputs already committed (it records that in the same transaction).
  */
-import type { KafkaMessage, Transaction } from 'kafkajs';
+import type { Transaction } from 'kafkajs';
 import { isFencedError } from './errors.ts';
+import type { KafkaRecord } from './log-reader.ts';
 
 export interface OutputRecord {
   topic: string;
@@ -42,7 +43,7 @@ export interface PartitionHandler {
    * through PartitionControl.commit, e.g. when its window ends). Throwing aborts the transaction.
    */
   onMessages(
-    messages: KafkaMessage[],
+    messages: KafkaRecord[],
     tx: PartitionTx,
     heartbeat: () => Promise<void>,
   ): Promise<BatchDecision>;
@@ -178,7 +179,7 @@ export class PartitionWorker {
     return this.position?.toString();
   }
 
-  handleBatch(messages: KafkaMessage[], ctx: BatchContext): Promise<void> {
+  handleBatch(messages: KafkaRecord[], ctx: BatchContext): Promise<void> {
     return this.serial(async () => {
       if (this.state === 'closed' || this.state === 'fenced' || ctx.isStale()) return;
       if (this.state === 'new') await this.init();

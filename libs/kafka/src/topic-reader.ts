@@ -4,12 +4,13 @@
  * services' own input (those use SupervisedConsumer, PartitionWorker or PartitionConsumer): it is not
  * supervised and commits only as KafkaJS does by default.
  */
-import type { EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
+import type { EachBatchPayload, Kafka } from 'kafkajs';
+import type { KafkaRecord } from './log-reader.ts';
 
 interface ReadRecord {
   topic: string;
   partition: number;
-  message: KafkaMessage;
+  message: KafkaRecord;
 }
 
 export interface TopicReaderOptions {

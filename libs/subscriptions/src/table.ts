@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { openWebhook, parseStoredWebhook, type SecretBox, type Webhook } from '@hookpost/contracts';
-import { type Consumer, type Kafka, lastOffsets, SupervisedConsumer } from '@hookpost/kafka';
+import { type Kafka, LogReader, lastOffsets } from '@hookpost/kafka';
 import type { Logger } from '@hookpost/logger';
 import { Counter, Gauge, type Registry } from '@hookpost/metrics';
 
@@ -43,7 +43,7 @@ export class SubscriptionTable {
   private readonly applied = new Map<number, number>();
   private readonly listeners = new Set<ChangeListener>();
   private waiters: Waiter[] = [];
-  private consumer: SupervisedConsumer | undefined;
+  private consumer: LogReader | undefined;
   private caughtUp = false;
   private readonly log: Logger;
   private readonly records?: Counter;
@@ -85,40 +85,21 @@ export class SubscriptionTable {
       [...targets].map(([partition, offset]) => this.waitForOffset(partition, offset, timeoutMs)),
     );
     // Supervised: a crashed reader is rebuilt and reads the topic again from the start (the group never
-    // commits); applying a record twice yields the same table.
-    const consumer = new SupervisedConsumer({
+    // commits), handing on only records it had not handed on before.
+    const consumer = new LogReader({
       kafka: this.options.kafka,
       name: 'subscriptions',
       logger: this.log,
-      config: {
-        groupId: `${this.options.groupPrefix ?? 'hookpost'}-subscriptions-${randomUUID()}`,
-        maxWaitTimeInMs: 100,
-        allowAutoTopicCreation: false,
-      },
-      setup: (c) => this.setup(c),
+      groupId: `${this.options.groupPrefix ?? 'hookpost'}-subscriptions-${randomUUID()}`,
+      topics: [this.options.topic],
+      onRecord: (_topic, partition, record) => this.apply(record.key, record.value, partition, record.offset),
+      onProgress: (_topic, partition, offset) => this.advance(partition, offset),
     });
     this.consumer = consumer;
     await consumer.start();
     await loaded;
     this.caughtUp = true;
     this.log.info({ webhooks: this.byId.size }, 'subscription table caught up');
-  }
-
-  private async setup(consumer: Consumer): Promise<void> {
-    await consumer.connect();
-    await consumer.subscribe({ topic: this.options.topic, fromBeginning: true });
-    await consumer.run({
-      autoCommit: false,
-      eachBatch: async ({ batch, heartbeat }) => {
-        for (const message of batch.messages) {
-          this.apply(message.key, message.value, batch.partition, message.offset);
-        }
-        if (batch.messages.length > 0 || !batch.isEmpty()) {
-          this.advance(batch.partition, Number(batch.lastOffset()));
-        }
-        await heartbeat();
-      },
-    });
   }
 
   /** Whether its reader runs now (false while a crashed reader is rebuilt). */

@@ -15,7 +15,7 @@
 import { randomUUID } from 'node:crypto';
 import { parseDeadLetter, parseLedgerEntry } from '@hookpost/contracts';
 import { eventCount } from '@hookpost/deadletters';
-import { type Admin, type Kafka, type KafkaMessage, SupervisedConsumer } from '@hookpost/kafka';
+import { type Admin, type Kafka, type KafkaRecord, LogReader } from '@hookpost/kafka';
 import type { Logger } from '@hookpost/logger';
 import { Counter, type Registry } from '@hookpost/metrics';
 import { DeadLetterBook } from './dead-letter-book.ts';
@@ -35,7 +35,7 @@ export interface DeadLetterIndexOptions {
 export class DeadLetterIndex {
   readonly book: DeadLetterBook;
   private readonly o: DeadLetterIndexOptions;
-  private readonly consumer: SupervisedConsumer;
+  private readonly consumer: LogReader;
   private readonly admin: Admin;
   /** Highest offset handled per `topic:partition` (records and transaction markers). */
   private readonly position = new Map<string, number>();
@@ -55,38 +55,19 @@ export class DeadLetterIndex {
         registers: [options.metrics],
       });
     const log = options.logger.child({ component: 'dead-letter-index' });
-    this.consumer = new SupervisedConsumer({
+    // A private group that never commits: every instance reads every partition from the start; a
+    // rebuilt reader hands each record on once, and markers count towards the position.
+    this.consumer = new LogReader({
       kafka: options.kafka,
       name: 'api-dead-letters',
       logger: log,
-      // A private group that never commits: every instance reads every partition from the start.
-      config: {
-        groupId: `${options.groupPrefix}-dlq-index-${randomUUID()}`,
-        maxWaitTimeInMs: 100,
-        allowAutoTopicCreation: false,
+      groupId: `${options.groupPrefix}-dlq-index-${randomUUID()}`,
+      topics: [options.dlqTopic, options.ledgerTopic],
+      onRecord: (topic, partition, record) => {
+        this.apply(topic, record);
+        this.advance(topic, partition, Number(record.offset));
       },
-      setup: async (consumer) => {
-        // Transaction markers never reach eachBatch; a batch that held records (data or markers)
-        // says how far the read got. An empty fetch's figure is not used (see read.ts).
-        consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
-          if (payload.firstOffset === null || payload.firstOffset === undefined) return;
-          this.advance(payload.topic, payload.partition, Number(payload.lastOffset));
-        });
-        await consumer.connect();
-        await consumer.subscribe({ topics: [options.dlqTopic, options.ledgerTopic], fromBeginning: true });
-        await consumer.run({
-          autoCommit: false,
-          eachBatch: async ({ batch }) => {
-            for (const message of batch.messages) {
-              const offset = Number(message.offset);
-              // A rebuilt consumer starts again from the beginning: each record counts once.
-              if (offset <= (this.position.get(`${batch.topic}:${batch.partition}`) ?? -1)) continue;
-              this.apply(batch.topic, message);
-              this.advance(batch.topic, batch.partition, offset);
-            }
-          },
-        });
-      },
+      onProgress: (topic, partition, offset) => this.advance(topic, partition, offset),
     });
   }
 
@@ -95,7 +76,7 @@ export class DeadLetterIndex {
     if (offset > (this.position.get(key) ?? -1)) this.position.set(key, offset);
   }
 
-  private apply(topic: string, message: KafkaMessage) {
+  private apply(topic: string, message: KafkaRecord) {
     this.recordsRead += 1;
     this.counted?.inc({ topic });
     if (topic === this.o.ledgerTopic) {

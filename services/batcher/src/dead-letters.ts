@@ -5,12 +5,12 @@ import {
   deadLetterMessage,
   deadLetterSource,
 } from '@hookpost/contracts';
-import type { KafkaMessage } from '@hookpost/kafka';
+import type { KafkaRecord } from '@hookpost/kafka';
 
 export function deadLetter(
   reason: 'poison' | 'deleted',
   source: { topic: string; partition: number },
-  message: KafkaMessage,
+  message: KafkaRecord,
   record: DispatchRecord | null,
   error: string,
   now: number,

@@ -1,5 +1,5 @@
 import { deadLetterHeaders, parseBatchRecord, parseDeadLetter, type Webhook } from '@hookpost/contracts';
-import type { KafkaMessage, OutputRecord, PartitionControl, PartitionTx } from '@hookpost/kafka';
+import type { KafkaRecord, OutputRecord, PartitionControl, PartitionTx } from '@hookpost/kafka';
 import { createLogger } from '@hookpost/logger';
 import { createRegistry } from '@hookpost/metrics';
 import fc from 'fast-check';
@@ -67,7 +67,7 @@ function setup(webhooks: Record<string, Partial<Webhook>>) {
     },
   };
   const handler = batcherHandler(handlerDeps(webhooks, clock))(control);
-  const feed = async (messages: KafkaMessage[]) => {
+  const feed = async (messages: KafkaRecord[]) => {
     const decision = await handler.onMessages(messages, tx, async () => {});
     position = Number(messages.at(-1)!.offset) + 1;
     return decision;
@@ -113,7 +113,7 @@ describe('batcher handler', () => {
 
   it('dead-letters records of a deleted webhook and undecodable records', async () => {
     const s = setup({});
-    const junk = { ...message(1, 'x'), value: Buffer.from('{oops') } as KafkaMessage;
+    const junk = { ...message(1, 'x'), value: Buffer.from('{oops') } as KafkaRecord;
     await s.feed([message(0, 'gone'), junk]);
     expect(s.sent.map((r) => [r.topic, JSON.parse(String(r.value)).reason])).toEqual([
       ['dlq', 'deleted'],
@@ -171,7 +171,7 @@ describe('batcher handler', () => {
         const s = setup({ a: {}, b: { format: 'jsonl', batch: { max_events: 2, window_ms: 30_000 } } });
         const messages = items.map((item, offset) =>
           'junk' in item
-            ? ({ ...message(offset, 'x'), value: Buffer.from(item.junk) } as KafkaMessage)
+            ? ({ ...message(offset, 'x'), value: Buffer.from(item.junk) } as KafkaRecord)
             : message(offset, item.webhook),
         );
         await s.handler.onMessages(messages, s.tx, async () => {});

@@ -1,8 +1,8 @@
 /** Fixtures shared by the batcher's unit tests (imported by *.test.ts only). */
-import type { KafkaMessage } from '@hookpost/kafka';
+import type { KafkaRecord } from '@hookpost/kafka';
 
 /** A dispatch record for `webhook` at `offset` (event id `e<offset>`), or undecodable bytes. */
-export const dispatchMessage = (offset: number, webhook: string, poison = false): KafkaMessage =>
+export const dispatchMessage = (offset: number, webhook: string, poison = false): KafkaRecord =>
   ({
     offset: String(offset),
     key: Buffer.from(webhook),
@@ -19,4 +19,4 @@ export const dispatchMessage = (offset: number, webhook: string, poison = false)
           }),
     ),
     headers: {},
-  }) as unknown as KafkaMessage;
+  }) as unknown as KafkaRecord;

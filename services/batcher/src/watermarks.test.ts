@@ -5,7 +5,7 @@
  * record in exactly one committed batch or dead letter.
  */
 import type { Webhook } from '@hookpost/contracts';
-import type { KafkaMessage, OutputRecord, PartitionControl, PartitionTx } from '@hookpost/kafka';
+import type { KafkaRecord, OutputRecord, PartitionControl, PartitionTx } from '@hookpost/kafka';
 import { createLogger } from '@hookpost/logger';
 import { createRegistry } from '@hookpost/metrics';
 import fc from 'fast-check';
@@ -99,7 +99,7 @@ describe('Watermarks', () => {
 
 /** The broker, as the batcher's one input partition sees it. */
 interface Broker {
-  log: KafkaMessage[];
+  log: KafkaRecord[];
   committed: number;
   outputs: OutputRecord[];
   marks: Map<string, string>;

@@ -91,7 +91,6 @@ const ctx = (value: unknown, topic = catalog.topics.batches.name): RecordContext
     value: Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)),
     offset: '7',
     timestamp: '0',
-    attributes: 0,
     headers: {},
   },
   dueAt: null,

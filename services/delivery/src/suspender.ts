@@ -10,13 +10,11 @@
  */
 import { type DeadLetter, parseDeadLetter, type Webhook } from '@hookpost/contracts';
 import {
-  type Consumer,
   type GroupMemberSettings,
   type Kafka,
-  memberConfig,
+  LogReader,
   type RecordSkipper,
   type SerialProducer,
-  SupervisedConsumer,
   serialProducer,
   type TopicCatalog,
 } from '@hookpost/kafka';
@@ -43,19 +41,25 @@ export interface SuspenderOptions extends GroupMemberSettings {
 export class Suspender {
   private readonly o: SuspenderOptions;
   private readonly log: Logger;
-  private readonly consumer: SupervisedConsumer;
+  private readonly consumer: LogReader;
   private readonly producer: SerialProducer;
   private running = false;
 
   constructor(options: SuspenderOptions) {
     this.o = options;
     this.log = options.logger.child({ component: 'suspender' });
-    this.consumer = new SupervisedConsumer({
+    // The group commits what it handled: each dead letter once its steps are acknowledged.
+    this.consumer = new LogReader({
       kafka: options.kafka,
       name: 'delivery-suspender',
       logger: this.log,
-      config: memberConfig(options),
-      setup: (c) => this.setup(c),
+      group: options,
+      topics: [options.catalog.topics.dlq.name],
+      onRecord: async (topic, partition, record) => {
+        const parsed = parseDeadLetter(record.value);
+        if (parsed.ok) await this.onDeadLetter(parsed.value);
+        else this.o.skipper.skip({ topic, partition, offset: record.offset }, parsed.reason, parsed.error);
+      },
     });
     this.producer = serialProducer(options.kafka);
   }
@@ -68,34 +72,6 @@ export class Suspender {
     await this.producer.producer.connect();
     await this.consumer.start();
     this.running = true;
-  }
-
-  private async setup(consumer: Consumer): Promise<void> {
-    await consumer.connect();
-    await consumer.subscribe({ topic: this.o.catalog.topics.dlq.name, fromBeginning: true });
-    // Each record is a couple of acknowledged Kafka writes, never HTTP: short enough for the fetch
-    // loop. eachBatch rather than eachMessage: resolving a batch's last record through eachBatch's
-    // resolveOffset also resolves a transaction marker after it (KafkaJS), so the commit passes the
-    // marker that ends each fan-out transaction on the DLQ. With eachMessage the group's committed
-    // offset stayed on that marker and its lag never read 0.
-    await consumer.run({
-      eachBatchAutoResolve: false,
-      eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
-        for (const message of batch.messages) {
-          if (!isRunning() || isStale()) return;
-          const parsed = parseDeadLetter(message.value);
-          if (parsed.ok) await this.onDeadLetter(parsed.value);
-          else
-            this.o.skipper.skip(
-              { topic: batch.topic, partition: batch.partition, offset: message.offset },
-              parsed.reason,
-              parsed.error,
-            );
-          resolveOffset(message.offset);
-          await heartbeat();
-        }
-      },
-    });
   }
 
   async onDeadLetter(letter: DeadLetter): Promise<void> {

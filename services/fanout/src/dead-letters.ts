@@ -8,7 +8,7 @@ import {
   deadLetterMessage,
   deadLetterSource,
 } from '@hookpost/contracts';
-import type { KafkaMessage } from '@hookpost/kafka';
+import type { KafkaRecord } from '@hookpost/kafka';
 
 export interface Source {
   topic: string;
@@ -20,7 +20,7 @@ export type TraceHeaders = Readonly<Record<string, string>> | undefined;
 
 export function poisonLetter(
   source: Source,
-  message: KafkaMessage,
+  message: KafkaRecord,
   error: string,
   now: number,
   traceHeaders?: TraceHeaders,
@@ -42,7 +42,7 @@ export function poisonLetter(
  */
 export function unknownTypeLetter(
   source: Source,
-  message: KafkaMessage,
+  message: KafkaRecord,
   type: string,
   now: number,
   traceHeaders?: TraceHeaders,

@@ -1,6 +1,6 @@
 import { deadLetterHeaders, parseDeadLetter, parseDispatchRecord, type Webhook } from '@hookpost/contracts';
 import { type DecodeResult, type EmailEvent, EVENT_TYPES } from '@hookpost/events';
-import type { KafkaMessage } from '@hookpost/kafka';
+import type { KafkaRecord } from '@hookpost/kafka';
 import { eventGenerator } from '@hookpost/loadgen';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -8,13 +8,13 @@ import { type FanoutDeps, fanOut } from './fanout.ts';
 import { envelope, renderData } from './render.ts';
 
 const event = eventGenerator({ domains: 1, seed: 1, mix: { 'activity.delivered': 1 } })();
-const msg = (value: string): KafkaMessage =>
+const msg = (value: string): KafkaRecord =>
   ({
     offset: '7',
     key: Buffer.from('k'),
     value: Buffer.from(value),
     headers: { h: Buffer.from('v') },
-  }) as unknown as KafkaMessage;
+  }) as unknown as KafkaRecord;
 
 function hook(id: string, status: Webhook['status'] = 'active', filter?: Webhook['filter']): Webhook {
   return { id, url: `https://example.com/${id}`, status, filter } as Webhook;
@@ -147,7 +147,7 @@ describe('fanOut', () => {
         fc.uint8Array({ maxLength: 64 }),
         async (type, bytes) => {
           fc.pre(!catalog.has(type));
-          const message = { ...msg(''), value: Buffer.from(bytes) } as KafkaMessage;
+          const message = { ...msg(''), value: Buffer.from(bytes) } as KafkaRecord;
           const out = await fanOut(
             source,
             message,
@@ -200,7 +200,7 @@ describe('fanOut', () => {
         const result: DecodeResult<EmailEvent> = decoded
           ? { ok: true, value: events(), schemaId: 1 }
           : { ok: false, reason: 'corrupt', error: 'bad body' };
-        const m = { ...msg(''), value: Buffer.from(bytes) } as KafkaMessage;
+        const m = { ...msg(''), value: Buffer.from(bytes) } as KafkaRecord;
         const out = await fanOut(
           source,
           m,

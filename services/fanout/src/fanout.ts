@@ -11,7 +11,7 @@ import {
   type Webhook,
 } from '@hookpost/contracts';
 import { type DecodeResult, type EmailEvent, isEventType } from '@hookpost/events';
-import type { KafkaMessage, OutputRecord } from '@hookpost/kafka';
+import type { KafkaRecord, OutputRecord } from '@hookpost/kafka';
 import type { Tracing } from '@hookpost/tracing';
 import {
   poisonLetter,
@@ -48,7 +48,7 @@ export type FanoutOutcome =
 
 export async function fanOut(
   source: Source,
-  message: KafkaMessage,
+  message: KafkaRecord,
   deps: FanoutDeps,
   /** The fan-out span's W3C headers: on every record this event leads to. */
   trace?: TraceHeaders,
@@ -115,7 +115,7 @@ export async function fanOut(
 
 function poison(
   source: Source,
-  message: KafkaMessage,
+  message: KafkaRecord,
   reason: string,
   error: string,
   deps: FanoutDeps,

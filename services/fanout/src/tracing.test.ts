@@ -5,7 +5,7 @@
  */
 import type { Webhook } from '@hookpost/contracts';
 import type { EmailEvent } from '@hookpost/events';
-import type { KafkaMessage, OutputRecord, PartitionControl } from '@hookpost/kafka';
+import type { KafkaRecord, OutputRecord, PartitionControl } from '@hookpost/kafka';
 import { eventGenerator } from '@hookpost/loadgen';
 import { createLogger } from '@hookpost/logger';
 import { createRegistry } from '@hookpost/metrics';
@@ -60,7 +60,7 @@ describe('fan-out tracing with hostile traceparent headers', () => {
               key: null,
               value: Buffer.from('x'),
               headers: h === undefined ? {} : { traceparent: h },
-            }) as unknown as KafkaMessage,
+            }) as unknown as KafkaRecord,
         );
         await handler.onMessages(messages, { send: async (r) => void sent.push(...r) }, async () => {});
         expect(sent.map((r) => r.topic)).toEqual(messages.map(() => 'dispatch'));
