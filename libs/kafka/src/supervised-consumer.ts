@@ -32,11 +32,6 @@ export interface SupervisedConsumerOptions {
   /** Down or silent (while owning partitions) for longer than this: not live. */
   stallMs?: number;
   initialBackoffMs?: number;
-  /**
-   * Longest wait between rebuilds (default 5 s). It is also how late a rebuild can come after the
-   * broker is back from an outage; at 15 s the fault test saw /readyz 200 only 23–26 s after the
-   * broker returned while the groups had caught up after 6–10 s.
-   */
   maxBackoffMs?: number;
 }
 
@@ -215,7 +210,7 @@ export class SupervisedConsumer {
   private scheduleRebuild(why: string): void {
     if (this.stopped || this.timer) return;
     const wait = this.backoffMs;
-    this.backoffMs = Math.min(this.backoffMs * 2, this.o.maxBackoffMs ?? 5_000);
+    this.backoffMs = Math.min(this.backoffMs * 2, this.o.maxBackoffMs ?? 15_000);
     this.log.warn({ why, inMs: wait }, 'rebuilding consumer');
     this.timer = setTimeout(() => {
       this.timer = undefined;
