@@ -12,7 +12,7 @@ export {
 export { HEADERS, type TopicCatalog, type TopicSpec, topicCatalog } from './definitions.ts';
 export { InFlightBytes } from './in-flight-bytes.ts';
 export { type KafkaRecord, LogReader } from './log-reader.ts';
-export { lastOffsets, topicOffsets, waitForOffsets } from './offsets.ts';
+export { lastOffsets, OffsetsClient, topicOffsets, waitForOffsets } from './offsets.ts';
 export { PartitionConsumer, type RecordContext } from './partition-consumer.ts';
 export {
   type OutputRecord,

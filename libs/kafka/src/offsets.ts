@@ -67,3 +67,51 @@ export function waitForOffsets(
     }
   });
 }
+
+/**
+ * Offsets through one admin client kept connected, for code that asks often (the API on each request):
+ * topic ends, a group's lag, which topics exist. KafkaJS stays behind it.
+ */
+export class OffsetsClient {
+  private readonly admin: ReturnType<Kafka['admin']>;
+
+  constructor(kafka: Kafka) {
+    this.admin = kafka.admin();
+  }
+
+  connect(): Promise<void> {
+    return this.admin.connect();
+  }
+
+  disconnect(): Promise<void> {
+    return this.admin.disconnect();
+  }
+
+  /** Names of the topics that exist (one metadata request). */
+  topics(): Promise<string[]> {
+    return this.admin.listTopics();
+  }
+
+  /** The offset of the last record of each non-empty partition of `topic`. */
+  async last(topic: string, options: RetryOptions = {}): Promise<Map<number, number>> {
+    const offsets = await fetchOffsets(this.admin, topic, options);
+    return new Map(offsets.filter((o) => o.high > o.low).map((o) => [o.partition, o.high - 1]));
+  }
+
+  /**
+   * Records of `topic` the group has not committed past, over all partitions (a partition without a
+   * committed offset counts from its low offset); null when the group has committed nothing yet.
+   */
+  async groupLag(groupId: string, topic: string): Promise<number | null> {
+    const ends = await fetchOffsets(this.admin, topic, { timeoutMs: 0 });
+    const [committed] = await this.admin.fetchOffsets({ groupId, topics: [topic] });
+    const at = new Map((committed?.partitions ?? []).map((p) => [p.partition, Number(p.offset)]));
+    if (![...at.values()].some((o) => o >= 0)) return null;
+    let lag = 0;
+    for (const e of ends) {
+      const c = at.get(e.partition) ?? -1;
+      lag += Math.max(0, e.high - (c >= 0 ? c : e.low));
+    }
+    return lag;
+  }
+}

@@ -15,7 +15,7 @@
 import { randomUUID } from 'node:crypto';
 import { parseDeadLetter, parseLedgerEntry } from '@hookpost/contracts';
 import { eventCount } from '@hookpost/deadletters';
-import { type Admin, type Kafka, type KafkaRecord, LogReader } from '@hookpost/kafka';
+import { type Kafka, type KafkaRecord, LogReader, OffsetsClient } from '@hookpost/kafka';
 import type { Logger } from '@hookpost/logger';
 import { Counter, type Registry } from '@hookpost/metrics';
 import { DeadLetterBook } from './dead-letter-book.ts';
@@ -36,7 +36,7 @@ export class DeadLetterIndex {
   readonly book: DeadLetterBook;
   private readonly o: DeadLetterIndexOptions;
   private readonly consumer: LogReader;
-  private readonly admin: Admin;
+  private readonly offsets: OffsetsClient;
   /** Highest offset handled per `topic:partition` (records and transaction markers). */
   private readonly position = new Map<string, number>();
   private readonly counted?: Counter<'topic'>;
@@ -46,7 +46,7 @@ export class DeadLetterIndex {
   constructor(options: DeadLetterIndexOptions) {
     this.o = options;
     this.book = new DeadLetterBook(options.keepPerWebhook ?? 500);
-    this.admin = options.kafka.admin();
+    this.offsets = new OffsetsClient(options.kafka);
     if (options.metrics)
       this.counted = new Counter({
         name: 'webhooks_api_dead_letter_index_records_total',
@@ -105,21 +105,21 @@ export class DeadLetterIndex {
   }
 
   async start(): Promise<void> {
-    await this.admin.connect();
+    await this.offsets.connect();
     await this.consumer.start();
   }
 
   async stop(): Promise<void> {
     await this.consumer.stop();
-    await this.admin.disconnect();
+    await this.offsets.disconnect();
   }
 
   /** Resolves once both topics are read up to their ends as of the call (or `catchUpMs` passed). */
   async caughtUp(): Promise<boolean> {
     const targets: [string, number][] = [];
     for (const topic of [this.o.dlqTopic, this.o.ledgerTopic])
-      for (const o of await this.admin.fetchTopicOffsets(topic))
-        if (Number(o.high) > Number(o.low)) targets.push([`${topic}:${o.partition}`, Number(o.high) - 1]);
+      for (const [partition, end] of await this.offsets.last(topic, { timeoutMs: 0 }))
+        targets.push([`${topic}:${partition}`, end]);
     const deadline = Date.now() + (this.o.catchUpMs ?? 5_000);
     for (;;) {
       if (targets.every(([key, end]) => (this.position.get(key) ?? -1) >= end)) return true;

@@ -4,6 +4,7 @@
  * (consumer-group lag per stage, delivery success, suspended webhooks, DLQ growth). The overview spans
  * every domain, so only a token whose domains are `*` may read it.
  */
+import { OffsetsClient } from '@hookpost/kafka';
 import type { FastifyInstance } from 'fastify';
 import type { ApiDeps, RouteContext } from './deps.ts';
 import { presentAttempt } from './history-store.ts';
@@ -25,35 +26,27 @@ function stageGroups(prefix: string, topics: ApiDeps['topics']) {
 }
 
 async function stageLag(deps: ApiDeps) {
-  const admin = deps.kafka.admin();
-  await admin.connect();
+  const offsets = new OffsetsClient(deps.kafka);
+  await offsets.connect();
   try {
     // One metadata request says which topics exist: asking a missing topic's offsets is retried by the
     // client for seconds (it made the overview take 6 s where a stage's topic was not created yet).
-    const existing = new Set(await admin.listTopics());
+    const existing = new Set(await offsets.topics());
     return await Promise.all(
       stageGroups(deps.topicPrefix, deps.topics).map(async (g) => {
         if (!existing.has(g.topic)) return { ...g, lag: null, note: 'topic not found' };
-        let ends: { partition: number; high: string; low: string }[];
+        let lag: number | null;
         try {
-          ends = await admin.fetchTopicOffsets(g.topic);
+          lag = await offsets.groupLag(g.group, g.topic);
         } catch {
           return { ...g, lag: null, note: 'topic not found' };
         }
-        const [committed] = await admin.fetchOffsets({ groupId: g.group, topics: [g.topic] });
-        const at = new Map((committed?.partitions ?? []).map((p) => [p.partition, Number(p.offset)]));
-        if (![...at.values()].some((o) => o >= 0))
-          return { ...g, lag: null, note: 'no committed offsets (stage not running yet?)' };
-        let lag = 0;
-        for (const e of ends) {
-          const c = at.get(e.partition) ?? -1;
-          lag += Math.max(0, Number(e.high) - (c >= 0 ? c : Number(e.low)));
-        }
+        if (lag === null) return { ...g, lag: null, note: 'no committed offsets (stage not running yet?)' };
         return { ...g, lag, note: null };
       }),
     );
   } finally {
-    await admin.disconnect();
+    await offsets.disconnect();
   }
 }
 
