@@ -218,6 +218,8 @@ describe('broker SIGKILLed and restarted under load', () => {
         `recovered ${secs(r.totalMs)} s after it was back (all /readyz 200 at ${secs(r.readyMs)} s; lag 0: ` +
         `${Object.entries(r.groupsMs)
           .map(([g, ms]) => `${g} ${secs(ms)}`)
+          .join(', ')}; per service ${Object.entries(r.servicesMs)
+          .map(([n, ms]) => `${n} ${secs(ms)}${r.why[n] ? ` (${r.why[n]})` : ''}`)
           .join(', ')}); /readyz not 200 during the outage: ${[...notReady].join(', ') || 'none'}`;
       figures.push(line);
       console.log(`faults: ${line}`);

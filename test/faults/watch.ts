@@ -19,6 +19,13 @@ export interface Recovery {
   groupsMs: Record<string, number>;
   /** Both: the recovery time. */
   totalMs: number;
+  /** Per service: ms after `since` of its last poll that was not 200 (0: always 200). */
+  servicesMs: Record<string, number>;
+  /**
+   * Per service that was not ready: why, as its /readyz body said right after each not-ready poll
+   * (the parts failing), each distinct reason once, with the number of polls.
+   */
+  why: Record<string, string>;
 }
 
 const tick = () => new Promise((r) => setTimeout(r, 250));
@@ -27,6 +34,17 @@ export function exited(services: Service[]): string[] {
   return services
     .filter((s) => s.process.child.exitCode !== null || s.process.child.signalCode !== null)
     .map((s) => `${s.name} (${s.process.child.exitCode ?? s.process.child.signalCode})`);
+}
+
+/** What a service's /readyz body says is not ready (its `failing` list), or why there is no body. */
+async function notReadyBecause(s: Service): Promise<string> {
+  const body = await fetch(`http://127.0.0.1:${s.process.port()}/readyz`, {
+    signal: AbortSignal.timeout(2_000),
+  })
+    .then((r) => r.json() as Promise<{ status: string; failing?: string[] }>)
+    .catch(() => undefined);
+  if (!body) return 'no answer';
+  return body.status === 'ok' ? 'ready a moment later' : (body.failing ?? []).join(' + ') || 'unavailable';
 }
 
 export async function readiness(services: Service[]): Promise<Record<string, number>> {
@@ -55,11 +73,21 @@ export async function recovered(
   let readyMs: number | undefined;
   let last: Map<string, GroupLag> | undefined;
   let lastReady: Record<string, number> = {};
+  const servicesMs: Record<string, number> = Object.fromEntries(services.map((s) => [s.name, 0]));
+  const reasons: Record<string, Map<string, number>> = {};
   for (;;) {
     const gone = exited(services);
     if (gone.length > 0) throw new Error(`service exited: ${gone.join(', ')}`);
     lastReady = await readiness(services);
     const now = Date.now() - since;
+    for (const s of services)
+      if (lastReady[s.name] !== 200) {
+        servicesMs[s.name] = Date.now() - since;
+        const reason = await notReadyBecause(s);
+        reasons[s.name] ??= new Map();
+        const seen = reasons[s.name]!;
+        seen.set(reason, (seen.get(reason) ?? 0) + 1);
+      }
     if (readyMs === undefined && Object.values(lastReady).every((s) => s === 200)) readyMs = now;
     const read = await lags.read(groups);
     if (read) {
@@ -72,7 +100,10 @@ export async function recovered(
     }
     if (readyMs !== undefined && groups.every((g) => groupsMs[g.name] !== undefined)) {
       const totalMs = Math.max(readyMs, ...Object.values(groupsMs));
-      return { readyMs, groupsMs, totalMs };
+      const why = Object.fromEntries(
+        Object.entries(reasons).map(([n, m]) => [n, [...m].map(([r, k]) => `${r} ×${k}`).join('; ')]),
+      );
+      return { readyMs, groupsMs, totalMs, servicesMs, why };
     }
     if (Date.now() - since > timeoutMs) {
       const state = groups

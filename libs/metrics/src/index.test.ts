@@ -20,4 +20,22 @@ describe('ops server', () => {
     expect((await fetch(`${base}/readyz`)).status).toBe(200);
     expect((await fetch(`${base}/nope`)).status).toBe(404);
   });
+
+  it('a detailed check names what fails in the probe body, and nothing once it passes', async () => {
+    let failing = ['consumer subscriptions', 'input consumer not running'];
+    server = await startOpsServer({
+      registry: createRegistry({ service: 'test' }),
+      port: 0,
+      host: '127.0.0.1',
+      ready: () => ({ ok: failing.length === 0, failing }),
+    });
+    const readyz = () => fetch(`http://127.0.0.1:${server!.port}/readyz`);
+    const notReady = await readyz();
+    expect(notReady.status).toBe(503);
+    expect(await notReady.json()).toEqual({ status: 'unavailable', failing });
+    failing = [];
+    const ready = await readyz();
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toEqual({ status: 'ok' });
+  });
 });

@@ -18,14 +18,23 @@ export function createRegistry(labels: Record<string, string> = {}): Registry {
 
 export type Check = () => boolean | Promise<boolean>;
 
+/** A check's answer with what failed, for the probe's body (names of parts, never values). */
+export interface CheckDetail {
+  ok: boolean;
+  /** e.g. consumers down, or the service's own check. */
+  failing?: string[];
+}
+
+export type DetailedCheck = () => boolean | CheckDetail | Promise<boolean | CheckDetail>;
+
 export interface OpsServerOptions {
   registry: Registry;
   port: number;
   host?: string;
   /** Liveness: the process can make progress. Defaults to always true. */
-  healthy?: Check;
+  healthy?: DetailedCheck;
   /** Readiness: caught up and able to serve (e.g. subscription table loaded, consumer running). */
-  ready?: Check;
+  ready?: DetailedCheck;
 }
 
 export interface OpsServer {
@@ -46,9 +55,10 @@ export async function startOpsServer(options: OpsServerOptions): Promise<OpsServ
         const body = await options.registry.metrics();
         res.writeHead(200, { 'content-type': options.registry.contentType }).end(body);
       } else if (path === '/healthz' || path === '/readyz') {
-        const ok = await (path === '/healthz' ? healthy : ready)();
+        const answer = await (path === '/healthz' ? healthy : ready)();
+        const { ok, failing } = typeof answer === 'boolean' ? { ok: answer, failing: undefined } : answer;
         res.writeHead(ok ? 200 : 503, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ status: ok ? 'ok' : 'unavailable' }));
+        res.end(JSON.stringify({ status: ok ? 'ok' : 'unavailable', ...(!ok && failing && { failing }) }));
       } else {
         res.writeHead(404).end();
       }

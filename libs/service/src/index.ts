@@ -16,7 +16,16 @@ import {
   stopAllConsumers,
 } from '@hookpost/kafka';
 import { createLogger, type Logger } from '@hookpost/logger';
-import { type Check, Counter, createRegistry, Gauge, type Registry, startOpsServer } from '@hookpost/metrics';
+import {
+  type Check,
+  type CheckDetail,
+  Counter,
+  createRegistry,
+  type DetailedCheck,
+  Gauge,
+  type Registry,
+  startOpsServer,
+} from '@hookpost/metrics';
 import { startTracing, TRACING_OFF, type Tracing, type TracingConfig } from '@hookpost/tracing';
 
 export interface ServiceContext<C extends CommonConfig> {
@@ -37,8 +46,11 @@ export interface ServiceContext<C extends CommonConfig> {
 }
 
 export interface RunningService {
-  /** Readiness for /readyz (e.g. caught up). Every supervised consumer running is required on top. */
-  ready?: Check;
+  /**
+   * Readiness for /readyz (e.g. caught up). Every supervised consumer running is required on top. A
+   * detailed answer names what is not ready (the probe's body shows it).
+   */
+  ready?: DetailedCheck;
   /** Liveness for /healthz, on top of every supervised consumer being live. */
   healthy?: Check;
   /** Graceful stop: stop fetching, finish or hand back in-flight work, commit, close clients. */
@@ -130,8 +142,24 @@ export async function runService<C extends CommonConfig>(
     registry: metrics,
     port: config.http.port,
     host: config.http.host,
-    ready: async () => consumerStates().every((c) => c.up) && ((await running.ready?.()) ?? true),
-    healthy: async () => consumerStates().every((c) => c.live) && ((await running.healthy?.()) ?? true),
+    // The body names what fails (consumers by role, or the service's own check): an operator and the
+    // fault test see why a probe is 503 without reading logs.
+    ready: async () => {
+      const down = consumerStates()
+        .filter((c) => !c.up)
+        .map((c) => `consumer ${c.name}`);
+      const own = detail((await running.ready?.()) ?? true, `${options.name} ready check`);
+      const failing = [...down, ...own];
+      return { ok: failing.length === 0, failing };
+    },
+    healthy: async () => {
+      const stalled = consumerStates()
+        .filter((c) => !c.live)
+        .map((c) => `consumer ${c.name}`);
+      const own = (await running.healthy?.()) ?? true;
+      const failing = [...stalled, ...(own ? [] : [`${options.name} health check`])];
+      return { ok: failing.length === 0, failing };
+    },
   });
   logger.info({ port: ops.port }, `${options.name} started`);
 
@@ -185,6 +213,12 @@ export async function runService<C extends CommonConfig>(
     process.on('unhandledRejection', fatal);
   }
   return { done, stop, port: () => ops.port };
+}
+
+/** What a check's answer says fails: nothing when it passed; its own list, or `name`, when not. */
+function detail(answer: boolean | CheckDetail, name: string): string[] {
+  if (typeof answer === 'boolean') return answer ? [] : [name];
+  return answer.ok ? [] : answer.failing?.length ? answer.failing : [name];
 }
 
 /** Consumer state as metrics: one series per consumer role of the process (bounded names). */

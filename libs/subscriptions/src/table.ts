@@ -293,9 +293,15 @@ export async function startSubscriptionTable(
 export function servingFromTable(
   table: SubscriptionTable,
   runner: { readonly running: boolean; stop(): Promise<void> },
-): { ready(): boolean; stop(): Promise<void> } {
+): { ready(): { ok: boolean; failing: string[] }; stop(): Promise<void> } {
   return {
-    ready: () => table.ready && runner.running,
+    ready: () => {
+      const failing = [
+        ...(table.ready ? [] : ['subscription table not caught up']),
+        ...(runner.running ? [] : ['input consumer not running']),
+      ];
+      return { ok: failing.length === 0, failing };
+    },
     stop: async () => {
       await runner.stop();
       await table.stop();

@@ -52,6 +52,12 @@ await runService<DeliveryConfig>({
         groupPrefix: config.topics.prefix,
       },
     });
-    return { ready: () => handle.ready(), stop: () => handle.stop() };
+    return {
+      ready: () => {
+        const failing = handle.notReady();
+        return { ok: failing.length === 0, failing };
+      },
+      stop: () => handle.stop(),
+    };
   },
 });

@@ -55,6 +55,8 @@ export interface DeliveryHandle {
   metrics: DeliveryMetrics;
   table: SubscriptionTable;
   ready(): boolean;
+  /** What is not ready, by part (empty when ready): the /readyz body. */
+  notReady(): string[];
   stop(): Promise<void>;
 }
 
@@ -200,10 +202,17 @@ export async function startDelivery(deps: DeliveryDeps): Promise<DeliveryHandle>
     'delivery running',
   );
 
+  const roleNames = [...(settings.roles.main ? ['main'] : []), ...settings.roles.tiers.map((t) => t.name)];
+  const notReady = () => [
+    ...(table.ready ? [] : ['subscription table not caught up']),
+    ...consumers.flatMap((c, i) => (c.ready ? [] : [`${roleNames[i]} consumer not running`])),
+    ...(suspender && !suspender.ready ? ['suspender not running'] : []),
+  ];
   return {
     metrics,
     table,
-    ready: () => table.ready && consumers.every((c) => c.ready) && (suspender?.ready ?? true),
+    ready: () => notReady().length === 0,
+    notReady,
     stop: async () => {
       // Consumers first: they stop fetching and let in-flight work reach a durable outcome.
       const stopping = Promise.all(consumers.map((c) => c.stop()));
