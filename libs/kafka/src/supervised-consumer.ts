@@ -24,7 +24,8 @@ export interface SupervisedConsumerOptions {
   /** A fixed, bounded name (metric label): `fanout`, `delivery-main`, `subscriptions`, ... */
   name: string;
   logger: Logger;
-  config: ConsumerConfig;
+  /** The KafkaJS config; a function is asked again for every build (e.g. a fresh private group). */
+  config: ConsumerConfig | (() => ConsumerConfig);
   /** Registers listeners, connects, subscribes and calls run() on a fresh consumer; called once per build. */
   setup: (consumer: Consumer) => Promise<void>;
   /** Called before a rebuild: drop state tied to the old consumer (trackers, workers, assignment). */
@@ -153,11 +154,12 @@ export class SupervisedConsumer {
   }
 
   private async build(): Promise<void> {
+    const config = typeof this.o.config === 'function' ? this.o.config() : this.o.config;
     // KafkaJS's own restart (restart: true) is turned off: it would restart a consumer we may be
     // rebuilding, and one owner of restarts is easier to reason about than two.
     const consumer = this.o.kafka.consumer({
-      ...this.o.config,
-      retry: { ...this.o.config.retry, restartOnFailure: async () => false },
+      ...config,
+      retry: { ...config.retry, restartOnFailure: async () => false },
     });
     this.current = consumer;
     const alive = () => {
