@@ -46,7 +46,10 @@ export async function lastOffsets(
   topic: string,
   options: RetryOptions = {},
 ): Promise<Map<number, number>> {
-  const offsets = await topicOffsets(kafka, topic, options);
+  return lastOf(await topicOffsets(kafka, topic, options));
+}
+
+function lastOf(offsets: PartitionOffsets[]): Map<number, number> {
   return new Map(offsets.filter((o) => o.high > o.low).map((o) => [o.partition, o.high - 1]));
 }
 
@@ -94,8 +97,7 @@ export class OffsetsClient {
 
   /** The offset of the last record of each non-empty partition of `topic`. */
   async last(topic: string, options: RetryOptions = {}): Promise<Map<number, number>> {
-    const offsets = await fetchOffsets(this.admin, topic, options);
-    return new Map(offsets.filter((o) => o.high > o.low).map((o) => [o.partition, o.high - 1]));
+    return lastOf(await fetchOffsets(this.admin, topic, options));
   }
 
   /**
