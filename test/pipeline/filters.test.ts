@@ -4,13 +4,13 @@
  * which ones do. One partition, so a sentinel for an unfiltered witness, dispatched last, proves every
  * event before it has been judged.
  */
-import { type DispatchRecord, SecretBox, type Webhook } from '@hookpost/contracts';
+import { type EventDispatchRecord, SecretBox, type Webhook } from '@hookpost/contracts';
 import type { EmailEvent } from '@hookpost/events';
 import { provisionTopics } from '@hookpost/kafka';
 import { describe, expect } from 'vitest';
 import { uniq, waitFor } from '../support/env.ts';
 import { integrationTest } from '../support/fixtures.ts';
-import { mta, type Tail } from '../support/pipeline.ts';
+import { dispatchPairs, mta, type Tail } from '../support/pipeline.ts';
 import { metricsText, metricValue, type RunningProcess } from '../support/services.ts';
 import { makeWebhook, subscriptions } from '../support/webhooks.ts';
 
@@ -18,7 +18,7 @@ const it = integrationTest({ partitions: 1 });
 let subs: Awaited<ReturnType<typeof subscriptions>>;
 let events: Awaited<ReturnType<typeof mta>>;
 let fanout: RunningProcess;
-let dispatch: Tail<DispatchRecord>;
+let dispatch: Tail<EventDispatchRecord>;
 const domain = uniq('dom');
 const boxSpec = SecretBox.generateSpec();
 const witness = makeWebhook({ domain_id: domain, events: ['activity.opened'] });
@@ -56,7 +56,7 @@ it.beforeAll(async ({ env, owned, spawn, tailOf }) => {
     SUBSCRIPTION_ENCRYPTION_KEYS: boxSpec,
   });
   await fanout.ready();
-  dispatch = await tailOf<DispatchRecord>(t.dispatch.name);
+  dispatch = await tailOf<EventDispatchRecord>(t.dispatch.name);
 });
 
 /** An opened event of the domain with the given tags, recipient and template. */
@@ -78,10 +78,14 @@ function opened(tags: string[] | null, recipient?: string, template?: string): E
 async function reached(list: EmailEvent[]): Promise<Map<string, string[]>> {
   const sentinel = opened(null);
   await events.producer.send([...list, sentinel]);
-  await waitFor(() => dispatch.records.some((r) => r.value.event_id === sentinel.id), { what: 'sentinel' });
+  await waitFor(() => dispatchPairs(dispatch.records).some((r) => r.value.event_id === sentinel.id), {
+    what: 'sentinel',
+  });
   const out = new Map<string, string[]>();
   for (const e of list) {
-    const ids = dispatch.records.filter((r) => r.value.event_id === e.id).map((r) => r.value.webhook_id);
+    const ids = dispatchPairs(dispatch.records)
+      .filter((r) => r.value.event_id === e.id)
+      .map((r) => r.value.webhook_id);
     out.set(e.id, ids.filter((id) => id !== witness.id).sort());
   }
   return out;

@@ -1,3 +1,4 @@
+import { type DispatchRecord, type EventDispatchRecord, payloadText } from '@hookpost/contracts';
 import type { EmailEvent } from '@hookpost/events';
 import { MtaProducer } from '@hookpost/events';
 import { readTopics } from '@hookpost/kafka';
@@ -77,4 +78,25 @@ export async function mta(env: TestEnv) {
     return { ...g(), ...overrides };
   };
   return { producer, make };
+}
+
+/**
+ * The fan-out's per-event dispatch records read as one per-webhook DispatchRecord per (event, webhook),
+ * each payload rendered as the batcher renders it (key, partition and offset stay the event record's).
+ */
+export function dispatchPairs(records: Tailed<EventDispatchRecord>[]): Tailed<DispatchRecord>[] {
+  return records.flatMap((r) => {
+    const dataJson = JSON.stringify(r.value.data);
+    return r.value.webhooks.map((w) => ({
+      ...r,
+      value: {
+        event_id: r.value.event_id,
+        webhook_id: w.id,
+        type: r.value.type,
+        event_created_at: r.value.event_created_at,
+        dispatched_at: r.value.dispatched_at,
+        payload: JSON.parse(payloadText(r.value, w, dataJson)) as Record<string, unknown>,
+      },
+    }));
+  });
 }

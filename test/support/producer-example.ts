@@ -7,7 +7,7 @@
  * Unicode, since the partitioner hashes the key's UTF-8 bytes, and the set is checked to be one where
  * librdkafka's default (CRC32) partitioning would differ, so a wrong partitioner cannot pass. An event
  * that does not fit the schema makes the example exit non-zero naming it, and nothing is sent. The real
- * fan-out then matches what the example produced: one dispatch record per catalog type, in order.
+ * fan-out then matches what the example produced: one dispatch record per catalog type, in order (each listing the domain's webhook).
  *
  * An example's stderr must stay empty on success: a client warning (librdkafka's "Coordinator load in
  * progress", a Java client's WARN line) is a finding, not noise.
@@ -17,7 +17,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
-import { type DispatchRecord, SecretBox } from '@hookpost/contracts';
+import { type EventDispatchRecord, SecretBox } from '@hookpost/contracts';
 import {
   AvroCodec,
   type EmailEvent,
@@ -31,7 +31,7 @@ import { eventGenerator } from '@hookpost/loadgen';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type TestEnv, testEnv, uniq, waitFor } from './env.ts';
-import { mta, tail } from './pipeline.ts';
+import { dispatchPairs, mta, tail } from './pipeline.ts';
 import { metricsText, metricValue, spawnService } from './services.ts';
 import { makeWebhook, subscriptions } from './webhooks.ts';
 
@@ -193,7 +193,7 @@ export function describeProducerExample(example: ProducerExample): void {
         SCHEMA_REGISTRY_URL: env.registryUrl,
         SUBSCRIPTION_ENCRYPTION_KEYS: boxSpec,
       });
-      const dispatch = await tail<DispatchRecord>(env, t.dispatch.name);
+      const dispatch = await tail<EventDispatchRecord>(env, t.dispatch.name);
       try {
         await fanout.ready();
         const sent = examples().map((e) => ({ ...e, id: randomUUID(), domain_id: domain }));
@@ -211,7 +211,7 @@ export function describeProducerExample(example: ProducerExample): void {
         const ids = new Set<string>(sent.map((e) => e.id));
         const mine = await waitFor(
           () => {
-            const got = dispatch.records.filter((r) => ids.has(r.value.event_id));
+            const got = dispatchPairs(dispatch.records).filter((r) => ids.has(r.value.event_id));
             return got.length >= sent.length ? got : undefined;
           },
           { what: 'a dispatch record for every example event', timeoutMs: 60_000 },
@@ -221,8 +221,9 @@ export function describeProducerExample(example: ProducerExample): void {
         expect(mine.map((r) => r.value.type)).toEqual(sent.map((e) => e.type));
         expect(new Set(mine.map((r) => r.value.type))).toEqual(new Set(EVENT_TYPES));
         for (const r of mine) {
-          expect(r.key).toBe(hook.id);
-          expect(r.partition).toBe(partitionForKey(hook.id, PARTITIONS));
+          // One record per event, keyed by its domain: the webhook's records stay in the domain's partition.
+          expect(r.key).toBe(domain);
+          expect(r.partition).toBe(partitionForKey(domain, PARTITIONS));
           expect(r.value.webhook_id).toBe(hook.id);
           expect(r.value.payload).toMatchObject({
             type: r.value.type,

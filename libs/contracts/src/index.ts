@@ -7,7 +7,12 @@ export {
   deadLetterMessage,
   deadLetterSource,
 } from './dead-letters.ts';
-export { dispatchText } from './dispatch-text.ts';
+export {
+  eventDispatchText,
+  payloadHead,
+  payloadMiddle,
+  payloadText,
+} from './dispatch-text.ts';
 export {
   compileFilter,
   FILTER_LIMITS,
@@ -19,6 +24,7 @@ export {
   parseAttemptRecord,
   parseBatchRecord,
   parseDeadLetter,
+  parseDispatchInput,
   parseDispatchRecord,
   parseLedgerEntry,
   parseOperationalNotice,
@@ -33,6 +39,8 @@ export {
   type DeadLetter,
   type DeadLetterReason,
   type DispatchRecord,
+  type DispatchTarget,
+  type EventDispatchRecord,
   type LedgerEntry,
   type OperationalNotice,
   PARSE_FAILURES,

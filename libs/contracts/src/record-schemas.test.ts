@@ -20,6 +20,16 @@ const dispatch: fc.Arbitrary<R.DispatchRecord> = fc.record({
   dispatched_at: ms,
   payload: fc.dictionary(fc.string({ maxLength: 8 }), fc.jsonValue({ maxDepth: 2 })),
 });
+const eventDispatch: fc.Arbitrary<R.EventDispatchRecord> = fc.record({
+  event_id: id,
+  type: id,
+  domain_id: id,
+  created_at: fc.string({ maxLength: 30 }),
+  event_created_at: ms,
+  dispatched_at: ms,
+  webhooks: fc.array(fc.record({ id, url: fc.string({ maxLength: 30 }) }), { minLength: 1, maxLength: 4 }),
+  data: fc.dictionary(fc.string({ maxLength: 8 }), fc.jsonValue({ maxDepth: 2 })),
+});
 const batch: fc.Arbitrary<R.BatchRecord> = fc.record({
   batch_id: id,
   webhook_id: id,
@@ -103,8 +113,20 @@ const bytes = (v: unknown) => Buffer.from(JSON.stringify(v));
 /** What a reader gets back of a value (JSON has no -0). */
 const roundTrip = (v: unknown) => JSON.parse(JSON.stringify(v));
 type Parser = (b: Buffer | null) => ParsedRecord<unknown>;
+/** The batcher's reader of webhooks.dispatch, as a parser of one of its two forms. */
+const dispatchInput =
+  (kind: S.DispatchInput['kind']): Parser =>
+  (b) => {
+    const r = S.parseDispatchInput(b);
+    if (!r.ok) return r;
+    return r.value.kind === kind
+      ? { ok: true, value: r.value.record }
+      : { ok: false, error: `/ read as ${r.value.kind}`, reason: 'invalid' };
+  };
 const cases: [string, fc.Arbitrary<object>, Parser][] = [
   ['dispatch', dispatch, S.parseDispatchRecord],
+  ['dispatch input, per webhook', dispatch, dispatchInput('webhook')],
+  ['dispatch input, per event', eventDispatch, dispatchInput('event')],
   ['batch', batch, S.parseBatchRecord],
   ['retry', retry, S.parseRetryRecord],
   ['attempt', attempt, S.parseAttemptRecord],

@@ -16,12 +16,14 @@ import {
   DEAD_LETTER_REASONS,
   type DeadLetter,
   type DispatchRecord,
+  type EventDispatchRecord,
   type LedgerEntry,
   type OperationalNotice,
   type ParsedRecord,
+  parseJsonBytes,
   type RetryRecord,
 } from './records.ts';
-import { ajv, parseRecord } from './schemas.ts';
+import { ajv, describe, parseRecord } from './schemas.ts';
 
 const id = { type: 'string', minLength: 1 } as const;
 const text = { type: 'string' } as const;
@@ -44,6 +46,21 @@ const dispatchSchema = doc({
   dispatched_at: natural,
   // The rendered customer payload: opaque to the pipeline, which only serialises it into the body.
   payload: { type: 'object' },
+});
+
+const eventDispatchSchema = doc({
+  event_id: id,
+  type: id,
+  domain_id: id,
+  created_at: text,
+  event_created_at: natural,
+  dispatched_at: natural,
+  webhooks: {
+    type: 'array',
+    minItems: 1,
+    items: doc({ id, url: text }),
+  },
+  data: { type: 'object' },
 });
 
 const batchSchema = doc({
@@ -151,8 +168,34 @@ function parser<T>(schema: object): (b: Buffer | null) => ParsedRecord<T> {
   return (b) => parseRecord(b, validate);
 }
 
-/** webhooks.dispatch (read by the batcher: a work topic). */
+/** A per-webhook dispatch record (in dead letters, and on webhooks.dispatch after a replay). */
 export const parseDispatchRecord = parser<DispatchRecord>(dispatchSchema);
+
+/** What the batcher reads on webhooks.dispatch: either form, told apart by `webhooks`. */
+export type DispatchInput =
+  | { kind: 'event'; record: EventDispatchRecord }
+  | { kind: 'webhook'; record: DispatchRecord };
+
+const validateDispatch: ValidateFunction<DispatchRecord> = ajv.compile<DispatchRecord>(dispatchSchema);
+const validateEventDispatch: ValidateFunction<EventDispatchRecord> =
+  ajv.compile<EventDispatchRecord>(eventDispatchSchema);
+
+/**
+ * webhooks.dispatch (read by the batcher: a work topic). One JSON parse; a document with a `webhooks`
+ * property is the fan-out's per-event form and must pass its schema, any other the per-webhook one.
+ */
+export function parseDispatchInput(b: Buffer | null): ParsedRecord<DispatchInput> {
+  const json = parseJsonBytes(b);
+  if (!json.ok) return json;
+  const value = json.value;
+  if (typeof value === 'object' && value !== null && !Array.isArray(value) && 'webhooks' in value) {
+    if (!validateEventDispatch(value))
+      return { ok: false, error: describe(validateEventDispatch), reason: 'invalid' };
+    return { ok: true, value: { kind: 'event', record: value } };
+  }
+  if (!validateDispatch(value)) return { ok: false, error: describe(validateDispatch), reason: 'invalid' };
+  return { ok: true, value: { kind: 'webhook', record: value } };
+}
 /** webhooks.batches (read by delivery's main consumer: a work topic). */
 export const parseBatchRecord = parser<BatchRecord>(batchSchema);
 /** webhooks.retry.<tier> (read by the tier consumers: work topics). */

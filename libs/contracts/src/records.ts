@@ -6,7 +6,38 @@
  */
 import type { PayloadFormat } from './webhook.ts';
 
-/** webhooks.dispatch: one rendered payload for one (event, webhook). Key: webhook id. */
+/**
+ * webhooks.dispatch, the fan-out's form: one record per event, listing every active webhook it goes to,
+ * with the event's shared `data` once. Key: the event's domain id, so every record of a webhook (all its
+ * events come from its domain) stays in one partition, in order. The batcher renders each webhook's
+ * payload from it (`payloadText`), byte for byte the DispatchRecord payload the fan-out used to write.
+ */
+export interface EventDispatchRecord {
+  event_id: string;
+  type: string;
+  domain_id: string;
+  /** The payload's `created_at`, rendered (ISO-8601 with microseconds, as MailerSend writes it). */
+  created_at: string;
+  /** Event creation time at the MTA (ms), for end-to-end latency. */
+  event_created_at: number;
+  /** When fan-out produced it (ms). */
+  dispatched_at: number;
+  /** The webhooks it goes to, at least one, each once, with the URL the payload names. */
+  webhooks: DispatchTarget[];
+  /** The MailerSend-shaped `data` object, the same for every webhook of the event. */
+  data: Record<string, unknown>;
+}
+
+export interface DispatchTarget {
+  id: string;
+  url: string;
+}
+
+/**
+ * One rendered payload for one (event, webhook): what dead letters keep (`dispatch`) and what a replay of
+ * one writes back to webhooks.dispatch (key: webhook id), where the batcher reads it beside the fan-out's
+ * EventDispatchRecord.
+ */
 export interface DispatchRecord {
   event_id: string;
   webhook_id: string;

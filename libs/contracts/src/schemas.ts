@@ -89,7 +89,7 @@ const storedWebhookSchema = {
 const storedWebhookValidator = ajv.compile<StoredWebhook>(storedWebhookSchema);
 
 /** Ajv's first error as `<json pointer> <message>`; bounded, since the pointer is made of the input's keys. */
-function describe(v: ValidateFunction): string {
+export function describe(v: ValidateFunction): string {
   const e = v.errors?.[0];
   if (!e) return 'invalid document';
   return `${e.instancePath || '/'} ${e.message ?? 'is invalid'}`.slice(0, 200);

@@ -49,10 +49,39 @@ export interface ClosedBatch extends Omit<BatchRecord, 'body'> {
   bodyBytes: number;
 }
 
+/**
+ * One event's payload for one webhook, held as the UTF-8 of its JSON text already escaped for the batch
+ * record's `body` string, in chunks (the chunks of an event's shared `data` are one Buffer for all its
+ * webhooks).
+ */
+export interface Entry {
+  eventId: string;
+  eventCreatedAt: number;
+  chunks: Buffer[];
+  /** The payload's JSON text in UTF-8 bytes, unescaped: what it adds to the body. */
+  bytes: number;
+}
+
+/** The escaped UTF-8 of `text` as the inside of a JSON string (what JSON.stringify puts between the quotes). */
+export function escapedPiece(text: string): Buffer {
+  return Buffer.from(JSON.stringify(text)).subarray(1, -1);
+}
+
+/** An entry for a per-webhook dispatch record, its payload serialised as `payloadJson`. */
+export function recordEntry(record: DispatchRecord, payloadJson = JSON.stringify(record.payload)): Entry {
+  return {
+    eventId: record.event_id,
+    eventCreatedAt: record.event_created_at,
+    chunks: [escapedPiece(payloadJson)],
+    bytes: Buffer.byteLength(payloadJson),
+  };
+}
+
 interface OpenBatch {
   settings: BatchSettings;
-  /** Each payload's JSON text escaped for a JSON string, as UTF-8. */
+  /** The body's chunks (payloads escaped for a JSON string, and the separators between them), as UTF-8. */
   parts: Buffer[];
+  events: number;
   /** Body bytes if it closed now: payloads, separators, brackets. */
   bytes: number;
   /** Bytes of `parts`. */
@@ -64,10 +93,14 @@ interface OpenBatch {
   oldestEventAt: number;
 }
 
-/** Same input records → same id: stable across a replay after an aborted transaction. */
-function batchId(topic: string, partition: number, firstOffset: string): string {
+/**
+ * Same input records → same id: stable across a replay after an aborted transaction. The webhook is part
+ * of it: one dispatch record lists every webhook of its event, so batches of several webhooks can start
+ * at the same offset.
+ */
+function batchId(topic: string, partition: number, firstOffset: string, webhookId: string): string {
   return createHash('sha256')
-    .update(`${topic}\u0000${partition}\u0000${firstOffset}`)
+    .update(`${topic}\u0000${partition}\u0000${firstOffset}\u0000${webhookId}`)
     .digest('base64url')
     .slice(0, 22);
 }
@@ -77,11 +110,6 @@ const OPEN = Buffer.from('[');
 const CLOSE = Buffer.from(']');
 /** A newline inside the body string of the record: escaped. */
 const NEWLINE = Buffer.from('\\n');
-
-/** The payload's JSON text escaped as the inside of a JSON string (what JSON.stringify puts between the quotes). */
-function escapedPiece(payloadJson: string): Buffer {
-  return Buffer.from(JSON.stringify(payloadJson)).subarray(1, -1);
-}
 
 /** The BatchRecord serialised around its body's pieces, fields in the order of the BatchRecord type. */
 function serialise(meta: Omit<BatchRecord, 'body'>, parts: Buffer[]): Buffer {
@@ -93,19 +121,9 @@ function serialise(meta: Omit<BatchRecord, 'body'>, parts: Buffer[]): Buffer {
     `","event_ids":${JSON.stringify(meta.event_ids)},"first_enqueued_at":${JSON.stringify(meta.first_enqueued_at)},` +
       `"oldest_event_at":${JSON.stringify(meta.oldest_event_at)},"created_at":${JSON.stringify(meta.created_at)}}`,
   );
-  const pieces: Buffer[] = [head];
-  if (meta.format === 'jsonl') {
-    for (const p of parts) pieces.push(p, NEWLINE);
-  } else {
-    pieces.push(OPEN);
-    for (let i = 0; i < parts.length; i += 1) {
-      if (i > 0) pieces.push(COMMA);
-      pieces.push(parts[i]!);
-    }
-    pieces.push(CLOSE);
-  }
-  pieces.push(tail);
-  return Buffer.concat(pieces);
+  // The separators are in `parts` already (add): only the brackets of a JSON array are missing.
+  const json = meta.format === 'json';
+  return Buffer.concat(json ? [head, OPEN, ...parts, CLOSE, tail] : [head, ...parts, tail]);
 }
 
 export class WindowAccumulator {
@@ -142,8 +160,13 @@ export class WindowAccumulator {
     now: number,
     payloadJson: string = JSON.stringify(record.payload),
   ): ClosedBatch[] {
+    return this.addEntry(recordEntry(record, payloadJson), offset, settings, now);
+  }
+
+  /** Adds one event's payload for the webhook of `settings`; returns the batches that closed because they are full. */
+  addEntry(entry: Entry, offset: string, settings: BatchSettings, now: number): ClosedBatch[] {
     const closed: ClosedBatch[] = [];
-    const size = Buffer.byteLength(payloadJson) + 1;
+    const size = entry.bytes + 1;
     let batch = this.open.get(settings.webhookId);
     if (batch && batch.bytes + size > this.options.maxBytes) {
       closed.push(this.close(batch, now));
@@ -153,26 +176,35 @@ export class WindowAccumulator {
       batch = {
         settings,
         parts: [],
+        events: 0,
         bytes: 1,
         held: 0,
         eventIds: [],
         firstOffset: offset,
         lastOffset: offset,
         firstEnqueuedAt: now,
-        oldestEventAt: record.event_created_at,
+        oldestEventAt: entry.eventCreatedAt,
       };
       this.open.set(settings.webhookId, batch);
     }
-    const part = escapedPiece(payloadJson);
-    batch.parts.push(part);
+    const jsonl = batch.settings.format === 'jsonl';
+    // Each payload's separator goes in with it: a comma before all but the first (JSON), a newline after each (JSON Lines).
+    if (!jsonl && batch.events > 0) batch.parts.push(COMMA);
+    let held = 0;
+    for (const c of entry.chunks) {
+      batch.parts.push(c);
+      held += c.length;
+    }
+    if (jsonl) batch.parts.push(NEWLINE);
+    batch.events += 1;
     batch.lastOffset = offset;
     batch.bytes += size;
-    batch.held += part.length;
-    this.hold(part.length);
-    batch.eventIds.push(record.event_id);
-    batch.oldestEventAt = Math.min(batch.oldestEventAt, record.event_created_at);
+    batch.held += held;
+    this.hold(held);
+    batch.eventIds.push(entry.eventId);
+    batch.oldestEventAt = Math.min(batch.oldestEventAt, entry.eventCreatedAt);
     this.buffered += 1;
-    if (batch.parts.length >= batch.settings.maxEvents || batch.bytes >= this.options.maxBytes) {
+    if (batch.events >= batch.settings.maxEvents || batch.bytes >= this.options.maxBytes) {
       closed.push(this.close(batch, now));
     }
     return closed;
@@ -233,10 +265,15 @@ export class WindowAccumulator {
   private close(batch: OpenBatch, now: number): ClosedBatch {
     this.open.delete(batch.settings.webhookId);
     this.options.onClose?.(batch.settings.webhookId, batch.lastOffset);
-    this.buffered -= batch.parts.length;
+    this.buffered -= batch.events;
     this.hold(-batch.held);
     const meta = {
-      batch_id: batchId(this.options.topic, this.options.partition, batch.firstOffset),
+      batch_id: batchId(
+        this.options.topic,
+        this.options.partition,
+        batch.firstOffset,
+        batch.settings.webhookId,
+      ),
       webhook_id: batch.settings.webhookId,
       format: batch.settings.format,
       event_ids: batch.eventIds,

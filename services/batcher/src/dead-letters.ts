@@ -25,6 +25,8 @@ export function deadLetter(
     dispatch: record ? [record] : null,
     error,
     now,
+    // One record lists every webhook of its event: a deleted webhook's letter is named by the webhook too.
+    ...(record && { idParts: [source.topic, source.partition, message.offset, record.webhook_id] }),
     traceHeaders,
   });
 }

@@ -1,4 +1,10 @@
-import { deadLetterHeaders, parseBatchRecord, parseDeadLetter, type Webhook } from '@hookpost/contracts';
+import {
+  type BatchRecord,
+  deadLetterHeaders,
+  parseBatchRecord,
+  parseDeadLetter,
+  type Webhook,
+} from '@hookpost/contracts';
 import type { KafkaRecord, OutputRecord, PartitionControl, PartitionTx } from '@hookpost/kafka';
 import { createLogger } from '@hookpost/logger';
 import { createRegistry } from '@hookpost/metrics';
@@ -6,7 +12,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { batcherHandler, type Clock, COMMIT_DELAY_MS } from './handler.ts';
 import { batcherMetrics } from './metrics.ts';
-import { dispatchMessage } from './test-fixtures.ts';
+import { dispatchMessage, eventDispatchMessage } from './test-fixtures.ts';
 
 /** A clock whose timers run only when the test advances time. */
 function manualClock() {
@@ -111,6 +117,73 @@ describe('batcher handler', () => {
     expect(s.commits).toEqual([[COMMIT_DELAY_MS, '2']]);
   });
 
+  it("renders each listed webhook's payload from the per-event record: its envelope around the shared data, byte for byte", async () => {
+    const s = setup({
+      a: { url: 'https://a.example/in', batch: { max_events: 1, window_ms: 30_000 } },
+      b: { format: 'jsonl', batch: { max_events: 2, window_ms: 30_000 } },
+    });
+    const record = {
+      event_id: 'ev"1\u2028',
+      type: 'activity.opened',
+      domain_id: 'dom\\1',
+      created_at: '2026-12-03T10:00:00.123000Z',
+      event_created_at: 5,
+      dispatched_at: 6,
+      webhooks: [
+        { id: 'a', url: 'https://a.example/in' },
+        { id: 'b', url: 'https://b.example/"quoted"' },
+      ],
+      data: { object: 'activity', id: 'ev"1\u2028', nested: { list: [1, 'two', null], s: '\ud800' } },
+    };
+    const m = (offset: number, r: object) =>
+      ({
+        offset: String(offset),
+        key: Buffer.from('dom'),
+        value: Buffer.from(JSON.stringify(r)),
+        headers: {},
+      }) as unknown as KafkaRecord;
+    await s.feed([m(0, record), m(1, { ...record, event_id: 'ev2' })]);
+    const batches = s.sent
+      .filter((r) => r.topic === 'batches')
+      .map((r) => JSON.parse(String(r.value)) as BatchRecord);
+    // The envelope does not name the event (its data does): both records render the same payload.
+    const payload = (w: { id: string; url: string }) =>
+      JSON.stringify({
+        type: record.type,
+        domain_id: record.domain_id,
+        created_at: record.created_at,
+        webhook_id: w.id,
+        url: w.url,
+        data: record.data,
+      });
+    const [wa, wb] = record.webhooks as [{ id: string; url: string }, { id: string; url: string }];
+    expect(batches.map((b) => [b.webhook_id, b.event_ids])).toEqual([
+      ['a', [record.event_id]],
+      ['a', ['ev2']],
+      ['b', [record.event_id, 'ev2']],
+    ]);
+    expect(batches[0]!.body).toBe(`[${payload(wa)}]`);
+    expect(batches[2]!.body).toBe(`${payload(wb)}\n${payload(wb)}\n`);
+    // a's and b's first batches start at the same record: their ids still differ.
+    expect(new Set(batches.map((b) => b.batch_id)).size).toBe(3);
+  });
+
+  it('dead-letters only the deleted webhooks of a per-event record, each with its own payload, and takes a repeated webhook once', async () => {
+    const s = setup({ a: { batch: { max_events: 1, window_ms: 30_000 } } });
+    await s.feed([eventDispatchMessage(0, ['gone', 'a', 'a', 'gone2'])]);
+    expect(s.ids('batches')).toEqual([['a', ['e0']]]);
+    const letters = s.sent.filter((r) => r.topic === 'dlq').map((r) => JSON.parse(String(r.value)));
+    expect(letters.map((l) => [l.reason, l.webhook_id, l.dispatch[0].payload.webhook_id])).toEqual([
+      ['deleted', 'gone', 'gone'],
+      ['deleted', 'gone2', 'gone2'],
+    ]);
+    expect(letters[0].dispatch[0]).toMatchObject({
+      event_id: 'e0',
+      payload: { url: 'https://example.com/gone', data: { o: 0 } },
+    });
+    expect(new Set(letters.map((l) => l.dlq_id)).size).toBe(2);
+  });
+
   it('dead-letters records of a deleted webhook and undecodable records', async () => {
     const s = setup({});
     const junk = { ...message(1, 'x'), value: Buffer.from('{oops') } as KafkaRecord;
@@ -163,6 +236,16 @@ describe('batcher handler', () => {
       fc.oneof(
         fc.record({ webhook: fc.constantFrom('a', 'b', 'deleted') }),
         fc.record({ junk: fc.uint8Array({ maxLength: 40 }) }),
+        fc.record({ listed: fc.array(fc.constantFrom('a', 'b', 'deleted'), { minLength: 1, maxLength: 4 }) }),
+        // JSON that looks like the per-event form but is not: poison, never a batch.
+        fc.record({
+          broken: fc.constantFrom(
+            { webhooks: [] },
+            { webhooks: 'a' },
+            { webhooks: [{ id: '' }] },
+            { webhooks: [{ id: 'a', url: 'u' }] },
+          ),
+        }),
       ),
       { minLength: 1, maxLength: 30 },
     );
@@ -172,7 +255,11 @@ describe('batcher handler', () => {
         const messages = items.map((item, offset) =>
           'junk' in item
             ? ({ ...message(offset, 'x'), value: Buffer.from(item.junk) } as KafkaRecord)
-            : message(offset, item.webhook),
+            : 'broken' in item
+              ? ({ ...message(offset, 'x'), value: Buffer.from(JSON.stringify(item.broken)) } as KafkaRecord)
+              : 'listed' in item
+                ? eventDispatchMessage(offset, item.listed)
+                : message(offset, item.webhook),
         );
         await s.handler.onMessages(messages, s.tx, async () => {});
         // Past every window, then past the commit delay: every open batch has left.
@@ -200,7 +287,8 @@ describe('batcher handler', () => {
         const events = s.sent
           .filter((r) => r.topic === 'batches')
           .flatMap((r) => JSON.parse(String(r.value)).event_ids);
-        expect(events.length + s.sent.filter((r) => r.topic === 'dlq').length).toBe(items.length);
+        const pairs = items.reduce((n, item) => n + ('listed' in item ? new Set(item.listed).size : 1), 0);
+        expect(events.length + s.sent.filter((r) => r.topic === 'dlq').length).toBe(pairs);
       }),
       { numRuns: 200 },
     );

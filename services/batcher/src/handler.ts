@@ -7,13 +7,33 @@
  * webhooks.batcher-watermarks with the input partition's number; a new owner reads them before its
  * first records and skips what already left. An abort resets: its records are consumed again.
  */
-import { type DeadLetterMessage, LIMITS, parseDispatchRecord, type Webhook } from '@hookpost/contracts';
-import type { OutputRecord, PartitionControl, PartitionHandler, PartitionTx } from '@hookpost/kafka';
+import {
+  type DeadLetterMessage,
+  type DispatchRecord,
+  LIMITS,
+  parseDispatchInput,
+  type Webhook,
+} from '@hookpost/contracts';
+import type {
+  KafkaRecord,
+  OutputRecord,
+  PartitionControl,
+  PartitionHandler,
+  PartitionTx,
+} from '@hookpost/kafka';
 import type { Logger } from '@hookpost/logger';
 import type { Tracing } from '@hookpost/tracing';
-import { type BatchSettings, type ClosedBatch, type Held, WindowAccumulator } from './accumulator.ts';
+import {
+  type BatchSettings,
+  type ClosedBatch,
+  type Entry,
+  type Held,
+  recordEntry,
+  WindowAccumulator,
+} from './accumulator.ts';
 import { deadLetter } from './dead-letters.ts';
 import type { BatcherMetrics } from './metrics.ts';
+import { sharedPieces } from './payloads.ts';
 import { commitOffset, poisonKey, Watermarks, webhookKey } from './watermarks.ts';
 
 export interface Clock {
@@ -128,6 +148,41 @@ export function batcherHandler(deps: BatcherDeps) {
       cancel = deps.clock.schedule(tick, Math.max(0, at - deps.clock.now()));
     }
 
+    /**
+     * One (record, webhook): skipped when its batch already left before a crash, dead-lettered when the
+     * webhook is gone, else added to the webhook's open batch (`out` gets whatever closed).
+     */
+    const place = (
+      m: KafkaRecord,
+      offset: bigint,
+      webhookId: string,
+      eventId: string,
+      now: number,
+      out: OutputRecord[],
+      entry: () => Entry,
+      record: () => DispatchRecord,
+    ): void => {
+      const key = webhookKey(partition, webhookId);
+      if (marks.left(key, offset)) {
+        skippedAny = true;
+        return;
+      }
+      const webhook = deps.webhook(webhookId);
+      if (!webhook) {
+        // Its open batch leaves first: a webhook's records leave in offset order (watermarks.ts).
+        out.push(...toRecords(acc.closeWebhook(webhookId, now)));
+        deps.metrics.deadLettered.inc({ reason: 'deleted' });
+        const trace = deps.tracing?.carry(m.headers);
+        out.push(toDlq(deadLetter('deleted', control, m, record(), 'webhook was deleted', now, trace)));
+        marks.emitted(key, offset);
+        return;
+      }
+      traces?.add(webhookId, eventId, m.headers);
+      out.push(...toRecords(acc.addEntry(entry(), m.offset, settingsOf(webhook), now)));
+    };
+    /** Set by `place` when a record's webhook was skipped as already left. */
+    let skippedAny = false;
+
     return {
       init: async (committed) => {
         await deps.readWatermarks(partition, (key, value) => marks.load(partition, key, value));
@@ -138,16 +193,16 @@ export function batcherHandler(deps: BatcherDeps) {
         const out: OutputRecord[] = [];
         // A replayed record that already left moves the commit point too: without a commit for it, a
         // partition whose last records were all skipped would keep its committed offset behind them.
-        let skipped = false;
+        skippedAny = false;
         for (let i = 0; i < messages.length; i += 1) {
           const m = messages[i]!;
           const offset = BigInt(m.offset);
           const now = deps.clock.now();
           deps.metrics.consumed.inc();
-          const parsed = parseDispatchRecord(m.value);
+          const parsed = parseDispatchInput(m.value);
           if (!parsed.ok) {
             if (marks.left(poisonKey(partition), offset)) {
-              skipped = true;
+              skippedAny = true;
               continue;
             }
             deps.metrics.deadLettered.inc({ reason: 'poison' });
@@ -160,25 +215,38 @@ export function batcherHandler(deps: BatcherDeps) {
             marks.emitted(poisonKey(partition), offset);
             continue;
           }
-          const key = webhookKey(partition, parsed.value.webhook_id);
-          if (marks.left(key, offset)) {
-            skipped = true;
-            continue;
-          }
-          const webhook = deps.webhook(parsed.value.webhook_id);
-          if (!webhook) {
-            // Its open batch leaves first: a webhook's records leave in offset order (watermarks.ts).
-            out.push(...toRecords(acc.closeWebhook(parsed.value.webhook_id, now)));
-            deps.metrics.deadLettered.inc({ reason: 'deleted' });
-            const trace = deps.tracing?.carry(m.headers);
-            out.push(
-              toDlq(deadLetter('deleted', control, m, parsed.value, 'webhook was deleted', now, trace)),
+          const input = parsed.value;
+          if (input.kind === 'webhook') {
+            const r = input.record;
+            place(
+              m,
+              offset,
+              r.webhook_id,
+              r.event_id,
+              now,
+              out,
+              () => recordEntry(r),
+              () => r,
             );
-            marks.emitted(key, offset);
-            continue;
+          } else {
+            const r = input.record;
+            const shared = sharedPieces(r);
+            for (let j = 0; j < r.webhooks.length; j += 1) {
+              const target = r.webhooks[j]!;
+              // Each webhook once, even in a record that lists one twice (the fan-out never writes that).
+              if (r.webhooks.findIndex((w) => w.id === target.id) < j) continue;
+              place(
+                m,
+                offset,
+                target.id,
+                r.event_id,
+                now,
+                out,
+                () => shared.entry(target),
+                () => shared.record(target),
+              );
+            }
           }
-          traces?.add(parsed.value.webhook_id, parsed.value.event_id, m.headers);
-          out.push(...toRecords(acc.add(parsed.value, m.offset, settingsOf(webhook), now)));
           // Full batches leave at once: memory holds only open batches.
           if (out.length > 0) await send(tx, out.splice(0));
           if (i > 0 && i % HEARTBEAT_EVERY === 0) await heartbeat();
@@ -191,7 +259,7 @@ export function batcherHandler(deps: BatcherDeps) {
           return 'commit';
         }
         await send(tx, out);
-        if (skipped) sentAt ??= deps.clock.now();
+        if (skippedAny) sentAt ??= deps.clock.now();
         schedule();
         return 'hold';
       },

@@ -20,3 +20,26 @@ export const dispatchMessage = (offset: number, webhook: string, poison = false)
     ),
     headers: {},
   }) as unknown as KafkaRecord;
+
+/**
+ * The fan-out's one record per event at `offset` (event id `e<offset>`) for `webhooks` (listed as given,
+ * repeats included), its data `{ o: offset }`.
+ */
+export const eventDispatchMessage = (offset: number, webhooks: string[]): KafkaRecord =>
+  ({
+    offset: String(offset),
+    key: Buffer.from('domain'),
+    value: Buffer.from(
+      JSON.stringify({
+        event_id: `e${offset}`,
+        type: 't',
+        domain_id: 'domain',
+        created_at: '2026-12-03T00:00:00.000000Z',
+        event_created_at: 0,
+        dispatched_at: 0,
+        webhooks: webhooks.map((id) => ({ id, url: `https://example.com/${id}` })),
+        data: { o: offset },
+      }),
+    ),
+    headers: {},
+  }) as unknown as KafkaRecord;

@@ -12,7 +12,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { batcherHandler, type Clock } from './handler.ts';
 import { batcherMetrics } from './metrics.ts';
-import { dispatchMessage } from './test-fixtures.ts';
+import { dispatchMessage, eventDispatchMessage } from './test-fixtures.ts';
 import { commitOffset, poisonKey, Watermarks, webhookKey } from './watermarks.ts';
 
 describe('commitOffset', () => {
@@ -197,13 +197,18 @@ const step = fc.oneof(
 );
 
 describe('batcher handler across crashes (model of the broker)', () => {
-  it('every record lands in exactly one committed batch or dead letter, and batch ids repeat only for the same batch', async () => {
+  it('every (record, webhook) lands in exactly one committed batch or dead letter, and batch ids repeat only for the same batch', async () => {
     await fc.assert(
       fc.asyncProperty(
-        fc.array(fc.tuple(fc.constantFrom('a', 'b', 'c', 'gone'), fc.nat(40)), {
-          minLength: 1,
-          maxLength: 60,
-        }),
+        // Each record: the webhooks it lists (repeats included) and its form: 0 poison, 1-3 the
+        // per-webhook form for the first webhook (a replayed dead letter), else the fan-out's per-event form.
+        fc.array(
+          fc.tuple(
+            fc.array(fc.constantFrom('a', 'b', 'c', 'gone'), { minLength: 1, maxLength: 4 }),
+            fc.nat(40),
+          ),
+          { minLength: 1, maxLength: 60 },
+        ),
         fc.tuple(fc.constantFrom(1, 3, 7, 500), fc.constantFrom(1, 3, 7, 500), fc.constantFrom(1, 3, 7, 500)),
         fc.array(step, { maxLength: 40 }),
         async (records, maxes, steps) => {
@@ -216,7 +221,9 @@ describe('batcher handler across crashes (model of the broker)', () => {
             } as Webhook;
           });
           const broker: Broker = {
-            log: records.map(([w, n], i) => dispatchMessage(i, w, n === 0)),
+            log: records.map(([ws, n], i) =>
+              n === 0 || n <= 3 ? dispatchMessage(i, ws[0]!, n === 0) : eventDispatchMessage(i, ws),
+            ),
             committed: 0,
             outputs: [],
             marks: new Map(),
@@ -237,12 +244,23 @@ describe('batcher handler across crashes (model of the broker)', () => {
           const got: string[] = [];
           for (const r of broker.outputs) {
             const v = JSON.parse(String(r.value));
-            if (r.topic === 'batches') got.push(...v.event_ids);
-            else got.push(`dlq${v.source.offset}`);
+            if (r.topic === 'batches') {
+              const body = JSON.parse(v.body) as { webhook_id?: string; data?: { o: number }; o?: number }[];
+              expect(body).toHaveLength(v.event_ids.length);
+              v.event_ids.forEach((id: string, k: number) => {
+                // The body holds the event the id names, rendered for this batch's webhook.
+                const p = body[k]!;
+                expect(`e${p.data?.o ?? p.o}`).toBe(id);
+                if (p.data) expect(p.webhook_id).toBe(v.webhook_id);
+                got.push(`${v.webhook_id}/${id}`);
+              });
+            } else got.push(`dlq${v.source.offset}/${v.webhook_id}`);
           }
-          const expected = broker.log.map((m, i) =>
-            records[i]![1] === 0 || records[i]![0] === 'gone' ? `dlq${m.offset}` : `e${i}`,
-          );
+          const expected = records.flatMap(([ws, n], i) => {
+            if (n === 0) return [`dlq${i}/null`];
+            const targets = n <= 3 ? [ws[0]!] : [...new Set(ws)];
+            return targets.map((w) => (w === 'gone' ? `dlq${i}/gone` : `${w}/e${i}`));
+          });
           expect(got.sort()).toEqual(expected.sort());
           const ids = broker.outputs
             .filter((r) => r.topic === 'batches')

@@ -1,11 +1,17 @@
-import { deadLetterHeaders, parseDeadLetter, parseDispatchRecord, type Webhook } from '@hookpost/contracts';
+import {
+  deadLetterHeaders,
+  parseDeadLetter,
+  parseDispatchInput,
+  payloadText,
+  type Webhook,
+} from '@hookpost/contracts';
 import { type DecodeResult, type EmailEvent, EVENT_TYPES } from '@hookpost/events';
 import type { KafkaRecord } from '@hookpost/kafka';
 import { eventGenerator } from '@hookpost/loadgen';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { type FanoutDeps, fanOut } from './fanout.ts';
-import { envelope, renderData } from './render.ts';
+import { envelope, isoMicros, renderData } from './render.ts';
 
 const event = eventGenerator({ domains: 1, seed: 1, mix: { 'activity.delivered': 1 } })();
 const msg = (value: string): KafkaRecord =>
@@ -32,7 +38,7 @@ function deps(result: DecodeResult<EmailEvent>, webhooks: Webhook[]): FanoutDeps
 const source = { topic: 'events', partition: 2 };
 
 describe('fanOut', () => {
-  it('writes each record around the data serialised once: byte for byte JSON.stringify of the record', async () => {
+  it("writes one record per event around the data serialised once: byte for byte JSON.stringify, and each webhook's payload is what its envelope was", async () => {
     const generate = eventGenerator({
       domains: 3,
       seed: 5,
@@ -47,48 +53,68 @@ describe('fanOut', () => {
         const out = await fanOut(source, msg('x'), deps({ ok: true, value: e, schemaId: 1 }, webhooks));
         const data = renderData(e);
         if (!data.ok || out.kind !== 'matched') throw new Error(`not rendered: ${out.kind}`);
-        out.records.forEach((r, i) => {
-          const w = webhooks[i]!;
-          const payload = envelope(e, w, data.data);
-          const expected = JSON.stringify({
-            event_id: e.id,
-            webhook_id: w.id,
-            type: e.type,
-            event_created_at: e.created_at,
-            dispatched_at: 42,
-            payload,
-          });
-          expect(r.value).toBe(expected);
-        });
+        expect(out.records).toHaveLength(1);
+        const expected = {
+          event_id: e.id,
+          type: e.type,
+          domain_id: e.domain_id,
+          created_at: isoMicros(e.created_at),
+          event_created_at: e.created_at,
+          dispatched_at: 42,
+          webhooks: webhooks.map((w) => ({ id: w.id, url: w.url })),
+          data: data.data,
+        };
+        expect(out.records[0]!.value).toBe(JSON.stringify(expected));
+        const parsed = parseDispatchInput(Buffer.from(String(out.records[0]!.value)));
+        if (!parsed.ok || parsed.value.kind !== 'event') throw new Error('not an event dispatch record');
+        for (const w of webhooks)
+          expect(payloadText(expected, w, JSON.stringify(data.data))).toBe(
+            JSON.stringify(envelope(e, w, data.data)),
+          );
       }),
       { numRuns: 30 },
     );
   }, 30_000);
 
-  it('produces one dispatch record per active webhook, keyed by webhook id, and dead-letters suspended ones', async () => {
+  it('produces one dispatch record for the active webhooks, keyed by the domain, and dead-letters suspended ones', async () => {
     const out = await fanOut(
       source,
       msg('x'),
-      deps({ ok: true, value: event, schemaId: 1 }, [hook('a'), hook('b', 'suspended')]),
+      deps({ ok: true, value: event, schemaId: 1 }, [hook('a'), hook('b', 'suspended'), hook('c')]),
     );
-    expect(out.kind).toBe('matched');
+    expect(out).toMatchObject({ kind: 'matched', dispatched: 2, suspended: 1 });
     expect(out.records.map((r) => [r.topic, r.key])).toEqual([
-      ['dispatch', 'a'],
+      ['dispatch', event.domain_id],
       ['dlq', 'b'],
     ]);
     const dispatch = JSON.parse(String(out.records[0]!.value));
-    expect(dispatch).toMatchObject({ event_id: event.id, webhook_id: 'a', dispatched_at: 42 });
-    expect(dispatch.payload).toMatchObject({
+    expect(dispatch).toMatchObject({
+      event_id: event.id,
       type: 'activity.delivered',
-      webhook_id: 'a',
-      url: 'https://example.com/a',
+      domain_id: event.domain_id,
+      dispatched_at: 42,
+      webhooks: [
+        { id: 'a', url: 'https://example.com/a' },
+        { id: 'c', url: 'https://example.com/c' },
+      ],
     });
+    expect(dispatch.data).toMatchObject({ object: 'activity', id: event.id });
     const letter = JSON.parse(String(out.records[1]!.value));
     expect(letter).toMatchObject({
       reason: 'suspended',
       webhook_id: 'b',
-      dispatch: [{ event_id: event.id }],
+      dispatch: [{ event_id: event.id, payload: { webhook_id: 'b', url: 'https://example.com/b' } }],
     });
+  });
+
+  it('produces nothing for the dispatch topic when every matched webhook is suspended', async () => {
+    const out = await fanOut(
+      source,
+      msg('x'),
+      deps({ ok: true, value: event, schemaId: 1 }, [hook('b', 'suspended')]),
+    );
+    expect(out).toMatchObject({ kind: 'matched', dispatched: 0, suspended: 1 });
+    expect(out.records.map((r) => r.topic)).toEqual(['dlq']);
   });
 
   it('dispatches only to the webhooks whose filter matches; a suspended one whose filter does not match keeps nothing', async () => {
@@ -104,10 +130,11 @@ describe('fanOut', () => {
     ];
     const out = await fanOut(source, msg('x'), deps({ ok: true, value: event, schemaId: 1 }, webhooks));
     expect(out).toMatchObject({ kind: 'matched', dispatched: 4, suspended: 0, filtered: 2 });
-    expect(out.records.map((r) => r.key)).toEqual(['plain', 'yes', 'type', 'empty']);
-    // The filter sees what the receiver gets: the dispatched payload has the field it matched.
-    const payload = JSON.parse(String(out.records[1]!.value)).payload;
-    expect(payload.data.email.recipient.email.endsWith(domain)).toBe(true);
+    expect(out.records).toHaveLength(1);
+    const record = JSON.parse(String(out.records[0]!.value));
+    expect(record.webhooks.map((w: { id: string }) => w.id)).toEqual(['plain', 'yes', 'type', 'empty']);
+    // The filter sees what the receiver gets: the dispatched data has the field it matched.
+    expect(record.data.email.recipient.email.endsWith(domain)).toBe(true);
   });
 
   it('drops an event no webhook wants', async () => {
@@ -212,7 +239,7 @@ describe('fanOut', () => {
         for (const r of out.records) {
           const value = Buffer.from(String(r.value));
           if (r.topic === 'dispatch') {
-            expect(parseDispatchRecord(value)).toMatchObject({ ok: true });
+            expect(parseDispatchInput(value)).toMatchObject({ ok: true, value: { kind: 'event' } });
             continue;
           }
           const letter = parseDeadLetter(value);

@@ -1,11 +1,13 @@
 /**
- * The fan-out step for one input record: decode, match, render once per webhook, and say which
- * records to produce. Pure apart from the injected decoder; the partition's transaction (the caller)
+ * The fan-out step for one input record: decode, match, render the event's `data` once, and say which
+ * records to produce: one dispatch record listing every active webhook it goes to (the batcher renders
+ * each webhook's payload around that `data`), and a dead letter per suspended one. Pure apart from the injected decoder; the partition's transaction (the caller)
  * produces the records and commits the offset with them, so each (event, webhook) leaves exactly once.
  */
 import {
   type DispatchRecord,
-  dispatchText,
+  type DispatchTarget,
+  eventDispatchText,
   filterPredicate,
   filterSubject,
   type Webhook,
@@ -20,7 +22,7 @@ import {
   type TraceHeaders,
   unknownTypeLetter,
 } from './dead-letters.ts';
-import { envelope, envelopeText, isoMicros, renderData } from './render.ts';
+import { envelope, isoMicros, renderData } from './render.ts';
 
 export interface FanoutDeps {
   /** Throws only for transient failures (registry down): the batch is retried, never dead-lettered. */
@@ -72,44 +74,63 @@ export async function fanOut(
 
   const now = deps.now();
   const records: OutputRecord[] = [];
-  let dispatched = 0;
+  const targets: DispatchTarget[] = [];
   let suspended = 0;
   let filtered = 0;
   // What filters see, built once per event and only when a matched webhook has a filter.
   let subject: Record<string, unknown> | undefined;
-  // The shared `data` is serialised once per event; each webhook's record is written around it.
-  let dataJson: string | undefined;
+  const createdAt = isoMicros(event.created_at);
   for (const webhook of webhooks) {
     if (webhook.filter) {
-      subject ??= filterSubject(event.type, event.domain_id, isoMicros(event.created_at), rendered.data);
+      subject ??= filterSubject(event.type, event.domain_id, createdAt, rendered.data);
       if (!filterPredicate(webhook.filter)(subject)) {
         // Not for this webhook, whatever its status: a suspended one does not keep it for replay either.
         filtered += 1;
         continue;
       }
     }
-    const fields = {
-      event_id: event.id,
-      webhook_id: webhook.id,
-      type: event.type,
-      event_created_at: event.created_at,
-      dispatched_at: now,
-    };
     if (webhook.status === 'active') {
-      dispatched += 1;
-      dataJson ??= JSON.stringify(rendered.data);
-      const value = dispatchText(fields, envelopeText(event, webhook, dataJson));
-      records.push({ topic: deps.topics.dispatch, key: webhook.id, value, ...(trace && { headers: trace }) });
+      targets.push({ id: webhook.id, url: webhook.url });
     } else {
       // Kept for replay after resume, not lost.
       suspended += 1;
-      const record: DispatchRecord = { ...fields, payload: envelope(event, webhook, rendered.data) };
+      const record: DispatchRecord = {
+        event_id: event.id,
+        webhook_id: webhook.id,
+        type: event.type,
+        event_created_at: event.created_at,
+        dispatched_at: now,
+        payload: envelope(event, webhook, rendered.data),
+      };
       records.push({
         topic: deps.topics.dlq,
         ...suspendedLetter(source, message.offset, record, now, trace).record,
       });
     }
   }
+  if (targets.length > 0) {
+    // One record for every webhook of the event, the shared `data` serialised once, keyed by the domain
+    // (every webhook here belongs to it) so each webhook's records stay in one partition, in order.
+    const value = eventDispatchText(
+      {
+        event_id: event.id,
+        type: event.type,
+        domain_id: event.domain_id,
+        created_at: createdAt,
+        event_created_at: event.created_at,
+        dispatched_at: now,
+        webhooks: targets,
+      },
+      JSON.stringify(rendered.data),
+    );
+    records.unshift({
+      topic: deps.topics.dispatch,
+      key: event.domain_id,
+      value,
+      ...(trace && { headers: trace }),
+    });
+  }
+  const dispatched = targets.length;
   return { kind: 'matched', dispatched, suspended, filtered, records };
 }
 

@@ -128,22 +128,6 @@ function renderMorph(morph: EmailEvent['morph']): Record<string, unknown> | null
   return out;
 }
 
-/**
- * The per-webhook envelope around the shared `data` already serialised once per event (`dataJson`):
- * byte for byte `JSON.stringify(envelope(event, webhook, data))`, without serialising `data` again.
- */
-export function envelopeText(
-  event: Pick<EmailEvent, 'type' | 'domain_id' | 'created_at'>,
-  webhook: Pick<Webhook, 'id' | 'url'>,
-  dataJson: string,
-): string {
-  return (
-    `{"type":${JSON.stringify(event.type)},"domain_id":${JSON.stringify(event.domain_id)},` +
-    `"created_at":"${isoMicros(event.created_at)}","webhook_id":${JSON.stringify(webhook.id)},` +
-    `"url":${JSON.stringify(webhook.url)},"data":${dataJson}}`
-  );
-}
-
 /** The per-webhook envelope around the shared `data`. */
 export function envelope(
   event: Pick<EmailEvent, 'type' | 'domain_id' | 'created_at'>,
