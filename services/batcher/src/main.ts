@@ -50,8 +50,10 @@ await runService<BatcherConfig>({
       transactionTimeoutMs: config.batch.windowMs + config.batcher.transactionMarginMs,
       partitionsConsumedConcurrently: config.batcher.partitionsConcurrently,
       sessionTimeoutMs: config.batcher.sessionTimeoutMs,
-      // A batch of 500 payloads is well above the fetch default; fetch enough to fill one at once.
-      maxBytesPerPartition: 4 * 1024 * 1024,
+      // 1 MiB is ~1 000 dispatch records (one per event, ~1 KB): enough to fill a 500-event batch in one
+      // fetch. Fetched records wait in memory beside the open batches, so the total stays at 4 MiB.
+      maxBytesPerPartition: 1024 * 1024,
+      maxBytes: 4 * 1024 * 1024,
       createHandler: batcherHandler({
         webhook: (id) => table.get(id),
         topics: { batches: batches.name, dlq: dlq.name, watermarks: watermarks.name },
