@@ -13,7 +13,8 @@ FROM node:24-slim
 WORKDIR /app
 ENV NODE_ENV=production \
     # KafkaJS (unmaintained) sets negative timeouts that Node 24 warns about on every rebalance.
-    NODE_OPTIONS=--disable-warning=TimeoutNegativeWarning \
+    # --max-semi-space-size=2: libs/service/src/node-args.ts (SERVICE_NODE_ARGS) says why.
+    NODE_OPTIONS="--disable-warning=TimeoutNegativeWarning --max-semi-space-size=2" \
     KAFKAJS_NO_PARTITIONER_WARNING=1 \
     SERVICE=api
 

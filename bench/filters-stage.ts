@@ -15,6 +15,7 @@ import { createRegistry, MtaProducer } from '@hookpost/events';
 import { connectAdmin, createKafka, provisionTopics, topicCatalog } from '@hookpost/kafka';
 import { eventGenerator } from '@hookpost/loadgen';
 import { createLogger } from '@hookpost/logger';
+import { SERVICE_NODE_ARGS } from '@hookpost/service';
 import { SubscriptionWriter } from '@hookpost/subscriptions';
 import { stageWebhook } from './layout.ts';
 
@@ -88,7 +89,7 @@ async function run(mode: 'off' | 'match') {
   await producer.close();
   phase(`${mode}: ${WEBHOOKS} webhooks and ${EVENTS} events written; fan-out starts`);
 
-  const child = spawn(process.execPath, ['services/fanout/src/main.ts'], {
+  const child = spawn(process.execPath, [...SERVICE_NODE_ARGS, 'services/fanout/src/main.ts'], {
     env: {
       ...process.env,
       TOPIC_PREFIX: prefix,

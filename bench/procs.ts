@@ -6,6 +6,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { SERVICE_NODE_ARGS } from '@hookpost/service';
 
 const root = new URL('..', import.meta.url).pathname;
 
@@ -82,7 +83,7 @@ export function sum(samples: Map<string, number>, name: string, ...having: strin
 export async function startService(spec: ServiceSpec, logDir: string, onExit: (name: string) => void) {
   const port = await freePort();
   const log = createWriteStream(`${logDir}/${spec.name}.log`);
-  const child = spawn(process.execPath, [...(spec.nodeArgs ?? []), spec.entry], {
+  const child = spawn(process.execPath, [...SERVICE_NODE_ARGS, ...(spec.nodeArgs ?? []), spec.entry], {
     cwd: root,
     env: { ...process.env, ...spec.env, HTTP_PORT: String(port), HTTP_HOST: '127.0.0.1' },
     stdio: ['ignore', 'pipe', 'pipe'],

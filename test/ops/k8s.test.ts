@@ -10,6 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { SERVICE_NODE_ARGS } from '@hookpost/service';
 import { Deployment } from 'kubernetes-models/apps/v1';
 import { Job } from 'kubernetes-models/batch/v1';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
@@ -232,6 +233,12 @@ describe('Dockerfile', () => {
     expect(dockerfile).toMatch(/npm ci --omit=dev/);
     expect(dockerfile).toMatch(/^USER node$/m);
     expect(dockerfile).toMatch(/CMD .*exec node services\/\$\{SERVICE\}\/src\/main\.ts/);
+  });
+
+  it('runs every service with the node flags the local runs use (SERVICE_NODE_ARGS)', () => {
+    const options = /NODE_OPTIONS="([^"]*)"/.exec(dockerfile)?.[1]?.split(' ') ?? [];
+    expect(SERVICE_NODE_ARGS.length).toBeGreaterThan(0);
+    for (const flag of SERVICE_NODE_ARGS) expect(options).toContain(flag);
   });
 });
 

@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { SERVICE_NODE_ARGS } from '@hookpost/service';
 import { waitFor } from './env.ts';
 
 export interface RunningProcess {
@@ -15,7 +16,7 @@ export interface RunningProcess {
  * free port. Tests kill it in afterAll; `kill('SIGKILL')` is the crash the exactly-once tests need.
  */
 export function spawnService(name: string, env: Record<string, string>): RunningProcess {
-  const child = spawn(process.execPath, [`services/${name}/src/main.ts`], {
+  const child = spawn(process.execPath, [...SERVICE_NODE_ARGS, `services/${name}/src/main.ts`], {
     env: { ...process.env, HTTP_PORT: '0', HTTP_HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

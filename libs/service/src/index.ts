@@ -260,3 +260,5 @@ function registerConsumerMetrics(registry: Registry): void {
     },
   });
 }
+
+export { SERVICE_NODE_ARGS } from './node-args.ts';
