@@ -18,7 +18,7 @@ import {
   typesOfSlot,
   webhookId,
 } from './layout.ts';
-import { type Service, sum } from './procs.ts';
+import { histogramQuantile, type Service, sum } from './procs.ts';
 import type { Behaviour, PhaseStats, ReceiverHandle } from './receiver.ts';
 import { activeRate, type PhaseResult, percentiles, type Series } from './report.ts';
 
@@ -120,6 +120,8 @@ interface Sample {
   retries: number;
   pairs: number;
   memory: Map<string, Memory>;
+  /** Every service's scrape (for the histograms over the phase: first and last sample). */
+  scrapes: Map<string, number>[];
 }
 
 /** What a service holds, from prom-client's default metrics (MiB). */
@@ -174,6 +176,7 @@ async function sampleOnce(ctx: PhaseContext, phase: string): Promise<Sample> {
     retries: delivery.reduce((n, m) => n + sum(m, 'webhooks_delivery_retries_total'), 0),
     pairs: stats.pairs,
     memory: new Map(all.map(([n, m]) => [n, memoryOf(m)])),
+    scrapes: all.map(([, m]) => m),
   };
 }
 
@@ -278,6 +281,17 @@ export async function runPhase(ctx: PhaseContext, spec: PhaseSpec): Promise<Phas
     ctx.services.map((s) => [s.name, s.stats().cpuSeconds - (cpuBefore.get(s.name) ?? 0)]),
   );
   const latencyMs = percentiles(await ctx.receiver.latencies(spec.name));
+  // The parts of that latency, from the services' histograms over the phase (seconds).
+  const part = (name: string, ...having: string[]) => {
+    const at = (q: number) => histogramQuantile(first.scrapes, last.scrapes, name, q, ...having);
+    return { p50: at(0.5), p99: at(0.99) };
+  };
+  const latencyParts = {
+    window: part('webhooks_batch_fill_seconds'),
+    wait: part('webhooks_delivery_batch_wait_seconds'),
+    request: part('webhooks_delivery_request_duration_seconds', 'tier="main"'),
+    age: part('webhooks_delivery_event_age_seconds', 'tier="main"'),
+  };
   ctx.log(
     `  done: ${stats.pairs} pairs in ${e2eSeconds.toFixed(1)} s; latency p50/p95/p99 ${latencyMs.p50}/${latencyMs.p95}/${latencyMs.p99} ms`,
   );
@@ -317,6 +331,7 @@ export async function runPhase(ctx: PhaseContext, spec: PhaseSpec): Promise<Phas
       },
     },
     latencyMs,
+    latencyParts,
     cpuSeconds,
     memoryMiB: peakMemory(samples),
   };

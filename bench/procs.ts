@@ -139,3 +139,46 @@ export async function startService(spec: ServiceSpec, logDir: string, onExit: (n
   };
   return service;
 }
+
+/**
+ * Quantile `q` of histogram `name` over what was observed between two sets of scrapes (summed over the
+ * services and the label sets containing each of `having`), interpolated within its bucket as
+ * Prometheus' histogram_quantile does; null when nothing was observed.
+ */
+export function histogramQuantile(
+  before: Map<string, number>[],
+  after: Map<string, number>[],
+  name: string,
+  q: number,
+  ...having: string[]
+): number | null {
+  const counts = new Map<number, number>();
+  const add = (scrapes: Map<string, number>[], sign: number) => {
+    for (const m of scrapes)
+      for (const [key, value] of m) {
+        if (!key.startsWith(`${name}_bucket{`) || !having.every((h) => key.includes(h))) continue;
+        const le = /le="([^"]+)"/.exec(key)?.[1];
+        if (le === undefined) continue;
+        const bound = le === '+Inf' ? Number.POSITIVE_INFINITY : Number(le);
+        counts.set(bound, (counts.get(bound) ?? 0) + sign * value);
+      }
+  };
+  add(after, 1);
+  add(before, -1);
+  const buckets = [...counts].sort((a, b) => a[0] - b[0]);
+  const total = buckets.at(-1)?.[1] ?? 0;
+  if (total <= 0) return null;
+  const rank = q * total;
+  let lower = 0;
+  let below = 0;
+  for (const [bound, cumulative] of buckets) {
+    if (cumulative >= rank) {
+      if (bound === Number.POSITIVE_INFINITY) return lower;
+      const inBucket = cumulative - below;
+      return inBucket <= 0 ? bound : lower + ((bound - lower) * (rank - below)) / inBucket;
+    }
+    lower = bound;
+    below = cumulative;
+  }
+  return lower;
+}

@@ -63,6 +63,8 @@ export interface PhaseResult {
     delivery: { batchesPerSecond: number; pairsPerSecond: number; retries: number; injectedFailures: number };
   };
   latencyMs: Percentiles;
+  /** The parts of the latency from the services' histograms (seconds; null: nothing observed). */
+  latencyParts?: Record<'window' | 'wait' | 'request' | 'age', { p50: number | null; p99: number | null }>;
   cpuSeconds: Record<string, number>;
   /** Per service, the peak of each memory figure over the phase's samples (every 500 ms). */
   memoryMiB: Record<string, Memory>;

@@ -349,6 +349,15 @@ try {
           : ''),
     );
   }
+  const sec = (v: number | null) => (v === null ? '–' : v.toFixed(2));
+  for (const p of phases.filter((x) => x.name === 'l30' || x.name === 'l1')) {
+    const parts = p.latencyParts;
+    if (!parts) continue;
+    const pq = (k: keyof typeof parts) => `${sec(parts[k].p50)}/${sec(parts[k].p99)}`;
+    notes.push(
+      `${p.name} latency parts, p50/p99 s from the services' histograms: batch window (fill) ${pq('window')}; close → first attempt ${pq('wait')}; request ${pq('request')}; oldest event's age at delivery ${pq('age')} (what the age has beyond window + wait + request is the way to the batch: MTA, fan-out, batcher's read)`,
+    );
+  }
   if (phases.some((p) => p.name !== 'tp'))
     notes.push(
       `latency phases: ${NL} events each at ${latencyRate} events/s (half the throughput phase's end-to-end rate unless --latency-rate); retry tiers ${TIERS}; ${W} webhooks over ${D} domains per phase, ${args.origins} receiver origins`,

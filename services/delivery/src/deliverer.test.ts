@@ -59,6 +59,7 @@ function setup(
   hooks: Record<string, Webhook> = { wh1: webhook },
   publish?: (items: TopicMessages[]) => Promise<void>,
   limiter = new KeyedLimiter(2),
+  metrics = new DeliveryMetrics(createRegistry()),
 ) {
   const published: TopicMessages[][] = [];
   const d = new Deliverer({
@@ -74,7 +75,7 @@ function setup(
       (async (items) => {
         published.push(items);
       }),
-    metrics: new DeliveryMetrics(createRegistry()),
+    metrics,
     logger: createLogger({ name: 't', level: 'silent' }),
     now: () => 1_000,
     random: () => 0,
@@ -162,6 +163,30 @@ describe('Deliverer', () => {
       outcome: 'delivered',
       event_count: 2,
     });
+  });
+
+  it("records the batch's wait from its close to its first attempt, and its oldest event's age when delivered", async () => {
+    const registry = createRegistry();
+    const metrics = new DeliveryMetrics(registry);
+    const { d } = setup(async () => result({ latencyMs: 250 }), undefined, undefined, undefined, metrics);
+    // now() is 1 000: closed at 400 (0.6 s before), oldest event at 100 (0.9 s + the 0.25 s request).
+    await d.handleBatch(ctx({ ...batch, created_at: 400, oldest_event_at: 100 }));
+    const text = await registry.metrics();
+    expect(text).toMatch(/webhooks_delivery_batch_wait_seconds_sum 0\.6\b/);
+    expect(text).toMatch(/webhooks_delivery_batch_wait_seconds_count 1\b/);
+    expect(text).toMatch(/webhooks_delivery_event_age_seconds_sum\{tier="main"\} 1\.15\b/);
+    // A failed attempt has a wait but no age: nothing was delivered.
+    const m2 = new DeliveryMetrics(createRegistry());
+    const failing = setup(
+      async () => result({ kind: 'retry', status: 500 }),
+      undefined,
+      undefined,
+      undefined,
+      m2,
+    );
+    await failing.d.handleBatch(ctx(batch));
+    expect((await m2.eventAge.get()).values.filter((v) => v.metricName?.endsWith('_count'))).toEqual([]);
+    expect((await m2.batchWait.get()).values.find((v) => v.metricName?.endsWith('_count'))?.value).toBe(1);
   });
 
   it('a failure goes to the first tier with its due time in a header, in the same send as the attempt', async () => {

@@ -293,6 +293,13 @@ export class Deliverer {
         tier: job.tier,
       });
       this.o.metrics.latency.observe({ tier: job.tier }, attempt.r.latencyMs / 1000);
+      if (job.attempt === 1)
+        this.o.metrics.batchWait.observe(Math.max(0, attempt.at - job.batch.created_at) / 1000);
+      if (attempt.r.kind === 'delivered')
+        this.o.metrics.eventAge.observe(
+          { tier: job.tier },
+          Math.max(0, attempt.at + attempt.r.latencyMs - job.batch.oldest_event_at) / 1000,
+        );
       return attempt;
     }
     this.o.metrics.circuitRefused.inc();

@@ -20,6 +20,8 @@ export class DeliveryMetrics {
   readonly paused: Gauge<'consumer'>;
   readonly lag: Gauge<'topic' | 'partition'>;
   readonly lateness: Histogram<'tier'>;
+  readonly batchWait: Histogram;
+  readonly eventAge: Histogram<'tier'>;
   readonly commitErrors: Counter<'consumer'>;
   readonly produceErrors: Counter;
   readonly dueHeaderInvalid: Counter<'tier' | 'reason'>;
@@ -91,6 +93,21 @@ export class DeliveryMetrics {
       help: 'How late a retry attempt started after its due time',
       labelNames: ['tier'],
       buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+      registers,
+    });
+    // The parts of an event's latency after its batch closed, so a p99 above the window can be told
+    // apart: `webhooks_batch_fill_seconds` (batcher) is the window, these are what follows it.
+    this.batchWait = new Histogram({
+      name: 'webhooks_delivery_batch_wait_seconds',
+      help: "From a batch's close in the batcher to the start of its first attempt (its commit, the fetch, the queue for a slot); batcher and delivery clocks",
+      buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60],
+      registers,
+    });
+    this.eventAge = new Histogram({
+      name: 'webhooks_delivery_event_age_seconds',
+      help: "For each delivered batch, its oldest event's age when the receiver answered: from the MTA's created_at, so MTA and delivery clocks",
+      labelNames: ['tier'],
+      buckets: [0.25, 0.5, 1, 1.5, 2, 3, 5, 10, 20, 30, 31, 32, 35, 45, 60, 120, 300, 900, 3600],
       registers,
     });
     this.commitErrors = new Counter({
