@@ -231,10 +231,11 @@ export function batcherHandler(deps: BatcherDeps) {
           } else {
             const r = input.record;
             const shared = sharedPieces(r);
-            for (let j = 0; j < r.webhooks.length; j += 1) {
-              const target = r.webhooks[j]!;
-              // Each webhook once, even in a record that lists one twice (the fan-out never writes that).
-              if (r.webhooks.findIndex((w) => w.id === target.id) < j) continue;
+            // Each webhook once, even in a record that lists one twice (the fan-out never writes that).
+            const seen = new Set<string>();
+            for (const target of r.webhooks) {
+              if (seen.has(target.id)) continue;
+              seen.add(target.id);
               place(
                 m,
                 offset,
