@@ -20,6 +20,7 @@ export {
   type PartitionHandler,
   type PartitionTx,
   transactionalIdFor,
+  valueBytes,
 } from './partition-worker.ts';
 export { ConfigResourceTypes, provisionTopics } from './provision.ts';
 export { SerialProducer, serialProducer } from './serial-producer.ts';

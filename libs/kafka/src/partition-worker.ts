@@ -121,13 +121,18 @@ type State = 'new' | 'ready' | 'fenced' | 'closed';
  * (1 MiB by default), which KafkaJS retries forever. So a transaction sends chunks of at most this. */
 const DEFAULT_MAX_SEND_BYTES = 512 * 1024;
 
+/** The bytes of a record's value (what max.message.bytes and the send chunks count). */
+export function valueBytes(r: OutputRecord): number {
+  return typeof r.value === 'string' ? Buffer.byteLength(r.value) : (r.value?.length ?? 0);
+}
+
 /** Splits records into consecutive chunks whose values total at most `maxBytes` (a larger record goes alone). */
 export function chunkRecords(records: OutputRecord[], maxBytes: number): OutputRecord[][] {
   const chunks: OutputRecord[][] = [];
   let current: OutputRecord[] = [];
   let bytes = 0;
   for (const r of records) {
-    const size = typeof r.value === 'string' ? Buffer.byteLength(r.value) : (r.value?.length ?? 0);
+    const size = valueBytes(r);
     if (current.length > 0 && bytes + size > maxBytes) {
       chunks.push(current);
       current = [];

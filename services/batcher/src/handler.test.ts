@@ -117,6 +117,40 @@ describe('batcher handler', () => {
     expect(s.commits).toEqual([[COMMIT_DELAY_MS, '2']]);
   });
 
+  it('sends closed batches in few bounded sends, in offset order: one per 1 000 batches or ~256 KiB, not one per batch', async () => {
+    const s = setup({ a: { batch: { max_events: 1, window_ms: 30_000 } } });
+    const sends: OutputRecord[][] = [];
+    const counting: PartitionTx = { send: async (r) => void sends.push([...r]) };
+    // At the threshold, just past it and far past it, with small and ~20 KiB batches.
+    for (const [count, pad] of [
+      [1000, 0],
+      [1001, 0],
+      [5000, 0],
+      [500, 20_000],
+    ] as const) {
+      sends.length = 0;
+      const messages = Array.from({ length: count }, (_, i) => {
+        const m = message(i, 'a');
+        if (pad === 0) return m;
+        const value = JSON.parse(String(m.value));
+        value.payload = { o: i, pad: 'x'.repeat(pad) };
+        return { ...m, value: Buffer.from(JSON.stringify(value)) } as KafkaRecord;
+      });
+      await s.handler.onMessages(messages, counting, async () => {});
+      const batches = sends.flat().filter((r) => r.topic === 'batches');
+      expect(batches.map((r) => JSON.parse(String(r.value)).event_ids[0])).toEqual(
+        messages.map((_, i) => `e${i}`),
+      );
+      const bytes = sends.map((chunk) => chunk.reduce((n, r) => n + String(r.value).length, 0));
+      // Each send holds at most the threshold plus the one batch that crossed it.
+      for (const b of bytes) expect(b).toBeLessThan(256 * 1024 + pad + 2000);
+      const expected = pad === 0 ? Math.ceil(count / 1000) : Math.ceil((count * pad) / (256 * 1024));
+      expect(sends.length).toBeGreaterThanOrEqual(expected);
+      expect(sends.length).toBeLessThanOrEqual(expected + 1);
+      s.handler.reset();
+    }
+  });
+
   it("renders each listed webhook's payload from the per-event record: its envelope around the shared data, byte for byte", async () => {
     const s = setup({
       a: { url: 'https://a.example/in', batch: { max_events: 1, window_ms: 30_000 } },

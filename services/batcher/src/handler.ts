@@ -14,12 +14,13 @@ import {
   parseDispatchInput,
   type Webhook,
 } from '@hookpost/contracts';
-import type {
-  KafkaRecord,
-  OutputRecord,
-  PartitionControl,
-  PartitionHandler,
-  PartitionTx,
+import {
+  type KafkaRecord,
+  type OutputRecord,
+  type PartitionControl,
+  type PartitionHandler,
+  type PartitionTx,
+  valueBytes,
 } from '@hookpost/kafka';
 import type { Logger } from '@hookpost/logger';
 import type { Tracing } from '@hookpost/tracing';
@@ -64,6 +65,9 @@ export interface BatcherDeps {
 }
 
 const HEARTBEAT_EVERY = 500;
+/** Closed batches are sent (inside the open transaction) once this many value bytes or records wait. */
+const FLUSH_BYTES = 256 * 1024;
+const FLUSH_RECORDS = 1000;
 /** A closed batch waits at most this long for its commit: more commits cost broker work, fewer cost latency. */
 export const COMMIT_DELAY_MS = 100;
 
@@ -191,6 +195,9 @@ export function batcherHandler(deps: BatcherDeps) {
       },
       onMessages: async (messages, tx, heartbeat) => {
         const out: OutputRecord[] = [];
+        /** Value bytes of `out[0..counted)`. */
+        let outBytes = 0;
+        let counted = 0;
         // A replayed record that already left moves the commit point too: without a commit for it, a
         // partition whose last records were all skipped would keep its committed offset behind them.
         skippedAny = false;
@@ -248,8 +255,15 @@ export function batcherHandler(deps: BatcherDeps) {
               );
             }
           }
-          // Full batches leave at once: memory holds only open batches.
-          if (out.length > 0) await send(tx, out.splice(0));
+          // Closed batches go out in sends of about FLUSH_BYTES: one broker round trip per closed batch
+          // (a webhook at max_events 1 closes one per record) capped the batcher at a few hundred
+          // batches/s, and memory still holds little beside the open batches.
+          for (; counted < out.length; counted += 1) outBytes += valueBytes(out[counted]!);
+          if (outBytes >= FLUSH_BYTES || out.length >= FLUSH_RECORDS) {
+            await send(tx, out.splice(0));
+            counted = 0;
+            outBytes = 0;
+          }
           if (i > 0 && i % HEARTBEAT_EVERY === 0) await heartbeat();
         }
         if (held.bytes > deps.maxBufferedBytes && acc.openBatches > 0) {
