@@ -1,6 +1,7 @@
 /**
- * Bounded in-flight work: the partition window caps concurrent requests of a partition (the partition
- * is paused, not buffered), and the per-endpoint limit caps concurrent requests to one origin.
+ * Bounded in-flight work: the partition window caps concurrent requests of a partition (records past
+ * it wait in memory, and the partition is paused once 16 windows are tracked), and the per-endpoint
+ * limit caps concurrent requests to one origin.
  */
 import type { Webhook } from '@hookpost/contracts';
 import { describe, expect } from 'vitest';
@@ -75,22 +76,25 @@ const bytes = (
 
 describe('backpressure', () => {
   windowed(
-    'a full partition window pauses the partition: never more than the window in flight',
+    'never more than the window in flight; past 16 windows tracked the partition pauses',
     async ({ receiver, delivery, batches, register }) => {
+      const serviceMs = 150;
       const webhooks = await Promise.all(
-        Array.from({ length: 8 }, (_, i) => register(`/slow/${SLOW_MS}/w${i}`)),
+        Array.from({ length: 8 }, (_, i) => register(`/slow/${serviceMs}/w${i}`)),
       );
       let pausedSeen = 0;
       const probe = setInterval(async () => {
         const g = await delivery.metrics.paused.get();
         pausedSeen = Math.max(pausedSeen, ...g.values.map((v) => v.value));
       }, 20);
-      await batches.send(Array.from({ length: 24 }, (_, i) => makeBatch(webhooks[i % 8]!, 1)));
-      await waitFor(() => receiver.requests.length === 24, { what: 'all delivered' });
+      // 80 records: 4 in flight, 60 queued behind them (64 tracked), the rest left in Kafka.
+      const n = 80;
+      await batches.send(Array.from({ length: n }, (_, i) => makeBatch(webhooks[i % 8]!, 1)));
+      await waitFor(() => receiver.requests.length === n, { what: 'all delivered' });
       clearInterval(probe);
       const concurrency = maxOverlap(
         receiver.requests.map((r) => r.at),
-        SLOW_MS,
+        serviceMs,
       );
       console.log(
         `partition window 4: max ${concurrency} concurrent requests; paused partitions seen ${pausedSeen}`,

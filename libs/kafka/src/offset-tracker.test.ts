@@ -56,6 +56,31 @@ describe('OffsetTracker', () => {
     expect(t.committable).toBe(2);
   });
 
+  it('a queued record is seen, not pending, and blocks the commit point until it is started and done', () => {
+    const t = new OffsetTracker(0);
+    t.accept(0);
+    t.queue(1);
+    t.hold(2);
+    t.queue(2);
+    expect(t.seen(1)).toBe(true);
+    expect(t.seen(2)).toBe(true);
+    expect(t.pending).toBe(1);
+    expect(t.size).toBe(3);
+    t.complete(0);
+    expect(t.committable).toBe(1);
+    // Not started: completing it is ignored.
+    expect(t.complete(1)).toBe(false);
+    t.accept(1);
+    t.accept(2);
+    expect(t.pending).toBe(2);
+    expect(() => t.queue(1)).toThrow();
+    t.complete(2);
+    expect(t.committable).toBe(1);
+    t.complete(1);
+    expect(t.committable).toBe(3);
+    expect(t.size).toBe(0);
+  });
+
   it('remembers what it accepted so a re-fetch is skipped', () => {
     const t = new OffsetTracker(5);
     t.accept(5);
@@ -82,6 +107,53 @@ describe('OffsetTracker', () => {
           for (const o of shuffled) {
             t.complete(o);
             done.add(o);
+            const c = t.committable;
+            expect(c).toBeGreaterThanOrEqual(last);
+            for (const x of offsets) if (x < c) expect(done.has(x)).toBe(true);
+            last = c;
+          }
+          expect(t.committable).toBe(offsets[offsets.length - 1]! + 1);
+        },
+      ),
+    );
+  });
+});
+
+describe('OffsetTracker with a queue', () => {
+  it('never commits past a queued or unfinished record, whatever the window and completion order', () => {
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(fc.nat(200), { minLength: 1, maxLength: 60 }),
+        fc.integer({ min: 1, max: 8 }),
+        fc.func(fc.nat()),
+        (raw, window, pick) => {
+          // What the partition consumer does: start up to `window`, queue the rest, start the oldest
+          // queued one whenever a started one finishes (in any order).
+          const offsets = [...raw].sort((a, b) => a - b);
+          const t = new OffsetTracker(offsets[0]);
+          const started: number[] = [];
+          const queued: number[] = [];
+          for (const o of offsets) {
+            if (started.length < window) {
+              t.accept(o);
+              started.push(o);
+            } else {
+              t.queue(o);
+              queued.push(o);
+            }
+          }
+          const done = new Set<number>();
+          let last = t.committable;
+          while (started.length > 0) {
+            const o = started.splice(pick(started.length, done.size) % started.length, 1)[0]!;
+            t.complete(o);
+            done.add(o);
+            if (queued.length > 0) {
+              const next = queued.shift()!;
+              t.accept(next);
+              started.push(next);
+            }
+            expect(t.pending).toBe(started.length);
             const c = t.committable;
             expect(c).toBeGreaterThanOrEqual(last);
             for (const x of offsets) if (x < c) expect(done.has(x)).toBe(true);

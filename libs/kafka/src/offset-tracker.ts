@@ -5,10 +5,12 @@
  * finish in any order, and the committable offset is the first offset that is not finished: committing
  * it means "everything before this is durable". A record fetched but not accepted yet (a retry record
  * not due) is `held`: it keeps the commit point from passing it while records behind it go ahead.
+ * A record taken on but waiting in memory for room in the partition's window is `queued`: seen (so a
+ * re-fetch skips it), not yet started, and the commit point does not pass it either.
  *
  * Invariant: entries are strictly increasing by offset; the commit point never moves backwards.
  */
-type State = 'held' | 'accepted' | 'done';
+type State = 'held' | 'queued' | 'accepted' | 'done';
 
 export class OffsetTracker {
   private readonly entries: { offset: number; state: State }[] = [];
@@ -51,10 +53,22 @@ export class OffsetTracker {
     this.append(offset, 'held');
   }
 
+  /** Taken on, to be started later (accept) when the window has room: tracked, not pending. */
+  queue(offset: number): void {
+    const e = this.byOffset.get(offset);
+    if (e) {
+      if (e.state !== 'held') throw new Error(`offset ${offset} queued twice`);
+      e.state = 'queued';
+      return;
+    }
+    this.append(offset, 'queued');
+  }
+
+  /** Started (from nothing, held or queued): pending until complete(). */
   accept(offset: number): void {
     const e = this.byOffset.get(offset);
     if (e) {
-      if (e.state !== 'held') throw new Error(`offset ${offset} accepted twice`);
+      if (e.state !== 'held' && e.state !== 'queued') throw new Error(`offset ${offset} accepted twice`);
       e.state = 'accepted';
       this.accepted += 1;
       return;

@@ -17,11 +17,20 @@
  *   the partition stays ours, and redelivered (at least once) when it moves to another member).
  *
  * Invariants: the committed offset of a partition never passes a record whose outcome is not durable;
- * per partition at most `window` records are tracked (in flight, waiting, or done behind an unfinished
- * one), and reaching it pauses the partition instead of buffering; across partitions, and across the
- * consumers sharing one `InFlightBytes`, the values of the records in flight total at most its limit
- * (plus one record), and reaching it pauses every partition that fetches until work finishes (what
- * bounds a process's memory when records are large batches).
+ * per partition at most `window` records are in flight (started and not finished) and at most
+ * `window * TRACKED_FACTOR` tracked (in flight, queued for the window, held until due, or done behind
+ * an unfinished one); records fetched past the window wait in memory in offset order (queued) until a
+ * record finishes, and reaching the tracked bound (or MAX_WAITING_BYTES queued) pauses the partition;
+ * across partitions, and across the consumers sharing one `InFlightBytes`, the values of the records
+ * in flight or queued total at most its limit (plus one record), and reaching it pauses every
+ * partition that fetches until work finishes (what bounds a process's memory when records are large
+ * batches).
+ *
+ * Why queue rather than pause at the window: a paused partition is left out of fetches, and the fetch
+ * that is already waiting on the broker for the other (idle) partitions takes `maxWaitTimeMs` to come
+ * back, so a partition paused at its window got one window of records per fetch wait (64 per 100 ms:
+ * the ~550 requests/s ceiling of one busy partition). Queued records keep the window full while the
+ * next fetch is under way.
  */
 import type { Logger } from '@hookpost/logger';
 import type { Counter, Gauge } from '@hookpost/metrics';
@@ -77,6 +86,14 @@ export interface PartitionConsumerOptions extends GroupMemberSettings {
 /** How many records may wait, finished, behind an unfinished one, in multiples of the window. */
 const TRACKED_FACTOR = 16;
 
+/**
+ * Bytes of values one partition may hold queued behind its window: about one fetch of a partition
+ * (KafkaJS's maxBytesPerPartition), enough to keep a busy window full through the next fetch, and
+ * small beside the process's bytes budget, so a partition whose window hangs cannot take that budget
+ * from the others with records it cannot start.
+ */
+const MAX_WAITING_BYTES = 1024 * 1024;
+
 /** Every this many commit intervals, owned partitions are committed again even without progress (see CommitScheduler). */
 const RECOMMIT_EVERY = 10;
 
@@ -87,7 +104,7 @@ export class PartitionConsumer {
   private readonly options: PartitionConsumerOptions;
   private readonly log: Logger;
   private readonly supervised: SupervisedConsumer;
-  private readonly partitions = new Map<number, PartitionState>();
+  private readonly partitions = new Map<number, PartitionState<RecordContext>>();
   private assigned = new Set<number>();
   private readonly commits: CommitScheduler;
   private stopping = false;
@@ -187,6 +204,7 @@ export class PartitionConsumer {
     this.assigned = new Set();
     for (const [p, s] of this.partitions) {
       s.clearTimer();
+      this.dropWaiting(s);
       this.options.metrics.lag.remove({ topic: this.options.topic, partition: String(p) });
     }
     this.partitions.clear();
@@ -198,6 +216,8 @@ export class PartitionConsumer {
     if (this.stopping) return;
     this.stopping = true;
     if (this.running) this.consumer?.pause([{ topic: this.options.topic }]);
+    // Queued records are never started now: uncommitted, the next owner delivers them.
+    for (const s of this.partitions.values()) this.dropWaiting(s);
     if (this.inFlight > 0) await new Promise<void>((r) => this.idle.push(r));
     this.unlisten();
     for (const s of this.partitions.values()) s.clearTimer();
@@ -215,6 +235,7 @@ export class PartitionConsumer {
     for (const [p, s] of this.partitions) {
       if (!this.assigned.has(p)) {
         s.clearTimer();
+        this.dropWaiting(s);
         this.partitions.delete(p);
         this.options.metrics.lag.remove({ topic: this.options.topic, partition: String(p) });
         // KafkaJS keeps pauses across rebalances: lift ours, or the partition would come back paused
@@ -228,10 +249,10 @@ export class PartitionConsumer {
     this.log.info({ partitions }, 'partitions assigned');
   }
 
-  private state(partition: number, firstOffset: number): PartitionState {
+  private state(partition: number, firstOffset: number): PartitionState<RecordContext> {
     let s = this.partitions.get(partition);
     if (!s) {
-      s = new PartitionState(partition, firstOffset, this.flow, this.options.now);
+      s = new PartitionState<RecordContext>(partition, firstOffset, this.flow, this.options.now);
       this.partitions.set(partition, s);
     }
     return s;
@@ -259,7 +280,7 @@ export class PartitionConsumer {
       }
       if (this.full(s)) {
         // Pending work will resume us; with none, the head is a held record and its due time will.
-        if (s.tracker.pending > 0) s.pause('window');
+        if (s.tracker.pending > 0 || s.waiting.length > 0) s.pause('window');
         else heldUntil = Math.min(heldUntil, s.heldDue.get(s.tracker.committable) ?? now + 1000);
         break;
       }
@@ -276,10 +297,18 @@ export class PartitionConsumer {
         heldUntil = Math.min(heldUntil, dueAt);
         continue;
       }
-      s.tracker.accept(offset);
       s.heldDue.delete(offset);
       if (contiguous) resolveOffset(message.offset);
-      this.begin(s, { topic: batch.topic, partition: batch.partition, message, dueAt });
+      const ctx = { topic: batch.topic, partition: batch.partition, message, dueAt };
+      this.bytes.take(bytesOf(ctx));
+      if (s.tracker.pending < this.options.window && s.waiting.length === 0) {
+        s.tracker.accept(offset);
+        this.begin(s, ctx);
+      } else {
+        s.tracker.queue(offset);
+        s.waiting.push(ctx);
+        s.waitingBytes += bytesOf(ctx);
+      }
     }
     if (heldUntil !== Number.POSITIVE_INFINITY) s.pauseUntil(heldUntil);
     // A marker after the last record (KafkaJS resolves past it with that record): commit past it too.
@@ -288,11 +317,27 @@ export class PartitionConsumer {
     await heartbeat();
   }
 
-  private begin(s: PartitionState, ctx: RecordContext): void {
+  /** Starts queued records while the window has room (in offset order). */
+  private startWaiting(s: PartitionState<RecordContext>): void {
+    while (!this.stopping && s.waiting.length > 0 && s.tracker.pending < this.options.window) {
+      const ctx = s.waiting.shift()!;
+      s.waitingBytes -= bytesOf(ctx);
+      s.tracker.accept(Number(ctx.message.offset));
+      this.begin(s, ctx);
+    }
+  }
+
+  /** Forgets the queued records of a partition we stop working on (they stay uncommitted: redelivered). */
+  private dropWaiting(s: PartitionState<RecordContext>): void {
+    for (const ctx of s.waiting.splice(0)) this.bytes.give(bytesOf(ctx));
+    s.waitingBytes = 0;
+  }
+
+  /** Runs a record's work; its bytes were taken when it was taken on (started or queued). */
+  private begin(s: PartitionState<RecordContext>, ctx: RecordContext): void {
     const offset = Number(ctx.message.offset);
-    const bytes = ctx.message.value?.length ?? 0;
+    const bytes = bytesOf(ctx);
     this.inFlight += 1;
-    this.bytes.take(bytes);
     this.options
       .handle(ctx)
       .then(
@@ -300,7 +345,15 @@ export class PartitionConsumer {
           // A tracker replaced by a rebalance no longer commits: the new owner redoes the record.
           if (this.partitions.get(s.partition) !== s) return;
           if (s.tracker.complete(offset)) this.scheduleCommit();
-          if (s.pausedFor('window') && (!this.full(s) || s.tracker.pending === 0)) s.resume('window');
+          this.startWaiting(s);
+          // Resumed with room for a window's worth of records, so each fetch brings a useful amount.
+          if (
+            s.pausedFor('window') &&
+            ((s.tracker.size <= this.trackedLimit - this.options.window &&
+              s.waitingBytes < MAX_WAITING_BYTES / 2) ||
+              (s.tracker.pending === 0 && s.waiting.length === 0))
+          )
+            s.resume('window');
         },
         (error: unknown) => {
           if ((error as Error)?.name === 'AbortError') {
@@ -329,11 +382,17 @@ export class PartitionConsumer {
   }
 
   /**
-   * In-flight work per partition is bounded by `window`; the records tracked behind an unfinished one
-   * (a request hanging until its timeout, a held retry) by `window * TRACKED_FACTOR`.
+   * In-flight work per partition is bounded by `window` (startWaiting); what is tracked (queued for the
+   * window, held until due, done behind an unfinished one such as a request hanging until its
+   * timeout) by `window * TRACKED_FACTOR`, and the values queued by MAX_WAITING_BYTES (plus one
+   * record); reaching either pauses the partition.
    */
-  private full(s: PartitionState): boolean {
-    return s.tracker.pending >= this.options.window || s.tracker.size >= this.options.window * TRACKED_FACTOR;
+  private get trackedLimit(): number {
+    return this.options.window * TRACKED_FACTOR;
+  }
+
+  private full(s: PartitionState<RecordContext>): boolean {
+    return s.tracker.size >= this.trackedLimit || s.waitingBytes >= MAX_WAITING_BYTES;
   }
 
   /** KafkaJS pause/resume of one partition of our topic (resume not while stopping), and the gauge. */
@@ -367,4 +426,9 @@ export class PartitionConsumer {
     }
     return offsets;
   }
+}
+
+/** What a record counts against the bytes in flight: its value. */
+function bytesOf(ctx: RecordContext): number {
+  return ctx.message.value?.length ?? 0;
 }

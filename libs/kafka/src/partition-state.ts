@@ -1,6 +1,6 @@
 /**
- * One assigned partition of a PartitionConsumer: its offset tracker, the due times of records held
- * for later (retry tiers), and why it is paused. A partition is paused while it has any reason (the
+ * One assigned partition of a PartitionConsumer: its offset tracker, the records taken on that wait
+ * for room in the window, the due times of records held for later (retry tiers), and why it is paused. A partition is paused while it has any reason (the
  * window is full, or its head is held until a due time) and resumed when the last reason goes; the
  * consumer-wide effects (KafkaJS pause/resume, the paused gauge) go through `flow`.
  */
@@ -15,9 +15,13 @@ export interface PartitionFlow {
   changed(): void;
 }
 
-export class PartitionState {
+export class PartitionState<Queued = unknown> {
   readonly partition: number;
   readonly tracker: OffsetTracker;
+  /** Records taken on (fetched, tracked as queued) that wait, in offset order, for room in the window. */
+  readonly waiting: Queued[] = [];
+  /** Bytes of the values in `waiting`. */
+  waitingBytes = 0;
   /** Due times of held records, so a partition whose head is held knows when to look again. */
   readonly heldDue = new Map<number, number>();
   /** Highest offset committed in this assignment (-1: none yet; a rebalance resets it). */
