@@ -231,6 +231,14 @@ export async function runHookpostPeer(
     maxEvents,
   });
   ctx.phase.written = one.written;
+  // Which stage set the pace (each over the time its counter moved).
+  ctx.phase.log(
+    `  stages: fan-out ${Math.round(p.stages.fanout.eventsPerSecond)} events/s, batcher ${Math.round(p.stages.batcher.recordsPerSecond)} records/s, delivery ${Math.round(p.stages.delivery.batchesPerSecond)} batches/s; CPU s ${Object.entries(
+      p.cpuSeconds,
+    )
+      .map(([k, v]) => `${k} ${v.toFixed(1)}`)
+      .join(', ')}`,
+  );
   const cpuSeconds = { ...p.cpuSeconds, ...delta(cpuOf(pids), before) };
   return {
     system: 'hookpost',
