@@ -2,6 +2,7 @@ import { ConfigError, loadConfig } from '@hookpost/config';
 import { SecretBox } from '@hookpost/contracts';
 import { describe, expect, it } from 'vitest';
 import { type DeliveryConfig, rolesOf, schema, tiersOf } from './config.ts';
+import { tierFetchWaitMs } from './service.ts';
 
 const keys = SecretBox.generateSpec();
 
@@ -39,5 +40,21 @@ describe('delivery config', () => {
       expect(m).toContain('SUBSCRIPTION_ENCRYPTION_KEYS');
       expect(m).not.toContain('not-a-key');
     }
+  });
+});
+
+describe('retry tier fetch wait', () => {
+  it('is a tenth of the delay, never below the configured wait nor above 1 s', () => {
+    const cases: [number, number, number][] = [
+      [0, 100, 100],
+      [999, 100, 100],
+      [1_000, 100, 100],
+      [5_000, 100, 500],
+      [10_000, 100, 1_000],
+      [10_001, 100, 1_000],
+      [86_400_000, 100, 1_000],
+      [86_400_000, 2_000, 2_000],
+    ];
+    for (const [delay, base, wait] of cases) expect(tierFetchWaitMs(delay, base)).toBe(wait);
   });
 });

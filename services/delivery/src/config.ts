@@ -98,7 +98,7 @@ export const schema = {
       env: 'DELIVERY_HEARTBEAT_INTERVAL_MS',
     },
     maxWaitTimeMs: {
-      doc: 'Fetch wait: bounds how late a partition resumed at its due time is fetched.',
+      doc: 'Fetch wait: bounds how late a partition resumed at its due time is fetched. Retry tiers wait a tenth of their delay, between this and 1 s.',
       format: positive,
       default: DELIVERY_DEFAULTS.maxWaitTimeMs,
       env: 'DELIVERY_MAX_WAIT_MS',

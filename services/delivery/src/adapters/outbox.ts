@@ -3,9 +3,14 @@
  * finish concurrently, but KafkaJS's idempotent producer must never have two send() calls in flight
  * (kafkajs#1005). So outcomes are queued and each send carries everything queued since the previous
  * one (group commit): one record waits at most one broker round trip longer, and throughput grows with
- * concurrency instead of being capped at one outcome per round trip.
+ * concurrency instead of being capped at one outcome per round trip. A send that finds the producer
+ * idle waits `lingerMs` first (Kafka's linger.ms): at one event per request the outcomes came one per
+ * produce request, and each request's socket write cost more CPU than the record (issue 15 point 3).
  */
 import { type Kafka, type Message, type SerialProducer, serialProducer } from '@hookpost/kafka';
+
+/** How long an outcome that finds the producer idle waits for others to share its produce request. */
+export const OUTBOX_LINGER_MS = 5;
 
 export interface TopicMessages {
   topic: string;
@@ -24,10 +29,19 @@ export class Outbox {
   private sending = false;
   /** Bounds one send so a burst does not build a request bigger than the broker accepts. */
   private readonly maxPerSend: number;
+  private readonly lingerMs: number;
+  private linger: NodeJS.Timeout | undefined;
 
-  constructor(options: { kafka: Kafka; maxPerSend?: number }) {
-    this.producer = serialProducer(options.kafka);
+  constructor(options: {
+    kafka: Kafka;
+    maxPerSend?: number;
+    lingerMs?: number;
+    /** For tests: the producer to send with (default: a serial idempotent producer of `kafka`). */
+    producer?: Pick<SerialProducer, 'sendBatch' | 'disconnect'> & { producer: { connect(): Promise<void> } };
+  }) {
+    this.producer = (options.producer as SerialProducer | undefined) ?? serialProducer(options.kafka);
     this.maxPerSend = options.maxPerSend ?? 200;
+    this.lingerMs = options.lingerMs ?? OUTBOX_LINGER_MS;
   }
 
   connect(): Promise<void> {
@@ -38,8 +52,16 @@ export class Outbox {
   send(items: TopicMessages[]): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       this.queue.push({ items, resolve, reject });
-      if (!this.sending) void this.drain();
+      if (this.sending) return;
+      if (this.lingerMs <= 0 || this.queue.length >= this.maxPerSend) this.start();
+      else this.linger ??= setTimeout(() => this.start(), this.lingerMs);
     });
+  }
+
+  private start(): void {
+    clearTimeout(this.linger);
+    this.linger = undefined;
+    if (!this.sending) void this.drain();
   }
 
   private async drain(): Promise<void> {
@@ -70,6 +92,7 @@ export class Outbox {
   }
 
   async close(): Promise<void> {
+    if (this.linger) this.start();
     while (this.sending || this.queue.length > 0) await new Promise((r) => setTimeout(r, 10));
     await this.producer.disconnect();
   }
