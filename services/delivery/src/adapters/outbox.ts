@@ -10,7 +10,7 @@
 import { type Kafka, type Message, type SerialProducer, serialProducer } from '@hookpost/kafka';
 
 /** How long an outcome that finds the producer idle waits for others to share its produce request. */
-export const OUTBOX_LINGER_MS = 5;
+const OUTBOX_LINGER_MS = 5;
 
 export interface TopicMessages {
   topic: string;
