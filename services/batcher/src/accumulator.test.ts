@@ -211,6 +211,51 @@ describe('WindowAccumulator', () => {
     );
   }, 30_000);
 
+  it('bodies crossing its 512 B to 64 KiB blocks come out byte for byte, for batches of several webhooks interleaved', () => {
+    // Pieces at, just past and far past the block sizes, with characters that escape to 2 or 6 bytes.
+    const size = fc.oneof(
+      fc.constantFrom(0, 1, 511, 512, 513, 1023, 1024, 1025, 65_535, 65_536, 65_537, 200_000),
+      fc.integer({ min: 0, max: 140_000 }),
+    );
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(size, fc.constantFrom('x', '"', '\\', '\n', 'é', '\u2028'), fc.nat(2)), {
+          minLength: 1,
+          maxLength: 30,
+        }),
+        fc.constantFrom('json' as const, 'jsonl' as const),
+        (events, format) => {
+          const acc = new WindowAccumulator({
+            topic: 't',
+            partition: 0,
+            windowMs: 30_000,
+            maxBytes: 4 << 20,
+          });
+          const byWebhook = new Map<string, unknown[]>();
+          const closed: ClosedBatch[] = [];
+          events.forEach(([n, ch, w], i) => {
+            const webhookId = `w${w}`;
+            const payload = { n: i, s: ch.repeat(Math.ceil(n / 6)) };
+            byWebhook.set(webhookId, [...(byWebhook.get(webhookId) ?? []), payload]);
+            closed.push(
+              ...acc.add({ ...rec(i, webhookId), payload }, String(i), settings({ webhookId, format }), i),
+            );
+          });
+          closed.push(...acc.drain(99));
+          const got = new Map<string, unknown[]>();
+          for (const b of closed) {
+            const { body } = record(b);
+            expect(b.bodyBytes).toBe(Buffer.byteLength(body));
+            got.set(b.webhook_id, [...(got.get(b.webhook_id) ?? []), ...parse(b)]);
+          }
+          expect(got).toEqual(byWebhook);
+          expect(acc.bytes).toBe(0);
+        },
+      ),
+      { numRuns: 60 },
+    );
+  }, 60_000);
+
   it('counts the bytes it holds in the shared total and gives them back on close and reset', () => {
     const held = { bytes: 0 };
     const a = new WindowAccumulator({ topic: 't', partition: 0, windowMs: 30_000, maxBytes: 1 << 20, held });

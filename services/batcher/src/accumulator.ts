@@ -77,14 +77,57 @@ export function recordEntry(record: DispatchRecord, payloadJson = JSON.stringify
   };
 }
 
+/** The smallest and largest block an open batch's bytes are copied into. */
+const MIN_BLOCK = 512;
+const MAX_BLOCK = 64 * 1024;
+
+/**
+ * Append-only bytes in blocks of their own (unpooled, each a quarter of what the batch holds so far,
+ * 512 B to 64 KiB). The pieces are copied in rather than kept: small Buffers share Node's 8 KiB pool slabs, and a
+ * slab stays alive while any piece on it does, so with 1 000 webhooks' batches interleaving their
+ * pieces the batcher held 96-161 MiB outside the heap for at most 64 MiB of open batches (issue 15).
+ * Here a batch holds its bytes plus at most one block's free tail, and all of it is freed when it closes.
+ */
+class Blocks {
+  readonly full: Buffer[] = [];
+  private block: Buffer | undefined;
+  private used = 0;
+  /** Bytes written. */
+  length = 0;
+
+  /** Appends `piece`; returns its length. */
+  push(piece: Buffer): number {
+    let from = 0;
+    while (from < piece.length) {
+      if (!this.block || this.used === this.block.length) {
+        if (this.block) this.full.push(this.block);
+        // A quarter of what the batch holds: its free tail stays within ~25 % of its bytes.
+        const size = Math.min(MAX_BLOCK, Math.max(MIN_BLOCK, this.length >> 2, piece.length - from));
+        this.block = Buffer.allocUnsafeSlow(size);
+        this.used = 0;
+      }
+      const n = piece.copy(this.block, this.used, from);
+      this.used += n;
+      from += n;
+    }
+    this.length += piece.length;
+    return piece.length;
+  }
+
+  /** The written bytes, as the blocks' views. */
+  pieces(): Buffer[] {
+    return this.block ? [...this.full, this.block.subarray(0, this.used)] : [...this.full];
+  }
+}
+
 interface OpenBatch {
   settings: BatchSettings;
-  /** The body's chunks (payloads escaped for a JSON string, and the separators between them), as UTF-8. */
-  parts: Buffer[];
+  /** The body's bytes (payloads escaped for a JSON string, and the separators between them), as UTF-8. */
+  parts: Blocks;
   events: number;
   /** Body bytes if it closed now: payloads, separators, brackets. */
   bytes: number;
-  /** Bytes of `parts`. */
+  /** Bytes written to `parts` (what the memory bound counts; each batch holds at most one block more). */
   held: number;
   eventIds: string[];
   firstOffset: string;
@@ -175,7 +218,7 @@ export class WindowAccumulator {
     if (!batch) {
       batch = {
         settings,
-        parts: [],
+        parts: new Blocks(),
         events: 0,
         bytes: 1,
         held: 0,
@@ -189,13 +232,10 @@ export class WindowAccumulator {
     }
     const jsonl = batch.settings.format === 'jsonl';
     // Each payload's separator goes in with it: a comma before all but the first (JSON), a newline after each (JSON Lines).
-    if (!jsonl && batch.events > 0) batch.parts.push(COMMA);
     let held = 0;
-    for (const c of entry.chunks) {
-      batch.parts.push(c);
-      held += c.length;
-    }
-    if (jsonl) batch.parts.push(NEWLINE);
+    if (!jsonl && batch.events > 0) held += batch.parts.push(COMMA);
+    for (const c of entry.chunks) held += batch.parts.push(c);
+    if (jsonl) held += batch.parts.push(NEWLINE);
     batch.events += 1;
     batch.lastOffset = offset;
     batch.bytes += size;
@@ -222,7 +262,17 @@ export class WindowAccumulator {
 
   /** Closes the batches whose window has ended by `now`. */
   closeDue(now: number): ClosedBatch[] {
-    return [...this.open.values()].filter((b) => this.dueAt(b) <= now).map((b) => this.close(b, now));
+    return [...this.closing(now, 'due')];
+  }
+
+  /**
+   * Closes the batches whose window has ended (`due`) or every open batch (`all`), one per step: a
+   * caller that sends as it goes holds one closed value at a time, not a copy of every open batch.
+   */
+  *closing(now: number, which: 'due' | 'all'): Generator<ClosedBatch> {
+    for (const b of [...this.open.values()]) {
+      if (which === 'all' || this.dueAt(b) <= now) yield this.close(b, now);
+    }
   }
 
   /** Closes the webhook's open batch, if any (before one of its records leaves otherwise). */
@@ -243,7 +293,7 @@ export class WindowAccumulator {
 
   /** Closes every open batch (memory bound reached). The caller produces them and commits. */
   drain(now: number): ClosedBatch[] {
-    return [...this.open.values()].map((b) => this.close(b, now));
+    return [...this.closing(now, 'all')];
   }
 
   /** Forgets everything (after an abort or revocation): the records will be consumed again. */
@@ -284,7 +334,7 @@ export class WindowAccumulator {
     // The body: payloads plus one separator each (the last one is the closing bracket or the final newline).
     return {
       ...meta,
-      value: serialise(meta, batch.parts),
+      value: serialise(meta, batch.parts.pieces()),
       bodyBytes: batch.bytes - (meta.format === 'json' ? 0 : 1),
     };
   }

@@ -84,6 +84,37 @@ function settingsOf(w: Webhook): BatchSettings {
   };
 }
 
+/**
+ * Records for the open transaction, sent in sends of about FLUSH_BYTES or FLUSH_RECORDS: one broker
+ * round trip per closed batch (a webhook at max_events 1 closes one per record) capped the batcher at a
+ * few hundred batches/s, and memory holds little beside the open batches.
+ */
+class Outgoing {
+  private list: OutputRecord[] = [];
+  private bytes = 0;
+  private readonly flush: (out: OutputRecord[]) => Promise<void>;
+
+  constructor(flush: (out: OutputRecord[]) => Promise<void>) {
+    this.flush = flush;
+  }
+
+  push(r: OutputRecord): void {
+    this.list.push(r);
+    this.bytes += valueBytes(r);
+  }
+
+  async sendIfFull(): Promise<void> {
+    if (this.bytes >= FLUSH_BYTES || this.list.length >= FLUSH_RECORDS) await this.send();
+  }
+
+  async send(): Promise<void> {
+    const out = this.list;
+    this.list = [];
+    this.bytes = 0;
+    await this.flush(out);
+  }
+}
+
 export function batcherHandler(deps: BatcherDeps) {
   const held: Held = { bytes: 0 };
   return (control: PartitionControl): PartitionHandler => {
@@ -105,17 +136,16 @@ export function batcherHandler(deps: BatcherDeps) {
     /** When records were first sent in the open transaction (it must commit soon after), if any. */
     let sentAt: number | undefined;
 
-    const toRecords = (batches: ClosedBatch[]): OutputRecord[] =>
-      batches.map((b) => {
-        deps.metrics.produced(b);
-        const span = traces?.close(b);
-        return {
-          topic: deps.topics.batches,
-          key: b.webhook_id,
-          value: b.value,
-          ...(span && { headers: span.headers }),
-        };
-      });
+    const toRecord = (b: ClosedBatch): OutputRecord => {
+      deps.metrics.produced(b);
+      const span = traces?.close(b);
+      return {
+        topic: deps.topics.batches,
+        key: b.webhook_id,
+        value: b.value,
+        ...(span && { headers: span.headers }),
+      };
+    };
 
     const toDlq = (letter: DeadLetterMessage): OutputRecord => ({ topic: deps.topics.dlq, ...letter.record });
 
@@ -123,6 +153,14 @@ export function batcherHandler(deps: BatcherDeps) {
       if (out.length === 0) return;
       await tx.send(out);
       sentAt ??= deps.clock.now();
+    };
+    const outgoing = (tx: PartitionTx) => new Outgoing((out) => send(tx, out));
+    /** Closes `batches` one at a time into `out`, sending as it fills: never every closed value at once. */
+    const closeInto = async (out: Outgoing, batches: Iterable<ClosedBatch>) => {
+      for (const b of batches) {
+        out.push(toRecord(b));
+        await out.sendIfFull();
+      }
     };
 
     const clearTimer = () => {
@@ -135,7 +173,11 @@ export function batcherHandler(deps: BatcherDeps) {
       cancel = undefined;
       timerAt = undefined;
       control
-        .commit((tx) => send(tx, toRecords(acc.closeDue(deps.clock.now()))))
+        .commit(async (tx) => {
+          const out = outgoing(tx);
+          await closeInto(out, acc.closing(deps.clock.now(), 'due'));
+          await out.send();
+        })
         .then(schedule, (error: unknown) =>
           log.warn({ err: error }, 'batch commit failed; its records will be consumed again'),
         );
@@ -162,7 +204,7 @@ export function batcherHandler(deps: BatcherDeps) {
       webhookId: string,
       eventId: string,
       now: number,
-      out: OutputRecord[],
+      out: Outgoing,
       entry: () => Entry,
       record: () => DispatchRecord,
     ): void => {
@@ -174,7 +216,7 @@ export function batcherHandler(deps: BatcherDeps) {
       const webhook = deps.webhook(webhookId);
       if (!webhook) {
         // Its open batch leaves first: a webhook's records leave in offset order (watermarks.ts).
-        out.push(...toRecords(acc.closeWebhook(webhookId, now)));
+        for (const b of acc.closeWebhook(webhookId, now)) out.push(toRecord(b));
         deps.metrics.deadLettered.inc({ reason: 'deleted' });
         const trace = deps.tracing?.carry(m.headers);
         out.push(toDlq(deadLetter('deleted', control, m, record(), 'webhook was deleted', now, trace)));
@@ -182,7 +224,7 @@ export function batcherHandler(deps: BatcherDeps) {
         return;
       }
       traces?.add(webhookId, eventId, m.headers);
-      out.push(...toRecords(acc.addEntry(entry(), m.offset, settingsOf(webhook), now)));
+      for (const b of acc.addEntry(entry(), m.offset, settingsOf(webhook), now)) out.push(toRecord(b));
     };
     /** Set by `place` when a record's webhook was skipped as already left. */
     let skippedAny = false;
@@ -194,10 +236,7 @@ export function batcherHandler(deps: BatcherDeps) {
         if (committed !== undefined) marks.pending(BigInt(committed));
       },
       onMessages: async (messages, tx, heartbeat) => {
-        const out: OutputRecord[] = [];
-        /** Value bytes of `out[0..counted)`. */
-        let outBytes = 0;
-        let counted = 0;
+        const out = outgoing(tx);
         // A replayed record that already left moves the commit point too: without a commit for it, a
         // partition whose last records were all skipped would keep its committed offset behind them.
         skippedAny = false;
@@ -255,25 +294,17 @@ export function batcherHandler(deps: BatcherDeps) {
               );
             }
           }
-          // Closed batches go out in sends of about FLUSH_BYTES: one broker round trip per closed batch
-          // (a webhook at max_events 1 closes one per record) capped the batcher at a few hundred
-          // batches/s, and memory still holds little beside the open batches.
-          for (; counted < out.length; counted += 1) outBytes += valueBytes(out[counted]!);
-          if (outBytes >= FLUSH_BYTES || out.length >= FLUSH_RECORDS) {
-            await send(tx, out.splice(0));
-            counted = 0;
-            outBytes = 0;
-          }
+          await out.sendIfFull();
           if (i > 0 && i % HEARTBEAT_EVERY === 0) await heartbeat();
         }
         if (held.bytes > deps.maxBufferedBytes && acc.openBatches > 0) {
           // Many webhooks each below their max: close this partition's now rather than hold more in memory.
           clearTimer();
-          out.push(...toRecords(acc.drain(deps.clock.now())));
-          await send(tx, out);
+          await closeInto(out, acc.closing(deps.clock.now(), 'all'));
+          await out.send();
           return 'commit';
         }
-        await send(tx, out);
+        await out.send();
         if (skippedAny) sentAt ??= deps.clock.now();
         schedule();
         return 'hold';
