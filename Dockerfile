@@ -13,8 +13,11 @@ FROM node:24-slim
 WORKDIR /app
 ENV NODE_ENV=production \
     # KafkaJS (unmaintained) sets negative timeouts that Node 24 warns about on every rebalance.
-    # --max-semi-space-size=2: libs/service/src/node-args.ts (SERVICE_NODE_ARGS) says why.
+    # --max-semi-space-size=2 and the MALLOC_ settings: libs/service/src/node-args.ts
+    # (SERVICE_NODE_ARGS, SERVICE_ENV) says why.
     NODE_OPTIONS="--disable-warning=TimeoutNegativeWarning --max-semi-space-size=2" \
+    MALLOC_MMAP_THRESHOLD_=65536 \
+    MALLOC_TRIM_THRESHOLD_=1048576 \
     KAFKAJS_NO_PARTITIONER_WARNING=1 \
     SERVICE=api
 

@@ -15,7 +15,7 @@ import { createRegistry, MtaProducer } from '@hookpost/events';
 import { connectAdmin, createKafka, provisionTopics, topicCatalog } from '@hookpost/kafka';
 import { eventGenerator } from '@hookpost/loadgen';
 import { createLogger } from '@hookpost/logger';
-import { SERVICE_NODE_ARGS } from '@hookpost/service';
+import { SERVICE_ENV, SERVICE_NODE_ARGS } from '@hookpost/service';
 import { SubscriptionWriter } from '@hookpost/subscriptions';
 import { stageWebhook } from './layout.ts';
 
@@ -92,6 +92,7 @@ async function run(mode: 'off' | 'match') {
   const child = spawn(process.execPath, [...SERVICE_NODE_ARGS, 'services/fanout/src/main.ts'], {
     env: {
       ...process.env,
+      ...SERVICE_ENV,
       TOPIC_PREFIX: prefix,
       TOPIC_PARTITIONS: String(PARTITIONS),
       KAFKA_BROKERS: brokers,

@@ -6,7 +6,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { SERVICE_NODE_ARGS } from '@hookpost/service';
+import { SERVICE_ENV, SERVICE_NODE_ARGS } from '@hookpost/service';
 
 const root = new URL('..', import.meta.url).pathname;
 
@@ -85,7 +85,7 @@ export async function startService(spec: ServiceSpec, logDir: string, onExit: (n
   const log = createWriteStream(`${logDir}/${spec.name}.log`);
   const child = spawn(process.execPath, [...SERVICE_NODE_ARGS, ...(spec.nodeArgs ?? []), spec.entry], {
     cwd: root,
-    env: { ...process.env, ...spec.env, HTTP_PORT: String(port), HTTP_HOST: '127.0.0.1' },
+    env: { ...process.env, ...SERVICE_ENV, ...spec.env, HTTP_PORT: String(port), HTTP_HOST: '127.0.0.1' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stdout?.pipe(log);

@@ -12,7 +12,7 @@ import { createRegistry, MtaProducer } from '@hookpost/events';
 import { connectAdmin, createKafka, provisionTopics, readTopics, topicCatalog } from '@hookpost/kafka';
 import { eventGenerator } from '@hookpost/loadgen';
 import { createLogger } from '@hookpost/logger';
-import { SERVICE_NODE_ARGS } from '@hookpost/service';
+import { SERVICE_ENV, SERVICE_NODE_ARGS } from '@hookpost/service';
 import { SubscriptionWriter } from '@hookpost/subscriptions';
 import { stageWebhook } from './layout.ts';
 
@@ -65,6 +65,7 @@ phase('events produced');
 
 const env = {
   ...process.env,
+  ...SERVICE_ENV,
   TOPIC_PREFIX: prefix,
   TOPIC_PARTITIONS: String(PARTITIONS),
   KAFKA_BROKERS: brokers,

@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { SERVICE_NODE_ARGS } from '@hookpost/service';
+import { SERVICE_ENV, SERVICE_NODE_ARGS } from '@hookpost/service';
 import { Deployment } from 'kubernetes-models/apps/v1';
 import { Job } from 'kubernetes-models/batch/v1';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
@@ -239,6 +239,12 @@ describe('Dockerfile', () => {
     const options = /NODE_OPTIONS="([^"]*)"/.exec(dockerfile)?.[1]?.split(' ') ?? [];
     expect(SERVICE_NODE_ARGS.length).toBeGreaterThan(0);
     for (const flag of SERVICE_NODE_ARGS) expect(options).toContain(flag);
+  });
+
+  it('sets the environment the local runs use (SERVICE_ENV)', () => {
+    expect(Object.keys(SERVICE_ENV).length).toBeGreaterThan(0);
+    for (const [key, value] of Object.entries(SERVICE_ENV))
+      expect(dockerfile).toMatch(new RegExp(`^\\s+${key}=${value}\\b`, 'm'));
   });
 });
 

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { SERVICE_NODE_ARGS } from '@hookpost/service';
+import { SERVICE_ENV, SERVICE_NODE_ARGS } from '@hookpost/service';
 import { waitFor } from './env.ts';
 
 export interface RunningProcess {
@@ -17,7 +17,14 @@ export interface RunningProcess {
  */
 export function spawnService(name: string, env: Record<string, string>): RunningProcess {
   const child = spawn(process.execPath, [...SERVICE_NODE_ARGS, `services/${name}/src/main.ts`], {
-    env: { ...process.env, HTTP_PORT: '0', HTTP_HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env },
+    env: {
+      ...process.env,
+      ...SERVICE_ENV,
+      HTTP_PORT: '0',
+      HTTP_HOST: '127.0.0.1',
+      LOG_LEVEL: 'info',
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

@@ -273,4 +273,4 @@ function registerConsumerMetrics(registry: Registry): void {
   });
 }
 
-export { SERVICE_NODE_ARGS } from './node-args.ts';
+export { SERVICE_ENV, SERVICE_NODE_ARGS } from './node-args.ts';
