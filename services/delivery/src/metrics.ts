@@ -100,14 +100,17 @@ export class DeliveryMetrics {
     this.batchWait = new Histogram({
       name: 'webhooks_delivery_batch_wait_seconds',
       help: "From a batch's close in the batcher to the start of its first attempt (its commit, the fetch, the queue for a slot); batcher and delivery clocks",
-      buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60],
+      buckets: [0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10, 30, 60],
       registers,
     });
     this.eventAge = new Histogram({
       name: 'webhooks_delivery_event_age_seconds',
       help: "For each delivered batch, its oldest event's age when the receiver answered: from the MTA's created_at, so MTA and delivery clocks",
       labelNames: ['tier'],
-      buckets: [0.25, 0.5, 1, 1.5, 2, 3, 5, 10, 20, 30, 31, 32, 35, 45, 60, 120, 300, 900, 3600],
+      buckets: [
+        0.25, 0.5, 1, 1.5, 2, 2.5, 3, 4, 5, 10, 20, 30, 30.5, 31, 31.5, 32, 33, 35, 45, 60, 120, 300, 900,
+        3600,
+      ],
       registers,
     });
     this.commitErrors = new Counter({
