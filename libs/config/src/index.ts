@@ -111,14 +111,6 @@ export const commonSchema = {
       env: 'LOG_LEVEL',
     },
   },
-  memory: {
-    gcExternalMiB: {
-      doc: "MiB of Buffers held outside the V8 heap above which the service runs a full garbage collection (checked every 250 ms, at most one a second): V8 waits for 64 MiB more before it collects them itself, which let a busy service's dead Buffers raise its RSS by as much. 0 leaves it to V8.",
-      format: 'nat',
-      default: 64,
-      env: 'GC_EXTERNAL_MIB',
-    },
-  },
   http: {
     port: {
       doc: 'Port of the ops HTTP server (/metrics, /healthz, /readyz); 0 picks a free port.',
@@ -140,7 +132,6 @@ export interface CommonConfig {
   registry: { url: string };
   topics: { prefix: string; partitions: number };
   log: { level: string };
-  memory: { gcExternalMiB: number };
   http: { port: number; host: string };
 }
 

@@ -27,7 +27,6 @@ import {
   startOpsServer,
 } from '@hookpost/metrics';
 import { startTracing, TRACING_OFF, type Tracing, type TracingConfig } from '@hookpost/tracing';
-import { ExternalGc } from './external-gc.ts';
 
 export interface ServiceContext<C extends CommonConfig> {
   name: string;
@@ -139,16 +138,6 @@ export async function runService<C extends CommonConfig>(
   // (being rebuilt) is not ready; one down or silent past its bound is not live, and the orchestrator
   // restarts the process.
   registerConsumerMetrics(metrics);
-  const forcedGcs = new Counter({
-    name: 'webhooks_external_gc_total',
-    help: 'Full garbage collections the service ran because Buffers outside the V8 heap passed GC_EXTERNAL_MIB',
-    registers: [metrics],
-  });
-  const externalGc = new ExternalGc({
-    thresholdBytes: config.memory.gcExternalMiB * 1024 * 1024,
-    onCollect: () => forcedGcs.inc(),
-  });
-  externalGc.start();
   const ops = await startOpsServer({
     registry: metrics,
     port: config.http.port,
@@ -183,7 +172,6 @@ export async function runService<C extends CommonConfig>(
   const stop = (): Promise<number> => {
     stopping ??= (async () => {
       controller.abort();
-      externalGc.stop();
       const bound = options.shutdownTimeoutMs ?? 20_000;
       let timer: NodeJS.Timeout | undefined;
       const timedOut = new Promise<'timeout'>((r) => {
