@@ -16,9 +16,10 @@ export const SERVICE_NODE_ARGS: readonly string[] = ['--max-semi-space-size=2'];
  * in its arenas and raises its mmap threshold after each large free, so a service's RSS stayed at its
  * peak after its Buffers were freed (the batcher at 270 MiB with 20 MiB of them live). With a fixed
  * mmap threshold of 64 KiB, blocks of that size and more go back to the system when freed, and the
- * heap top is trimmed past 1 MiB. Measured with GC_EXTERNAL_MIB and the batcher's blocks in the bench's
- * throughput phase, peak RSS: fan-out 261 -> 207, batcher 314 -> 230, delivery 254 -> 215 MiB (one
- * run each, same machine); without those two, the settings alone left batcher 293 and delivery 257.
+ * heap top is trimmed past 1 MiB. Measured in the bench's throughput phase (one run each, same
+ * machine, the batcher's own blocks and a forced collection per second, since reverted, in both): peak
+ * RSS without these settings fan-out 248, batcher 273, delivery 251 MiB; with them 221, 230 and 219 MiB,
+ * at the same CPU per event within the runs' spread.
  * Other C libraries ignore these variables.
  */
 export const SERVICE_ENV: Readonly<Record<string, string>> = {
