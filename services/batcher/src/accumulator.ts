@@ -291,7 +291,18 @@ export class WindowAccumulator {
     return low;
   }
 
-  /** Closes every open batch (memory bound reached). The caller produces them and commits. */
+  /**
+   * Closes the largest open batches first while `over()` holds (the memory bound was passed): the bytes
+   * come back with the fewest, fullest batches, and the small ones keep filling.
+   */
+  *closeLargest(now: number, over: () => boolean): Generator<ClosedBatch> {
+    for (const b of [...this.open.values()].sort((x, y) => y.held - x.held)) {
+      if (!over()) return;
+      yield this.close(b, now);
+    }
+  }
+
+  /** Closes every open batch. The caller produces them and commits. */
   drain(now: number): ClosedBatch[] {
     return [...this.closing(now, 'all')];
   }

@@ -255,6 +255,26 @@ describe('batcher handler', () => {
     expect(await p0.onMessages([message(60, 'a')], tx, async () => {})).toBe('hold');
   });
 
+  it('past the byte bound it closes its largest batches first, down to 3/4 of the bound, and the rest still close at their window', async () => {
+    const s = setup({ a: {}, b: {}, c: {} });
+    // ~10 bytes each: a 690, b 200, c 150 in one fetch, 1 040 against the bound of 1 000.
+    const fetch = [
+      ...Array.from({ length: 70 }, (_, i) => message(i, 'a')),
+      ...Array.from({ length: 20 }, (_, i) => message(70 + i, 'b')),
+      ...Array.from({ length: 15 }, (_, i) => message(90 + i, 'c')),
+    ];
+    expect(await s.feed(fetch)).toBe('commit');
+    // Closing a alone leaves ~350 bytes, below 750: b and c stay open.
+    expect(s.ids('batches').map(([k, ids]) => [k, ids.length])).toEqual([['a', 70]]);
+    s.advance(30_000);
+    await s.settle();
+    expect(s.ids('batches').map(([k, ids]) => [k, ids.length])).toEqual([
+      ['a', 70],
+      ['b', 20],
+      ['c', 15],
+    ]);
+  });
+
   it('after a reset (abort) nothing of the old window is produced', async () => {
     const s = setup({ a: {} });
     await s.feed([message(0, 'a')]);

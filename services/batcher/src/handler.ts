@@ -68,6 +68,8 @@ const HEARTBEAT_EVERY = 500;
 /** Closed batches are sent (inside the open transaction) once this many value bytes or records wait. */
 const FLUSH_BYTES = 256 * 1024;
 const FLUSH_RECORDS = 1000;
+/** Past maxBufferedBytes, a partition closes its largest batches until the instance holds this share of it. */
+const DRAIN_TO = 0.75;
 /** A closed batch waits at most this long for its commit: more commits cost broker work, fewer cost latency. */
 export const COMMIT_DELAY_MS = 100;
 
@@ -298,10 +300,16 @@ export function batcherHandler(deps: BatcherDeps) {
           if (i > 0 && i % HEARTBEAT_EVERY === 0) await heartbeat();
         }
         if (held.bytes > deps.maxBufferedBytes && acc.openBatches > 0) {
-          // Many webhooks each below their max: close this partition's now rather than hold more in memory.
-          clearTimer();
-          await closeInto(out, acc.closing(deps.clock.now(), 'all'));
+          // Many webhooks each below their max: this partition closes its largest batches until the
+          // instance holds at most 3/4 of the bound (or this partition holds none) rather than hold more.
+          const low = deps.maxBufferedBytes * DRAIN_TO;
+          await closeInto(
+            out,
+            acc.closeLargest(deps.clock.now(), () => held.bytes > low),
+          );
           await out.send();
+          clearTimer();
+          schedule();
           return 'commit';
         }
         await out.send();
