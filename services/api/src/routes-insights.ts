@@ -29,25 +29,41 @@ async function stageLag(deps: ApiDeps) {
   const offsets = new OffsetsClient(deps.kafka);
   await offsets.connect();
   try {
-    // One metadata request says which topics exist: asking a missing topic's offsets is retried by the
-    // client for seconds (it made the overview take 6 s where a stage's topic was not created yet).
-    const existing = new Set(await offsets.topics());
-    return await Promise.all(
-      stageGroups(deps.topicPrefix, deps.topics).map(async (g) => {
-        if (!existing.has(g.topic)) return { ...g, lag: null, note: 'topic not found' };
-        let lag: number | null;
-        try {
-          lag = await offsets.groupLag(g.group, g.topic);
-        } catch {
-          return { ...g, lag: null, note: 'topic not found' };
-        }
-        if (lag === null) return { ...g, lag: null, note: 'no committed offsets (stage not running yet?)' };
-        return { ...g, lag, note: null };
-      }),
-    );
+    return await lagOfStages(stageGroups(deps.topicPrefix, deps.topics), offsets);
   } finally {
     await offsets.disconnect();
   }
+}
+
+type StageGroup = ReturnType<typeof stageGroups>[number];
+
+/**
+ * Each stage's lag, or why there is none. One metadata request says which topics exist: asking a
+ * missing topic's offsets is retried by the client for seconds (it made the overview take 6 s where a
+ * stage's topic was not created yet). A lag that cannot be read for another reason says so, with the
+ * error's first line, rather than claiming the topic is missing.
+ */
+export async function lagOfStages(
+  groups: StageGroup[],
+  offsets: Pick<OffsetsClient, 'topics' | 'groupLag'>,
+): Promise<(StageGroup & { lag: number | null; note: string | null })[]> {
+  const existing = new Set(await offsets.topics());
+  return Promise.all(
+    groups.map(async (g) => {
+      if (!existing.has(g.topic)) return { ...g, lag: null, note: 'topic not found' };
+      let lag: number | null;
+      try {
+        lag = await offsets.groupLag(g.group, g.topic);
+      } catch (error) {
+        const reason = String((error as Error)?.message ?? error)
+          .split('\n')[0]!
+          .slice(0, 200);
+        return { ...g, lag: null, note: `lag unavailable: ${reason}` };
+      }
+      if (lag === null) return { ...g, lag: null, note: 'no committed offsets (stage not running yet?)' };
+      return { ...g, lag, note: null };
+    }),
+  );
 }
 
 /** The DLQ by age and reason, from the index (every record counted once, as it arrives). */
