@@ -92,11 +92,11 @@ class Blocks {
   readonly full: Buffer[] = [];
   private block: Buffer | undefined;
   private used = 0;
-  /** Bytes written. */
+  /** Bytes written (what the memory bound counts; a batch holds at most one block more). */
   length = 0;
 
-  /** Appends `piece`; returns its length. */
-  push(piece: Buffer): number {
+  /** Appends `piece`. */
+  push(piece: Buffer): void {
     let from = 0;
     while (from < piece.length) {
       if (!this.block || this.used === this.block.length) {
@@ -111,7 +111,6 @@ class Blocks {
       from += n;
     }
     this.length += piece.length;
-    return piece.length;
   }
 
   /** The written bytes, as the blocks' views. */
@@ -127,8 +126,6 @@ interface OpenBatch {
   events: number;
   /** Body bytes if it closed now: payloads, separators, brackets. */
   bytes: number;
-  /** Bytes written to `parts` (what the memory bound counts; each batch holds at most one block more). */
-  held: number;
   eventIds: string[];
   firstOffset: string;
   lastOffset: string;
@@ -221,7 +218,6 @@ export class WindowAccumulator {
         parts: new Blocks(),
         events: 0,
         bytes: 1,
-        held: 0,
         eventIds: [],
         firstOffset: offset,
         lastOffset: offset,
@@ -232,15 +228,14 @@ export class WindowAccumulator {
     }
     const jsonl = batch.settings.format === 'jsonl';
     // Each payload's separator goes in with it: a comma before all but the first (JSON), a newline after each (JSON Lines).
-    let held = 0;
-    if (!jsonl && batch.events > 0) held += batch.parts.push(COMMA);
-    for (const c of entry.chunks) held += batch.parts.push(c);
-    if (jsonl) held += batch.parts.push(NEWLINE);
+    const before = batch.parts.length;
+    if (!jsonl && batch.events > 0) batch.parts.push(COMMA);
+    for (const c of entry.chunks) batch.parts.push(c);
+    if (jsonl) batch.parts.push(NEWLINE);
     batch.events += 1;
     batch.lastOffset = offset;
     batch.bytes += size;
-    batch.held += held;
-    this.hold(held);
+    this.hold(batch.parts.length - before);
     batch.eventIds.push(entry.eventId);
     batch.oldestEventAt = Math.min(batch.oldestEventAt, entry.eventCreatedAt);
     this.buffered += 1;
@@ -296,7 +291,7 @@ export class WindowAccumulator {
    * come back with the fewest, fullest batches, and the small ones keep filling.
    */
   *closeLargest(now: number, over: () => boolean): Generator<ClosedBatch> {
-    for (const b of [...this.open.values()].sort((x, y) => y.held - x.held)) {
+    for (const b of [...this.open.values()].sort((x, y) => y.parts.length - x.parts.length)) {
       if (!over()) return;
       yield this.close(b, now);
     }
@@ -327,7 +322,7 @@ export class WindowAccumulator {
     this.open.delete(batch.settings.webhookId);
     this.options.onClose?.(batch.settings.webhookId, batch.lastOffset);
     this.buffered -= batch.events;
-    this.hold(-batch.held);
+    this.hold(-batch.parts.length);
     const meta = {
       batch_id: batchId(
         this.options.topic,

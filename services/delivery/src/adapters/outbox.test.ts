@@ -49,8 +49,7 @@ describe('delivery outbox', () => {
     const f = fakeProducer(20);
     const box = new Outbox({ kafka, producer: f.producer, lingerMs: 5 });
     const first = box.send(outcome(1));
-    await new Promise((r) => setTimeout(r, 10));
-    expect(f.sends.length).toBe(1);
+    await expect.poll(() => f.sends.length).toBe(1);
     const second = box.send(outcome(2));
     const third = box.send(outcome(3));
     await Promise.all([first, second, third]);
