@@ -103,6 +103,10 @@ describe('per-webhook circuit breaker', () => {
           ),
         { what: 'hanging batches exhausted into the DLQ' },
       );
+      // The attempt records share a produce request with the letters but are read by another tail.
+      await waitFor(() => hangIds.every((id) => circuitOpen(f.attempts, id) >= TEST_TIERS.length), {
+        what: "the hanging batches' circuit_open attempt records read",
+      });
       for (const id of hangIds) {
         const letter = f.dlq.values().find((d) => d.batch?.batch_id === id)!;
         expect(letter.attempts).toHaveLength(1 + TEST_TIERS.length);
