@@ -42,6 +42,9 @@ export function serviceGroups(prefix: string, catalog: TopicCatalog, tiers: stri
   ];
 }
 
+/** Longest one read of every group's lag may take before it counts as no answer. */
+const READ_BOUND_MS = 15_000;
+
 export class LagReader {
   private admin: Admin | undefined;
   private readonly kafka: Kafka;
@@ -52,18 +55,35 @@ export class LagReader {
     this.brokers = brokers;
   }
 
-  /** Lag of every group, or undefined while the broker does not answer. */
+  /**
+   * Lag of every group, or undefined while the broker does not answer. A read that takes longer than
+   * READ_BOUND_MS counts as no answer and drops the admin client: a KafkaJS admin request on a
+   * connection from before a broker restart was seen to never settle, which held the caller's
+   * waitFor (it bounds the attempts, not one attempt) for good.
+   */
   async read(groups: GroupInput[]): Promise<Map<string, GroupLag> | undefined> {
+    let timer: NodeJS.Timeout | undefined;
     try {
-      this.admin ??= await connectAdmin(this.kafka, this.brokers, 5_000);
-      const out = new Map<string, GroupLag>();
-      for (const g of groups) out.set(g.name, await this.one(this.admin, g));
-      return out;
+      const bound = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error('lag read timed out')), READ_BOUND_MS);
+      });
+      const read = async () => {
+        this.admin ??= await connectAdmin(this.kafka, this.brokers, 5_000);
+        const out = new Map<string, GroupLag>();
+        for (const g of groups) out.set(g.name, await this.one(this.admin, g));
+        return out;
+      };
+      const work = read();
+      // A read that lost the race may still fail once its admin is dropped: nothing waits for it.
+      work.catch(() => {});
+      return await Promise.race([work, bound]);
     } catch {
       const old = this.admin;
       this.admin = undefined;
       await old?.disconnect().catch(() => {});
       return undefined;
+    } finally {
+      clearTimeout(timer);
     }
   }
 
