@@ -97,6 +97,9 @@ const MAX_WAITING_BYTES = 1024 * 1024;
 /** Every this many commit intervals, owned partitions are committed again even without progress (see CommitScheduler). */
 const RECOMMIT_EVERY = 10;
 
+/** Completions commit at most this often (a crash redelivers at most this much more finished work). */
+const COMMIT_GAP_MS = 100;
+
 const DEFAULT_MAX_IN_FLIGHT_BYTES = 32 * 1024 * 1024;
 const DEFAULT_MAX_FETCH_BYTES = 8 * 1024 * 1024;
 
@@ -133,6 +136,7 @@ export class PartitionConsumer {
     });
     this.commits = new CommitScheduler({
       intervalMs: options.commitIntervalMs,
+      minGapMs: Math.min(COMMIT_GAP_MS, options.commitIntervalMs),
       recommitEvery: RECOMMIT_EVERY,
       pending: (force) => this.committable(force),
       commit: (offsets) => this.consumer!.commitOffsets(offsets),

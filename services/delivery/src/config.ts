@@ -122,7 +122,7 @@ export const schema = {
       env: 'DELIVERY_SLOW_REQUEST_MS',
     },
     commitIntervalMs: {
-      doc: 'Periodic commit of finished progress (completions also commit at once).',
+      doc: 'Periodic commit of finished progress (completions also commit, at most every 100 ms).',
       format: positive,
       default: DELIVERY_DEFAULTS.commitIntervalMs,
       env: 'DELIVERY_COMMIT_INTERVAL_MS',
