@@ -58,6 +58,29 @@ describe('delivery outbox', () => {
     await box.close();
   });
 
+  it('under steady load sends start at least the linger apart, so each carries many outcomes', async () => {
+    const f = fakeProducer(1);
+    const starts: number[] = [];
+    const send = f.producer.sendBatch;
+    f.producer.sendBatch = (batch) => {
+      starts.push(performance.now());
+      return send(batch);
+    };
+    const box = new Outbox({ kafka, producer: f.producer, lingerMs: 10 });
+    // 2 000 outcomes, one every 0.25 ms (4 000/s against a 1 ms round trip).
+    const done: Promise<void>[] = [];
+    for (let i = 0; i < 2000; i++) {
+      done.push(box.send(outcome(i)));
+      if (i % 4 === 3) await new Promise((r) => setTimeout(r, 1));
+    }
+    await Promise.all(done);
+    for (let i = 1; i < starts.length; i++) expect(starts[i]! - starts[i - 1]!).toBeGreaterThanOrEqual(9);
+    const sent = f.sends.flatMap((b) => b.flatMap((t) => t.messages.map((m) => m.value)));
+    expect(sent.length).toBe(2000);
+    expect(f.sends.length).toBeLessThan(2000 / 10);
+    await box.close();
+  });
+
   it('rejects every outcome of a failed request, and the next ones still go', async () => {
     let failing = true;
     const f = fakeProducer(1, () => failing);
