@@ -27,9 +27,6 @@ function harness(options: { minGapMs: number; intervalMs?: number; ms?: number }
       progress += 1;
       scheduler.schedule();
     },
-    get progress() {
-      return progress;
-    },
   };
 }
 

@@ -71,8 +71,7 @@ export class Outbox {
     this.sending = true;
     try {
       while (this.queue.length > 0) {
-        // Sends start at least the linger apart: at ~1 000 outcomes/s a round trip of a few ms made
-        // requests of ~5 outcomes, each a produce the broker appends and answers on its own.
+        // Sends start at least the linger apart (see above).
         const since = performance.now() - this.lastStart;
         if (this.queue.length < this.maxPerSend && since < this.lingerMs)
           await new Promise((r) => setTimeout(r, Math.ceil(this.lingerMs - since)));
