@@ -1,5 +1,5 @@
 import type { Kafka, Message } from '@hookpost/kafka';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { Outbox } from './outbox.ts';
 
 /** A producer that records each sendBatch and answers after `ms` (a broker round trip). */
@@ -59,26 +59,39 @@ describe('delivery outbox', () => {
   });
 
   it('under steady load sends start at least the linger apart, so each carries many outcomes', async () => {
-    const f = fakeProducer(1);
-    const starts: number[] = [];
-    const send = f.producer.sendBatch;
-    f.producer.sendBatch = (batch) => {
-      starts.push(performance.now());
-      return send(batch);
-    };
-    const box = new Outbox({ kafka, producer: f.producer, lingerMs: 10 });
-    // 2 000 outcomes, one every 0.25 ms (4 000/s against a 1 ms round trip).
-    const done: Promise<void>[] = [];
-    for (let i = 0; i < 2000; i++) {
-      done.push(box.send(outcome(i)));
-      if (i % 4 === 3) await new Promise((r) => setTimeout(r, 1));
+    // Fake clock: the property is the outbox's, not the machine's (a busy machine once made the real
+    // timers of this test fire late and early).
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] });
+    try {
+      const f = fakeProducer(1);
+      const starts: number[] = [];
+      const send = f.producer.sendBatch;
+      f.producer.sendBatch = (batch) => {
+        starts.push(performance.now());
+        return send(batch);
+      };
+      // No request fills up here: a full one goes at once, whatever the gap (first test).
+      const box = new Outbox({ kafka, producer: f.producer, lingerMs: 10, maxPerSend: 100_000 });
+      // 2 000 outcomes, four every 1 ms (4 000/s against a 1 ms round trip): 500 ms of load.
+      const done: Promise<void>[] = [];
+      for (let i = 0; i < 2000; i++) {
+        done.push(box.send(outcome(i)));
+        if (i % 4 === 3) await vi.advanceTimersByTimeAsync(1);
+      }
+      await vi.advanceTimersByTimeAsync(100);
+      await Promise.all(done);
+      for (let i = 1; i < starts.length; i++) expect(starts[i]! - starts[i - 1]!).toBeGreaterThanOrEqual(10);
+      const sent = f.sends.flatMap((b) => b.flatMap((t) => t.messages.map((m) => Number(m.value))));
+      expect(sent.sort((a, b) => a - b)).toEqual(Array.from({ length: 2000 }, (_, i) => i));
+      // 500 ms at one start per 10 ms (plus the 1 ms round trip): about 46 requests of ~44 outcomes.
+      expect(f.sends.length).toBeLessThanOrEqual(51);
+      expect(f.sends.length).toBeGreaterThanOrEqual(40);
+      const closing = box.close();
+      await vi.advanceTimersByTimeAsync(20);
+      await closing;
+    } finally {
+      vi.useRealTimers();
     }
-    await Promise.all(done);
-    for (let i = 1; i < starts.length; i++) expect(starts[i]! - starts[i - 1]!).toBeGreaterThanOrEqual(9);
-    const sent = f.sends.flatMap((b) => b.flatMap((t) => t.messages.map((m) => m.value)));
-    expect(sent.length).toBe(2000);
-    expect(f.sends.length).toBeLessThan(2000 / 10);
-    await box.close();
   });
 
   it('rejects every outcome of a failed request, and the next ones still go', async () => {
