@@ -1,5 +1,6 @@
 // First: fixes KafkaJS before any module of this package loads it.
 import './kafkajs-fixes.ts';
+import './kafkajs-encode.ts';
 
 export type { Admin, Kafka, Message } from 'kafkajs';
 export {
