@@ -2,6 +2,7 @@ import { createRequire } from 'node:module';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
+  crc32C,
   original,
   Record,
   type RecordArgs,
@@ -97,6 +98,18 @@ describe('KafkaJS produce encoding with fewer copies', () => {
         );
       }),
       { numRuns: 2_000 },
+    );
+  });
+
+  it("the CRC-32C is KafkaJS's, natively, on 0 to 300 000 bytes", () => {
+    expect(crc32C).not.toBe(original.crc32C);
+    expect(crc32C(Buffer.from('123456789'))).toBe(0xe3069283);
+    fc.assert(
+      fc.property(fc.oneof(fc.uint8Array({ maxLength: 100 }), fc.uint8Array({ maxLength: 300_000 })), (a) => {
+        const b = Buffer.from(a);
+        expect(crc32C(b)).toBe(original.crc32C(b));
+      }),
+      { numRuns: 300 },
     );
   });
 
