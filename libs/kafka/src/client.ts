@@ -5,10 +5,10 @@ import {
   type KafkaConfig,
   type LogEntry,
   logLevel,
-  Partitioners,
   type Producer,
   type ProducerConfig,
 } from 'kafkajs';
+import { JavaPartitioner, keyPartition } from './partitioner.ts';
 
 export interface KafkaClientOptions {
   brokers: string[];
@@ -138,16 +138,11 @@ export function createProducer(
   return kafka.producer({
     allowAutoTopicCreation: false,
     ...config,
-    createPartitioner: Partitioners.DefaultPartitioner,
+    createPartitioner: JavaPartitioner as unknown as ProducerConfig['createPartitioner'],
   });
 }
 
 /** The partition a producer from createProducer sends `key` to, for a topic of `partitions` partitions. */
 export function partitionForKey(key: string, partitions: number): number {
-  const partitioner = Partitioners.DefaultPartitioner();
-  return partitioner({
-    topic: '',
-    partitionMetadata: Array.from({ length: partitions }, (_, i) => ({ partitionId: i, leader: 0 }) as never),
-    message: { key, value: null },
-  });
+  return keyPartition(key, partitions);
 }

@@ -3,6 +3,7 @@ import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   crc32C,
+  groupMessagesPerPartition,
   original,
   Record,
   type RecordArgs,
@@ -170,5 +171,27 @@ describe('KafkaJS produce encoding with fewer copies', () => {
         const { theirs, mine } = await both(req);
         expect(mine.equals(theirs)).toBe(true);
       }
+  });
+
+  it("groups a send's messages by partition as KafkaJS does, in order, 1 to 5 000 messages", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.record({ key: fc.string(), p: fc.nat(40) }), { minLength: 1, maxLength: 5_000 }),
+        fc.integer({ min: 0, max: 41 }),
+        (messages, n) => {
+          const g = {
+            topic: 't',
+            partitionMetadata: Array.from({ length: n }, (_, i) => ({ partitionId: i, leader: 0 })),
+            messages,
+            partitioner: ({ message }: { message: object }) => (message as { p: number }).p % Math.max(n, 1),
+          };
+          const mine = groupMessagesPerPartition(g);
+          const theirs = original.groupMessagesPerPartition(g);
+          expect(Object.keys(mine)).toEqual(Object.keys(theirs));
+          expect(mine).toEqual(theirs);
+        },
+      ),
+      { numRuns: 200 },
+    );
   });
 });
