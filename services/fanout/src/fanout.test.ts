@@ -64,7 +64,7 @@ describe('fanOut', () => {
           webhooks: webhooks.map((w) => ({ id: w.id, url: w.url })),
           data: data.data,
         };
-        expect(out.records[0]!.value).toBe(JSON.stringify(expected));
+        expect(String(out.records[0]!.value)).toBe(JSON.stringify(expected));
         const parsed = parseDispatchInput(Buffer.from(String(out.records[0]!.value)));
         if (!parsed.ok || parsed.value.kind !== 'event') throw new Error('not an event dispatch record');
         for (const w of webhooks)
