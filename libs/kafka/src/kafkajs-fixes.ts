@@ -1,6 +1,7 @@
 /**
- * A fix to KafkaJS 2.2.4 (unmaintained), applied before KafkaJS loads. Import this module before
- * anything that loads 'kafkajs' (libs/kafka/src/index.ts does so first).
+ * Fixes to KafkaJS 2.2.4 (unmaintained), applied before KafkaJS loads. Import this module before
+ * anything that loads 'kafkajs' (libs/kafka/src/index.ts does so first). The second, an idle request
+ * queue's timer loop, is at the end of the file.
  *
  * KafkaJS's read_committed filter (src/consumer/filterAbortedMessages.js) activates at most ONE aborted
  * transaction per record it looks at. When a fetch starts inside several aborted transactions of
@@ -66,3 +67,35 @@ if (require.cache[batchPath]) {
 const filterPath = require.resolve('kafkajs/src/consumer/filterAbortedMessages.js');
 require(filterPath);
 require.cache[filterPath]!.exports = filterAbortedMessages;
+
+/**
+ * KafkaJS's request queue (one per broker connection) re-arms a timer for every check of its pending
+ * requests, pending or not, at `throttledUntil - now`: with no throttle that is negative, so Node runs
+ * it after 1 ms, and the check re-arms it again (kafkajs#1556, #1704; the TimeoutNegativeWarning of
+ * kafkajs#1751). Every connection of every client spun at ~1 000 wake-ups a second: in an idle
+ * fan-out's profile the loop was 14-22 % of its CPU. Here a check is scheduled only while requests are
+ * pending (push and every response check again anyway), at the end of the client-side throttle or
+ * KafkaJS's 10 ms interval, as before: the marginal-throttle stall of kafkajs#1532 cannot return, since
+ * a pending request always has a check scheduled.
+ */
+interface RequestQueue {
+  pending: unknown[];
+  throttledUntil: number;
+  throttleCheckTimeoutId: NodeJS.Timeout | null;
+  checkPendingRequests(): void;
+  scheduleCheckPendingRequests(): void;
+}
+const CHECK_PENDING_REQUESTS_INTERVAL = 10;
+function scheduleCheckPendingRequests(this: RequestQueue): void {
+  if (this.throttleCheckTimeoutId || this.pending.length === 0) return;
+  const untilUnthrottled = this.throttledUntil - Date.now();
+  this.throttleCheckTimeoutId = setTimeout(
+    () => {
+      this.throttleCheckTimeoutId = null;
+      this.checkPendingRequests();
+    },
+    untilUnthrottled > 0 ? untilUnthrottled : CHECK_PENDING_REQUESTS_INTERVAL,
+  );
+}
+const RequestQueueClass = require('kafkajs/src/network/requestQueue/index.js') as { prototype: RequestQueue };
+RequestQueueClass.prototype.scheduleCheckPendingRequests = scheduleCheckPendingRequests;
