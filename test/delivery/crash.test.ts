@@ -43,7 +43,7 @@ function start(): RunningProcess {
     DELIVERY_HEARTBEAT_INTERVAL_MS: '1000',
     DELIVERY_MAX_WAIT_MS: '50',
     LOG_LEVEL: 'info',
-    // The 40 failures must be retried through the short test tiers; an open circuit (30 s) would
+    // The 30 failures must be retried through the short test tiers; an open circuit (30 s) would
     // exhaust them (that interaction is circuit-breaker.test.ts's), this test is about the crash.
     DELIVERY_BREAKER_FAILURES: '1000',
   });
@@ -61,8 +61,12 @@ describe('crash safety', () => {
     const webhooks = [
       ...(await Promise.all([0, 1, 2, 3].map((i) => register(`/slow/100/k${i}`)))),
       await register('/slow/300/k4'),
-      // The first 40 requests fail, so retries are in the tier topics when the process dies.
-      await register('/fail/40/500/k5'),
+      // Ten webhooks whose first 3 requests fail, so retries are in the tier topics when the process
+      // dies. 3 per webhook, not 40 for one: a batch is dead after 4 failed attempts (the first and one
+      // per tier), and with 40 for one webhook a batch's retries could come round before its siblings'
+      // first attempts used them up, dead-lettering it and suspending the webhook (37 dead letters in
+      // 2 of 10 runs, as the machine's load moved the timing).
+      ...(await Promise.all(Array.from({ length: 10 }, (_, i) => register(`/fail/3/500/k${5 + i}`)))),
     ];
     const all = Array.from({ length: 300 }, (_, i) => makeBatch(webhooks[i % webhooks.length]!, 2));
     await batches.send(all);
