@@ -71,17 +71,16 @@ type RecordBatchFn = (args: RecordBatchArgs) => Promise<Encoder>;
 type RequestFn = (args: RequestArgs) => Promise<Encoder>;
 
 const path = (p: string) => require.resolve(`kafkajs/src/protocol/${p}`);
-for (const p of ['requests/produce/v3/request.js', 'recordBatch/v0/index.js']) {
-  if (require.cache[path(p)]) {
+for (const loaded of [
+  path('requests/produce/v3/request.js'),
+  path('recordBatch/v0/index.js'),
+  require.resolve('kafkajs/src/network/connection.js'),
+]) {
+  if (require.cache[loaded]) {
     throw new Error(
       'kafkajs was loaded before @hookpost/kafka could patch its encoder; import @hookpost/kafka first',
     );
   }
-}
-if (require.cache[require.resolve('kafkajs/src/network/connection.js')]) {
-  throw new Error(
-    'kafkajs was loaded before @hookpost/kafka could patch its encoder; import @hookpost/kafka first',
-  );
 }
 
 const Encoder = require(path('encoder.js')) as EncoderClass;
@@ -108,7 +107,6 @@ const HeaderEncoder = require(path('recordBatch/header/v0/index.js')) as (h: {
   value: Buffer | string;
 }) => Encoder;
 const NONE = 0;
-const COMPRESSION_CODEC_MASK = 0x07;
 const TRANSACTIONAL_MASK = 16;
 const MAGIC_BYTE = 2;
 
@@ -147,7 +145,11 @@ const patched = {
     }
   },
   writeUVarInt(this: Encoder, value: number): Encoder {
-    this.ensureAvailable(5);
+    // Exactly the bytes it takes: at the end of an exact-size buffer (a record's header count) a
+    // blanket 5 would regrow and copy the whole record.
+    let bytes = 1;
+    for (let x = value; (x & 0xffffff80) !== 0; x >>>= 7) bytes += 1;
+    this.ensureAvailable(bytes);
     let v = value;
     while ((v & 0xffffff80) !== 0) {
       this.buf[this.offset++] = (v & 0x7f) | 0x80;
@@ -229,7 +231,8 @@ export async function RecordBatch(args: RecordBatchArgs): Promise<Encoder> {
   const crcAt = e.offset;
   e.offset += 4;
   const bodyAt = e.offset;
-  e.writeInt16((compression & COMPRESSION_CODEC_MASK) | (transactional ? TRANSACTIONAL_MASK : 0))
+  // Attributes: no compression (else KafkaJS's own, above), the transactional bit.
+  e.writeInt16(transactional ? TRANSACTIONAL_MASK : 0)
     .writeInt32(lastOffsetDelta)
     .writeInt64(firstTimestamp)
     .writeInt64(maxTimestamp)
