@@ -7,8 +7,15 @@
 export const DEFAULT_TIERS = '10s,100s,5m,30m,2h,5h,10h';
 
 export const DELIVERY_DEFAULTS = {
-  /** Records of one partition accepted but not yet committable (in flight, waiting, or done behind one that is not). */
-  partitionWindow: 64,
+  /**
+   * Records of one partition accepted but not yet committable (in flight, waiting, or done behind one
+   * that is not). A record holds its place until its outcome is acknowledged: its origin slot, the
+   * request, then up to the outbox's linger plus a produce round trip (~15 ms in all on the bench's
+   * machine). At one event per batch a partition therefore moved at most window / 15 ms: 64 capped one
+   * webhook at ~3 900 batches/s with delivery ~60 % busy (bench peer phase, max_events 1); 256 gave
+   * 4 500-4 800 and 512 no more. Large batches are bounded by maxInFlightBytes first.
+   */
+  partitionWindow: 256,
   /**
    * Bytes of batch records in flight in a process, every consumer together (a batch is up to
    * BATCH_MAX_BYTES of body): reaching it pauses fetching. 64 windows of 1 MiB batches on 12 partitions
