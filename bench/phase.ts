@@ -56,9 +56,14 @@ export interface PhaseContext {
 const CHUNK = 1000;
 const SAMPLE_MS = 500;
 
-async function writeWebhooks(ctx: PhaseContext, spec: PhaseSpec): Promise<Record<string, string>> {
+/** A phase's webhooks (ids, domains, URLs and subscribed types from layout.ts) and their secrets. */
+export function phaseWebhooks(
+  ctx: Pick<PhaseContext, 'webhooks' | 'domains' | 'receiver'>,
+  spec: PhaseSpec,
+): { webhooks: Webhook[]; secrets: Record<string, string> } {
   const k = ctx.webhooks / ctx.domains;
   const secrets: Record<string, string> = {};
+  const webhooks: Webhook[] = [];
   const now = Date.now();
   for (let d = 0; d < ctx.domains; d++) {
     for (let s = 0; s < k; s++) {
@@ -72,7 +77,7 @@ async function writeWebhooks(ctx: PhaseContext, spec: PhaseSpec): Promise<Record
           : ctx.receiver.origins;
       const secret = generateSecret();
       secrets[`${d}/${s}`] = secret;
-      const webhook: Webhook = {
+      webhooks.push({
         id: webhookId(spec.name, d, s),
         account_id: `acct-${d}`,
         domain_id: domainId(spec.name, d),
@@ -90,10 +95,15 @@ async function writeWebhooks(ctx: PhaseContext, spec: PhaseSpec): Promise<Record
         created_at: now,
         updated_at: now,
         version: 1,
-      };
-      await ctx.writer.put(webhook);
+      });
     }
   }
+  return { webhooks, secrets };
+}
+
+async function writeWebhooks(ctx: PhaseContext, spec: PhaseSpec): Promise<Record<string, string>> {
+  const { webhooks, secrets } = phaseWebhooks(ctx, spec);
+  for (const webhook of webhooks) await ctx.writer.put(webhook);
   ctx.written += ctx.webhooks;
   // Read-your-writes from outside: every table reports its size; wait until all hold every webhook.
   const deadline = Date.now() + 60_000;

@@ -1,5 +1,6 @@
 /** Turning samples into figures, and figures into the Markdown table, the JSON file and results.md. */
 import { appendFileSync, existsSync, writeFileSync } from 'node:fs';
+import type { FanoutAlone } from './fanout-alone.ts';
 import type { PeerResult } from './peer.ts';
 import type { Memory } from './phase.ts';
 import type { ProcStats } from './procs.ts';
@@ -82,7 +83,15 @@ export interface RunResult {
   };
   phases: PhaseResult[];
   services: Record<string, ProcStats>;
-  headline: { e2eVsRawConsume: number; e2eVsRawProduce: number; fanoutVsRawConsume: number };
+  headline: {
+    e2eVsRawConsume: number;
+    e2eVsRawProduce: number;
+    /** The fan-out's rate in the throughput phase, sharing the machine with the rest of the pipeline. */
+    fanoutVsRawConsume: number;
+    /** The fan-out alone on the same input (bench/fanout-alone.ts), as the raw consume is measured. */
+    fanoutAloneVsRawConsume?: number;
+  };
+  fanoutAlone?: FanoutAlone | null;
   /** Per event of the throughput phase: offsets and bytes per internal topic, CPU µs per service. */
   tpPerEvent: {
     topics: Record<string, { offsets: number; bytes: number | null }>;
@@ -102,9 +111,13 @@ export function markdown(run: RunResult): string {
   lines.push(
     `### ${run.date} · ${run.commit} · ${run.machine.cores} cores, ${run.machine.memoryGiB} GiB · N=${f(run.phases[0]?.events ?? 0)}`,
     '',
-    `**Headline (pipeline / raw, same run): end to end ${r2(h.e2eVsRawConsume)}× raw consume, ${r2(h.e2eVsRawProduce)}× raw produce; fan-out stage ${r2(h.fanoutVsRawConsume)}× raw consume.**`,
+    `**Headline (pipeline / raw, same run): end to end ${r2(h.e2eVsRawConsume)}× raw consume, ${r2(h.e2eVsRawProduce)}× raw produce; fan-out stage ${r2(h.fanoutAloneVsRawConsume ?? Number.NaN)}× raw consume alone, ${r2(h.fanoutVsRawConsume)}× in the pipeline.**`,
     '',
-    `Raw KafkaJS consume + Avro decode: ${f(run.baseline.consume.perSecond)} events/s (${f(run.baseline.consume.count)}); raw MtaProducer: ${f(run.baseline.produce.perSecond)} events/s (${f(run.baseline.produce.count)}).`,
+    `Raw KafkaJS consume + Avro decode: ${f(run.baseline.consume.perSecond)} events/s (${f(run.baseline.consume.count)}); raw MtaProducer: ${f(run.baseline.produce.perSecond)} events/s (${f(run.baseline.produce.count)})${
+      run.fanoutAlone
+        ? `; fan-out alone on the tp input: ${f(run.fanoutAlone.eventsPerSecond)} events/s (${f(run.fanoutAlone.events)} in ${run.fanoutAlone.seconds.toFixed(2)} s, ${run.fanoutAlone.cpuMicrosPerEvent.toFixed(1)} CPU µs per event, peak RSS ${run.fanoutAlone.peakRssMiB} MiB)`
+        : ''
+    }.`,
     '',
     '| phase | events | rate | window | pairs (dup/unexp/bad sig) | e2e events/s | fan-out ev/s | batcher rec/s | delivery batches/s (pairs/s) | batches/s, mean size | latency p50/p95/p99 ms | retries |',
     '| --- | ---: | ---: | ---: | --- | ---: | ---: | ---: | --- | --- | --- | ---: |',

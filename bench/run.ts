@@ -26,10 +26,11 @@ import { eventGenerator } from '@hookpost/loadgen';
 import { createLogger } from '@hookpost/logger';
 import { SubscriptionWriter } from '@hookpost/subscriptions';
 import { rawConsume, rawProduce } from './baseline.ts';
+import { type FanoutAlone, fanoutAlone } from './fanout-alone.ts';
 import { ACTIVITY_MIX } from './layout.ts';
 import { localBrokerPid, type PeerResult, runHookpostPeer, runKafkaHooks } from './peer.ts';
-import { type PhaseContext, runPhase } from './phase.ts';
-import { type ProcStats, type Service, startService } from './procs.ts';
+import { type PhaseContext, type PhaseSpec, phaseWebhooks, runPhase } from './phase.ts';
+import { type ProcStats, type Service, startService, sum } from './procs.ts';
 import { type ReceiverHandle, startBenchReceiver } from './receiver.ts';
 import { markdown, type PhaseResult, type RunResult, writeOutputs } from './report.ts';
 import { perEvent, topicVolumes } from './volume.ts';
@@ -223,6 +224,7 @@ try {
     produce: { count: 0, seconds: 0, perSecond: Number.NaN },
   };
   let tpVolume: RunResult['tpPerEvent'] = null;
+  let alone: FanoutAlone | null = null;
   if (wanted.has('tp')) {
     // Bytes on disk are read from the local stack's data directory (HP_DATA_DIR, as scripts/stack.sh).
     const dataDir = localBrokerPid(brokers)
@@ -230,15 +232,19 @@ try {
       : undefined;
     const internal = catalog.all().map((t) => t.name);
     const volumeBefore = await topicVolumes(admin, internal, dataDir);
-    const tp = await runPhase(ctx, {
+    const tpSpec: PhaseSpec = {
       ...base,
       name: 'tp',
       description: 'throughput',
       events: N,
       rate: Number(args.rate),
       windowMs: 30_000,
-    });
+    };
+    const tp = await runPhase(ctx, tpSpec);
     phases.push(tp);
+    // The first phase: the fan-out's counter holds the tp's dispatch records alone.
+    const fanoutService = services.find((s) => s.name === 'fanout')!;
+    const tpDispatched = sum(await fanoutService.scrape(), 'webhooks_fanout_dispatched_total');
     tpVolume = {
       topics: perEvent(volumeBefore, await topicVolumes(admin, internal, dataDir), N, prefix),
       cpuMicros: Object.fromEntries(Object.entries(tp.cpuSeconds).map(([k, v]) => [k, (v * 1e6) / N])),
@@ -257,6 +263,24 @@ try {
     const produce = await rawProduce(kafka, registry, registryUrl, scratch.name, rawN, gen, 1000);
     log(`  ${produce.perSecond} events/s`);
     baseline = { consume, produce };
+    log('fan-out alone on a copy of the tp input and webhooks (the other services idle)');
+    alone = await fanoutAlone({
+      kafka,
+      admin,
+      prefix,
+      partitions: PARTITIONS,
+      sourceTopic: catalog.topics.events.name,
+      webhooks: phaseWebhooks(ctx, tpSpec).webhooks,
+      writer: (topic) => new SubscriptionWriter({ kafka, topic, box: new SecretBox(encryptionKeys) }),
+      env: common,
+      expectDispatched: tpDispatched,
+      logDir,
+      log,
+      nodeArgs: profiled === 'fanout-alone' ? ['--cpu-prof', '--cpu-prof-dir', profDir] : [],
+    });
+    log(
+      `  ${alone.eventsPerSecond} events/s (${alone.events} in ${alone.seconds.toFixed(2)} s), ${alone.cpuMicrosPerEvent.toFixed(1)} CPU µs/event, peak RSS ${alone.peakRssMiB} MiB`,
+    );
   }
 
   // --- latency and scenarios at a set rate -----------------------------------------------------------
@@ -377,7 +401,9 @@ try {
       e2eVsRawConsume: (tp?.endToEnd.eventsPerSecond ?? Number.NaN) / baseline.consume.perSecond,
       e2eVsRawProduce: (tp?.endToEnd.eventsPerSecond ?? Number.NaN) / baseline.produce.perSecond,
       fanoutVsRawConsume: (tp?.stages.fanout.eventsPerSecond ?? Number.NaN) / baseline.consume.perSecond,
+      fanoutAloneVsRawConsume: (alone?.eventsPerSecond ?? Number.NaN) / baseline.consume.perSecond,
     },
+    fanoutAlone: alone,
     tpPerEvent: tpVolume,
     peers,
     notes,
