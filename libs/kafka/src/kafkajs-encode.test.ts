@@ -1,10 +1,11 @@
 import { createRequire } from 'node:module';
 import fc from 'fast-check';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   crc32C,
   groupMessagesPerPartition,
   original,
+  produceRequest,
   Record,
   type RecordArgs,
   RecordBatch,
@@ -156,6 +157,89 @@ describe('KafkaJS produce encoding with fewer copies', () => {
     useOriginalEncoder(true);
     const theirs = await original.RecordBatch({ ...a, firstTimestamp: 5, maxTimestamp: 5 });
     expect(Buffer.from(mine.buffer)).toEqual(Buffer.from(theirs.buffer));
+  });
+
+  it('a produce request (topics, partitions, timestamps given or not, transactional or not) is the bytes KafkaJS writes', async () => {
+    const now = vi.spyOn(Date, 'now').mockReturnValue(1_750_000_000_000);
+    try {
+      const message = fc.record({
+        key: keyOrValue(100),
+        value: fc.oneof(keyOrValue(600), bytes(5_000)),
+        headers: fc.option(headers, { nil: undefined }),
+        timestamp: fc.option(
+          fc.oneof(
+            fc.integer({ min: 1_700_000_000_000, max: 1_760_000_000_000 }),
+            fc.integer({ min: 1_700_000_000_000, max: 1_760_000_000_000 }).map(String),
+          ),
+          { nil: undefined },
+        ),
+      });
+      const args = fc.record({
+        acks: fc.constantFrom(-1, 0, 1),
+        timeout: fc.integer({ min: 0, max: 60_000 }),
+        transactionalId: fc.option(fc.string({ maxLength: 40 }), { nil: null }),
+        producerId: fc.oneof(fc.constant(Long.fromValue(-1)), fc.integer({ min: 0, max: 2 ** 31 - 1 })),
+        producerEpoch: fc.integer({ min: 0, max: 32_767 }),
+        topicData: fc.array(
+          fc.record({
+            topic: fc.string({ minLength: 1, maxLength: 60 }),
+            partitions: fc.array(
+              fc.record({
+                partition: fc.integer({ min: 0, max: 1_000 }),
+                firstSequence: fc.option(fc.integer({ min: 0, max: 2 ** 31 - 1 }), { nil: undefined }),
+                messages: fc.array(message, { minLength: 1, maxLength: 40 }),
+              }),
+              { minLength: 1, maxLength: 4 },
+            ),
+          }),
+          { minLength: 1, maxLength: 3 },
+        ),
+      });
+      await fc.assert(
+        fc.asyncProperty(args, async (a) => {
+          const { theirs, mine } = await both((m) => (m ? produceRequest(a) : original.produce(a)).encode());
+          expect(mine.equals(theirs)).toBe(true);
+          expect(produceRequest(a).apiVersion).toBe(original.produce(a).apiVersion);
+        }),
+        { numRuns: 300 },
+      );
+      // One partition of 1 000 records of ~1 KB, as the fan-out and the batcher send.
+      const big = {
+        acks: -1,
+        timeout: 30_000,
+        transactionalId: 'hookpost-fanout-0',
+        producerId: 42,
+        producerEpoch: 3,
+        topicData: [
+          {
+            topic: 'webhooks.dispatch',
+            partitions: [
+              { partition: 7, firstSequence: 9, messages: fc.sample(message, { numRuns: 1_000, seed: 3 }) },
+            ],
+          },
+        ],
+      };
+      const { theirs, mine } = await both((m) => (m ? produceRequest(big) : original.produce(big)).encode());
+      expect(mine.equals(theirs)).toBe(true);
+    } finally {
+      now.mockRestore();
+    }
+  });
+
+  it('a compressed produce request is left to KafkaJS (gzip: the same bytes as its own)', async () => {
+    const messages = fc
+      .sample(record, { numRuns: 50, seed: 11 })
+      .map((r) => ({ ...r, timestamp: 1_750_000_000_000 }));
+    const a = {
+      acks: 1,
+      timeout: 5,
+      compression: 1,
+      topicData: [{ topic: 't', partitions: [{ partition: 0, messages }] }],
+    };
+    const { theirs, mine } = await both((m) => (m ? produceRequest(a) : original.produce(a)).encode());
+    expect(mine.equals(theirs)).toBe(true);
+    const uncompressed = await produceRequest({ ...a, compression: 0 }).encode();
+    expect(uncompressed.offset).toBeGreaterThan(mine.length);
   });
 
   it("a request's frame is the bytes KafkaJS writes, with and without a client id", async () => {
