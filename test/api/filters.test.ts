@@ -124,6 +124,29 @@ describe('webhook filters at the API', () => {
     expect(await refusal(f(2_000))).toEqual(past);
   });
 
+  it('refuses a __proto__ key, or a constructor with a prototype, as a 422 naming the field, at any depth', async () => {
+    const raw = async (text: string) => {
+      const res = await api.call('POST', '/v1/webhooks', undefined, undefined, { body: text });
+      return res.status === 422 ? res.body.errors : `${res.status} ${JSON.stringify(res.body)}`;
+    };
+    const body = (filter: string) =>
+      `{"url":${JSON.stringify(url)},"name":"p","events":["activity.opened"],"domain_id":"dom-filters","filter":${filter}}`;
+    const reason = ['is a reserved key (__proto__, or constructor with a prototype) and not allowed'];
+    expect(await raw(body('[{"__proto__":null}]'))).toEqual({ 'filter.0.__proto__': reason });
+    expect(await raw(body('{"data":{"constructor":{"prototype":{}}}}'))).toEqual({
+      'filter.data.constructor': reason,
+    });
+    // (A computed key: `{ __proto__: … }` would set the literal's prototype instead.)
+    const top = await raw(`{"__proto__":{"admin":true},${body('{}').slice(1)}`);
+    expect(JSON.stringify(top)).toBe(JSON.stringify({ ['__proto__']: reason }));
+    // As deep as the test API's 16 KiB body limit allows: named, not a stack overflow.
+    const deep = `${'{"data":'.repeat(1_800)}{"__proto__":1}${'}'.repeat(1_800)}`;
+    const refused = await raw(body(deep));
+    expect(Object.keys(refused)).toEqual([`filter${'.data'.repeat(1_800)}.__proto__`]);
+    // Not JSON at all stays a 400 that says so.
+    expect(await raw(body('[{"__proto__":null}'))).toMatch(/^400 .*not valid JSON/);
+  });
+
   it('arbitrary JSON as a filter is stored or refused with a field under filter, never a 5xx', async () => {
     const key = fc.oneof(
       fc.constantFrom(

@@ -22,8 +22,53 @@ export function acceptJsonBodiesOnly(app: FastifyInstance): void {
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
     if (!isUtf8(body as Buffer))
       return done(Object.assign(new Error('Request body is not valid UTF-8.'), { statusCode: 400 }));
-    parseJson(request, (body as Buffer).toString('utf8'), done);
+    const text = (body as Buffer).toString('utf8');
+    parseJson(request, text, (error, value) => {
+      // The parser refuses `__proto__` keys and `constructor.prototype` (prototype poisoning) as
+      // "not valid JSON", which they are; say which field instead, as for any other refused field.
+      const at = error ? forbiddenKeyPath(text) : null;
+      if (at === null) return done(error, value);
+      const validation = [{ keyword: 'forbiddenKey', instancePath: at, params: {}, message: FORBIDDEN }];
+      done(Object.assign(new Error(FORBIDDEN), { statusCode: 422, validation, validationContext: 'body' }));
+    });
   });
+}
+
+const FORBIDDEN = 'is a reserved key (__proto__, or constructor with a prototype) and not allowed';
+
+/**
+ * Where valid JSON has a key the parser refuses, as a JSON pointer (ajv's instancePath form); null when
+ * the text is not JSON at all or has none. JSON.parse keeps `__proto__` as a plain own key, so the walk
+ * sees it; one of them is named.
+ */
+export function forbiddenKeyPath(text: string): string | null {
+  let root: unknown;
+  try {
+    root = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  const pointer = (k: string) => k.replaceAll('~', '~0').replaceAll('/', '~1');
+  // A stack, not recursion: a body may nest as deep as its size allows.
+  const stack: [unknown, string][] = [[root, '']];
+  for (let next = stack.pop(); next; next = stack.pop()) {
+    const [v, path] = next;
+    if (v === null || typeof v !== 'object') continue;
+    for (const k of Object.keys(v)) {
+      const child = (v as Record<string, unknown>)[k];
+      const here = `${path}/${pointer(k)}`;
+      if (k === '__proto__') return here;
+      if (
+        k === 'constructor' &&
+        child !== null &&
+        typeof child === 'object' &&
+        Object.hasOwn(child, 'prototype')
+      )
+        return here;
+      stack.push([child, here]);
+    }
+  }
+  return null;
 }
 
 interface AjvError {
@@ -38,7 +83,8 @@ const join = (base: string, name: string) => (base ? `${base}.${name}` : name);
 
 /** `{ "<field>": ["…"] }` from ajv errors; the field is a dotted path (`events.0`, `batch.max_events`). */
 export function fieldErrors(errors: readonly AjvError[], context: string | undefined): FieldErrors {
-  const out: FieldErrors = {};
+  // No prototype: a field named `__proto__` (refused, so named here) is then a key like any other.
+  const out: FieldErrors = Object.create(null);
   for (const e of errors) {
     let name = field(e.instancePath);
     let message = e.message ?? 'is invalid';
