@@ -18,6 +18,7 @@ ENV NODE_ENV=production \
     NODE_OPTIONS="--disable-warning=TimeoutNegativeWarning --max-semi-space-size=2" \
     MALLOC_MMAP_THRESHOLD_=65536 \
     MALLOC_TRIM_THRESHOLD_=1048576 \
+    MALLOC_ARENA_MAX=2 \
     KAFKAJS_NO_PARTITIONER_WARNING=1 \
     SERVICE=api
 
