@@ -41,7 +41,7 @@ const FORBIDDEN = 'is a reserved key (__proto__, or constructor with a prototype
  * the text is not JSON at all or has none. JSON.parse keeps `__proto__` as a plain own key, so the walk
  * sees it; one of them is named.
  */
-export function forbiddenKeyPath(text: string): string | null {
+function forbiddenKeyPath(text: string): string | null {
   let root: unknown;
   try {
     root = JSON.parse(text);
