@@ -58,6 +58,8 @@ USER node
 
 # 9464: /metrics /healthz /readyz of every role (HTTP_PORT); 8080: the management API (API_PORT).
 EXPOSE 9464 8080
+# The case gives a service its own node flags after NODE_OPTIONS (SERVICE_NODE_ARGS_OF in
+# libs/service/src/node-args.ts; the k8s test checks they match).
 # exec: node replaces the shell as PID 1, so the kubelet's SIGTERM reaches runService's graceful
 # shutdown directly (node installs its own SIGTERM/SIGINT handlers, so no init process is needed).
-CMD ["sh", "-c", "exec node services/${SERVICE}/src/main.ts"]
+CMD ["sh", "-c", "case \"$SERVICE\" in delivery) set -- --max-semi-space-size=8 ;; *) set -- ;; esac; exec node \"$@\" services/${SERVICE}/src/main.ts"]

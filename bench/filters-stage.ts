@@ -15,7 +15,7 @@ import { createRegistry, MtaProducer } from '@hookpost/events';
 import { connectAdmin, createKafka, provisionTopics, topicCatalog } from '@hookpost/kafka';
 import { eventGenerator } from '@hookpost/loadgen';
 import { createLogger } from '@hookpost/logger';
-import { SERVICE_ENV, SERVICE_NODE_ARGS } from '@hookpost/service';
+import { SERVICE_ENV, serviceNodeArgs } from '@hookpost/service';
 import { SubscriptionWriter } from '@hookpost/subscriptions';
 import { stageWebhook } from './layout.ts';
 
@@ -89,7 +89,8 @@ async function run(mode: 'off' | 'match') {
   await producer.close();
   phase(`${mode}: ${WEBHOOKS} webhooks and ${EVENTS} events written; fan-out starts`);
 
-  const child = spawn(process.execPath, [...SERVICE_NODE_ARGS, 'services/fanout/src/main.ts'], {
+  const entry = 'services/fanout/src/main.ts';
+  const child = spawn(process.execPath, [...serviceNodeArgs(entry), entry], {
     env: {
       ...process.env,
       ...SERVICE_ENV,

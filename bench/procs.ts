@@ -6,7 +6,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { SERVICE_ENV, SERVICE_NODE_ARGS } from '@hookpost/service';
+import { SERVICE_ENV, serviceNodeArgs } from '@hookpost/service';
 
 const root = new URL('..', import.meta.url).pathname;
 
@@ -83,11 +83,15 @@ export function sum(samples: Map<string, number>, name: string, ...having: strin
 export async function startService(spec: ServiceSpec, logDir: string, onExit: (name: string) => void) {
   const port = await freePort();
   const log = createWriteStream(`${logDir}/${spec.name}.log`);
-  const child = spawn(process.execPath, [...SERVICE_NODE_ARGS, ...(spec.nodeArgs ?? []), spec.entry], {
-    cwd: root,
-    env: { ...process.env, ...SERVICE_ENV, ...spec.env, HTTP_PORT: String(port), HTTP_HOST: '127.0.0.1' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [...serviceNodeArgs(spec.entry), ...(spec.nodeArgs ?? []), spec.entry],
+    {
+      cwd: root,
+      env: { ...process.env, ...SERVICE_ENV, ...spec.env, HTTP_PORT: String(port), HTTP_HOST: '127.0.0.1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   child.stdout?.pipe(log);
   child.stderr?.pipe(log);
   let exited = false;

@@ -12,7 +12,7 @@ import { createRegistry, MtaProducer } from '@hookpost/events';
 import { connectAdmin, createKafka, provisionTopics, readTopics, topicCatalog } from '@hookpost/kafka';
 import { eventGenerator } from '@hookpost/loadgen';
 import { createLogger } from '@hookpost/logger';
-import { SERVICE_ENV, SERVICE_NODE_ARGS } from '@hookpost/service';
+import { SERVICE_ENV, serviceNodeArgs } from '@hookpost/service';
 import { SubscriptionWriter } from '@hookpost/subscriptions';
 import { stageWebhook } from './layout.ts';
 
@@ -92,7 +92,8 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const)
 
 async function measure(service: string, counter: string, total: number) {
   phase(`${service}: start, expecting ${total}`);
-  const child = spawn(process.execPath, [...SERVICE_NODE_ARGS, `services/${service}/src/main.ts`], {
+  const entry = `services/${service}/src/main.ts`;
+  const child = spawn(process.execPath, [...serviceNodeArgs(entry), entry], {
     env,
     stdio: ['ignore', 'pipe', 'inherit'],
   });

@@ -27,7 +27,7 @@ import { type AttemptRecord, type OperationalNotice, SecretBox } from '@hookpost
 import { createKafka, readTopics, topicCatalog } from '@hookpost/kafka';
 import { createLogger } from '@hookpost/logger';
 import { startReceiver, verifySignatures } from '@hookpost/sender';
-import { SERVICE_ENV, SERVICE_NODE_ARGS } from '@hookpost/service';
+import { SERVICE_ENV, serviceNodeArgs } from '@hookpost/service';
 
 const root = new URL('..', import.meta.url).pathname;
 const stack = `${root}scripts/stack.sh`;
@@ -155,7 +155,7 @@ let stopping = false;
 let exitCode = 0;
 
 function run(role: Role): void {
-  const child = spawn(process.execPath, [...SERVICE_NODE_ARGS, role.entry], {
+  const child = spawn(process.execPath, [...serviceNodeArgs(role.entry), role.entry], {
     cwd: root,
     env: { ...process.env, ...SERVICE_ENV, ...common, ...role.env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { SERVICE_ENV, SERVICE_NODE_ARGS } from '@hookpost/service';
+import { SERVICE_ENV, SERVICE_NODE_ARGS, SERVICE_NODE_ARGS_OF, serviceNodeArgs } from '@hookpost/service';
 import { Deployment } from 'kubernetes-models/apps/v1';
 import { Job } from 'kubernetes-models/batch/v1';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
@@ -78,6 +78,15 @@ function podEnv(m: Manifest, secrets: Record<string, string>): Record<string, st
 }
 
 describe('deploy/k8s manifests', () => {
+  it("runs each workload's entry with its service's own node flags (SERVICE_NODE_ARGS_OF)", () => {
+    for (const m of [...deployments, ...ofKind('Job')]) {
+      const command: string[] = container(m).command;
+      const entry = command.at(-1)!;
+      const own = serviceNodeArgs(entry).slice(SERVICE_NODE_ARGS.length);
+      expect(command, m.file).toEqual(['node', ...own, entry]);
+    }
+  });
+
   it('are valid Kubernetes objects (kubernetes-models schemas, offline)', () => {
     expect(objects.length).toBeGreaterThan(10);
     for (const { file, doc } of objects) {
@@ -232,13 +241,22 @@ describe('Dockerfile', () => {
           expect(dockerfile).toContain(`COPY ${dir}/${name}/package.json ${dir}/${name}/`);
     expect(dockerfile).toMatch(/npm ci --omit=dev/);
     expect(dockerfile).toMatch(/^USER node$/m);
-    expect(dockerfile).toMatch(/CMD .*exec node services\/\$\{SERVICE\}\/src\/main\.ts/);
+    expect(dockerfile).toMatch(/CMD .*exec node \\"\$@\\" services\/\$\{SERVICE\}\/src\/main\.ts/);
   });
 
   it('runs every service with the node flags the local runs use (SERVICE_NODE_ARGS)', () => {
     const options = /NODE_OPTIONS="([^"]*)"/.exec(dockerfile)?.[1]?.split(' ') ?? [];
     expect(SERVICE_NODE_ARGS.length).toBeGreaterThan(0);
     for (const flag of SERVICE_NODE_ARGS) expect(options).toContain(flag);
+  });
+
+  it('gives a service its own node flags on the command line, after NODE_OPTIONS (SERVICE_NODE_ARGS_OF)', () => {
+    expect(Object.keys(SERVICE_NODE_ARGS_OF).length).toBeGreaterThan(0);
+    const cmd = /^CMD (.*)$/m.exec(dockerfile)?.[1] ?? '';
+    for (const [service, flags] of Object.entries(SERVICE_NODE_ARGS_OF))
+      expect(cmd).toContain(`${service}) set -- ${flags.join(' ')} ;;`);
+    // Any other service gets none: the default branch empties the arguments.
+    expect(cmd).toContain('*) set -- ;;');
   });
 
   it('sets the environment the local runs use (SERVICE_ENV)', () => {

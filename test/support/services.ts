@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { SERVICE_ENV, SERVICE_NODE_ARGS } from '@hookpost/service';
+import { SERVICE_ENV, serviceNodeArgs } from '@hookpost/service';
 import { waitFor } from './env.ts';
 
 export interface RunningProcess {
@@ -16,7 +16,8 @@ export interface RunningProcess {
  * free port. Tests kill it in afterAll; `kill('SIGKILL')` is the crash the exactly-once tests need.
  */
 export function spawnService(name: string, env: Record<string, string>): RunningProcess {
-  const child = spawn(process.execPath, [...SERVICE_NODE_ARGS, `services/${name}/src/main.ts`], {
+  const entry = `services/${name}/src/main.ts`;
+  const child = spawn(process.execPath, [...serviceNodeArgs(entry), entry], {
     env: {
       ...process.env,
       ...SERVICE_ENV,

@@ -261,4 +261,4 @@ function registerConsumerMetrics(registry: Registry): void {
   });
 }
 
-export { SERVICE_ENV, SERVICE_NODE_ARGS } from './node-args.ts';
+export { SERVICE_ENV, SERVICE_NODE_ARGS, SERVICE_NODE_ARGS_OF, serviceNodeArgs } from './node-args.ts';

@@ -11,6 +11,28 @@
 export const SERVICE_NODE_ARGS: readonly string[] = ['--max-semi-space-size=2'];
 
 /**
+ * One service's flags on top of those, given after them (and after the image's NODE_OPTIONS), so a
+ * V8 flag set in both takes this value: the image's CMD and the k8s manifests' commands carry them,
+ * checked by the k8s test.
+ *
+ * delivery, `--max-semi-space-size=8`: at one event per request it holds ~256 records per partition
+ * for ~15 ms each (request, then the outcome's acknowledgement), which a 2 MiB young generation
+ * copied and promoted before they died. Bench peer phase, `max_events` 1, 30 000 events,
+ * interleaved 8 / 2 / 8 / 2: delivery CPU 4.5 / 5.1 / 4.2 / 4.8 s, end to end 4 269 / 3 914 /
+ * 4 603 / 4 100 events/s; with 16 no better. Its peak RSS in the throughput phase 229 against 257 MiB
+ * (within the runs' spread).
+ */
+export const SERVICE_NODE_ARGS_OF: Readonly<Record<string, readonly string[]>> = {
+  delivery: ['--max-semi-space-size=8'],
+};
+
+/** The node flags an entry point `services/<service>/src/main.ts` runs with, before the entry. */
+export function serviceNodeArgs(entry: string): string[] {
+  const service = /(?:^|\/)services\/([^/]+)\//.exec(entry)?.[1] ?? '';
+  return [...SERVICE_NODE_ARGS, ...(SERVICE_NODE_ARGS_OF[service] ?? [])];
+}
+
+/**
  * Environment every hookpost service starts with, in the same places (the image sets it with ENV,
  * checked by the same test). glibc's malloc, which holds Buffers' bytes, by default keeps freed memory
  * in its arenas and raises its mmap threshold after each large free, so a service's RSS stayed at its
