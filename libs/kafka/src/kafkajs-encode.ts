@@ -297,9 +297,11 @@ export function produceRequest(args: ProduceArgs) {
   const { producerId = Long.fromInt(-1), producerEpoch = 0 } = args;
   req.encode = async () => {
     const topics: { name: string; partitions: { partition: number; batch: Encoder }[] }[] = [];
+    // TransactionalId (length and bytes), Acks, Timeout, the topics' count.
     let size = 2 + (transactionalId == null ? 0 : Buffer.byteLength(transactionalId, 'utf8')) + 2 + 4 + 4;
     for (const { topic, partitions } of topicData) {
       const encoded: { partition: number; batch: Encoder }[] = [];
+      // Topic (length and bytes), the partitions' count; then per partition its number and the batch's size.
       size += 2 + Buffer.byteLength(topic, 'utf8') + 4;
       for (const { partition, firstSequence, messages } of partitions) {
         const batch = await partitionBatch(messages, {
@@ -317,11 +319,8 @@ export function produceRequest(args: ProduceArgs) {
     e.writeInt32(topics.length);
     for (const t of topics) {
       e.writeString(t.name).writeInt32(t.partitions.length);
-      for (const { partition, batch } of t.partitions) {
-        e.writeInt32(partition).writeInt32(batch.offset);
-        batch.buf.copy(e.buf, e.offset, 0, batch.offset);
-        e.offset += batch.offset;
-      }
+      for (const { partition, batch } of t.partitions)
+        e.writeInt32(partition).writeInt32(batch.offset).writeEncoder(batch);
     }
     return e;
   };

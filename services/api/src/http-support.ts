@@ -25,7 +25,7 @@ export function acceptJsonBodiesOnly(app: FastifyInstance): void {
     const text = (body as Buffer).toString('utf8');
     parseJson(request, text, (error, value) => {
       // The parser refuses `__proto__` keys and `constructor.prototype` (prototype poisoning) as
-      // "not valid JSON", which they are; say which field instead, as for any other refused field.
+      // "not valid JSON", though the text is JSON: name the field instead, as for any refused field.
       const at = error ? forbiddenKeyPath(text) : null;
       if (at === null) return done(error, value);
       const validation = [{ keyword: 'forbiddenKey', instancePath: at, params: {}, message: FORBIDDEN }];
