@@ -2,6 +2,7 @@ import type { BatchRecord, DispatchRecord } from '@hookpost/contracts';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { type BatchSettings, type ClosedBatch, WindowAccumulator } from './accumulator.ts';
+import { pages } from './pages.ts';
 
 const rec = (i: number, webhook = 'w1', pad = 0): DispatchRecord => ({
   event_id: `e${i}`,
@@ -211,10 +212,10 @@ describe('WindowAccumulator', () => {
     );
   }, 30_000);
 
-  it('bodies crossing its 512 B to 64 KiB blocks come out byte for byte, for batches of several webhooks interleaved', () => {
-    // Pieces at, just past and far past the block sizes, with characters that escape to 2 or 6 bytes.
+  it('bodies crossing its 4 KiB pages come out byte for byte, for batches of several webhooks interleaved and reset', () => {
+    // Pieces at, just past and far past the page and slab sizes, with characters that escape to 2 or 6 bytes.
     const size = fc.oneof(
-      fc.constantFrom(0, 1, 511, 512, 513, 1023, 1024, 1025, 65_535, 65_536, 65_537, 200_000),
+      fc.constantFrom(0, 1, 4095, 4096, 4097, 8191, 8192, 8193, 262_143, 262_144, 262_145, 600_000),
       fc.integer({ min: 0, max: 140_000 }),
     );
     fc.assert(
@@ -224,16 +225,32 @@ describe('WindowAccumulator', () => {
           maxLength: 30,
         }),
         fc.constantFrom('json' as const, 'jsonl' as const),
-        (events, format) => {
+        fc.nat(30),
+        (events, format, resetAt) => {
           const acc = new WindowAccumulator({
             topic: 't',
             partition: 0,
             windowMs: 30_000,
             maxBytes: 4 << 20,
           });
+          // A second partition's batches, dropped by a reset part way, whose pages the first one reuses.
+          const other = new WindowAccumulator({
+            topic: 't',
+            partition: 1,
+            windowMs: 30_000,
+            maxBytes: 4 << 20,
+          });
           const byWebhook = new Map<string, unknown[]>();
           const closed: ClosedBatch[] = [];
+          const before = pages.usedBytes;
           events.forEach(([n, ch, w], i) => {
+            other.add(
+              { ...rec(i, 'o'), payload: { s: ch.repeat(n >> 4) } },
+              String(i),
+              settings({ webhookId: 'o' }),
+              i,
+            );
+            if (i === resetAt) other.reset();
             const webhookId = `w${w}`;
             const payload = { n: i, s: ch.repeat(Math.ceil(n / 6)) };
             byWebhook.set(webhookId, [...(byWebhook.get(webhookId) ?? []), payload]);
@@ -250,6 +267,8 @@ describe('WindowAccumulator', () => {
           }
           expect(got).toEqual(byWebhook);
           expect(acc.bytes).toBe(0);
+          other.reset();
+          expect(pages.usedBytes).toBe(before);
         },
       ),
       { numRuns: 60 },

@@ -15,6 +15,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { BatchRecord, DispatchRecord, PayloadFormat } from '@hookpost/contracts';
+import { PAGE_SIZE, type Page, pages } from './pages.ts';
 
 export interface BatchSettings {
   webhookId: string;
@@ -77,45 +78,51 @@ export function recordEntry(record: DispatchRecord, payloadJson = JSON.stringify
   };
 }
 
-/** The smallest and largest block an open batch's bytes are copied into. */
-const MIN_BLOCK = 512;
-const MAX_BLOCK = 64 * 1024;
-
 /**
- * Append-only bytes in blocks of their own (unpooled, each a quarter of what the batch holds so far,
- * 512 B to 64 KiB). The pieces are copied in rather than kept: small Buffers share Node's 8 KiB pool slabs, and a
+ * Append-only bytes in pages of the process's pool (pages.ts), given back when the batch closes or is
+ * dropped. The pieces are copied in rather than kept: small Buffers share Node's 8 KiB pool slabs, and a
  * slab stays alive while any piece on it does, so with 1 000 webhooks' batches interleaving their
  * pieces the batcher held 96-161 MiB outside the heap for at most 64 MiB of open batches (issue 15).
- * Here a batch holds its bytes plus at most one block's free tail, and all of it is freed when it closes.
+ * A batch holds its bytes plus at most one page's free tail.
  */
 class Blocks {
-  readonly full: Buffer[] = [];
-  private block: Buffer | undefined;
+  private readonly full: Page[] = [];
+  private page: Page | undefined;
   private used = 0;
-  /** Bytes written (what the memory bound counts; a batch holds at most one block more). */
+  /** Bytes written (what the memory bound counts; a batch holds at most one page more). */
   length = 0;
 
   /** Appends `piece`. */
   push(piece: Buffer): void {
     let from = 0;
     while (from < piece.length) {
-      if (!this.block || this.used === this.block.length) {
-        if (this.block) this.full.push(this.block);
-        // A quarter of what the batch holds: its free tail stays within ~25 % of its bytes.
-        const size = Math.min(MAX_BLOCK, Math.max(MIN_BLOCK, this.length >> 2, piece.length - from));
-        this.block = Buffer.allocUnsafeSlow(size);
+      if (!this.page || this.used === PAGE_SIZE) {
+        if (this.page) this.full.push(this.page);
+        this.page = pages.take();
         this.used = 0;
       }
-      const n = piece.copy(this.block, this.used, from);
+      const n = piece.copy(this.page.bytes, this.used, from);
       this.used += n;
       from += n;
     }
     this.length += piece.length;
   }
 
-  /** The written bytes, as the blocks' views. */
+  /** The written bytes, as views of the pages: valid until `release`. */
   pieces(): Buffer[] {
-    return this.block ? [...this.full, this.block.subarray(0, this.used)] : [...this.full];
+    const out = this.full.map((p) => p.bytes);
+    if (this.page) out.push(this.page.bytes.subarray(0, this.used));
+    return out;
+  }
+
+  /** Gives the pages back to the pool; the views `pieces` returned must not be used after. */
+  release(): void {
+    if (this.page) this.full.push(this.page);
+    pages.give(this.full);
+    this.full.length = 0;
+    this.page = undefined;
+    this.used = 0;
+    this.length = 0;
   }
 }
 
@@ -304,6 +311,7 @@ export class WindowAccumulator {
 
   /** Forgets everything (after an abort or revocation): the records will be consumed again. */
   reset(): void {
+    for (const b of this.open.values()) b.parts.release();
     this.open.clear();
     this.buffered = 0;
     this.hold(-this.bufferedBytes);
@@ -337,11 +345,10 @@ export class WindowAccumulator {
       oldest_event_at: batch.oldestEventAt,
       created_at: now,
     };
+    // serialise copies the pages' bytes, so they go back to the pool at once.
+    const value = serialise(meta, batch.parts.pieces());
+    batch.parts.release();
     // The body: payloads plus one separator each (the last one is the closing bracket or the final newline).
-    return {
-      ...meta,
-      value: serialise(meta, batch.parts.pieces()),
-      bodyBytes: batch.bytes - (meta.format === 'json' ? 0 : 1),
-    };
+    return { ...meta, value, bodyBytes: batch.bytes - (meta.format === 'json' ? 0 : 1) };
   }
 }
