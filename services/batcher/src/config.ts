@@ -23,7 +23,7 @@ export const schema = {
     maxBufferedBytes: {
       doc: "Bytes held in open batches across this instance's partitions above which the partition whose fetch passed it closes its own largest batches, until the instance holds 3/4 of this or the partition holds none, and commits; bounds the instance's memory when many webhooks each stay below their max.",
       format: 'nat',
-      default: 48 * 1024 * 1024,
+      default: 32 * 1024 * 1024,
       env: 'BATCH_MAX_BUFFERED_BYTES',
     },
   },
