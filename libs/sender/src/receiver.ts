@@ -17,7 +17,7 @@
  * Any further path segments are free (e.g. `/fail/3/500/wh_7`): counters are kept per full path, so
  * webhooks sharing a behaviour do not share its count. Unknown paths answer 404.
  */
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac, createSecretKey, type KeyObject, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { HEADERS, SECRET_PREFIX } from './definitions.ts';
@@ -129,6 +129,23 @@ function safeEqual(a: string, b: string): boolean {
   return x.length === y.length && timingSafeEqual(x, y);
 }
 
+/** Each secret's keys, decoded once as a receiver keeps its secret (bounded: cleared when full). */
+const KEYS = new Map<string, { standard: KeyObject; mailerSend: KeyObject }>();
+const MAX_KEYS = 10_000;
+
+function keysFor(secret: string): { standard: KeyObject; mailerSend: KeyObject } {
+  let keys = KEYS.get(secret);
+  if (!keys) {
+    if (KEYS.size >= MAX_KEYS) KEYS.clear();
+    keys = {
+      standard: createSecretKey(Buffer.from(secret.slice(SECRET_PREFIX.length), 'base64')),
+      mailerSend: createSecretKey(Buffer.from(secret, 'utf8')),
+    };
+    KEYS.set(secret, keys);
+  }
+  return keys;
+}
+
 /**
  * Verifies as a receiver would, written against the specifications rather than by re-signing, so a
  * mistake in signing.ts does not verify itself: `Signature` with the secret string as HMAC key, and
@@ -150,11 +167,15 @@ export function verifySignatures(
   let mailerSend = false;
   for (const secret of secrets) {
     if (!secret.startsWith(SECRET_PREFIX)) continue;
-    const key = Buffer.from(secret.slice(SECRET_PREFIX.length), 'base64');
-    const mac = createHmac('sha256', key).update(`${id}.${timestamp}.`).update(body).digest('base64');
+    const keys = keysFor(secret);
+    const mac = createHmac('sha256', keys.standard)
+      .update(`${id}.${timestamp}.`)
+      .update(body)
+      .digest('base64');
     if (entries.some(([version, value]) => version === 'v1' && value !== undefined && safeEqual(value, mac)))
       standard = true;
-    if (safeEqual(signature, createHmac('sha256', secret).update(body).digest('hex'))) mailerSend = true;
+    if (safeEqual(signature, createHmac('sha256', keys.mailerSend).update(body).digest('hex')))
+      mailerSend = true;
   }
   return standard && mailerSend;
 }
