@@ -64,7 +64,7 @@ export class LogReader {
         ? memberConfig(options.group)
         : () => ({
             groupId: `${options.groupId!}-${++this.builds}`,
-            maxWaitTimeInMs: 100,
+            maxWaitTimeInMs: 500,
             allowAutoTopicCreation: false,
           }),
       setup: (c) => (options.group ? this.setupGroup(c) : this.setupLog(c)),

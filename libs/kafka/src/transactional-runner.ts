@@ -112,7 +112,7 @@ export class TransactionalRunner {
         groupId,
         allowAutoTopicCreation: false,
         readUncommitted: false,
-        maxWaitTimeInMs: this.options.maxWaitTimeInMs ?? 200,
+        maxWaitTimeInMs: this.options.maxWaitTimeInMs ?? 500,
         maxBytesPerPartition: this.options.maxBytesPerPartition ?? 1024 * 1024,
         maxBytes: this.options.maxBytes ?? 8 * 1024 * 1024,
         sessionTimeout: this.options.sessionTimeoutMs ?? 30_000,
