@@ -124,6 +124,15 @@ export function topicCatalog(options: CatalogOptions = {}): TopicCatalog {
 }
 
 /** Header names of retry records (a dead letter's are @hookpost/contracts' DEAD_LETTER_HEADERS). */
+/**
+ * Fetch wait of consumers whose records wait for nothing time-critical between fetches (the
+ * subscription table, the fan-out's and batcher's runners, delivery's suspender). A fetch is a long
+ * poll that returns as soon as records are there, so the wait bounds only a partition added to a fetch
+ * already waiting (on assignment), and each empty fetch costs CPU here and in the broker: four idle
+ * services used 8.4 % of a core at 100-200 ms, 5.8 % at 500 ms, the broker 4.1 against 3.3 %.
+ */
+export const IDLE_FETCH_WAIT_MS = 500;
+
 export const HEADERS = {
   dueAt: 'x-due-at',
   attempt: 'x-attempt',

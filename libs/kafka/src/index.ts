@@ -10,7 +10,13 @@ export {
   KafkaUnavailableError,
   partitionForKey,
 } from './client.ts';
-export { HEADERS, type TopicCatalog, type TopicSpec, topicCatalog } from './definitions.ts';
+export {
+  HEADERS,
+  IDLE_FETCH_WAIT_MS,
+  type TopicCatalog,
+  type TopicSpec,
+  topicCatalog,
+} from './definitions.ts';
 export { InFlightBytes } from './in-flight-bytes.ts';
 export { type KafkaRecord, LogReader } from './log-reader.ts';
 export { lastOffsets, OffsetsClient, topicOffsets, waitForOffsets } from './offsets.ts';

@@ -16,6 +16,7 @@
  */
 import type { Logger } from '@hookpost/logger';
 import type { Consumer, IHeaders, Kafka } from 'kafkajs';
+import { IDLE_FETCH_WAIT_MS } from './definitions.ts';
 import { type GroupMemberSettings, memberConfig, SupervisedConsumer } from './supervised-consumer.ts';
 
 /** A record as readers of a topic see it (the fields the project reads; KafkaJS's messages fit it). */
@@ -64,7 +65,7 @@ export class LogReader {
         ? memberConfig(options.group)
         : () => ({
             groupId: `${options.groupId!}-${++this.builds}`,
-            maxWaitTimeInMs: 500,
+            maxWaitTimeInMs: IDLE_FETCH_WAIT_MS,
             allowAutoTopicCreation: false,
           }),
       setup: (c) => (options.group ? this.setupGroup(c) : this.setupLog(c)),

@@ -13,6 +13,7 @@ import type { Logger } from '@hookpost/logger';
 import { Counter, Gauge, type Registry } from '@hookpost/metrics';
 import type { Admin, Consumer, Kafka } from 'kafkajs';
 import { createProducer } from './client.ts';
+import { IDLE_FETCH_WAIT_MS } from './definitions.ts';
 import {
   type PartitionControl,
   type PartitionHandler,
@@ -112,7 +113,7 @@ export class TransactionalRunner {
         groupId,
         allowAutoTopicCreation: false,
         readUncommitted: false,
-        maxWaitTimeInMs: this.options.maxWaitTimeInMs ?? 500,
+        maxWaitTimeInMs: this.options.maxWaitTimeInMs ?? IDLE_FETCH_WAIT_MS,
         maxBytesPerPartition: this.options.maxBytesPerPartition ?? 1024 * 1024,
         maxBytes: this.options.maxBytes ?? 8 * 1024 * 1024,
         sessionTimeout: this.options.sessionTimeoutMs ?? 30_000,

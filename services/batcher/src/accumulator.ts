@@ -85,7 +85,7 @@ export function recordEntry(record: DispatchRecord, payloadJson = JSON.stringify
  * pieces the batcher held 96-161 MiB outside the heap for at most 64 MiB of open batches (issue 15).
  * A batch holds its bytes plus at most one page's free tail.
  */
-class Blocks {
+class PagedBytes {
   private readonly full: Page[] = [];
   private page: Page | undefined;
   private used = 0;
@@ -129,7 +129,7 @@ class Blocks {
 interface OpenBatch {
   settings: BatchSettings;
   /** The body's bytes (payloads escaped for a JSON string, and the separators between them), as UTF-8. */
-  parts: Blocks;
+  parts: PagedBytes;
   events: number;
   /** Body bytes if it closed now: payloads, separators, brackets. */
   bytes: number;
@@ -222,7 +222,7 @@ export class WindowAccumulator {
     if (!batch) {
       batch = {
         settings,
-        parts: new Blocks(),
+        parts: new PagedBytes(),
         events: 0,
         bytes: 1,
         eventIds: [],

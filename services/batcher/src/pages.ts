@@ -20,6 +20,7 @@
 
 export const PAGE_SIZE = 4096;
 const PAGES_PER_SLAB = 64;
+const SLAB_BYTES = PAGES_PER_SLAB * PAGE_SIZE;
 
 /** A page: a view of PAGE_SIZE bytes of a slab. */
 export interface Page {
@@ -30,7 +31,6 @@ export interface Page {
 interface Slab {
   /** Pages of this slab in use. */
   used: number;
-  readonly pages: Page[];
 }
 
 export interface PagePoolOptions {
@@ -51,7 +51,7 @@ export class PagePool {
 
   /** Bytes of the slabs the pool holds (in use or free). */
   get allocatedBytes(): number {
-    return this.slabs * PAGES_PER_SLAB * PAGE_SIZE;
+    return this.slabs * SLAB_BYTES;
   }
 
   /** Bytes of pages in use. */
@@ -73,20 +73,18 @@ export class PagePool {
       if (p.slab.used === 0) this.empty += 1;
       this.free.push(p);
     }
-    if (this.empty > 0 && this.free.length * PAGE_SIZE > this.keep + PAGES_PER_SLAB * PAGE_SIZE) this.trim();
+    if (this.empty > 0 && this.free.length * PAGE_SIZE > this.keep + SLAB_BYTES) this.trim();
   }
 
   private grow(): Page {
-    const memory = Buffer.allocUnsafeSlow(PAGES_PER_SLAB * PAGE_SIZE);
-    const slab: Slab = { used: 0, pages: [] };
-    this.empty += 1;
-    for (let i = 0; i < PAGES_PER_SLAB; i += 1) {
-      slab.pages.push({ bytes: memory.subarray(i * PAGE_SIZE, (i + 1) * PAGE_SIZE), slab });
-    }
+    const memory = Buffer.allocUnsafeSlow(SLAB_BYTES);
+    const slab: Slab = { used: 0 };
+    const page = (i: number): Page => ({ bytes: memory.subarray(i * PAGE_SIZE, (i + 1) * PAGE_SIZE), slab });
     this.slabs += 1;
+    this.empty += 1;
     // The first page is returned; the rest go on the free list in reverse so they are taken in order.
-    for (let i = PAGES_PER_SLAB - 1; i >= 1; i -= 1) this.free.push(slab.pages[i]!);
-    return slab.pages[0]!;
+    for (let i = PAGES_PER_SLAB - 1; i >= 1; i -= 1) this.free.push(page(i));
+    return page(0);
   }
 
   /** Drops the slabs none of whose pages is in use, while more than `keep` bytes are free. */
@@ -97,7 +95,7 @@ export class PagePool {
       if (free <= this.keep) break;
       if (p.slab.used === 0 && !dropped.has(p.slab)) {
         dropped.add(p.slab);
-        free -= PAGES_PER_SLAB * PAGE_SIZE;
+        free -= SLAB_BYTES;
       }
     }
     if (dropped.size === 0) return;

@@ -6,6 +6,7 @@
 import { PARSE_FAILURES, SecretBox } from '@hookpost/contracts';
 import {
   HEADERS,
+  IDLE_FETCH_WAIT_MS,
   InFlightBytes,
   type Kafka,
   PartitionConsumer,
@@ -187,7 +188,7 @@ export async function startDelivery(deps: DeliveryDeps): Promise<DeliveryHandle>
       }),
       logger,
       now,
-      // A dead letter suspends its webhook within about this; no record waits behind it, so fewer idle fetches.
+      // A dead letter suspends its webhook within about this: no delivery waits behind it.
       maxWaitTimeMs: Math.max(settings.maxWaitTimeMs, IDLE_FETCH_WAIT_MS),
       sessionTimeoutMs: settings.sessionTimeoutMs,
       heartbeatIntervalMs: settings.heartbeatIntervalMs,
@@ -282,9 +283,6 @@ export function dueAtOf(message: { headers?: Record<string, unknown> }): number 
  * consumer fetches that much less often: seven tiers polling every 100 ms cost the delivery-retry
  * process ~86 µs of CPU per delivered event at one event per request in the bench (issue 15).
  */
-/** Fetch wait of consumers whose latency is not a delivery's (the suspender): each empty fetch costs CPU here and in the broker. */
-const IDLE_FETCH_WAIT_MS = 500;
-
 export function tierFetchWaitMs(delayMs: number, baseMs: number): number {
   return Math.max(baseMs, Math.min(1000, Math.floor(delayMs / 10)));
 }
