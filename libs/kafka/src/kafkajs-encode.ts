@@ -29,6 +29,7 @@ interface Encoder {
   writeUVarInt(v: number): Encoder;
   writeVarLong(v: unknown): Encoder;
   writeVarIntBytes(v: unknown): Encoder;
+  writeVarIntString(v: string | null): Encoder;
   writeEncoder(v: Encoder): Encoder;
   size(): number;
   readonly buffer: Buffer;
@@ -118,10 +119,6 @@ export const crc32C: (b: Buffer) => number = (() => {
     return jsCrc32C;
   }
 })();
-const HeaderEncoder = require(path('recordBatch/header/v0/index.js')) as (h: {
-  key: string;
-  value: Buffer | string;
-}) => Encoder;
 const NONE = 0;
 const TRANSACTIONAL_MASK = 16;
 const MAGIC_BYTE = 2;
@@ -181,23 +178,40 @@ const patched = {
   },
 };
 
-function headerEncoders(headers: RecordArgs['headers']): Encoder[] {
-  const out: Encoder[] = [];
+interface Header {
+  key: string;
+  value: Buffer | string;
+}
+
+/** A record's headers as KafkaJS writes them: in key order given, an array's values one after another. */
+function headerList(headers: RecordArgs['headers']): Header[] {
+  const out: Header[] = [];
   if (!headers) return out;
   for (const key of Object.keys(headers)) {
     const value = headers[key];
-    if (Array.isArray(value)) for (const v of value) out.push(HeaderEncoder({ key, value: v }));
-    else out.push(HeaderEncoder({ key, value: value as Buffer | string }));
+    if (Array.isArray(value)) for (const v of value) out.push({ key, value: v });
+    else out.push({ key, value: value as Buffer | string });
   }
   return out;
 }
 
-/** Record v0 (Length, Attributes, TimestampDelta, OffsetDelta, Key, Value, Headers) in one buffer. */
-export function Record({ offsetDelta = 0, timestampDelta = 0, key, value, headers }: RecordArgs): Encoder {
-  const hs = headerEncoders(headers);
-  let headerBytes = Encoder.sizeOfVarInt(hs.length);
-  for (const h of hs) headerBytes += h.offset;
-  const body =
+const sizeOfVarIntString = (s: string | null | undefined): number => {
+  if (s == null) return Encoder.sizeOfVarInt(-1);
+  const n = Buffer.byteLength(s, 'utf8');
+  return Encoder.sizeOfVarInt(n) + n;
+};
+
+/** A record's fields, with its deltas, and the size of what follows its length varint. */
+interface PlannedRecord {
+  args: RecordArgs;
+  headers: Header[];
+  body: number;
+}
+
+function planRecord(args: RecordArgs): PlannedRecord {
+  const { offsetDelta = 0, timestampDelta = 0, key, value } = args;
+  const headers = headerList(args.headers);
+  let body =
     1 +
     (smallInt(timestampDelta)
       ? Encoder.sizeOfVarInt(timestampDelta)
@@ -205,23 +219,53 @@ export function Record({ offsetDelta = 0, timestampDelta = 0, key, value, header
     Encoder.sizeOfVarInt(offsetDelta) +
     Encoder.sizeOfVarIntBytes(key) +
     Encoder.sizeOfVarIntBytes(value) +
-    headerBytes;
-  const e = sized(Encoder.sizeOfVarInt(body) + body)
-    .writeVarInt(body)
+    Encoder.sizeOfVarInt(headers.length);
+  for (const h of headers) body += sizeOfVarIntString(h.key) + Encoder.sizeOfVarIntBytes(h.value);
+  return { args, headers, body };
+}
+
+const recordBytes = (r: PlannedRecord) => Encoder.sizeOfVarInt(r.body) + r.body;
+
+/** Record v0 (Length, Attributes, TimestampDelta, OffsetDelta, Key, Value, Headers) at `e`'s offset. */
+function writeRecord(e: Encoder, { args, headers, body }: PlannedRecord): void {
+  const { offsetDelta = 0, timestampDelta = 0, key, value } = args;
+  e.writeVarInt(body)
     .writeInt8(0)
     .writeVarLong(timestampDelta)
     .writeVarInt(offsetDelta)
     .writeVarIntBytes(key)
     .writeVarIntBytes(value)
-    .writeVarInt(hs.length);
-  for (const h of hs) e.writeEncoder(h);
+    .writeVarInt(headers.length);
+  for (const h of headers) e.writeVarIntString(h.key).writeVarIntBytes(h.value);
+}
+
+/** Record v0 in one buffer of its size (KafkaJS's RecordBatch takes records encoded on their own). */
+export function Record(args: RecordArgs): Encoder {
+  const planned = planRecord(args);
+  const e = sized(recordBytes(planned));
+  writeRecord(e, planned);
   return e;
 }
 
-/** RecordBatch v2 (FirstOffset, then the Bytes of everything after it) in one buffer, uncompressed. */
-export async function RecordBatch(args: RecordBatchArgs): Promise<Encoder> {
-  const { compression = NONE, records = [] } = args;
-  if (compression !== NONE || records.some((r) => typeof r !== 'object')) return original.RecordBatch(args);
+type BatchHeader = Omit<RecordBatchArgs, 'compression' | 'records'>;
+
+/** RecordBatch v2's size, from its records' bytes: FirstOffset 8, Length 4, then what Length counts. */
+const batchBytes = (records: number) => 8 + 4 + batchLength(records);
+// PartitionLeaderEpoch 4, Magic 1, CRC 4, Attributes 2, LastOffsetDelta 4, FirstTimestamp 8,
+// MaxTimestamp 8, ProducerId 8, ProducerEpoch 2, FirstSequence 4, the records' count 4.
+const batchLength = (records: number) => 49 + records;
+
+/**
+ * RecordBatch v2, uncompressed, at `e`'s offset: its header, the records `writeRecords` writes (exactly
+ * `records` bytes of `count` records), then the CRC-32C of everything after the CRC.
+ */
+function writeBatch(
+  e: Encoder,
+  header: BatchHeader,
+  count: number,
+  records: number,
+  writeRecords: () => void,
+) {
   const {
     firstOffset = Long.fromInt(0),
     firstTimestamp = Date.now(),
@@ -232,23 +276,15 @@ export async function RecordBatch(args: RecordBatchArgs): Promise<Encoder> {
     producerId = Long.fromValue(-1),
     producerEpoch = 0,
     firstSequence = 0,
-  } = args;
-  let recordBytes = 0;
-  for (const r of records) recordBytes += r.offset;
-  // Attributes 2, LastOffsetDelta 4, FirstTimestamp 8, MaxTimestamp 8, ProducerId 8, ProducerEpoch 2,
-  // FirstSequence 4, the records' count 4.
-  const bodyBytes = 40 + recordBytes;
-  // PartitionLeaderEpoch 4, Magic 1, CRC 4.
-  const batchBytes = 9 + bodyBytes;
-  const e = sized(8 + 4 + batchBytes)
-    .writeInt64(firstOffset)
-    .writeInt32(batchBytes)
+  } = header;
+  e.writeInt64(firstOffset)
+    .writeInt32(batchLength(records))
     .writeInt32(partitionLeaderEpoch)
     .writeInt8(MAGIC_BYTE);
   const crcAt = e.offset;
   e.offset += 4;
   const bodyAt = e.offset;
-  // Attributes: no compression (else KafkaJS's own, above), the transactional bit.
+  // Attributes: no compression (else KafkaJS's own), the transactional bit.
   e.writeInt16(transactional ? TRANSACTIONAL_MASK : 0)
     .writeInt32(lastOffsetDelta)
     .writeInt64(firstTimestamp)
@@ -256,82 +292,119 @@ export async function RecordBatch(args: RecordBatchArgs): Promise<Encoder> {
     .writeInt64(producerId)
     .writeInt16(producerEpoch)
     .writeInt32(firstSequence)
-    .writeInt32(records.length);
-  for (const r of records) {
-    r.buf.copy(e.buf, e.offset, 0, r.offset);
-    e.offset += r.offset;
-  }
+    .writeInt32(count);
+  const end = e.offset + records;
+  writeRecords();
+  if (e.offset !== end)
+    throw new Error(`record batch: wrote ${e.offset - bodyAt} bytes, planned ${end - bodyAt}`);
   e.buf.writeUInt32BE(crc32C(e.buf.subarray(bodyAt, e.offset)), crcAt);
+}
+
+/** RecordBatch v2 of records encoded on their own (KafkaJS's signature), in one buffer, uncompressed. */
+export async function RecordBatch(args: RecordBatchArgs): Promise<Encoder> {
+  const { compression = NONE, records = [] } = args;
+  if (compression !== NONE || records.some((r) => typeof r !== 'object')) return original.RecordBatch(args);
+  let bytes = 0;
+  for (const r of records) bytes += r.offset;
+  const e = sized(batchBytes(bytes));
+  writeBatch(e, args, records.length, bytes, () => {
+    for (const r of records) {
+      r.buf.copy(e.buf, e.offset, 0, r.offset);
+      e.offset += r.offset;
+    }
+  });
   return e;
 }
 
+/**
+ * A request whose payload can be written after room left for its frame, so the frame is not a copy of
+ * it (ours, for produce requests; any other request's payload is copied into the frame).
+ */
+const FRAMED = Symbol('hookpost.encodeAfter');
+interface Framed {
+  [FRAMED]?: (headroom: number) => Encoder;
+}
+
 /** A request's frame (Size, then ApiKey, ApiVersion, CorrelationId, ClientId and the payload) in one buffer. */
-export async function request({
-  correlationId,
-  clientId,
-  request: { apiKey, apiVersion, encode },
-}: RequestArgs): Promise<Encoder> {
-  const payload = await encode();
-  const size = 8 + 2 + (clientId == null ? 0 : Buffer.byteLength(clientId, 'utf8')) + payload.offset;
-  return sized(4 + size)
-    .writeInt32(size)
+export async function request({ correlationId, clientId, request: req }: RequestArgs): Promise<Encoder> {
+  const { apiKey, apiVersion } = req;
+  // Size 4, ApiKey 2, ApiVersion 2, CorrelationId 4, ClientId (length and bytes).
+  const head = 4 + 8 + 2 + (clientId == null ? 0 : Buffer.byteLength(clientId, 'utf8'));
+  const after = (req as Framed)[FRAMED];
+  let e: Encoder;
+  let end: number;
+  if (after) {
+    e = after(head);
+    end = e.offset;
+    e.offset = 0;
+  } else {
+    const payload = await req.encode();
+    end = head + payload.offset;
+    e = sized(end);
+    payload.buf.copy(e.buf, head, 0, payload.offset);
+  }
+  e.writeInt32(end - 4)
     .writeInt16(apiKey)
     .writeInt16(apiVersion)
     .writeInt32(correlationId)
-    .writeString(clientId)
-    .writeEncoder(payload);
+    .writeString(clientId);
+  e.offset = end;
+  return e;
 }
 
 /**
- * Produce request v3 (v4 to v7 are v3's with another version number): KafkaJS writes each partition's
- * batch into an encoder of its own, those into the topic's, the topics into the request's, each a
- * 512-byte buffer doubled and copied as it grows, so a batch was copied ~6 times before the frame (in
- * the fan-out's profile, 8.5 % of its CPU on a copy of the bench's `tp` input, alone). Here the
- * batches are encoded as KafkaJS does, then written once into a payload of the exact size.
- * Compressed sends are KafkaJS's own.
+ * Produce request v3 (v4 to v7 are v3's with another version number): KafkaJS writes each record into
+ * an encoder of its own, those into the partition's batch, the batch into another for its CRC, the
+ * batches into the topic's encoder, the topics into the request's, then the request into its frame,
+ * each a 512-byte buffer doubled and copied as it grows. Here every size is worked out first, then
+ * the frame is one buffer of its exact size and the records are written into it in place: a record's
+ * key and value are copied once. Compressed sends are KafkaJS's own.
  */
 export function produceRequest(args: ProduceArgs) {
-  const req = original.produce(args);
+  const req = original.produce(args) as ReturnType<ProduceFn> & Framed;
   const { compression = NONE, topicData, transactionalId = null, acks, timeout } = args;
   if (compression !== NONE) return req;
   const { producerId = Long.fromInt(-1), producerEpoch = 0 } = args;
-  req.encode = async () => {
-    const topics: { name: string; partitions: { partition: number; batch: Encoder }[] }[] = [];
+  const transactional = !!transactionalId;
+  const encodeAfter = (headroom: number): Encoder => {
     // TransactionalId (length and bytes), Acks, Timeout, the topics' count.
     let size = 2 + (transactionalId == null ? 0 : Buffer.byteLength(transactionalId, 'utf8')) + 2 + 4 + 4;
-    for (const { topic, partitions } of topicData) {
-      const encoded: { partition: number; batch: Encoder }[] = [];
+    const topics = topicData.map(({ topic, partitions }) => {
       // Topic (length and bytes), the partitions' count; then per partition its number and the batch's size.
       size += 2 + Buffer.byteLength(topic, 'utf8') + 4;
-      for (const { partition, firstSequence, messages } of partitions) {
-        const batch = await partitionBatch(messages, {
-          producerId,
-          producerEpoch,
-          firstSequence,
-          transactional: !!transactionalId,
+      return partitions.map(({ partition, firstSequence, messages }) => {
+        const batch = planBatch(messages, { producerId, producerEpoch, firstSequence, transactional });
+        size += 4 + 4 + batchBytes(batch.bytes);
+        return { partition, batch };
+      });
+    });
+    const e = sized(headroom + size);
+    e.offset = headroom;
+    e.writeString(transactionalId).writeInt16(acks).writeInt32(timeout).writeInt32(topicData.length);
+    topicData.forEach(({ topic }, t) => {
+      const partitions = topics[t]!;
+      e.writeString(topic).writeInt32(partitions.length);
+      for (const { partition, batch } of partitions) {
+        e.writeInt32(partition).writeInt32(batchBytes(batch.bytes));
+        writeBatch(e, batch.header, batch.records.length, batch.bytes, () => {
+          for (const r of batch.records) writeRecord(e, r);
         });
-        size += 4 + 4 + batch.offset;
-        encoded.push({ partition, batch });
       }
-      topics.push({ name: topic, partitions: encoded });
-    }
-    const e = sized(size).writeString(transactionalId).writeInt16(acks).writeInt32(timeout);
-    e.writeInt32(topics.length);
-    for (const t of topics) {
-      e.writeString(t.name).writeInt32(t.partitions.length);
-      for (const { partition, batch } of t.partitions)
-        e.writeInt32(partition).writeInt32(batch.offset).writeEncoder(batch);
-    }
+    });
+    if (e.offset !== headroom + size)
+      throw new Error(`produce request: wrote ${e.offset - headroom} bytes, planned ${size}`);
     return e;
   };
+  req.encode = async () => encodeAfter(0);
+  req[FRAMED] = encodeAfter;
   return req;
 }
 
-/** One partition's RecordBatch, with KafkaJS's timestamps and deltas (produce v3's partitionsEncoder). */
-function partitionBatch(
+/** One partition's batch, planned with KafkaJS's timestamps and deltas (produce v3's partitionsEncoder). */
+function planBatch(
   messages: ProduceMessage[],
   ids: Pick<RecordBatchArgs, 'producerId' | 'producerEpoch' | 'firstSequence' | 'transactional'>,
-): Promise<Encoder> {
+): { header: BatchHeader; records: PlannedRecord[]; bytes: number } {
   const dateNow = Date.now();
   // KafkaJS sorts the given timestamps as strings (Array.prototype.sort without a comparator).
   const stamps = messages
@@ -340,17 +413,21 @@ function partitionBatch(
     .sort();
   const first = (stamps.length === 0 ? dateNow : stamps[0]) as number;
   const max = (stamps.length === 0 ? dateNow : stamps[stamps.length - 1]) as number;
-  const records = messages.map((m, i) =>
-    Record({ ...m, offsetDelta: i, timestampDelta: ((m.timestamp as number) || dateNow) - first }),
-  );
-  return RecordBatch({
-    compression: NONE,
-    records,
-    firstTimestamp: first,
-    maxTimestamp: max,
-    ...ids,
-    lastOffsetDelta: records.length - 1,
+  let bytes = 0;
+  const records = messages.map((m, i) => {
+    const r = planRecord({
+      ...m,
+      offsetDelta: i,
+      timestampDelta: ((m.timestamp as number) || dateNow) - first,
+    });
+    bytes += recordBytes(r);
+    return r;
   });
+  return {
+    header: { firstTimestamp: first, maxTimestamp: max, ...ids, lastOffsetDelta: records.length - 1 },
+    records,
+    bytes,
+  };
 }
 
 interface Grouping {
