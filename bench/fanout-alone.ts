@@ -2,10 +2,12 @@
  * The fan-out stage alone, on the throughput phase's own input: the raw baseline consumes that topic
  * with nothing else running, so the stage is compared with it the same way. A copy of the input topic
  * (the same record bytes) and of the phase's webhooks go to topics of their own (a prefix under the
- * run's), then one fan-out process starts on them with the pipeline's settings while the other services
- * idle; its rate counts from its first consumed event to its last (its own counter, scraped every
- * 50 ms), with its CPU and peak RSS from /proc. The dispatch records it writes must match the phase's
- * (same webhooks, same events), or the measure is refused.
+ * run's). Then each pass starts one fan-out process on them with the pipeline's settings and a group
+ * of its own (so it reads the copy from the start) while the other services idle; its rate counts
+ * from its first consumed event to its last (its own counter, scraped every 50 ms), with its CPU and
+ * peak RSS from /proc. The dispatch records each pass writes must match the phase's (same webhooks,
+ * same events), or the measure is refused. The run interleaves the passes with the raw consume's, so
+ * a burst of the machine's load falls on both (bench/run.ts).
  */
 import type { Webhook } from '@hookpost/contracts';
 import {
@@ -26,6 +28,8 @@ export interface FanoutAlone {
   eventsPerSecond: number;
   cpuMicrosPerEvent: number;
   peakRssMiB: number;
+  /** Passes summed (result() of a run; one pass otherwise). */
+  passes?: number;
 }
 
 export interface FanoutAloneOptions {
@@ -46,7 +50,13 @@ export interface FanoutAloneOptions {
   nodeArgs?: string[];
 }
 
-export async function fanoutAlone(o: FanoutAloneOptions): Promise<FanoutAlone> {
+/** The copy made, passes of the fan-out over it, and their sum. */
+export interface FanoutAloneRun {
+  pass(): Promise<FanoutAlone>;
+  result(): FanoutAlone;
+}
+
+export async function prepareFanoutAlone(o: FanoutAloneOptions): Promise<FanoutAloneRun> {
   const prefix = `${o.prefix}alone.`;
   const catalog = topicCatalog({ prefix, partitions: o.partitions });
   await provisionTopics(o.admin, catalog.all());
@@ -89,12 +99,44 @@ export async function fanoutAlone(o: FanoutAloneOptions): Promise<FanoutAlone> {
   await producer.disconnect();
   o.log(`  fan-out alone: ${copied} events and ${o.webhooks.length} webhooks copied under ${prefix}`);
 
+  const passes: FanoutAlone[] = [];
+  return {
+    pass: async () => {
+      const n = passes.length;
+      const pass = await fanoutPass(o, prefix, events, n, n === 0 ? (o.nodeArgs ?? []) : []);
+      passes.push(pass);
+      return pass;
+    },
+    result: () => {
+      const seconds = passes.reduce((t, p) => t + p.seconds, 0);
+      const total = passes.reduce((t, p) => t + p.events, 0);
+      return {
+        events: total,
+        dispatched: passes.reduce((t, p) => t + p.dispatched, 0),
+        seconds,
+        eventsPerSecond: Math.round(total / seconds),
+        cpuMicrosPerEvent: passes.reduce((t, p) => t + p.cpuMicrosPerEvent * p.events, 0) / total,
+        peakRssMiB: Math.max(...passes.map((p) => p.peakRssMiB)),
+        passes: passes.length,
+      };
+    },
+  };
+}
+
+/** One fan-out process over the copy, in a group of its own (`n`), until it has consumed all of it. */
+async function fanoutPass(
+  o: FanoutAloneOptions,
+  prefix: string,
+  events: number,
+  n: number,
+  nodeArgs: string[],
+): Promise<FanoutAlone> {
   const service: Service = await startService(
     {
-      name: 'fanout-alone',
+      name: `fanout-alone-${n}`,
       entry: 'services/fanout/src/main.ts',
-      env: { ...o.env, TOPIC_PREFIX: prefix },
-      nodeArgs: o.nodeArgs ?? [],
+      env: { ...o.env, TOPIC_PREFIX: prefix, FANOUT_GROUP_ID: `fanout-alone-${n}` },
+      nodeArgs,
     },
     o.logDir,
     () => {},

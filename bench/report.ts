@@ -115,7 +115,7 @@ export function markdown(run: RunResult): string {
     '',
     `Raw KafkaJS consume + Avro decode: ${f(run.baseline.consume.perSecond)} events/s (${f(run.baseline.consume.count)}); raw MtaProducer: ${f(run.baseline.produce.perSecond)} events/s (${f(run.baseline.produce.count)})${
       run.fanoutAlone
-        ? `; fan-out alone on the tp input: ${f(run.fanoutAlone.eventsPerSecond)} events/s (${f(run.fanoutAlone.events)} in ${run.fanoutAlone.seconds.toFixed(2)} s, ${run.fanoutAlone.cpuMicrosPerEvent.toFixed(1)} CPU µs per event, peak RSS ${run.fanoutAlone.peakRssMiB} MiB)`
+        ? `; fan-out alone on the tp input: ${f(run.fanoutAlone.eventsPerSecond)} events/s (${f(run.fanoutAlone.events)} in ${run.fanoutAlone.seconds.toFixed(2)} s${run.fanoutAlone.passes ? `, ${run.fanoutAlone.passes} passes interleaved with the raw consume's` : ''}, ${run.fanoutAlone.cpuMicrosPerEvent.toFixed(1)} CPU µs per event, peak RSS ${run.fanoutAlone.peakRssMiB} MiB)`
         : ''
     }.`,
     '',

@@ -26,7 +26,7 @@ import { eventGenerator } from '@hookpost/loadgen';
 import { createLogger } from '@hookpost/logger';
 import { SubscriptionWriter } from '@hookpost/subscriptions';
 import { rawConsume, rawProduce } from './baseline.ts';
-import { type FanoutAlone, fanoutAlone } from './fanout-alone.ts';
+import { type FanoutAlone, prepareFanoutAlone } from './fanout-alone.ts';
 import { ACTIVITY_MIX } from './layout.ts';
 import { localBrokerPid, type PeerResult, runHookpostPeer, runKafkaHooks } from './peer.ts';
 import { type PhaseContext, type PhaseSpec, phaseWebhooks, runPhase } from './phase.ts';
@@ -76,6 +76,8 @@ if (!Number.isInteger(W / D) || W / D < 3)
   throw new Error('--webhooks must be a multiple (≥ 3×) of --domains');
 const PARTITIONS = Number(args.partitions);
 const TIERS = '1s,2s,5s,10s,20s';
+/** Rounds of the raw consume and a fan-out pass over the same input, interleaved (the fan-out ratio). */
+const ALONE_ROUNDS = 3;
 const wanted = new Set(args.phases.split(','));
 const windows = args.window === 'both' ? [30_000, 1_000] : [Number(args.window)];
 const serviceEnv = Object.fromEntries(
@@ -249,22 +251,8 @@ try {
       topics: perEvent(volumeBefore, await topicVolumes(admin, internal, dataDir), N, prefix),
       cpuMicros: Object.fromEntries(Object.entries(tp.cpuSeconds).map(([k, v]) => [k, (v * 1e6) / N])),
     };
-    log('baseline: raw consume of the input topic (decode only)');
-    const codec = new AvroCodec<EmailEvent>(registry, emailEventSchema());
-    const consume = await rawConsume(kafka, admin, catalog.topics.events.name, `${prefix}bench-raw`, codec);
-    log(
-      `  ${consume.perSecond} events/s (${consume.count} in ${consume.seconds.toFixed(1)} s, ${consume.passes} passes)`,
-    );
-    const scratch = { name: `${prefix}bench.scratch`, partitions: PARTITIONS, config: {}, doc: 'scratch' };
-    await provisionTopics(admin, [scratch]);
-    const rawN = Number(args['raw-produce-events'] ?? 200_000);
-    log(`baseline: raw produce of ${rawN} events (MtaProducer, chunks of 1000)`);
-    const gen = eventGenerator({ domains: D, mix: ACTIVITY_MIX, seed: 11 });
-    const produce = await rawProduce(kafka, registry, registryUrl, scratch.name, rawN, gen, 1000);
-    log(`  ${produce.perSecond} events/s`);
-    baseline = { consume, produce };
-    log('fan-out alone on a copy of the tp input and webhooks (the other services idle)');
-    alone = await fanoutAlone({
+    log('fan-out alone: a copy of the tp input and webhooks (the other services idle)');
+    const aloneRun = await prepareFanoutAlone({
       kafka,
       admin,
       prefix,
@@ -278,9 +266,51 @@ try {
       log,
       nodeArgs: profiled === 'fanout-alone' ? ['--cpu-prof', '--cpu-prof-dir', profDir] : [],
     });
+    // In rounds, each a raw consume of at least 5 / ALONE_ROUNDS s then a fan-out pass, so a burst of the
+    // machine's load (they come and go over seconds here) falls on both sides of the ratio.
     log(
-      `  ${alone.eventsPerSecond} events/s (${alone.events} in ${alone.seconds.toFixed(2)} s), ${alone.cpuMicrosPerEvent.toFixed(1)} CPU µs/event, peak RSS ${alone.peakRssMiB} MiB`,
+      `baseline: raw consume of the input topic (decode only), in ${ALONE_ROUNDS} rounds with the fan-out alone`,
     );
+    const codec = new AvroCodec<EmailEvent>(registry, emailEventSchema());
+    const raws: Awaited<ReturnType<typeof rawConsume>>[] = [];
+    for (let round = 0; round < ALONE_ROUNDS; round++) {
+      const raw = await rawConsume(
+        kafka,
+        admin,
+        catalog.topics.events.name,
+        `${prefix}bench-raw-${round}`,
+        codec,
+        5 / ALONE_ROUNDS,
+      );
+      raws.push(raw);
+      const pass = await aloneRun.pass();
+      log(
+        `  round ${round + 1}: raw consume ${raw.perSecond} events/s (${raw.passes} passes); fan-out alone ${pass.eventsPerSecond} events/s (${pass.seconds.toFixed(2)} s, ${pass.cpuMicrosPerEvent.toFixed(1)} CPU µs/event): ${(pass.eventsPerSecond / raw.perSecond).toFixed(3)}×`,
+      );
+    }
+    const count = raws.reduce((t, r) => t + r.count, 0);
+    const seconds = raws.reduce((t, r) => t + r.seconds, 0);
+    const consume = {
+      count,
+      seconds,
+      perSecond: Math.round(count / seconds),
+      passes: raws.reduce((t, r) => t + r.passes, 0),
+    };
+    alone = aloneRun.result();
+    log(
+      `  raw consume ${consume.perSecond} events/s (${consume.count} in ${consume.seconds.toFixed(1)} s, ${consume.passes} passes)`,
+    );
+    log(
+      `  fan-out alone ${alone.eventsPerSecond} events/s (${alone.events} in ${alone.seconds.toFixed(2)} s), ${alone.cpuMicrosPerEvent.toFixed(1)} CPU µs/event, peak RSS ${alone.peakRssMiB} MiB`,
+    );
+    const scratch = { name: `${prefix}bench.scratch`, partitions: PARTITIONS, config: {}, doc: 'scratch' };
+    await provisionTopics(admin, [scratch]);
+    const rawN = Number(args['raw-produce-events'] ?? 200_000);
+    log(`baseline: raw produce of ${rawN} events (MtaProducer, chunks of 1000)`);
+    const gen = eventGenerator({ domains: D, mix: ACTIVITY_MIX, seed: 11 });
+    const produce = await rawProduce(kafka, registry, registryUrl, scratch.name, rawN, gen, 1000);
+    log(`  ${produce.perSecond} events/s`);
+    baseline = { consume, produce };
   }
 
   // --- latency and scenarios at a set rate -----------------------------------------------------------
