@@ -31,6 +31,8 @@ export interface PeerResult {
   /** The peer's own process (started for the phase); hookpost's services' peaks are the run's. */
   peakRssMiB: number | null;
   latencyMs: Percentiles;
+  /** Rounds summed (the run interleaves the systems in rounds). */
+  rounds?: number;
 }
 
 export interface PeerContext {
@@ -62,6 +64,39 @@ export function localBrokerPid(brokers: string[]): number | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** Names of a round after the first (`kh`, `kh-r2`, …), so each round has its topic, group and webhook. */
+const roundSuffix = (round: number) => (round === 0 ? '' : `-r${round + 1}`);
+
+/** One system's rounds as one figure: totals of events, seconds and CPU; each latency percentile's worst. */
+export function combinePeerRounds(rounds: PeerResult[]): PeerResult {
+  const [first] = rounds;
+  if (!first) throw new Error('no peer rounds');
+  const events = rounds.reduce((t, r) => t + r.events, 0);
+  const seconds = rounds.reduce((t, r) => t + r.seconds, 0);
+  const cpuSeconds: Record<string, number> = {};
+  for (const r of rounds)
+    for (const [k, v] of Object.entries(r.cpuSeconds)) cpuSeconds[k] = (cpuSeconds[k] ?? 0) + v;
+  const worst = (k: keyof Percentiles) => Math.max(...rounds.map((r) => r.latencyMs[k]));
+  const rss = rounds.map((r) => r.peakRssMiB).filter((v): v is number => v !== null);
+  return {
+    ...first,
+    events,
+    seconds,
+    eventsPerSecond: Math.round(events / seconds),
+    cpuSeconds,
+    cpuMsPerEvent: (total(cpuSeconds) * 1000) / events,
+    peakRssMiB: rss.length > 0 ? Math.max(...rss) : null,
+    latencyMs: {
+      p50: worst('p50'),
+      p95: worst('p95'),
+      p99: worst('p99'),
+      max: worst('max'),
+      samples: rounds.reduce((t, r) => t + r.latencyMs.samples, 0),
+    },
+    rounds: rounds.length,
+  };
 }
 
 /** Installs kafka-hooks once per lock file content; returns its directory. */
@@ -124,11 +159,12 @@ export async function runKafkaHooks(
   ctx: PeerContext,
   events: number,
   concurrency: number,
+  round = 0,
 ): Promise<PeerResult> {
   const log = ctx.phase.log;
   const dir = installKafkaHooks(log);
-  const name = 'kh';
-  const topic = `${ctx.prefix}peer.kafka-hooks`;
+  const name = `kh${roundSuffix(round)}`;
+  const topic = `${ctx.prefix}peer.kafka-hooks${roundSuffix(round)}`;
   await provisionTopics(ctx.admin, [
     { name: topic, partitions: ctx.partitions, config: {}, doc: 'bench peer' },
   ]);
@@ -142,10 +178,10 @@ export async function runKafkaHooks(
     maxFailures: 0,
   });
   const url = `${ctx.phase.receiver.origins[0]}/${name}/raw/0/0`;
-  const output = createWriteStream(`${ctx.logDir}/kafka-hooks.log`);
+  const output = createWriteStream(`${ctx.logDir}/kafka-hooks${roundSuffix(round)}.log`);
   const child = spawn(
     process.execPath,
-    ['main.mjs', ctx.brokers.join(','), topic, url, `${ctx.prefix}peer-kh`, String(concurrency)],
+    ['main.mjs', ctx.brokers.join(','), topic, url, `${ctx.prefix}peer-${name}`, String(concurrency)],
     { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   child.stdout.pipe(output);
@@ -173,7 +209,7 @@ export async function runKafkaHooks(
       });
       await producer.send(topic, messages);
     };
-    log(`phase kh (peer: @platformatic/kafka-hooks, concurrency ${concurrency}): warming up`);
+    log(`phase ${name} (peer: @platformatic/kafka-hooks, concurrency ${concurrency}): warming up`);
     await send(events, 1);
     await waitForPairs(ctx, name, 1, 120_000, running);
     const pids = { 'kafka-hooks': child.pid, broker: ctx.brokerPid };
@@ -215,12 +251,13 @@ export async function runHookpostPeer(
   ctx: PeerContext,
   events: number,
   maxEvents: number,
+  round = 0,
 ): Promise<PeerResult> {
   const one: PhaseContext = { ...ctx.phase, webhooks: 1, domains: 1 };
   const pids = { broker: ctx.brokerPid };
   const before = cpuOf(pids);
   const p = await runPhase(one, {
-    name: `p${maxEvents}`,
+    name: `p${maxEvents}${roundSuffix(round)}`,
     description: `peer: one webhook, max_events ${maxEvents}`,
     events,
     rate: 0,

@@ -28,7 +28,13 @@ import { SubscriptionWriter } from '@hookpost/subscriptions';
 import { rawConsume, rawProduce } from './baseline.ts';
 import { type FanoutAlone, prepareFanoutAlone } from './fanout-alone.ts';
 import { ACTIVITY_MIX } from './layout.ts';
-import { localBrokerPid, type PeerResult, runHookpostPeer, runKafkaHooks } from './peer.ts';
+import {
+  combinePeerRounds,
+  localBrokerPid,
+  type PeerResult,
+  runHookpostPeer,
+  runKafkaHooks,
+} from './peer.ts';
 import { type PhaseContext, type PhaseSpec, phaseWebhooks, runPhase } from './phase.ts';
 import { type ProcStats, type Service, startService, sum } from './procs.ts';
 import { type ReceiverHandle, startBenchReceiver } from './receiver.ts';
@@ -46,6 +52,7 @@ const { values: args } = parseArgs({
     phases: { type: 'string', default: 'tp,l30,l1,rt,sl,peer' },
     'peer-events': { type: 'string' },
     'peer-concurrency': { type: 'string', default: '10' },
+    'peer-rounds': { type: 'string', default: '2' },
     webhooks: { type: 'string', default: '1000' },
     domains: { type: 'string', default: '200' },
     partitions: { type: 'string', default: '12' },
@@ -373,8 +380,21 @@ try {
     };
     if (peerCtx.brokerPid === undefined)
       notes.push('peer phases: the broker is not the local stack, its CPU is not counted');
-    peers.push(await runKafkaHooks(peerCtx, peerEvents, Number(args['peer-concurrency'])));
-    for (const maxEvents of [1, 500]) peers.push(await runHookpostPeer(peerCtx, peerEvents, maxEvents));
+    // In rounds, each kafka-hooks then hookpost at max_events 1 and 500, so a burst of the machine's load
+    // falls on every system; each system's figure is its rounds' totals.
+    const rounds = Number(args['peer-rounds']);
+    const byMode: PeerResult[][] = [[], [], []];
+    for (let round = 0; round < rounds; round++) {
+      const kh = await runKafkaHooks(peerCtx, peerEvents, Number(args['peer-concurrency']), round);
+      const ours = [];
+      for (const maxEvents of [1, 500])
+        ours.push(await runHookpostPeer(peerCtx, peerEvents, maxEvents, round));
+      [kh, ...ours].forEach((r, i) => byMode[i]!.push(r));
+      log(
+        `  peer round ${round + 1}/${rounds}: max_events 1 ${(ours[0]!.eventsPerSecond / kh.eventsPerSecond).toFixed(2)}× kafka-hooks' events/s, max_events 500 ${(ours[1]!.eventsPerSecond / kh.eventsPerSecond).toFixed(2)}× (CPU per event ${(ours[1]!.cpuMsPerEvent / kh.cpuMsPerEvent).toFixed(2)}×)`,
+      );
+    }
+    peers.push(...byMode.map(combinePeerRounds));
   }
 
   // --- resources, then stop (a --cpu-prof profile is written when its process exits) ----------------
