@@ -389,7 +389,7 @@ try {
       const ours = [];
       for (const maxEvents of [1, 500])
         ours.push(await runHookpostPeer(peerCtx, peerEvents, maxEvents, round));
-      [kh, ...ours].forEach((r, i) => byMode[i]!.push(r));
+      for (const [i, r] of [kh, ...ours].entries()) byMode[i]!.push(r);
       log(
         `  peer round ${round + 1}/${rounds}: max_events 1 ${(ours[0]!.eventsPerSecond / kh.eventsPerSecond).toFixed(2)}× kafka-hooks' events/s, max_events 500 ${(ours[1]!.eventsPerSecond / kh.eventsPerSecond).toFixed(2)}× (CPU per event ${(ours[1]!.cpuMsPerEvent / kh.cpuMsPerEvent).toFixed(2)}×)`,
       );
