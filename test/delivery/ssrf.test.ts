@@ -10,7 +10,7 @@ import { describe, expect } from 'vitest';
 import { waitFor } from '../support/env.ts';
 import type { Tail } from '../support/pipeline.ts';
 import { makeWebhook } from '../support/webhooks.ts';
-import { deliveryTest, makeBatch } from './support.ts';
+import { deliveryTest, makeBatch, suspenderPast } from './support.ts';
 
 const it = deliveryTest({
   partitions: 3,
@@ -24,6 +24,7 @@ it.beforeAll(async ({ env, tailOf }) => {
 
 describe('SSRF refusals', () => {
   it('dead-letters every webhook that points into a non-public network, sending nothing', async ({
+    env,
     receiver,
     delivery,
     put,
@@ -62,7 +63,12 @@ describe('SSRF refusals', () => {
     );
     expect(dead.every((d) => d.attempts.length === 1 && d.attempts[0]!.status === null)).toBe(true);
     expect(receiver.requests).toHaveLength(0);
-    // Refused is not a suspension reason: the webhook stays active for its owner to fix the URL.
+    // Refused is not a suspension reason: the webhook stays active for its owner to fix the URL (once the
+    // suspender has read the letters; before that, "active" would hold whatever it does with them).
+    await suspenderPast(
+      env,
+      dlq.records.filter((d) => d.value.batch && ids.has(d.value.batch.batch_id)),
+    );
     expect(delivery.table.all().every((w) => w.status === 'active')).toBe(true);
   });
 });

@@ -1,12 +1,12 @@
 /** Shared pieces of the delivery integration tests: topics, batches, an in-process service. (Topics are read with tail() of test/support/pipeline.ts.) */
 import { type BatchRecord, SecretBox, type Webhook } from '@hookpost/contracts';
-import { type DeliveryHandle, type DeliverySettings, startDelivery } from '@hookpost/delivery';
+import { type DeliveryHandle, type DeliverySettings, groupIds, startDelivery } from '@hookpost/delivery';
 import { provisionTopics, type SerialProducer, serialProducer, topicOffsets } from '@hookpost/kafka';
 import { createRegistry, type Registry } from '@hookpost/metrics';
 import { startReceiver } from '@hookpost/sender';
 import type { Tracing } from '@hookpost/tracing';
 import type { TestEnv } from '../support/env.ts';
-import { testEnv } from '../support/env.ts';
+import { testEnv, waitFor } from '../support/env.ts';
 import { integrationTest } from '../support/fixtures.ts';
 
 export { makeBatch } from '../support/factories.ts';
@@ -187,6 +187,23 @@ export class BatchProducer {
   close() {
     return this.producer.disconnect();
   }
+}
+
+/**
+ * Resolves once the suspender has committed past each of these DLQ records: whatever it does about them
+ * (a suspension, written through delivery's table) is done, so a test may assert that it did nothing.
+ */
+export async function suspenderPast(env: TestEnv, records: { partition: number; offset: string }[]) {
+  const topic = env.catalog.topics.dlq.name;
+  const groupId = groupIds(env.prefix).suspender;
+  await waitFor(
+    async () => {
+      const [t] = await env.admin.fetchOffsets({ groupId, topics: [topic] });
+      const committed = (p: number) => Number(t?.partitions.find((x) => x.partition === p)?.offset ?? -1);
+      return records.every((r) => committed(r.partition) > Number(r.offset));
+    },
+    { what: 'the suspender committed past the dead letters' },
+  );
 }
 
 export function percentile(values: number[], p: number): number {
