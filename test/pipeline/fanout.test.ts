@@ -1,6 +1,7 @@
 /**
- * The real fan-out process against the real broker and registry. One partition everywhere in this
- * file, so a sentinel event processed last proves everything before it has been seen.
+ * The real fan-out process against the real broker and registry. One partition in every topic of this
+ * file but the subscriptions topic (always 3), so a sentinel event processed last proves everything
+ * before it has been seen.
  */
 import {
   type DeadLetter,
@@ -9,7 +10,7 @@ import {
   SecretBox,
 } from '@hookpost/contracts';
 import { AvroCodec, type EmailEvent, emailEventSchema, registerSchema, valueSubject } from '@hookpost/events';
-import { provisionTopics } from '@hookpost/kafka';
+import { partitionForKey, provisionTopics } from '@hookpost/kafka';
 import { describe, expect } from 'vitest';
 import { type TestEnv, uniq, waitFor } from '../support/env.ts';
 import { integrationTest } from '../support/fixtures.ts';
@@ -67,13 +68,23 @@ const pairs = (records: Tailed<DispatchRecord>[], ids: Set<string>) =>
 
 describe('fan-out', () => {
   it('dispatches to enabled, active webhooks of the event domain subscribed to its type; suspended go to the DLQ', async () => {
-    const a = makeWebhook({ domain_id: domain, events: ['activity.delivered'] });
     const b = makeWebhook({ domain_id: domain, events: ['activity.delivered', 'activity.clicked'] });
-    const off = makeWebhook({ domain_id: domain, events: ['activity.delivered'], enabled: false });
-    const suspended = makeWebhook({ domain_id: domain, events: ['activity.delivered'], status: 'suspended' });
-    const elsewhere = makeWebhook({ domain_id: uniq('dom'), events: ['activity.delivered'] });
-    for (const w of [a, b, off, suspended, elsewhere]) await subs.writer.put(w);
-    // A write reaches the running table within a fetch wait; a probe proves it before we measure.
+    // The subscriptions topic has 3 partitions whatever this file's: the others get ids in b's partition.
+    const id = idInPartitionOf(b.id);
+    const a = makeWebhook({ id: id(), domain_id: domain, events: ['activity.delivered'] });
+    const off = makeWebhook({ id: id(), domain_id: domain, events: ['activity.delivered'], enabled: false });
+    const suspended = makeWebhook({
+      id: id(),
+      domain_id: domain,
+      events: ['activity.delivered'],
+      status: 'suspended',
+    });
+    const elsewhere = makeWebhook({ id: id(), domain_id: uniq('dom'), events: ['activity.delivered'] });
+    const at = new Set<number>();
+    for (const w of [a, off, suspended, elsewhere, b]) at.add((await subs.writer.put(w)).partition);
+    expect(at.size).toBe(1);
+    // A write reaches the running table within a fetch wait; a probe proves it before we measure. b is
+    // written last in the partition of all five, so once a probe reaches b the table has every one.
     await waitUntilMatched(b.id, 'activity.delivered');
 
     const delivered = events.make(domain, 'activity.delivered');
@@ -214,6 +225,18 @@ describe('fan-out', () => {
     expect(metricValue(await metricsText(fanout), 'webhooks_fanout_unknown_type_total')).toBe(1);
   });
 });
+
+/** Makes webhook ids whose subscription records share the partition of `other`'s. */
+function idInPartitionOf(other: string): () => string {
+  const partitions = env.catalog.topics.subscriptions.partitions;
+  const target = partitionForKey(other, partitions);
+  return () => {
+    for (;;) {
+      const id = uniq('wh');
+      if (partitionForKey(id, partitions) === target) return id;
+    }
+  };
+}
 
 /** Waits until a probe event reaches webhook `id` (its subscription is live in the service). */
 async function waitUntilMatched(id: string, type: EmailEvent['type']) {
