@@ -7,18 +7,20 @@ import type { DeadLetter } from '@hookpost/contracts';
 import { describe, expect } from 'vitest';
 import { uniq, waitFor } from '../support/env.ts';
 import { mta, type Tail } from '../support/pipeline.ts';
+import { metricsText, type RunningProcess } from '../support/services.ts';
 import { makeWebhook } from '../support/webhooks.ts';
 import { deliveryTest, makeBatch } from './support.ts';
 
 const it = deliveryTest({ partitions: 1 });
 let events: Awaited<ReturnType<typeof mta>>;
 let dlq: Tail<DeadLetter>;
+let fanout: RunningProcess;
 
 it.beforeAll(async ({ env, keys, topics: _topics, delivery: _delivery, owned, tailOf, spawn }) => {
   events = await mta(env);
   owned.own(events.producer, (p) => p.close());
   dlq = await tailOf<DeadLetter>(env.catalog.topics.dlq.name);
-  const fanout = spawn('fanout', {
+  fanout = spawn('fanout', {
     TOPIC_PREFIX: env.prefix,
     TOPIC_PARTITIONS: '1',
     KAFKA_BROKERS: env.brokers,
@@ -45,6 +47,17 @@ describe('suspension end to end', () => {
     await batches.send([makeBatch(w, 1)]);
     await waitFor(() => dlq.values().some((d) => d.webhook_id === w.id && d.reason === 'exhausted'));
     await waitFor(() => delivery.table.get(w.id)?.status === 'suspended', { what: 'suspended' });
+    // The fan-out reads the subscriptions topic on its own: its table must hold the suspension (the only
+    // one in this file) before the event goes in, or the event would be judged by the active webhook.
+    await waitFor(
+      async () => {
+        const m = /^webhooks_subscriptions\{[^}]*status="suspended"[^}]*\} (\S+)$/m.exec(
+          await metricsText(fanout),
+        );
+        return Number(m?.[1] ?? 0) >= 1;
+      },
+      { what: "the suspension in the fan-out's table" },
+    );
     const requestsBefore = receiver.requests.length;
 
     const event = events.make(domain, 'activity.delivered');
