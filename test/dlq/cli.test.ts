@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { type DeadLetter, SecretBox, type Webhook } from '@hookpost/contracts';
 import { readLedger, readToEnd } from '@hookpost/deadletters';
-import { provisionTopics } from '@hookpost/kafka';
+import { lastOffsets, provisionTopics } from '@hookpost/kafka';
 import type { Receiver } from '@hookpost/sender';
 import type { SubscriptionTable } from '@hookpost/subscriptions';
 import { describe, expect } from 'vitest';
@@ -211,6 +211,9 @@ describe('dlq CLI', () => {
     expect(dry.code, dry.stderr).toBe(0);
     expect(dry.stdout).toMatch(/dry run: 2 dead letters matched; would replay 2 \(3 events\)/);
     expect(dry.stdout).toContain(`needs --resume for suspended ${suspended.id}`);
+    // A resume the dry run wrote would be on the topic by now: read to its end before "still suspended".
+    for (const [partition, offset] of await lastOffsets(env.kafka, env.catalog.topics.subscriptions.name))
+      await table.waitForOffset(partition, offset);
     expect(table.get(suspended.id)?.status).toBe('suspended');
     expect(await count(env.catalog.topics.dispatch.name)).toEqual([]);
 
