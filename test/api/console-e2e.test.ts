@@ -16,6 +16,7 @@ import { describe, expect } from 'vitest';
 import { waitFor } from '../support/env.ts';
 import { integrationTest } from '../support/fixtures.ts';
 import { mta } from '../support/pipeline.ts';
+import { metricsText, metricValue, type RunningProcess } from '../support/services.ts';
 import { checkPage, launchChromium, shoot, signedIn } from './browser.ts';
 import { startTestApi, TOKENS } from './support.ts';
 
@@ -26,6 +27,8 @@ let api: Awaited<ReturnType<typeof startTestApi>>;
 let receiver: Receiver;
 let browser: Browser;
 let events: Awaited<ReturnType<typeof mta>>;
+/** fan-out, batcher and delivery, each with a subscription table of its own. */
+let services: RunningProcess[];
 /** The flaky receiver answers 503 until the test "fixes" it. */
 let fixed = false;
 
@@ -47,7 +50,7 @@ it.beforeAll(async ({ env, owned, spawn }) => {
     TOPIC_PARTITIONS: '3',
     SUBSCRIPTION_ENCRYPTION_KEYS: keys,
   };
-  const services = [
+  services = [
     spawn('fanout', common),
     spawn('batcher', { ...common, BATCH_WINDOW_MS: '1000' }),
     spawn('delivery', {
@@ -145,6 +148,16 @@ describe('console over the running pipeline', () => {
       batch: { max_events: 500, window_seconds: 1 },
     });
     expect(analytics.status).toBe(201);
+    // The API reads its own writes; the services read the subscriptions topic on their own: events sent
+    // before a service's table has a webhook would be dropped (fan-out) or dead-lettered as deleted.
+    await waitFor(
+      async () => {
+        for (const s of services)
+          if (metricValue(await metricsText(s), 'webhooks_subscriptions') < 3) return false;
+        return true;
+      },
+      { what: "the three webhooks in every service's table" },
+    );
     await events.producer.send([
       events.make(o.domain, 'activity.delivered'),
       events.make(o.domain, 'activity.opened'),
