@@ -5,7 +5,8 @@
  * Phases, all in one run on one set of service processes (each phase has its own webhooks, domains and
  * event ids, so nothing is shared between them but the topics):
  *   tp   throughput: N events at full speed (or --rate), 30 s windows
- *        → then the baseline: raw consume (decode only) of the input topic, raw produce to a scratch topic
+ *        → then the fan-out alone on a copy of its input, in rounds with the baseline's raw consume
+ *          (decode only) of the input topic; then the raw produce to a scratch topic
  *   l30  latency with 30 s windows, N/5 events at --latency-rate (default half the tp end-to-end rate)
  *   l1   latency with 1 s windows, same N and rate
  *   rt   retry scenario: 1 s windows, 20 % of requests answer 500 at random (a batch at most 3 times)
