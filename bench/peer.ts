@@ -47,6 +47,8 @@ export interface PeerContext {
   /** The broker's pid, when it is the local stack's, so its CPU is counted. */
   brokerPid: number | undefined;
   logDir: string;
+  /** Delivery's DELIVERY_PER_ENDPOINT in this run (requests in flight to the receiver's origin). */
+  perOrigin: string;
 }
 
 const root = new URL('..', import.meta.url).pathname;
@@ -279,7 +281,7 @@ export async function runHookpostPeer(
   const cpuSeconds = { ...p.cpuSeconds, ...delta(cpuOf(pids), before) };
   return {
     system: 'hookpost',
-    mode: `one webhook, max_events ${maxEvents}, window 1 s`,
+    mode: `one webhook, max_events ${maxEvents}, window 1 s, ${ctx.perOrigin} per origin`,
     events,
     seconds: p.endToEnd.seconds,
     eventsPerSecond: p.endToEnd.eventsPerSecond,

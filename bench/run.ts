@@ -146,6 +146,10 @@ try {
     DELIVERY_JITTER: '0',
     // The receivers are on 127.0.0.1.
     SSRF_ALLOW_LOOPBACK: 'true',
+    // Requests in flight to one origin: kafka-hooks' concurrency, so the peer phase compares the two at
+    // the same load on the receiver (the product's default is 8). The throughput and latency phases
+    // spread 1 000 webhooks over --origins receivers, where the two cores bound them, not this.
+    DELIVERY_PER_ENDPOINT: String(args['peer-concurrency']),
     ...serviceEnv,
   };
   const provision = spawnSync(process.execPath, ['services/provision/src/main.ts'], {
@@ -378,6 +382,7 @@ try {
       partitions: PARTITIONS,
       brokerPid: localBrokerPid(brokers),
       logDir,
+      perOrigin: common.DELIVERY_PER_ENDPOINT!,
     };
     if (peerCtx.brokerPid === undefined)
       notes.push('peer phases: the broker is not the local stack, its CPU is not counted');
