@@ -1,4 +1,10 @@
-import { type DispatchRecord, type EventDispatchRecord, payloadText } from '@hookpost/contracts';
+import {
+  type DispatchRecord,
+  type EventDispatchRecord,
+  isFramedBatch,
+  parseBatchRecord,
+  payloadText,
+} from '@hookpost/contracts';
 import type { EmailEvent } from '@hookpost/events';
 import { MtaProducer } from '@hookpost/events';
 import { readTopics } from '@hookpost/kafka';
@@ -23,7 +29,8 @@ export interface Tail<T> {
 
 /**
  * The tests' one topic reader: reads `topic` from the beginning into `records` as they arrive, in a
- * private group that never commits. Values are parsed as JSON, or kept as UTF-8 text with `raw`.
+ * private group that never commits. Values are parsed as JSON (a framed batch record, as the batcher
+ * writes them, through delivery's reader, into a plain BatchRecord), or kept as UTF-8 text with `raw`.
  * read_committed unless asked (a read_uncommitted tail also shows open and aborted transactions).
  */
 export async function tail<T>(
@@ -44,7 +51,7 @@ export async function tail<T>(
       const text = message.value?.toString('utf8') ?? 'null';
       records.push({
         key: message.key?.toString() ?? null,
-        value: (options.raw ? text : JSON.parse(text)) as T,
+        value: (options.raw ? text : decode(message.value, text)) as T,
         partition,
         offset: message.offset,
         headers,
@@ -52,6 +59,14 @@ export async function tail<T>(
     },
   });
   return { records, values: () => records.map((r) => r.value), close: () => reader.stop() };
+}
+
+/** A record's value as a document: a framed batch record through parseBatchRecord, anything else as JSON. */
+function decode(value: Buffer | null, text: string): unknown {
+  if (!value || !isFramedBatch(value)) return JSON.parse(text);
+  const r = parseBatchRecord(value);
+  if (!r.ok) throw new Error(`tail: a framed batch record that does not read: ${r.error}`);
+  return { ...r.value };
 }
 
 /** An MTA producer for the test's events topic plus an event factory for one domain and type. */

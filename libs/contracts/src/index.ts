@@ -1,3 +1,4 @@
+export { batchBodyBytes, framedBatchRecord, isFramedBatch } from './batch-wire.ts';
 export { openWebhook, SecretBox, sealWebhook } from './crypto.ts';
 export {
   DEAD_LETTER_HEADERS,

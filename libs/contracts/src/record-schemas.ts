@@ -9,7 +9,9 @@
  * closed schema would turn each such record into poison for the older readers of a work topic, i.e.
  * dead-letter valid work. Maps (`counts`, `source.headers`) constrain their values instead.
  */
+import { isUtf8 } from 'node:buffer';
 import type { ValidateFunction } from 'ajv';
+import { type BatchMeta, isFramedBatch, splitFramedBatch, withBodyBytes } from './batch-wire.ts';
 import {
   type AttemptRecord,
   type BatchRecord,
@@ -63,16 +65,18 @@ const eventDispatchSchema = doc({
   data: { type: 'object' },
 });
 
-const batchSchema = doc({
+const batchFields = {
   batch_id: id,
   webhook_id: id,
   format: { enum: ['json', 'jsonl'] },
-  body: text,
   event_ids: { type: 'array', items: id },
   first_enqueued_at: natural,
   oldest_event_at: natural,
   created_at: natural,
-});
+} as const;
+const batchSchema = doc({ ...batchFields, body: text });
+/** The head of a framed batch record (batch-wire.ts): every field but the body, which follows it as bytes. */
+const batchHeadSchema = doc(batchFields);
 
 const attemptOutcomeSchema = doc({
   attempt: attemptNo,
@@ -196,8 +200,24 @@ export function parseDispatchInput(b: Buffer | null): ParsedRecord<DispatchInput
   if (!validateDispatch(value)) return { ok: false, error: describe(validateDispatch), reason: 'invalid' };
   return { ok: true, value: { kind: 'webhook', record: value } };
 }
-/** webhooks.batches (read by delivery's main consumer: a work topic). */
-export const parseBatchRecord = parser<BatchRecord>(batchSchema);
+const parseBatchJson = parser<BatchRecord>(batchSchema);
+const validateBatchHead: ValidateFunction<BatchMeta> = ajv.compile<BatchMeta>(batchHeadSchema);
+
+/**
+ * webhooks.batches (read by delivery's main consumer: a work topic), in either form: the batcher's
+ * framed record (batch-wire.ts: its body kept as the record's bytes) or a BatchRecord's JSON.
+ */
+export function parseBatchRecord(b: Buffer | null): ParsedRecord<BatchRecord> {
+  if (!b || !isFramedBatch(b)) return parseBatchJson(b);
+  const parts = splitFramedBatch(b);
+  if (!parts)
+    return { ok: false, error: 'framed batch record without the newline after its head', reason: 'invalid' };
+  const head = parseRecord(parts.head, validateBatchHead);
+  if (!head.ok) return { ...head, error: `head: ${head.error}` };
+  // The body is sent as it is, and a dead letter or retry record carries it as a string: it must decode.
+  if (!isUtf8(parts.body)) return { ok: false, error: 'body is not UTF-8', reason: 'invalid' };
+  return { ok: true, value: withBodyBytes(head.value, parts.body) };
+}
 /** webhooks.retry.<tier> (read by the tier consumers: work topics). */
 export const parseRetryRecord = parser<RetryRecord>(retrySchema);
 /** webhooks.dlq (read by the suspender, the API's resend and the dlq CLI). */

@@ -6,7 +6,7 @@
  */
 
 import { setImmediate } from 'node:timers/promises';
-import { activeSecrets, type BatchRecord, LIMITS, type Webhook } from '@hookpost/contracts';
+import { activeSecrets, type BatchRecord, batchBodyBytes, LIMITS, type Webhook } from '@hookpost/contracts';
 import { Agent } from 'undici';
 import pkg from '../package.json' with { type: 'json' };
 import { CONTENT_TYPES, HEADERS, SENDER_DEFAULTS } from './definitions.ts';
@@ -128,7 +128,7 @@ export class HttpSender {
 
     const target = this.target(webhook.url);
     if (!target.ok) return finish({ kind: 'refused', error: target.reason });
-    const body = Buffer.from(batch.body, 'utf8');
+    const body = batchBodyBytes(batch);
     const signed = signRequest({
       id: batch.batch_id,
       timestampSec: Math.floor(at / 1000),

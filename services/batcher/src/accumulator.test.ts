@@ -3,6 +3,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { type BatchSettings, type ClosedBatch, WindowAccumulator } from './accumulator.ts';
 import { pages } from './pages.ts';
+import { decoded } from './test-fixtures.ts';
 
 const rec = (i: number, webhook = 'w1', pad = 0): DispatchRecord => ({
   event_id: `e${i}`,
@@ -41,7 +42,7 @@ function run(n: number, options: { maxBytes?: number; pad?: number; format?: 'js
 }
 
 /** The BatchRecord a closed batch's value is. */
-const record = (b: ClosedBatch): BatchRecord => JSON.parse(b.value.toString('utf8'));
+const record = (b: ClosedBatch): BatchRecord => decoded(b.value);
 const parse = (b: ClosedBatch) => {
   const { body } = record(b);
   return b.format === 'jsonl'
@@ -159,9 +160,9 @@ describe('WindowAccumulator', () => {
     ]);
   });
 
-  it('the record is byte for byte JSON.stringify of the BatchRecord with the body joined from the payloads', () => {
-    // Payloads with quotes, backslashes, control characters, non-ASCII and lone surrogates: what the
-    // escaping of each piece must get exactly as escaping the whole body would.
+  it('the record is byte for byte the framed BatchRecord: its head, a newline, the body joined from the payloads', () => {
+    // Payloads with quotes, backslashes, control characters, non-ASCII and lone surrogates: the body is
+    // their JSON text as it is, and the reader gives back exactly that text.
     const payload = fc.dictionary(
       fc.string({ unit: 'binary', maxLength: 6 }),
       fc.jsonValue({ maxDepth: 2 }),
@@ -200,8 +201,14 @@ describe('WindowAccumulator', () => {
               oldest_event_at: meta.oldest_event_at,
               created_at: meta.created_at,
             };
-            expect(value.toString('utf8')).toBe(JSON.stringify(expected));
-            expect(value.equals(Buffer.from(JSON.stringify(expected)))).toBe(true);
+            const { body: _, ...head } = expected;
+            const framed = Buffer.concat([
+              Buffer.from([0x00, 0x68, 0x62, 0x31]),
+              Buffer.from(`${JSON.stringify(head)}\n`),
+              Buffer.from(body),
+            ]);
+            expect(value.equals(framed)).toBe(true);
+            expect(record(b)).toEqual(expected);
             expect(bodyBytes).toBe(Buffer.byteLength(body));
           }
           expect(i).toBe(payloads.length);
@@ -282,7 +289,7 @@ describe('WindowAccumulator', () => {
     a.add(rec(0), '0', settings(), 0);
     b.add(rec(1, 'w2'), '0', settings({ webhookId: 'w2' }), 0);
     expect(held.bytes).toBe(a.bytes + b.bytes);
-    expect(a.bytes).toBe(Buffer.byteLength(JSON.stringify(JSON.stringify(rec(0).payload))) - 2);
+    expect(a.bytes).toBe(Buffer.byteLength(JSON.stringify(rec(0).payload)));
     a.drain(1);
     expect(held.bytes).toBe(b.bytes);
     b.reset();

@@ -7,14 +7,18 @@
  * commit must stay at or below (records of still-open batches are consumed again after a crash), and
  * `onClose` reports each closed batch's last input offset (the watermark the caller commits with it).
  *
- * Open batches are held as bytes: each event's payload as the UTF-8 of its JSON text already escaped
- * for the batch record's `body` string, so a closing batch's record is those pieces concatenated
- * between its other fields (byte for byte `JSON.stringify` of the BatchRecord, without building the
- * body string or escaping it whole). Escaping each piece and concatenating equals escaping the
- * concatenation: JSON escapes character by character and the separators are ASCII.
+ * Open batches are held as bytes: each event's payload as the UTF-8 of its JSON text, so a closing
+ * batch's record is its head and those pieces concatenated: the framed form of a batch record
+ * (@hookpost/contracts batch-wire.ts), whose body is the request body's bytes as they are, not a JSON
+ * string of it to escape here and parse again in delivery.
  */
 import { createHash } from 'node:crypto';
-import type { BatchRecord, DispatchRecord, PayloadFormat } from '@hookpost/contracts';
+import {
+  type BatchRecord,
+  type DispatchRecord,
+  framedBatchRecord,
+  type PayloadFormat,
+} from '@hookpost/contracts';
 import { PAGE_SIZE, type Page, pages } from './pages.ts';
 
 export interface BatchSettings {
@@ -44,28 +48,22 @@ export interface Held {
 
 /** A closed batch: the BatchRecord's fields but its body, and the record serialised. */
 export interface ClosedBatch extends Omit<BatchRecord, 'body'> {
-  /** `JSON.stringify` of the whole BatchRecord, body included, as UTF-8. */
+  /** The record: the framed form of the BatchRecord (its head, then the body's bytes). */
   value: Buffer;
   /** The body's length in bytes (UTF-8), what the byte cap counts. */
   bodyBytes: number;
 }
 
 /**
- * One event's payload for one webhook, held as the UTF-8 of its JSON text already escaped for the batch
- * record's `body` string, in chunks (the chunks of an event's shared `data` are one Buffer for all its
- * webhooks).
+ * One event's payload for one webhook, held as the UTF-8 of its JSON text, in chunks (the chunks of an
+ * event's shared `data` are one Buffer for all its webhooks).
  */
 export interface Entry {
   eventId: string;
   eventCreatedAt: number;
   chunks: Buffer[];
-  /** The payload's JSON text in UTF-8 bytes, unescaped: what it adds to the body. */
+  /** The payload's JSON text in UTF-8 bytes: what it adds to the body. */
   bytes: number;
-}
-
-/** The escaped UTF-8 of `text` as the inside of a JSON string (what JSON.stringify puts between the quotes). */
-export function escapedPiece(text: string): Buffer {
-  return Buffer.from(JSON.stringify(text)).subarray(1, -1);
 }
 
 /** An entry for a per-webhook dispatch record, its payload serialised as `payloadJson`. */
@@ -73,7 +71,7 @@ export function recordEntry(record: DispatchRecord, payloadJson = JSON.stringify
   return {
     eventId: record.event_id,
     eventCreatedAt: record.event_created_at,
-    chunks: [escapedPiece(payloadJson)],
+    chunks: [Buffer.from(payloadJson)],
     bytes: Buffer.byteLength(payloadJson),
   };
 }
@@ -128,7 +126,7 @@ class PagedBytes {
 
 interface OpenBatch {
   settings: BatchSettings;
-  /** The body's bytes (payloads escaped for a JSON string, and the separators between them), as UTF-8. */
+  /** The body's bytes (payloads and the separators between them), as UTF-8. */
   parts: PagedBytes;
   events: number;
   /** Body bytes if it closed now: payloads, separators, brackets. */
@@ -155,22 +153,13 @@ function batchId(topic: string, partition: number, firstOffset: string, webhookI
 const COMMA = Buffer.from(',');
 const OPEN = Buffer.from('[');
 const CLOSE = Buffer.from(']');
-/** A newline inside the body string of the record: escaped. */
-const NEWLINE = Buffer.from('\\n');
+/** The line end after each payload of a JSON Lines body. */
+const NEWLINE = Buffer.from('\n');
 
-/** The BatchRecord serialised around its body's pieces, fields in the order of the BatchRecord type. */
+/** The framed batch record around its body's pieces. */
 function serialise(meta: Omit<BatchRecord, 'body'>, parts: Buffer[]): Buffer {
-  const head = Buffer.from(
-    `{"batch_id":${JSON.stringify(meta.batch_id)},"webhook_id":${JSON.stringify(meta.webhook_id)},` +
-      `"format":${JSON.stringify(meta.format)},"body":"`,
-  );
-  const tail = Buffer.from(
-    `","event_ids":${JSON.stringify(meta.event_ids)},"first_enqueued_at":${JSON.stringify(meta.first_enqueued_at)},` +
-      `"oldest_event_at":${JSON.stringify(meta.oldest_event_at)},"created_at":${JSON.stringify(meta.created_at)}}`,
-  );
   // The separators are in `parts` already (add): only the brackets of a JSON array are missing.
-  const json = meta.format === 'json';
-  return Buffer.concat(json ? [head, OPEN, ...parts, CLOSE, tail] : [head, ...parts, tail]);
+  return framedBatchRecord(meta, meta.format === 'json' ? [OPEN, ...parts, CLOSE] : parts);
 }
 
 export class WindowAccumulator {

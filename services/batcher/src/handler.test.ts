@@ -12,7 +12,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { batcherHandler, type Clock, COMMIT_DELAY_MS } from './handler.ts';
 import { batcherMetrics } from './metrics.ts';
-import { dispatchMessage, eventDispatchMessage } from './test-fixtures.ts';
+import { decoded, dispatchMessage, eventDispatchMessage } from './test-fixtures.ts';
 
 /** A clock whose timers run only when the test advances time. */
 function manualClock() {
@@ -80,7 +80,7 @@ function setup(webhooks: Record<string, Partial<Webhook>>) {
   };
   const settle = () => new Promise((r) => setImmediate(r));
   const ids = (topic: string) =>
-    sent.filter((r) => r.topic === topic).map((r) => [r.key, JSON.parse(String(r.value)).event_ids]);
+    sent.filter((r) => r.topic === topic).map((r) => [r.key, decoded(r.value).event_ids]);
   return { handler, tx, sent, commits, advance, feed, settle, ids };
 }
 
@@ -138,9 +138,7 @@ describe('batcher handler', () => {
       });
       await s.handler.onMessages(messages, counting, async () => {});
       const batches = sends.flat().filter((r) => r.topic === 'batches');
-      expect(batches.map((r) => JSON.parse(String(r.value)).event_ids[0])).toEqual(
-        messages.map((_, i) => `e${i}`),
-      );
+      expect(batches.map((r) => decoded(r.value).event_ids[0])).toEqual(messages.map((_, i) => `e${i}`));
       const bytes = sends.map((chunk) => chunk.reduce((n, r) => n + String(r.value).length, 0));
       // Each send holds at most the threshold plus the one batch that crossed it.
       for (const b of bytes) expect(b).toBeLessThan(256 * 1024 + pad + 2000);
@@ -177,9 +175,7 @@ describe('batcher handler', () => {
         headers: {},
       }) as unknown as KafkaRecord;
     await s.feed([m(0, record), m(1, { ...record, event_id: 'ev2' })]);
-    const batches = s.sent
-      .filter((r) => r.topic === 'batches')
-      .map((r) => JSON.parse(String(r.value)) as BatchRecord);
+    const batches = s.sent.filter((r) => r.topic === 'batches').map((r) => decoded(r.value) as BatchRecord);
     // The envelope does not name the event (its data does): both records render the same payload.
     const payload = (w: { id: string; url: string }) =>
       JSON.stringify({
@@ -206,7 +202,7 @@ describe('batcher handler', () => {
     const s = setup({ a: { batch: { max_events: 1, window_ms: 30_000 } } });
     await s.feed([eventDispatchMessage(0, ['gone', 'a', 'a', 'gone2'])]);
     expect(s.ids('batches')).toEqual([['a', ['e0']]]);
-    const letters = s.sent.filter((r) => r.topic === 'dlq').map((r) => JSON.parse(String(r.value)));
+    const letters = s.sent.filter((r) => r.topic === 'dlq').map((r) => decoded(r.value));
     expect(letters.map((l) => [l.reason, l.webhook_id, l.dispatch[0].payload.webhook_id])).toEqual([
       ['deleted', 'gone', 'gone'],
       ['deleted', 'gone2', 'gone2'],
@@ -222,7 +218,7 @@ describe('batcher handler', () => {
     const s = setup({});
     const junk = { ...message(1, 'x'), value: Buffer.from('{oops') } as KafkaRecord;
     await s.feed([message(0, 'gone'), junk]);
-    expect(s.sent.map((r) => [r.topic, JSON.parse(String(r.value)).reason])).toEqual([
+    expect(s.sent.map((r) => [r.topic, decoded(r.value).reason])).toEqual([
       ['dlq', 'deleted'],
       ['dlq', 'poison'],
     ]);
@@ -232,7 +228,7 @@ describe('batcher handler', () => {
     const s = setup({ a: {}, b: {} });
     const many = Array.from({ length: 200 }, (_, i) => message(i, i % 2 ? 'a' : 'b'));
     expect(await s.feed(many)).toBe('commit');
-    expect(s.sent.flatMap((r) => JSON.parse(String(r.value)).event_ids)).toHaveLength(200);
+    expect(s.sent.flatMap((r) => decoded(r.value).event_ids)).toHaveLength(200);
   });
 
   it("the byte bound is the instance's: the partition whose fetch takes the total past it closes its own batches", async () => {
@@ -250,26 +246,26 @@ describe('batcher handler', () => {
     expect(await p0.onMessages(fetch('a'), tx, async () => {})).toBe('hold');
     expect(sent).toEqual([]);
     expect(await p1.onMessages(fetch('b'), tx, async () => {})).toBe('commit');
-    expect(sent.map((r) => [r.key, JSON.parse(String(r.value)).event_ids.length])).toEqual([['b', 60]]);
+    expect(sent.map((r) => [r.key, decoded(r.value).event_ids.length])).toEqual([['b', 60]]);
     // With partition 1's bytes given back, partition 0's next fetch stays below the bound again.
     expect(await p0.onMessages([message(60, 'a')], tx, async () => {})).toBe('hold');
   });
 
   it('past the byte bound it closes its largest batches first, down to 3/4 of the bound, and the rest still close at their window', async () => {
     const s = setup({ a: {}, b: {}, c: {} });
-    // ~10 bytes each: a 690, b 200, c 150 in one fetch, 1 040 against the bound of 1 000.
+    // 8–10 bytes each with its comma: a 889, b 199, c 149 in one fetch, 1 237 against the bound of 1 000.
     const fetch = [
-      ...Array.from({ length: 70 }, (_, i) => message(i, 'a')),
-      ...Array.from({ length: 20 }, (_, i) => message(70 + i, 'b')),
-      ...Array.from({ length: 15 }, (_, i) => message(90 + i, 'c')),
+      ...Array.from({ length: 100 }, (_, i) => message(i, 'a')),
+      ...Array.from({ length: 20 }, (_, i) => message(100 + i, 'b')),
+      ...Array.from({ length: 15 }, (_, i) => message(120 + i, 'c')),
     ];
     expect(await s.feed(fetch)).toBe('commit');
     // Closing a alone leaves ~350 bytes, below 750: b and c stay open.
-    expect(s.ids('batches').map(([k, ids]) => [k, ids.length])).toEqual([['a', 70]]);
+    expect(s.ids('batches').map(([k, ids]) => [k, ids.length])).toEqual([['a', 100]]);
     s.advance(30_000);
     await s.settle();
     expect(s.ids('batches').map(([k, ids]) => [k, ids.length])).toEqual([
-      ['a', 70],
+      ['a', 100],
       ['b', 20],
       ['c', 15],
     ]);
@@ -338,9 +334,7 @@ describe('batcher handler', () => {
               messages[Number(offset)]!.value,
             );
         }
-        const events = s.sent
-          .filter((r) => r.topic === 'batches')
-          .flatMap((r) => JSON.parse(String(r.value)).event_ids);
+        const events = s.sent.filter((r) => r.topic === 'batches').flatMap((r) => decoded(r.value).event_ids);
         const pairs = items.reduce((n, item) => n + ('listed' in item ? new Set(item.listed).size : 1), 0);
         expect(events.length + s.sent.filter((r) => r.topic === 'dlq').length).toBe(pairs);
       }),

@@ -2,8 +2,7 @@
  * Each webhook's payload from the fan-out's one record per event (EventDispatchRecord): the envelope
  * (`type`, `domain_id`, `created_at`, `webhook_id`, `url`) around the event's shared `data`, byte for byte
  * what the fan-out used to write per webhook. The parts that do not depend on the webhook (the head and
- * `data`, serialised and escaped for the batch record's body string) are built once per record and
- * shared by every webhook's entry, so an event's `data` is held once per partition however many of its
+ * `data`, serialised to UTF-8) are built once per record and shared by every webhook's entry, so an event's `data` is held once per partition however many of its
  * webhooks have it in an open batch.
  */
 import {
@@ -14,7 +13,7 @@ import {
   payloadMiddle,
   payloadText,
 } from '@hookpost/contracts';
-import { type Entry, escapedPiece } from './accumulator.ts';
+import type { Entry } from './accumulator.ts';
 
 export interface SharedPieces {
   /** The webhook's entry for the accumulator. */
@@ -27,28 +26,25 @@ export interface SharedPieces {
 const END = Buffer.from('}');
 
 export function sharedPieces(r: EventDispatchRecord): SharedPieces {
-  let head: { text: string; escaped: Buffer; bytes: number } | undefined;
-  let data: { text: string; escaped: Buffer; bytes: number } | undefined;
+  let head: Buffer | undefined;
+  let data: { text: string; utf8: Buffer } | undefined;
   const dataText = () => {
     if (!data) {
       const text = JSON.stringify(r.data);
-      data = { text, escaped: escapedPiece(text), bytes: Buffer.byteLength(text) };
+      data = { text, utf8: Buffer.from(text) };
     }
     return data;
   };
   return {
     entry(target) {
-      if (!head) {
-        const text = payloadHead(r);
-        head = { text, escaped: escapedPiece(text), bytes: Buffer.byteLength(text) };
-      }
+      head ??= Buffer.from(payloadHead(r));
       const d = dataText();
-      const middle = payloadMiddle(target);
+      const middle = Buffer.from(payloadMiddle(target));
       return {
         eventId: r.event_id,
         eventCreatedAt: r.event_created_at,
-        chunks: [head.escaped, escapedPiece(middle), d.escaped, END],
-        bytes: head.bytes + Buffer.byteLength(middle) + d.bytes + 1,
+        chunks: [head, middle, d.utf8, END],
+        bytes: head.length + middle.length + d.utf8.length + 1,
       };
     },
     record(target) {

@@ -1,5 +1,19 @@
 /** Fixtures shared by the batcher's unit tests (imported by *.test.ts only). */
+import { type BatchRecord, isFramedBatch, parseBatchRecord } from '@hookpost/contracts';
 import type { KafkaRecord } from '@hookpost/kafka';
+
+/**
+ * A record the batcher produced, decoded: a batch (framed, @hookpost/contracts batch-wire.ts) through
+ * the reader delivery uses, as a plain BatchRecord; anything else (a dead letter, a watermark) as JSON.
+ */
+// biome-ignore lint/suspicious/noExplicitAny: tests read whichever document it is.
+export function decoded(value: Buffer | string | null | undefined): any {
+  const bytes = Buffer.isBuffer(value) ? value : Buffer.from(String(value));
+  if (!isFramedBatch(bytes)) return JSON.parse(bytes.toString('utf8'));
+  const r = parseBatchRecord(bytes);
+  if (!r.ok) throw new Error(`not a batch record: ${r.error}`);
+  return { ...r.value } as BatchRecord;
+}
 
 /** A dispatch record for `webhook` at `offset` (event id `e<offset>`), or undecodable bytes. */
 export const dispatchMessage = (offset: number, webhook: string, poison = false): KafkaRecord =>

@@ -12,7 +12,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { batcherHandler, type Clock } from './handler.ts';
 import { batcherMetrics } from './metrics.ts';
-import { dispatchMessage, eventDispatchMessage } from './test-fixtures.ts';
+import { decoded, dispatchMessage, eventDispatchMessage } from './test-fixtures.ts';
 import { commitOffset, poisonKey, Watermarks, webhookKey } from './watermarks.ts';
 
 describe('commitOffset', () => {
@@ -243,7 +243,7 @@ describe('batcher handler across crashes (model of the broker)', () => {
           await clock.advance(1000);
           const got: string[] = [];
           for (const r of broker.outputs) {
-            const v = JSON.parse(String(r.value));
+            const v = decoded(r.value);
             if (r.topic === 'batches') {
               const body = JSON.parse(v.body) as { webhook_id?: string; data?: { o: number }; o?: number }[];
               expect(body).toHaveLength(v.event_ids.length);
@@ -264,7 +264,7 @@ describe('batcher handler across crashes (model of the broker)', () => {
           expect(got.sort()).toEqual(expected.sort());
           const ids = broker.outputs
             .filter((r) => r.topic === 'batches')
-            .map((r) => JSON.parse(String(r.value)).batch_id);
+            .map((r) => decoded(r.value).batch_id);
           expect(new Set(ids).size).toBe(ids.length);
           expect(broker.committed).toBe(broker.log.length);
         },
