@@ -57,3 +57,4 @@ export {
   type WebhookAuth,
   type WebhookFilter,
 } from './webhook.ts';
+export { WEBHOOK_VERSION_HEADER, webhookVersionHeader, webhookVersionOf } from './webhook-version.ts';
