@@ -27,6 +27,11 @@ interface Waiter {
   resolve: () => void;
 }
 
+interface VersionWaiter {
+  version: number;
+  reached: () => void;
+}
+
 /**
  * The webhook subscriptions, materialised in memory from the compacted topic (the source of truth),
  * indexed by domain and event type for fan-out. Every instance reads every partition: KafkaJS has no
@@ -43,6 +48,8 @@ export class SubscriptionTable {
   private readonly applied = new Map<number, number>();
   private readonly listeners = new Set<ChangeListener>();
   private waiters: Waiter[] = [];
+  /** webhook id -> waiters for a version of it (waitForVersion); empty on the usual path. */
+  private readonly versionWaiters = new Map<string, Set<VersionWaiter>>();
   private consumer: LogReader | undefined;
   private caughtUp = false;
   private readonly log: Logger;
@@ -164,6 +171,38 @@ export class SubscriptionTable {
     });
   }
 
+  /**
+   * Resolves `true` once the table holds `version` of the webhook or a later one, or its deletion (no
+   * later version will come then; the caller looks again and finds it gone), and `false` after
+   * `timeoutMs`. An aborted `signal` rejects with an AbortError. For a reader whose record says that
+   * its producer saw a newer document than this table holds (a replay right after a resume).
+   */
+  waitForVersion(id: string, version: number, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
+    if ((this.byId.get(id)?.version ?? -1) >= version) return Promise.resolve(true);
+    if (signal?.aborted) return Promise.reject(abortError());
+    return new Promise<boolean>((resolve, reject) => {
+      let waiting = this.versionWaiters.get(id);
+      if (!waiting) {
+        waiting = new Set();
+        this.versionWaiters.set(id, waiting);
+      }
+      const set = waiting;
+      const settle = (outcome: boolean | Error) => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+        set.delete(waiter);
+        if (set.size === 0 && this.versionWaiters.get(id) === set) this.versionWaiters.delete(id);
+        if (outcome instanceof Error) reject(outcome);
+        else resolve(outcome);
+      };
+      const onAbort = () => settle(abortError());
+      const timer = setTimeout(() => settle(false), timeoutMs);
+      const waiter: VersionWaiter = { version, reached: () => settle(true) };
+      set.add(waiter);
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
   private advance(partition: number, offset: number): void {
     if ((this.applied.get(partition) ?? -1) >= offset) return;
     this.applied.set(partition, offset);
@@ -219,6 +258,7 @@ export class SubscriptionTable {
       this.byId.delete(id);
     }
     this.records?.inc({ result: 'applied' });
+    if (this.versionWaiters.size > 0) this.wakeVersionWaiters(id, current);
     for (const listener of this.listeners) {
       try {
         listener(id, current, previous);
@@ -226,6 +266,12 @@ export class SubscriptionTable {
         this.log.error({ err: error, webhookId: id }, 'subscription change listener failed');
       }
     }
+  }
+
+  private wakeVersionWaiters(id: string, current: Webhook | undefined): void {
+    const waiting = this.versionWaiters.get(id);
+    if (!waiting) return;
+    for (const w of [...waiting]) if (!current || current.version >= w.version) w.reached();
   }
 
   private indexWebhook(w: Webhook): void {
@@ -265,6 +311,12 @@ export class SubscriptionTable {
     this.count?.set({ status: 'active' }, active);
     this.count?.set({ status: 'suspended' }, suspended);
   }
+}
+
+function abortError(): Error {
+  const error = new Error('stopped while waiting for a webhook version in the subscription table');
+  error.name = 'AbortError';
+  return error;
 }
 
 /**
