@@ -191,7 +191,11 @@ export async function replay(options: ReplayOptions): Promise<ReplayResult> {
         for (const { stored, target } of chunk) {
           const topic = target === 'batches' ? options.topics.batches : options.topics.dispatch;
           const list = byTopic.get(topic) ?? [];
-          list.push(...replayMessages(stored.letter, at, REPLAY_HEADERS));
+          // Looked up now, after any resume above: the version delivery must have read before it judges.
+          const version = stored.letter.webhook_id
+            ? options.lookup(stored.letter.webhook_id)?.version
+            : undefined;
+          list.push(...replayMessages(stored.letter, at, REPLAY_HEADERS, version));
           byTopic.set(topic, list);
           const entry = ledgerEntry(stored.letter, target, at, options.by);
           ledgerMessages.push({ key: entry.dlq_id, value: JSON.stringify(entry) });

@@ -42,7 +42,9 @@ export type ResumeResult =
 /**
  * Resumes a suspended webhook: writes the active document, waits until this process's table shows it
  * (so a caller that replays next sees it active), then tells the owner with a `webhook.resumed` notice.
- * Resuming an active webhook changes nothing and sends no notice.
+ * Resuming an active webhook changes nothing and sends no notice. Only this process's table is waited
+ * for: delivery's may read the resume later, so replay stamps each record with the version it saw
+ * (x-webhook-version) and delivery waits for that version before it judges the webhook suspended.
  */
 export async function resumeWebhook(deps: ResumeDeps, id: string, by: string): Promise<ResumeResult> {
   const current = deps.table.get(id);

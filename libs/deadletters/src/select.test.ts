@@ -6,7 +6,9 @@ import {
   parseDispatchRecord,
   parseLedgerEntry,
   parseOperationalNotice,
+  WEBHOOK_VERSION_HEADER,
   type Webhook,
+  webhookVersionOf,
 } from '@hookpost/contracts';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -84,10 +86,16 @@ describe('dead-letter selection', () => {
   });
 
   it('re-enqueues the batch unchanged, keyed by webhook id, marked as a replay', () => {
-    const [m] = replayMessages(dl(), 42, REPLAY_HEADERS);
+    const [m] = replayMessages(dl(), 42, REPLAY_HEADERS, undefined);
     expect(m?.key).toBe('wh1');
     expect(JSON.parse(m!.value)).toEqual(batch);
     expect(m?.headers).toEqual({ 'x-replay-of': 'd1', 'x-replayed-at': '42' });
+  });
+
+  it('carries the webhook version the replayer saw, which delivery reads back', () => {
+    const [m] = replayMessages(dl(), 42, REPLAY_HEADERS, 7);
+    expect(m?.headers).toEqual({ 'x-replay-of': 'd1', 'x-replayed-at': '42', [WEBHOOK_VERSION_HEADER]: '7' });
+    expect(webhookVersionOf(m?.headers)).toBe(7);
   });
 
   it('what a replay writes validates: re-enqueued batches and dispatch records, ledger entries, resumed notices', () => {
@@ -124,7 +132,7 @@ describe('dead-letter selection', () => {
       fc.property(letter, ({ x, dl: d }) => {
         expect(parseDeadLetter(Buffer.from(JSON.stringify(d)))).toMatchObject({ ok: true });
         const parse = x.asDispatch ? parseDispatchRecord : parseBatchRecord;
-        for (const m of replayMessages(d, x.at, REPLAY_HEADERS))
+        for (const m of replayMessages(d, x.at, REPLAY_HEADERS, x.at + 1))
           expect(parse(Buffer.from(m.value))).toMatchObject({ ok: true });
         const entry = JSON.stringify(ledgerEntry(d, x.target, x.at, x.by));
         expect(parseLedgerEntry(Buffer.from(entry))).toMatchObject({ ok: true });

@@ -2,7 +2,13 @@
  * Pure selection logic over dead letters: filtering, summarising, and deciding what a replay of one
  * record means. No Kafka here, so every rule is unit-tested.
  */
-import type { DeadLetter, DeadLetterReason, LedgerEntry, Webhook } from '@hookpost/contracts';
+import {
+  type DeadLetter,
+  type DeadLetterReason,
+  type LedgerEntry,
+  type Webhook,
+  webhookVersionHeader,
+} from '@hookpost/contracts';
 
 export interface DeadLetterFilter {
   webhookId?: string;
@@ -100,13 +106,23 @@ export function decide(dl: DeadLetter, options: DecideOptions): ReplayDecision {
   return { ok: true, target, webhookId: dl.webhook_id };
 }
 
-/** The records a replay produces for one dead letter: the batch as it was, or each dispatch record. */
+/**
+ * The records a replay produces for one dead letter: the batch as it was, or each dispatch record.
+ * `webhookVersion` is the version of the webhook document the replayer saw (after any resume): delivery,
+ * whose own table may not have read that resume yet, waits for it instead of finding the webhook
+ * suspended and dead-lettering the replay again.
+ */
 export function replayMessages(
   dl: DeadLetter,
   now: number,
   headers: { replayOf: string; replayedAt: string },
+  webhookVersion: number | undefined,
 ): { key: string; value: string; headers: Record<string, string> }[] {
-  const h = { [headers.replayOf]: dl.dlq_id, [headers.replayedAt]: String(now) };
+  const h = {
+    [headers.replayOf]: dl.dlq_id,
+    [headers.replayedAt]: String(now),
+    ...(webhookVersion === undefined ? {} : webhookVersionHeader(webhookVersion)),
+  };
   const key = dl.webhook_id ?? '';
   if (dl.batch) return [{ key, value: JSON.stringify(dl.batch), headers: h }];
   return (dl.dispatch ?? []).map((d) => ({ key, value: JSON.stringify(d), headers: h }));
