@@ -36,6 +36,7 @@ function settings(env: TestEnv, overrides: Partial<DeliverySettings> = {}): Deli
     breakerFailures: 5,
     breakerCooldownMs: 30_000,
     slowRequestMs: 250,
+    versionWaitMs: 10_000,
     ssrf: { loopback: true },
     groupPrefix: env.prefix,
     ...overrides,

@@ -121,6 +121,12 @@ export const schema = {
       default: DELIVERY_DEFAULTS.slowRequestMs,
       env: 'DELIVERY_SLOW_REQUEST_MS',
     },
+    versionWaitMs: {
+      doc: "How long a record whose webhook looks suspended or disabled in this process's subscription table, but that was produced under a newer webhook version (x-webhook-version: a replay right after a resume, a retry), waits for the table to read that version before it is dead-lettered as suspended.",
+      format: positive,
+      default: DELIVERY_DEFAULTS.versionWaitMs,
+      env: 'DELIVERY_VERSION_WAIT_MS',
+    },
     commitIntervalMs: {
       doc: 'Periodic commit of finished progress (completions also commit, at most every 100 ms).',
       format: positive,
@@ -150,6 +156,7 @@ export interface DeliveryConfig extends CommonConfig {
     breakerFailures: number;
     breakerCooldownMs: number;
     slowRequestMs: number;
+    versionWaitMs: number;
   };
   ssrf: SsrfConfig;
 }

@@ -44,6 +44,13 @@ export const DELIVERY_DEFAULTS = {
   slowRequestMs: 250,
   /** Pause to retry a produce that failed (broker outage); the record stays in flight meanwhile. */
   produceRetryMs: 1_000,
+  /**
+   * Longest wait for this process's subscription table to reach the webhook version a record carries
+   * (x-webhook-version) when the table still shows the webhook suspended or disabled: a replay right
+   * after a resume. The table applies a change within a fetch (well under a second) unless its reader
+   * is down or far behind; the wait holds only that record's place in its partition's window.
+   */
+  versionWaitMs: 15_000,
 } as const;
 
 /** Roles a delivery process can run: the main consumer of batches, retry tiers, the suspender. */

@@ -7,7 +7,9 @@ import {
   parseOperationalNotice,
   parseRetryRecord,
   type RetryRecord,
+  WEBHOOK_VERSION_HEADER,
   type Webhook,
+  webhookVersionOf,
 } from '@hookpost/contracts';
 import { HEADERS, type RecordContext, topicCatalog } from '@hookpost/kafka';
 import { createLogger } from '@hookpost/logger';
@@ -336,3 +338,154 @@ function retryOf(b: BatchRecord): RetryRecord {
     history: [{ attempt: 1, tier: 'main', at: 10, status: 500, latency_ms: 1, error: 'HTTP 500' }],
   };
 }
+
+describe('Deliverer: a record produced under a newer webhook version than the table holds', () => {
+  const suspendedV3 = { ...webhook, status: 'suspended', version: 3 } as Webhook;
+  const activeV4 = { ...webhook, status: 'active', version: 4 } as Webhook;
+  const withVersion = (c: RecordContext, version: Buffer | string | undefined): RecordContext => ({
+    ...c,
+    message: { ...c.message, headers: version === undefined ? {} : { [WEBHOOK_VERSION_HEADER]: version } },
+  });
+
+  /** A deliverer over a mutable table, whose version waits the test settles by hand. */
+  function withTable(initial: Webhook | undefined) {
+    const table: { wh1: Webhook | undefined } = { wh1: initial };
+    const waits: { id: string; version: number; timeoutMs: number; settle: (reached: boolean) => void }[] =
+      [];
+    const published: TopicMessages[][] = [];
+    const metrics = new DeliveryMetrics(createRegistry());
+    let sent = 0;
+    const d = new Deliverer({
+      catalog,
+      tiers,
+      jitter: 0,
+      lookup: (id) => (id === 'wh1' ? table.wh1 : undefined),
+      awaitVersion: (id, version, timeoutMs, signal) =>
+        new Promise<boolean>((resolve, reject) => {
+          waits.push({ id, version, timeoutMs, settle: resolve });
+          signal.addEventListener('abort', () =>
+            reject(Object.assign(new Error('stop'), { name: 'AbortError' })),
+          );
+        }),
+      versionWaitMs: 50,
+      send: async () => {
+        sent += 1;
+        return result({});
+      },
+      limiter: new KeyedLimiter(2),
+      breakers: new CircuitBreakers({ failures: 2, cooldownMs: 60_000, now: () => 1_000 }),
+      publish: async (items) => {
+        published.push(items);
+      },
+      metrics,
+      logger: createLogger({ name: 't', level: 'silent' }),
+      now: () => 1_000,
+      random: () => 0,
+      produceRetryMs: 1,
+    });
+    const waitsBy = async (result: string) =>
+      (await metrics.versionWaits.get()).values.find((v) => v.labels.result === result)?.value;
+    const letter = () =>
+      parse<DeadLetter>(published.at(-1)!.find((t) => t.topic === catalog.topics.dlq.name)!);
+    return { d, table, waits, published, metrics, sent: () => sent, waitsBy, letter };
+  }
+
+  /** Resolves once the deliverer has asked for a version wait (its lookups and pacing are microtasks). */
+  async function asked(t: ReturnType<typeof withTable>) {
+    await vi.waitFor(() => expect(t.waits).toHaveLength(1));
+    return t.waits[0]!;
+  }
+
+  it('a replayed batch waits for the table to read the resume, then is delivered (main and retry tiers alike)', async () => {
+    for (const handle of ['main', '10s'] as const) {
+      const t = withTable(suspendedV3);
+      const record =
+        handle === 'main'
+          ? t.d.handleBatch(withVersion(ctx(batch), '4'))
+          : t.d.handleRetry('10s')(
+              withVersion(ctx(retryOf(batch), catalog.retryTopic('10s')), Buffer.from('4')),
+            );
+      const wait = await asked(t);
+      expect(wait).toMatchObject({ id: 'wh1', version: 4, timeoutMs: 50 });
+      expect(await t.metrics.versionWaiting.get()).toMatchObject({ values: [{ value: 1 }] });
+      t.table.wh1 = activeV4;
+      wait.settle(true);
+      await record;
+      expect(t.sent()).toBe(1);
+      expect(parse(t.published[0]![0]!)).toMatchObject({ outcome: 'delivered' });
+      expect(await t.waitsBy('caught_up')).toBe(1);
+      expect(await t.metrics.versionWaiting.get()).toMatchObject({ values: [{ value: 0 }] });
+    }
+  });
+
+  it('without a usable header, or with a version the table already holds, a suspended webhook is dead-lettered at once', async () => {
+    for (const header of [undefined, '', 'x', '4.0', '-4', '3', '2']) {
+      const t = withTable(suspendedV3);
+      await t.d.handleBatch(withVersion(ctx(batch), header));
+      expect(t.waits, String(header)).toHaveLength(0);
+      expect(t.letter()).toMatchObject({ reason: 'suspended', error: 'webhook suspended' });
+      expect(t.sent()).toBe(0);
+    }
+    // A disabled webhook likewise; an active one never looks at the header.
+    const disabled = withTable({ ...webhook, enabled: false, version: 3 } as Webhook);
+    await disabled.d.handleBatch(ctx(batch));
+    expect(disabled.letter()).toMatchObject({ reason: 'suspended', error: 'webhook disabled' });
+    const active = withTable(activeV4);
+    await active.d.handleBatch(withVersion(ctx(batch), '9'));
+    expect(active.waits).toHaveLength(0);
+    expect(active.sent()).toBe(1);
+  });
+
+  it('when the table does not catch up in time, the batch is dead-lettered as suspended, saying the table was behind', async () => {
+    const t = withTable(suspendedV3);
+    const record = t.d.handleBatch(withVersion(ctx(batch), '4'));
+    (await asked(t)).settle(false);
+    await record;
+    expect(t.sent()).toBe(0);
+    const letter = t.letter();
+    expect(letter.reason).toBe('suspended');
+    expect(letter.error).toBe(
+      "webhook suspended at version 3 in this delivery's subscription table; the record was produced under version 4 and the table had not caught up within 50 ms",
+    );
+    expect(letter.batch?.batch_id).toBe('b1');
+    expect(await t.waitsBy('timeout')).toBe(1);
+    expect(await t.waitsBy('caught_up')).toBe(0);
+  });
+
+  it('judged again once caught up: suspended again or deleted meanwhile is dead-lettered as such', async () => {
+    const again = withTable(suspendedV3);
+    const r1 = again.d.handleBatch(withVersion(ctx(batch), '4'));
+    const w1 = await asked(again);
+    again.table.wh1 = { ...suspendedV3, version: 5 } as Webhook;
+    w1.settle(true);
+    await r1;
+    expect(again.letter()).toMatchObject({ reason: 'suspended', error: 'webhook suspended' });
+    const gone = withTable(suspendedV3);
+    const r2 = gone.d.handleBatch(withVersion(ctx(batch), '4'));
+    const w2 = await asked(gone);
+    gone.table.wh1 = undefined;
+    w2.settle(true);
+    await r2;
+    expect(gone.letter()).toMatchObject({ reason: 'deleted' });
+    expect(again.sent() + gone.sent()).toBe(0);
+  });
+
+  it('shutdown ends the wait with an AbortError and publishes nothing (the record stays uncommitted)', async () => {
+    const t = withTable(suspendedV3);
+    const record = t.d.handleBatch(withVersion(ctx(batch), '4'));
+    await asked(t);
+    t.d.stopWaiting();
+    await expect(record).rejects.toMatchObject({ name: 'AbortError' });
+    expect(t.published).toHaveLength(0);
+    expect(await t.metrics.versionWaiting.get()).toMatchObject({ values: [{ value: 0 }] });
+  });
+
+  it('a retry record carries the webhook version its attempt was made under', async () => {
+    const { d, published } = setup(async () => result({ kind: 'retry', status: 500, error: 'HTTP 500' }), {
+      wh1: { ...webhook, version: 6 } as Webhook,
+    });
+    await d.handleBatch(ctx(batch));
+    const retry = published[0]!.find((m) => m.topic === catalog.retryTopic('10s'))!;
+    expect(webhookVersionOf(retry.messages[0]!.headers)).toBe(6);
+  });
+});

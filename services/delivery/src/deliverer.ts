@@ -4,8 +4,8 @@
  * the retry record or dead letter in one acknowledged send. Resolves only when that send is acked, so
  * the caller may then let the commit point pass the record. Never rejects: a failed produce is retried
  * (the record stays in flight; a crash meanwhile redelivers it, at least once). The one rejection:
- * shutdown beginning while an attempt waits for its webhook's rate (AbortError; the record stays
- * uncommitted).
+ * shutdown beginning while an attempt waits for its webhook's rate or for a webhook version in the
+ * subscription table (AbortError; the record stays uncommitted).
  */
 import {
   type AttemptOutcome,
@@ -18,12 +18,15 @@ import {
   parseBatchRecord,
   parseRetryRecord,
   type Webhook,
+  webhookVersionHeader,
+  webhookVersionOf,
 } from '@hookpost/contracts';
 import { HEADERS, type RecordContext, type TopicCatalog } from '@hookpost/kafka';
 import type { Logger } from '@hookpost/logger';
 import type { SendInput, SendOutcome } from '@hookpost/sender';
 import type { StageSpan, Tracing } from '@hookpost/tracing';
 import type { TopicMessages } from './adapters/outbox.ts';
+import { DELIVERY_DEFAULTS } from './definitions.ts';
 import { type CircuitBreakers, isCircuitFailure } from './domain/breaker.ts';
 import { endpointKey, type KeyedLimiter } from './domain/limiter.ts';
 import { RateLimits } from './domain/rate-limit.ts';
@@ -41,6 +44,19 @@ export interface DelivererOptions {
   tiers: readonly Tier[];
   jitter: number;
   lookup: (webhookId: string) => Webhook | undefined;
+  /**
+   * Resolves true once the lookup holds `version` of the webhook or later (or its deletion), false
+   * after `timeoutMs`; rejects with an AbortError when `signal` aborts (SubscriptionTable.waitForVersion).
+   * Without it, a record's x-webhook-version is not waited for.
+   */
+  awaitVersion?: (
+    webhookId: string,
+    version: number,
+    timeoutMs: number,
+    signal: AbortSignal,
+  ) => Promise<boolean>;
+  /** Longest wait for the table to reach a record's x-webhook-version (default DELIVERY_DEFAULTS.versionWaitMs). */
+  versionWaitMs?: number;
   send: Send;
   limiter: KeyedLimiter;
   /** Per-webhook circuits: an open one skips the attempt (and the origin slot) altogether. */
@@ -77,6 +93,8 @@ export class Deliverer {
 
   private readonly rates: RateLimits;
   private readonly gates: RateGates;
+  /** Aborted by stopWaiting(): ends the waits for a webhook version. */
+  private readonly waits = new AbortController();
 
   constructor(options: DelivererOptions) {
     this.o = options;
@@ -135,16 +153,13 @@ export class Deliverer {
       }));
     await this.paced(batch.webhook_id);
     // Looked up after the wait: the webhook may have changed (suspended, deleted) meanwhile.
-    const webhook = this.o.lookup(batch.webhook_id);
+    let webhook = this.o.lookup(batch.webhook_id);
     if (!webhook) return this.dead(job, 'deleted', 'webhook no longer exists', [], log);
-    if (webhook.status === 'suspended' || !webhook.enabled)
-      return this.dead(
-        job,
-        'suspended',
-        `webhook ${webhook.status === 'suspended' ? 'suspended' : 'disabled'}`,
-        [],
-        log,
-      );
+    if (webhook.status === 'suspended' || !webhook.enabled) {
+      const judged = await this.caughtUp(job, webhook, log);
+      if (!judged.ok) return this.dead(job, judged.reason, judged.error, [], log);
+      webhook = judged.webhook;
+    }
 
     const span = this.o.tracing?.attempt(ctx.message, batch, job.attempt, job.tier);
     const { at, r } = await this.exchange(job, webhook, span?.traceparent);
@@ -191,6 +206,9 @@ export class Deliverer {
             value: JSON.stringify(rec),
             headers: {
               ...next?.headers,
+              // The version this attempt was made under: a tier consumer whose table is behind it
+              // (still suspended from before a resume) waits for it rather than dead-lettering.
+              ...webhookVersionHeader(webhook.version),
               [HEADERS.dueAt]: String(rec.due_at),
               [HEADERS.attempt]: String(rec.attempt),
               [HEADERS.firstFailedAt]: String(rec.first_failed_at),
@@ -211,6 +229,55 @@ export class Deliverer {
     await this.publish(items, log);
     if (this.log.isLevelEnabled('debug'))
       log().debug({ status: r.status, latencyMs: r.latencyMs }, 'delivered');
+  }
+
+  /**
+   * The webhook looks suspended or disabled in this process's table. That is the verdict unless the
+   * record says its producer saw a newer document (x-webhook-version, set by replay and on retry
+   * records): each service reads the subscriptions topic on its own, so a replay that follows a resume
+   * can arrive before this table has read the resume, and dead-lettering it then would send the replay
+   * straight back to the DLQ. Then wait (bounded) for the table to reach that version and judge the
+   * webhook as it is then. Records without the header (every batch from the batcher) never wait, and the
+   * header is read only here, off the delivery path. A deletion is not waited for: a tombstone has no
+   * version to compare, and a replay is refused for a webhook its producer could not find.
+   */
+  private async caughtUp(
+    job: Job,
+    webhook: Webhook,
+    log: () => Logger,
+  ): Promise<{ ok: true; webhook: Webhook } | { ok: false; reason: DeadLetterReason; error: string }> {
+    const state = webhook.status === 'suspended' ? 'suspended' : 'disabled';
+    const wanted = webhookVersionOf(job.ctx.message.headers);
+    if (wanted === null || wanted <= webhook.version || !this.o.awaitVersion)
+      return { ok: false, reason: 'suspended', error: `webhook ${state}` };
+    const timeoutMs = this.o.versionWaitMs ?? DELIVERY_DEFAULTS.versionWaitMs;
+    log().info(
+      { tableVersion: webhook.version, recordVersion: wanted, status: state, timeoutMs },
+      `webhook ${state} in the subscription table, but the record was produced under a newer version; waiting for the table`,
+    );
+    this.o.metrics.versionWaiting.inc();
+    let reached: boolean;
+    try {
+      reached = await this.o.awaitVersion(webhook.id, wanted, timeoutMs, this.waits.signal);
+    } finally {
+      this.o.metrics.versionWaiting.dec();
+    }
+    this.o.metrics.versionWaits.inc({ result: reached ? 'caught_up' : 'timeout' });
+    if (!reached) {
+      const error = `webhook ${state} at version ${webhook.version} in this delivery's subscription table; the record was produced under version ${wanted} and the table had not caught up within ${timeoutMs} ms`;
+      log().warn({ tableVersion: webhook.version, recordVersion: wanted, timeoutMs }, error);
+      return { ok: false, reason: 'suspended', error };
+    }
+    const now = this.o.lookup(webhook.id);
+    if (!now) return { ok: false, reason: 'deleted', error: 'webhook no longer exists' };
+    if (now.status === 'suspended' || !now.enabled)
+      return {
+        ok: false,
+        reason: 'suspended',
+        error: `webhook ${now.status === 'suspended' ? 'suspended' : 'disabled'}`,
+      };
+    log().info({ tableVersion: now.version }, 'subscription table caught up; delivering');
+    return { ok: true, webhook: now };
   }
 
   /**
@@ -236,6 +303,7 @@ export class Deliverer {
    */
   stopWaiting(): void {
     this.gates.stop();
+    this.waits.abort();
   }
 
   /**

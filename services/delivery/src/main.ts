@@ -48,6 +48,7 @@ await runService<DeliveryConfig>({
         breakerFailures: d.breakerFailures,
         breakerCooldownMs: d.breakerCooldownMs,
         slowRequestMs: d.slowRequestMs,
+        versionWaitMs: d.versionWaitMs,
         ssrf: ssrfAllowFrom(config.ssrf),
         groupPrefix: config.topics.prefix,
       },

@@ -30,6 +30,8 @@ export class DeliveryMetrics {
   readonly circuitRefused: Counter;
   readonly rateLimited: Counter;
   readonly rateWaiting: Gauge;
+  readonly versionWaits: Counter<'result'>;
+  readonly versionWaiting: Gauge;
 
   constructor(registry: Registry) {
     const registers = [registry];
@@ -157,6 +159,18 @@ export class DeliveryMetrics {
     this.rateWaiting = new Gauge({
       name: 'webhooks_delivery_rate_waiting',
       help: "Attempts waiting now for their webhook's rate limit (each holds a place in its partition's window)",
+      registers,
+    });
+    this.versionWaits = new Counter({
+      name: 'webhooks_delivery_version_waits_total',
+      help: "Records (replays, retries) whose webhook looked suspended or disabled in this process's subscription table while the record's x-webhook-version was newer, and that waited for the table: by result (caught_up: judged again on the newer document; timeout: dead-lettered as suspended)",
+      labelNames: ['result'],
+      registers,
+    });
+    for (const result of ['caught_up', 'timeout']) this.versionWaits.inc({ result }, 0);
+    this.versionWaiting = new Gauge({
+      name: 'webhooks_delivery_version_waiting',
+      help: "Attempts waiting now for this process's subscription table to reach their record's x-webhook-version (each holds a place in its partition's window)",
       registers,
     });
   }

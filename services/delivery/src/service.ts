@@ -110,6 +110,8 @@ export async function startDelivery(deps: DeliveryDeps): Promise<DeliveryHandle>
     tiers: settings.tiers,
     jitter: settings.jitter,
     lookup: (id) => table.get(id),
+    awaitVersion: (id, version, timeoutMs, signal) => table.waitForVersion(id, version, timeoutMs, signal),
+    versionWaitMs: settings.versionWaitMs,
     send,
     limiter: new KeyedLimiter(settings.perEndpoint, {
       slow: settings.slowRequestMs > 0 ? { floorMs: settings.slowRequestMs, factor: 4 } : undefined,
