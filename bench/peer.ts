@@ -28,6 +28,12 @@ export interface PeerResult {
   /** CPU seconds of each process of the system over the phase (`broker` included). */
   cpuSeconds: Record<string, number>;
   cpuMsPerEvent: number;
+  /**
+   * The counting receiver's CPU ms per event over the same span: not the system's (not in cpuMsPerEvent),
+   * but it shares the machine's cores with it, and it does more per request for hookpost (verifies both
+   * signatures, parses the body) than for kafka-hooks' unsigned records (reads two headers).
+   */
+  receiverCpuMsPerEvent?: number;
   /** The peer's own process (started for the phase); hookpost's services' peaks are the run's. */
   peakRssMiB: number | null;
   latencyMs: Percentiles;
@@ -89,6 +95,8 @@ export function combinePeerRounds(rounds: PeerResult[]): PeerResult {
     eventsPerSecond: Math.round(events / seconds),
     cpuSeconds,
     cpuMsPerEvent: (total(cpuSeconds) * 1000) / events,
+    receiverCpuMsPerEvent:
+      rounds.reduce((t, r) => t + (r.receiverCpuMsPerEvent ?? Number.NaN) * r.events, 0) / events,
     peakRssMiB: rss.length > 0 ? Math.max(...rss) : null,
     latencyMs: {
       p50: worst('p50'),
@@ -130,6 +138,9 @@ function cpuOf(pids: Record<string, number | undefined>): Record<string, number>
 function delta(after: Record<string, number>, before: Record<string, number>): Record<string, number> {
   return Object.fromEntries(Object.entries(after).map(([k, v]) => [k, v - (before[k] ?? 0)]));
 }
+
+/** The counting receiver's CPU seconds so far (its own process: bench/receiver-main.ts). */
+const receiverCpu = (ctx: PeerContext) => procStats(ctx.phase.receiver.pid).cpuSeconds;
 
 const total = (cpu: Record<string, number>) => Object.values(cpu).reduce((a, b) => a + b, 0);
 
@@ -216,10 +227,12 @@ export async function runKafkaHooks(
     await waitForPairs(ctx, name, 1, 120_000, running);
     const pids = { 'kafka-hooks': child.pid, broker: ctx.brokerPid };
     const before = cpuOf(pids);
+    const receiverBefore = receiverCpu(ctx);
     const started = Date.now();
     for (let sent = 0; sent < events; sent += CHUNK) await send(sent, Math.min(CHUNK, events - sent));
     const last = await waitForPairs(ctx, name, events + 1, 60_000, running);
     const cpuSeconds = delta(cpuOf(pids), before);
+    const receiverSeconds = receiverCpu(ctx) - receiverBefore;
     const seconds = (last - started) / 1000;
     const stats = await ctx.phase.receiver.stats(name);
     const result: PeerResult = {
@@ -230,11 +243,12 @@ export async function runKafkaHooks(
       eventsPerSecond: Math.round(events / seconds),
       cpuSeconds,
       cpuMsPerEvent: (total(cpuSeconds) * 1000) / events,
+      receiverCpuMsPerEvent: (receiverSeconds * 1000) / events,
       peakRssMiB: child.pid ? procStats(child.pid).peakRssMiB : null,
       latencyMs: percentiles(await ctx.phase.receiver.latencies(name)),
     };
     log(
-      `  ${result.eventsPerSecond} events/s, ${result.cpuMsPerEvent.toFixed(3)} CPU ms/event (${stats.duplicates} duplicates)`,
+      `  ${result.eventsPerSecond} events/s, ${result.cpuMsPerEvent.toFixed(3)} CPU ms/event, receiver ${result.receiverCpuMsPerEvent?.toFixed(3)} (${stats.duplicates} duplicates)`,
     );
     return result;
   } finally {
@@ -258,6 +272,7 @@ export async function runHookpostPeer(
   const one: PhaseContext = { ...ctx.phase, webhooks: 1, domains: 1 };
   const pids = { broker: ctx.brokerPid };
   const before = cpuOf(pids);
+  const receiverBefore = receiverCpu(ctx);
   const p = await runPhase(one, {
     name: `p${maxEvents}${roundSuffix(round)}`,
     description: `peer: one webhook, max_events ${maxEvents}`,
@@ -279,6 +294,7 @@ export async function runHookpostPeer(
       .join(', ')}`,
   );
   const cpuSeconds = { ...p.cpuSeconds, ...delta(cpuOf(pids), before) };
+  const receiverSeconds = receiverCpu(ctx) - receiverBefore;
   return {
     system: 'hookpost',
     mode: `one webhook, max_events ${maxEvents}, window 1 s, ${ctx.perOrigin} per origin`,
@@ -287,6 +303,7 @@ export async function runHookpostPeer(
     eventsPerSecond: p.endToEnd.eventsPerSecond,
     cpuSeconds,
     cpuMsPerEvent: (total(cpuSeconds) * 1000) / events,
+    receiverCpuMsPerEvent: (receiverSeconds * 1000) / events,
     peakRssMiB: null,
     latencyMs: p.latencyMs,
   };
