@@ -17,24 +17,18 @@
  * always saw.
  */
 import type { BatchRecord } from './records.ts';
+import { hasMagic, splitFrame, writeFrame } from './wire-frame.ts';
 
 /** A batch record's fields but its body. */
 export type BatchMeta = Omit<BatchRecord, 'body'>;
 
 const MAGIC = Buffer.from([0x00, 0x68, 0x62, 0x31]);
-const NEWLINE = 0x0a;
 /** The body's bytes on a batch parsed from the framed form (not enumerable: a spread does not copy it). */
 const BODY_BYTES = Symbol('hookpost.batchBodyBytes');
 
 /** Whether `value` is in the framed form (starts with its 4 bytes). */
 export function isFramedBatch(value: Buffer): boolean {
-  return (
-    value.length >= MAGIC.length &&
-    value[0] === MAGIC[0] &&
-    value[1] === MAGIC[1] &&
-    value[2] === MAGIC[2] &&
-    value[3] === MAGIC[3]
-  );
+  return hasMagic(value, MAGIC);
 }
 
 /**
@@ -46,23 +40,14 @@ export function framedBatchRecord(meta: BatchMeta, body: readonly Buffer[]): Buf
     `{"batch_id":${JSON.stringify(meta.batch_id)},"webhook_id":${JSON.stringify(meta.webhook_id)},` +
     `"format":${JSON.stringify(meta.format)},"event_ids":${JSON.stringify(meta.event_ids)},` +
     `"first_enqueued_at":${JSON.stringify(meta.first_enqueued_at)},` +
-    `"oldest_event_at":${JSON.stringify(meta.oldest_event_at)},"created_at":${JSON.stringify(meta.created_at)}}\n`;
-  const headBytes = Buffer.byteLength(head);
-  let size = MAGIC.length + headBytes;
-  for (const part of body) size += part.length;
-  const out = Buffer.allocUnsafe(size);
-  MAGIC.copy(out, 0);
-  out.write(head, MAGIC.length, headBytes, 'utf8');
-  let at = MAGIC.length + headBytes;
-  for (const part of body) at += part.copy(out, at);
-  return out;
+    `"oldest_event_at":${JSON.stringify(meta.oldest_event_at)},"created_at":${JSON.stringify(meta.created_at)}}`;
+  return writeFrame(MAGIC, head, body);
 }
 
 /** A framed record's head (the JSON of its fields) and body, both views of `value`; null without the newline. */
 export function splitFramedBatch(value: Buffer): { head: Buffer; body: Buffer } | null {
-  const end = value.indexOf(NEWLINE, MAGIC.length);
-  if (end === -1) return null;
-  return { head: value.subarray(MAGIC.length, end), body: value.subarray(end + 1) };
+  const parts = splitFrame(value, MAGIC);
+  return parts && { head: parts.head, body: parts.part };
 }
 
 /** The BatchRecord of a validated head and its body's bytes (see the module's comment). */
