@@ -2,7 +2,9 @@ import {
   type DispatchRecord,
   type EventDispatchRecord,
   isFramedBatch,
+  isFramedDispatch,
   parseBatchRecord,
+  parseDispatchInput,
   payloadText,
 } from '@hookpost/contracts';
 import type { EmailEvent } from '@hookpost/events';
@@ -61,8 +63,16 @@ export async function tail<T>(
   return { records, values: () => records.map((r) => r.value), close: () => reader.stop() };
 }
 
-/** A record's value as a document: a framed batch record through parseBatchRecord, anything else as JSON. */
+/**
+ * A record's value as a document: a framed batch record through parseBatchRecord, a framed dispatch
+ * record through parseDispatchInput (the readers delivery and the batcher use), anything else as JSON.
+ */
 function decode(value: Buffer | null, text: string): unknown {
+  if (value && isFramedDispatch(value)) {
+    const r = parseDispatchInput(value);
+    if (!r.ok) throw new Error(`tail: a framed dispatch record that does not read: ${r.error}`);
+    return { ...r.value.record };
+  }
   if (!value || !isFramedBatch(value)) return JSON.parse(text);
   const r = parseBatchRecord(value);
   if (!r.ok) throw new Error(`tail: a framed batch record that does not read: ${r.error}`);

@@ -4,20 +4,30 @@
  */
 import type { DispatchTarget, EventDispatchRecord } from './records.ts';
 
+/** An event dispatch record's fields but `data`, in the type's order, without the braces. */
+function eventDispatchFields(r: Omit<EventDispatchRecord, 'data'>): string {
+  let webhooks = '';
+  for (const w of r.webhooks)
+    webhooks += `${webhooks === '' ? '' : ','}{"id":${JSON.stringify(w.id)},"url":${JSON.stringify(w.url)}}`;
+  return (
+    `"event_id":${JSON.stringify(r.event_id)},"type":${JSON.stringify(r.type)},` +
+    `"domain_id":${JSON.stringify(r.domain_id)},"created_at":${JSON.stringify(r.created_at)},` +
+    `"event_created_at":${JSON.stringify(r.event_created_at)},"dispatched_at":${JSON.stringify(r.dispatched_at)},` +
+    `"webhooks":[${webhooks}]`
+  );
+}
+
 /**
  * The fan-out's per-event record text around `data` already serialised as `dataJson`: byte for byte
  * `JSON.stringify({ ...r, data: JSON.parse(dataJson) })` (fields in the order of the type).
  */
 export function eventDispatchText(r: Omit<EventDispatchRecord, 'data'>, dataJson: string): string {
-  let webhooks = '';
-  for (const w of r.webhooks)
-    webhooks += `${webhooks === '' ? '' : ','}{"id":${JSON.stringify(w.id)},"url":${JSON.stringify(w.url)}}`;
-  return (
-    `{"event_id":${JSON.stringify(r.event_id)},"type":${JSON.stringify(r.type)},` +
-    `"domain_id":${JSON.stringify(r.domain_id)},"created_at":${JSON.stringify(r.created_at)},` +
-    `"event_created_at":${JSON.stringify(r.event_created_at)},"dispatched_at":${JSON.stringify(r.dispatched_at)},` +
-    `"webhooks":[${webhooks}],"data":${dataJson}}`
-  );
+  return `{${eventDispatchFields(r)},"data":${dataJson}}`;
+}
+
+/** The same record's fields but `data`: byte for byte `JSON.stringify(r)` of a record without it. */
+export function eventDispatchHeadText(r: Omit<EventDispatchRecord, 'data'>): string {
+  return `{${eventDispatchFields(r)}}`;
 }
 
 /** The fields of an event the payload's envelope carries. */

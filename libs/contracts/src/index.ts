@@ -14,6 +14,7 @@ export {
   payloadMiddle,
   payloadText,
 } from './dispatch-text.ts';
+export { framedDispatchRecord, isFramedDispatch } from './dispatch-wire.ts';
 export {
   compileFilter,
   FILTER_LIMITS,

@@ -12,6 +12,7 @@
 import { isUtf8 } from 'node:buffer';
 import type { ValidateFunction } from 'ajv';
 import { type BatchMeta, isFramedBatch, splitFramedBatch, withBodyBytes } from './batch-wire.ts';
+import { type EventDispatchHead, isFramedDispatch, splitFramedDispatch } from './dispatch-wire.ts';
 import {
   type AttemptRecord,
   type BatchRecord,
@@ -50,7 +51,7 @@ const dispatchSchema = doc({
   payload: { type: 'object' },
 });
 
-const eventDispatchSchema = doc({
+const eventDispatchFields = {
   event_id: id,
   type: id,
   domain_id: id,
@@ -62,8 +63,10 @@ const eventDispatchSchema = doc({
     minItems: 1,
     items: doc({ id, url: text }),
   },
-  data: { type: 'object' },
-});
+};
+const eventDispatchSchema = doc({ ...eventDispatchFields, data: { type: 'object' } });
+/** The framed form's head (dispatch-wire.ts): every field but `data`, which follows as bytes. */
+const eventDispatchHeadSchema = doc(eventDispatchFields);
 
 const batchFields = {
   batch_id: id,
@@ -175,20 +178,30 @@ function parser<T>(schema: object): (b: Buffer | null) => ParsedRecord<T> {
 /** A per-webhook dispatch record (in dead letters, and on webhooks.dispatch after a replay). */
 export const parseDispatchRecord = parser<DispatchRecord>(dispatchSchema);
 
-/** What the batcher reads on webhooks.dispatch: either form, told apart by `webhooks`. */
+/**
+ * What the batcher reads on webhooks.dispatch: the per-event record (framed, or JSON with `webhooks`)
+ * or a per-webhook one (a replay's). A framed record's `dataBytes` are its `data` as the fan-out
+ * serialised it: a view of the record's bytes, for the payloads (dispatch-wire.ts).
+ */
 export type DispatchInput =
-  | { kind: 'event'; record: EventDispatchRecord }
+  | { kind: 'event'; record: EventDispatchRecord; dataBytes?: Buffer }
   | { kind: 'webhook'; record: DispatchRecord };
 
 const validateDispatch: ValidateFunction<DispatchRecord> = ajv.compile<DispatchRecord>(dispatchSchema);
 const validateEventDispatch: ValidateFunction<EventDispatchRecord> =
   ajv.compile<EventDispatchRecord>(eventDispatchSchema);
 
+const validateEventDispatchHead: ValidateFunction<EventDispatchHead> =
+  ajv.compile<EventDispatchHead>(eventDispatchHeadSchema);
+
 /**
- * webhooks.dispatch (read by the batcher: a work topic). One JSON parse; a document with a `webhooks`
- * property is the fan-out's per-event form and must pass its schema, any other the per-webhook one.
+ * webhooks.dispatch (read by the batcher: a work topic). The fan-out's framed per-event form
+ * (dispatch-wire.ts): the head parsed and validated, the data bytes checked to be one JSON object in
+ * UTF-8 and kept as they are. Otherwise one JSON parse; a document with a `webhooks` property is the
+ * per-event JSON form and must pass its schema, any other the per-webhook one (a replay's).
  */
 export function parseDispatchInput(b: Buffer | null): ParsedRecord<DispatchInput> {
+  if (b && isFramedDispatch(b)) return parseFramedDispatch(b);
   const json = parseJsonBytes(b);
   if (!json.ok) return json;
   const value = json.value;
@@ -200,6 +213,29 @@ export function parseDispatchInput(b: Buffer | null): ParsedRecord<DispatchInput
   if (!validateDispatch(value)) return { ok: false, error: describe(validateDispatch), reason: 'invalid' };
   return { ok: true, value: { kind: 'webhook', record: value } };
 }
+function parseFramedDispatch(b: Buffer): ParsedRecord<DispatchInput> {
+  const parts = splitFramedDispatch(b);
+  if (!parts)
+    return {
+      ok: false,
+      error: 'framed dispatch record without the newline after its head',
+      reason: 'invalid',
+    };
+  const head = parseRecord(parts.head, validateEventDispatchHead);
+  if (!head.ok) return { ...head, error: `head: ${head.error}` };
+  // Copied into payloads as they are, so they must be what the JSON form's schema asks of `data`: one
+  // JSON object, in UTF-8. Parsed to check (V8's JSON.parse checked a typical `data` as fast as a
+  // hand-written validator that builds nothing, 1.7 against 1.9 µs for 674 bytes), never serialised again.
+  if (!isUtf8(parts.data)) return { ok: false, error: 'data is not UTF-8', reason: 'invalid' };
+  const data = parseJsonBytes(parts.data);
+  if (!data.ok) return { ...data, error: `data: ${data.error}` };
+  if (typeof data.value !== 'object' || data.value === null || Array.isArray(data.value))
+    return { ok: false, error: 'data is not a JSON object', reason: 'invalid' };
+  const record = head.value as EventDispatchRecord;
+  record.data = data.value as Record<string, unknown>;
+  return { ok: true, value: { kind: 'event', record, dataBytes: parts.data } };
+}
+
 const parseBatchJson = parser<BatchRecord>(batchSchema);
 const validateBatchHead: ValidateFunction<BatchMeta> = ajv.compile<BatchMeta>(batchHeadSchema);
 

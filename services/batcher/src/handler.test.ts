@@ -198,21 +198,24 @@ describe('batcher handler', () => {
     expect(new Set(batches.map((b) => b.batch_id)).size).toBe(3);
   });
 
-  it('dead-letters only the deleted webhooks of a per-event record, each with its own payload, and takes a repeated webhook once', async () => {
-    const s = setup({ a: { batch: { max_events: 1, window_ms: 30_000 } } });
-    await s.feed([eventDispatchMessage(0, ['gone', 'a', 'a', 'gone2'])]);
-    expect(s.ids('batches')).toEqual([['a', ['e0']]]);
-    const letters = s.sent.filter((r) => r.topic === 'dlq').map((r) => decoded(r.value));
-    expect(letters.map((l) => [l.reason, l.webhook_id, l.dispatch[0].payload.webhook_id])).toEqual([
-      ['deleted', 'gone', 'gone'],
-      ['deleted', 'gone2', 'gone2'],
-    ]);
-    expect(letters[0].dispatch[0]).toMatchObject({
-      event_id: 'e0',
-      payload: { url: 'https://example.com/gone', data: { o: 0 } },
-    });
-    expect(new Set(letters.map((l) => l.dlq_id)).size).toBe(2);
-  });
+  it.each(['framed', 'json'] as const)(
+    'dead-letters only the deleted webhooks of a per-event record (%s), each with its own payload, and takes a repeated webhook once',
+    async (form) => {
+      const s = setup({ a: { batch: { max_events: 1, window_ms: 30_000 } } });
+      await s.feed([eventDispatchMessage(0, ['gone', 'a', 'a', 'gone2'], form)]);
+      expect(s.ids('batches')).toEqual([['a', ['e0']]]);
+      const letters = s.sent.filter((r) => r.topic === 'dlq').map((r) => decoded(r.value));
+      expect(letters.map((l) => [l.reason, l.webhook_id, l.dispatch[0].payload.webhook_id])).toEqual([
+        ['deleted', 'gone', 'gone'],
+        ['deleted', 'gone2', 'gone2'],
+      ]);
+      expect(letters[0].dispatch[0]).toMatchObject({
+        event_id: 'e0',
+        payload: { url: 'https://example.com/gone', data: { o: 0 } },
+      });
+      expect(new Set(letters.map((l) => l.dlq_id)).size).toBe(2);
+    },
+  );
 
   it('dead-letters records of a deleted webhook and undecodable records', async () => {
     const s = setup({});
@@ -308,7 +311,7 @@ describe('batcher handler', () => {
             : 'broken' in item
               ? ({ ...message(offset, 'x'), value: Buffer.from(JSON.stringify(item.broken)) } as KafkaRecord)
               : 'listed' in item
-                ? eventDispatchMessage(offset, item.listed)
+                ? eventDispatchMessage(offset, item.listed, offset % 2 === 0 ? 'framed' : 'json')
                 : message(offset, item.webhook),
         );
         await s.handler.onMessages(messages, s.tx, async () => {});

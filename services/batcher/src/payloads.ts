@@ -2,8 +2,9 @@
  * Each webhook's payload from the fan-out's one record per event (EventDispatchRecord): the envelope
  * (`type`, `domain_id`, `created_at`, `webhook_id`, `url`) around the event's shared `data`, byte for byte
  * what the fan-out used to write per webhook. The parts that do not depend on the webhook (the head and
- * `data`, serialised to UTF-8) are built once per record and shared by every webhook's entry, so an event's `data` is held once per partition however many of its
- * webhooks have it in an open batch.
+ * `data`'s UTF-8) are built once per record and shared by every webhook's entry; `data`'s are the framed
+ * record's own bytes (dispatch-wire.ts), copied into the open batches' pages without being parsed or
+ * serialised again (a JSON-form record's `data` is serialised here once).
  */
 import {
   type DispatchRecord,
@@ -25,26 +26,34 @@ export interface SharedPieces {
 /** The `}` that closes a payload after its `data`. */
 const END = Buffer.from('}');
 
-export function sharedPieces(r: EventDispatchRecord): SharedPieces {
+/** `dataBytes`: the framed record's `data` as the fan-out serialised it (absent for the JSON form). */
+export function sharedPieces(r: EventDispatchRecord, dataBytes?: Buffer): SharedPieces {
   let head: Buffer | undefined;
-  let data: { text: string; utf8: Buffer } | undefined;
-  const dataText = () => {
-    if (!data) {
-      const text = JSON.stringify(r.data);
-      data = { text, utf8: Buffer.from(text) };
+  // `data`'s JSON: the framed form's bytes as they came (checked to be one JSON object), else serialised
+  // here once. Its text only for a dead letter's payload.
+  let text: string | undefined;
+  let utf8 = dataBytes;
+  const dataUtf8 = () => {
+    if (!utf8) {
+      text = JSON.stringify(r.data);
+      utf8 = Buffer.from(text);
     }
-    return data;
+    return utf8;
+  };
+  const dataText = () => {
+    text ??= dataUtf8().toString('utf8');
+    return text;
   };
   return {
     entry(target) {
       head ??= Buffer.from(payloadHead(r));
-      const d = dataText();
+      const d = dataUtf8();
       const middle = Buffer.from(payloadMiddle(target));
       return {
         eventId: r.event_id,
         eventCreatedAt: r.event_created_at,
-        chunks: [head, middle, d.utf8, END],
-        bytes: head.length + middle.length + d.utf8.length + 1,
+        chunks: [head, middle, d, END],
+        bytes: head.length + middle.length + d.length + 1,
       };
     },
     record(target) {
@@ -54,7 +63,7 @@ export function sharedPieces(r: EventDispatchRecord): SharedPieces {
         type: r.type,
         event_created_at: r.event_created_at,
         dispatched_at: r.dispatched_at,
-        payload: JSON.parse(payloadText(r, target, dataText().text)) as Record<string, unknown>,
+        payload: JSON.parse(payloadText(r, target, dataText())) as Record<string, unknown>,
       };
     },
   };

@@ -1,5 +1,11 @@
 /** Fixtures shared by the batcher's unit tests (imported by *.test.ts only). */
-import { type BatchRecord, isFramedBatch, parseBatchRecord } from '@hookpost/contracts';
+import {
+  type BatchRecord,
+  eventDispatchText,
+  framedDispatchRecord,
+  isFramedBatch,
+  parseBatchRecord,
+} from '@hookpost/contracts';
 import type { KafkaRecord } from '@hookpost/kafka';
 
 /**
@@ -37,23 +43,28 @@ export const dispatchMessage = (offset: number, webhook: string, poison = false)
 
 /**
  * The fan-out's one record per event at `offset` (event id `e<offset>`) for `webhooks` (listed as given,
- * repeats included), its data `{ o: offset }`.
+ * repeats included), its data `{ o: offset }`: framed as the fan-out writes it (@hookpost/contracts
+ * dispatch-wire.ts), or in the JSON form the batcher also reads.
  */
-export const eventDispatchMessage = (offset: number, webhooks: string[]): KafkaRecord =>
-  ({
+export const eventDispatchMessage = (
+  offset: number,
+  webhooks: string[],
+  form: 'framed' | 'json' = 'framed',
+): KafkaRecord => {
+  const head = {
+    event_id: `e${offset}`,
+    type: 't',
+    domain_id: 'domain',
+    created_at: '2026-12-03T00:00:00.000000Z',
+    event_created_at: 0,
+    dispatched_at: 0,
+    webhooks: webhooks.map((id) => ({ id, url: `https://example.com/${id}` })),
+  };
+  const data = JSON.stringify({ o: offset });
+  return {
     offset: String(offset),
     key: Buffer.from('domain'),
-    value: Buffer.from(
-      JSON.stringify({
-        event_id: `e${offset}`,
-        type: 't',
-        domain_id: 'domain',
-        created_at: '2026-12-03T00:00:00.000000Z',
-        event_created_at: 0,
-        dispatched_at: 0,
-        webhooks: webhooks.map((id) => ({ id, url: `https://example.com/${id}` })),
-        data: { o: offset },
-      }),
-    ),
+    value: form === 'framed' ? framedDispatchRecord(head, data) : Buffer.from(eventDispatchText(head, data)),
     headers: {},
-  }) as unknown as KafkaRecord;
+  } as unknown as KafkaRecord;
+};

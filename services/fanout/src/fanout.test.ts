@@ -1,5 +1,6 @@
 import {
   deadLetterHeaders,
+  type EventDispatchRecord,
   parseDeadLetter,
   parseDispatchInput,
   payloadText,
@@ -37,6 +38,14 @@ function deps(result: DecodeResult<EmailEvent>, webhooks: Webhook[]): FanoutDeps
 
 const source = { topic: 'events', partition: 2 };
 
+/** A dispatch record as the batcher reads it (the framed per-event form), as a plain object. */
+function dispatchOf(value: Buffer | string | null | undefined): EventDispatchRecord {
+  const parsed = parseDispatchInput(value as Buffer);
+  if (!parsed.ok || parsed.value.kind !== 'event')
+    throw new Error(`not a per-event dispatch record: ${JSON.stringify(parsed)}`);
+  return parsed.value.record;
+}
+
 describe('fanOut', () => {
   it("writes one record per event around the data serialised once: byte for byte JSON.stringify, and each webhook's payload is what its envelope was", async () => {
     const generate = eventGenerator({
@@ -64,9 +73,17 @@ describe('fanOut', () => {
           webhooks: webhooks.map((w) => ({ id: w.id, url: w.url })),
           data: data.data,
         };
-        expect(String(out.records[0]!.value)).toBe(JSON.stringify(expected));
-        const parsed = parseDispatchInput(Buffer.from(String(out.records[0]!.value)));
+        // The framed form: magic, the fields but `data` as JSON, a newline, then `data` as JSON.
+        const { data: _, ...head } = expected;
+        const value = out.records[0]!.value as Buffer;
+        expect(value.subarray(0, 4)).toEqual(Buffer.from([0x00, 0x68, 0x64, 0x31]));
+        expect(value.subarray(4).toString('utf8')).toBe(
+          `${JSON.stringify(head)}\n${JSON.stringify(data.data)}`,
+        );
+        const parsed = parseDispatchInput(value);
         if (!parsed.ok || parsed.value.kind !== 'event') throw new Error('not an event dispatch record');
+        expect(parsed.value.record).toEqual(expected);
+        expect(parsed.value.dataBytes?.toString('utf8')).toBe(JSON.stringify(data.data));
         for (const w of webhooks)
           expect(payloadText(expected, w, JSON.stringify(data.data))).toBe(
             JSON.stringify(envelope(e, w, data.data)),
@@ -87,7 +104,7 @@ describe('fanOut', () => {
       ['dispatch', event.domain_id],
       ['dlq', 'b'],
     ]);
-    const dispatch = JSON.parse(String(out.records[0]!.value));
+    const dispatch = dispatchOf(out.records[0]!.value);
     expect(dispatch).toMatchObject({
       event_id: event.id,
       type: 'activity.delivered',
@@ -131,10 +148,12 @@ describe('fanOut', () => {
     const out = await fanOut(source, msg('x'), deps({ ok: true, value: event, schemaId: 1 }, webhooks));
     expect(out).toMatchObject({ kind: 'matched', dispatched: 4, suspended: 0, filtered: 2 });
     expect(out.records).toHaveLength(1);
-    const record = JSON.parse(String(out.records[0]!.value));
+    const record = dispatchOf(out.records[0]!.value);
     expect(record.webhooks.map((w: { id: string }) => w.id)).toEqual(['plain', 'yes', 'type', 'empty']);
     // The filter sees what the receiver gets: the dispatched data has the field it matched.
-    expect(record.data.email.recipient.email.endsWith(domain)).toBe(true);
+    expect(
+      (record.data as { email: { recipient: { email: string } } }).email.recipient.email.endsWith(domain),
+    ).toBe(true);
   });
 
   it('drops an event no webhook wants', async () => {
@@ -237,7 +256,7 @@ describe('fanOut', () => {
           ),
         );
         for (const r of out.records) {
-          const value = Buffer.from(String(r.value));
+          const value = r.value as Buffer;
           if (r.topic === 'dispatch') {
             expect(parseDispatchInput(value)).toMatchObject({ ok: true, value: { kind: 'event' } });
             continue;

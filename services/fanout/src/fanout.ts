@@ -7,9 +7,9 @@
 import {
   type DispatchRecord,
   type DispatchTarget,
-  eventDispatchText,
   filterPredicate,
   filterSubject,
+  framedDispatchRecord,
   type Webhook,
 } from '@hookpost/contracts';
 import { type DecodeResult, type EmailEvent, isEventType } from '@hookpost/events';
@@ -111,22 +111,21 @@ export async function fanOut(
   if (targets.length > 0) {
     // One record for every webhook of the event, the shared `data` serialised once, keyed by the domain
     // (every webhook here belongs to it) so each webhook's records stay in one partition, in order.
-    // As bytes now: the record waits in the transaction's send slice (up to 1 000), and a string of
-    // ~1 KB there is copied by every young-generation collection until promoted; a Buffer's bytes
-    // live outside the heap (the encoder copies them into the request either way).
-    const value = Buffer.from(
-      eventDispatchText(
-        {
-          event_id: event.id,
-          type: event.type,
-          domain_id: event.domain_id,
-          created_at: createdAt,
-          event_created_at: event.created_at,
-          dispatched_at: now,
-          webhooks: targets,
-        },
-        JSON.stringify(rendered.data),
-      ),
+    // Framed (dispatch-wire.ts): `data`'s JSON follows the head as its own bytes, which the batcher
+    // copies into the payloads without parsing it. As bytes: the record waits in the transaction's
+    // send slice (up to 1 000), and a string of ~1 KB there is copied by every young-generation
+    // collection until promoted; a Buffer's bytes live outside the heap.
+    const value = framedDispatchRecord(
+      {
+        event_id: event.id,
+        type: event.type,
+        domain_id: event.domain_id,
+        created_at: createdAt,
+        event_created_at: event.created_at,
+        dispatched_at: now,
+        webhooks: targets,
+      },
+      JSON.stringify(rendered.data),
     );
     records.unshift({
       topic: deps.topics.dispatch,
