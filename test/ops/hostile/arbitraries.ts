@@ -117,6 +117,37 @@ export function badValue(
   return fc.oneof(...arbs);
 }
 
+/**
+ * Bad records in a framed form (4 bytes of magic · a head's JSON · `\n` · one part as its own bytes:
+ * libs/contracts wire-frame.ts, what the fan-out and the batcher write): bytes after the magic, a
+ * mutated head before a good part, a good head before a part its reader must refuse, a head without
+ * the newline.
+ */
+export function badFramed(
+  magic: Buffer,
+  head: { good: () => Record<string, unknown>; mutants: fc.Arbitrary<Record<string, unknown>> },
+  part: { good: () => Buffer; bad: fc.Arbitrary<Buffer> },
+): fc.Arbitrary<Buffer> {
+  const newline = Buffer.from('\n');
+  const frame = (h: unknown, p: Buffer) => Buffer.concat([magic, Buffer.from(text(h)), newline, p]);
+  return fc.oneof(
+    fc.uint8Array({ maxLength: 120 }).map((b) => Buffer.concat([magic, b])),
+    head.mutants.map((h) => frame(h, part.good())),
+    part.bad.map((p) => frame(head.good(), p)),
+    fc.constant(null).map(() => Buffer.concat([magic, Buffer.from(text(head.good()))])),
+  );
+}
+
+/** Bytes that are not UTF-8 (a part that must decode: a batch body, a dispatch record's data). */
+export const notUtf8 = fc
+  .tuple(
+    fc.string({ maxLength: 20 }),
+    fc.constantFrom([0xff], [0xc3], [0xed, 0xa0, 0x80], [0xf8, 0x88, 0x80, 0x80, 0x80]),
+  )
+  .map(([s, bad]) =>
+    Buffer.concat([Buffer.from(`{"a":"${s.replace(/["\\]/g, '')}`), Buffer.from(bad), Buffer.from('"}')]),
+  );
+
 /** Keys: the given ids (so bad records share partitions with good ones), arbitrary strings and bytes. */
 export function anyKey(ids: readonly string[], nullable: boolean): fc.Arbitrary<Buffer | string | null> {
   const arbs: fc.Arbitrary<Buffer | string | null>[] = [

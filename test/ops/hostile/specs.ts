@@ -15,6 +15,16 @@ export const DISPATCH: FieldSpec = {
   dispatched_at: N,
   payload: O,
 };
+/** The fan-out's per-event record but its `data` (the framed form's head, libs/contracts dispatch-wire.ts). */
+export const EVENT_DISPATCH_HEAD: FieldSpec = {
+  event_id: S,
+  type: S,
+  domain_id: S,
+  created_at: S,
+  event_created_at: N,
+  dispatched_at: N,
+  webhooks: A,
+};
 export const BATCH: FieldSpec = {
   batch_id: S,
   webhook_id: S,
@@ -25,6 +35,8 @@ export const BATCH: FieldSpec = {
   oldest_event_at: N,
   created_at: N,
 };
+/** A batch record but its body (the framed form's head, libs/contracts batch-wire.ts). */
+export const BATCH_HEAD: FieldSpec = Object.fromEntries(Object.entries(BATCH).filter(([f]) => f !== 'body'));
 export const RETRY: FieldSpec = {
   batch: O,
   attempt: N,

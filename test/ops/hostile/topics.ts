@@ -19,13 +19,30 @@ import {
 import {
   anyHeaders,
   anyKey,
+  badFramed,
   badValue,
   dueHeader,
   type HostileRecord,
   mutated,
+  notUtf8,
   positions,
 } from './arbitraries.ts';
-import { A, ATTEMPT, BATCH, DEAD, DISPATCH, LEDGER, N, NOTICE, O, RETRY, S, STORED } from './specs.ts';
+import {
+  A,
+  ATTEMPT,
+  BATCH,
+  BATCH_HEAD,
+  DEAD,
+  DISPATCH,
+  EVENT_DISPATCH_HEAD,
+  LEDGER,
+  N,
+  NOTICE,
+  O,
+  RETRY,
+  S,
+  STORED,
+} from './specs.ts';
 
 // The good records beside the hostile ones: the shared factories (test/support/factories.ts).
 export const dispatchRecord = (webhook: Webhook, id: string) => makeDispatch(webhook, id);
@@ -38,6 +55,30 @@ export const retryRecord = (webhook: Webhook, ids: string[], tier: string) =>
 export function deadLetter(webhook: Webhook, ids: string[]) {
   const batch = makeBatch(webhook, ids);
   return { ...makeDeadLetter(batch), batch };
+}
+
+/** The 4 bytes that open the framed forms (libs/contracts dispatch-wire.ts, batch-wire.ts). */
+const DISPATCH_MAGIC = Buffer.from([0x00, 0x68, 0x64, 0x31]);
+const BATCH_MAGIC = Buffer.from([0x00, 0x68, 0x62, 0x31]);
+
+/** The fan-out's per-event record for `webhook`, but its data (a framed record's head). */
+function eventDispatchHead(webhook: Webhook) {
+  const now = Date.now();
+  return {
+    event_id: `trap-${randomUUID()}`,
+    type: 'activity.sent',
+    domain_id: webhook.domain_id,
+    created_at: new Date(now).toISOString(),
+    event_created_at: now,
+    dispatched_at: now,
+    webhooks: [{ id: webhook.id, url: webhook.url }],
+  };
+}
+
+/** A batch record for `webhook` but its body (a framed record's head). */
+function batchHead(webhook: Webhook) {
+  const { body: _, ...head } = makeBatch(webhook, [`trap-${randomUUID()}`]);
+  return head;
 }
 
 export const attemptRecord = (webhookId: string, batchId: string) => makeAttempt(webhookId, batchId);
@@ -77,26 +118,68 @@ function workArbitraries(t: Targets) {
   return {
     dispatch: rec(
       anyKey(ids, true),
-      badValue(
-        { event_id: S, webhook_id: S, type: S, payload: O },
-        mutated(
-          tpl(() => dispatchRecord(t.trap, `trap-${randomUUID()}`)),
-          DISPATCH,
-          ['event_id', 'webhook_id', 'type', 'payload'],
+      fc.oneof(
+        badValue(
+          { event_id: S, webhook_id: S, type: S, payload: O },
+          mutated(
+            tpl(() => dispatchRecord(t.trap, `trap-${randomUUID()}`)),
+            DISPATCH,
+            ['event_id', 'webhook_id', 'type', 'payload'],
+          ),
+          { tombstones: true },
         ),
-        { tombstones: true },
+        // The fan-out's framed per-event form, listing the trap webhook.
+        badFramed(
+          DISPATCH_MAGIC,
+          {
+            good: tpl(() => eventDispatchHead(t.trap)),
+            mutants: mutated(
+              tpl(() => eventDispatchHead(t.trap)),
+              EVENT_DISPATCH_HEAD,
+              ['event_id', 'type', 'domain_id', 'webhooks'],
+            ),
+          },
+          {
+            good: () => Buffer.from('{"object":"activity"}'),
+            bad: fc.oneof(
+              notUtf8,
+              fc
+                .constantFrom('', '[1]', 'null', '"s"', '{"a":', '{}{}', '{"a":1}x')
+                .map((v) => Buffer.from(v)),
+              fc
+                .jsonValue({ maxDepth: 2 })
+                .filter((v) => typeof v !== 'object' || v === null || Array.isArray(v))
+                .map((v) => Buffer.from(JSON.stringify(v))),
+            ),
+          },
+        ),
       ),
     ),
     batches: rec(
       anyKey(ids, true),
-      badValue(
-        { batch_id: S, webhook_id: S, body: S, event_ids: A },
-        mutated(
-          tpl(() => batchRecord(t.trap, [`trap-${randomUUID()}`])),
-          BATCH,
-          ['batch_id', 'webhook_id', 'body', 'event_ids'],
+      fc.oneof(
+        badValue(
+          { batch_id: S, webhook_id: S, body: S, event_ids: A },
+          mutated(
+            tpl(() => batchRecord(t.trap, [`trap-${randomUUID()}`])),
+            BATCH,
+            ['batch_id', 'webhook_id', 'body', 'event_ids'],
+          ),
+          { tombstones: true },
         ),
-        { tombstones: true },
+        // The batcher's framed form for the trap webhook: the body is sent as it is, so it must be UTF-8.
+        badFramed(
+          BATCH_MAGIC,
+          {
+            good: tpl(() => batchHead(t.trap)),
+            mutants: mutated(
+              tpl(() => batchHead(t.trap)),
+              BATCH_HEAD,
+              ['batch_id', 'webhook_id', 'event_ids'],
+            ),
+          },
+          { good: () => Buffer.from('[]'), bad: notUtf8 },
+        ),
       ),
     ),
     retry: (tier: string) =>
