@@ -155,8 +155,9 @@ export class Deliverer {
     // Looked up after the wait: the webhook may have changed (suspended, deleted) meanwhile.
     let webhook = this.o.lookup(batch.webhook_id);
     if (!webhook) return this.dead(job, 'deleted', 'webhook no longer exists', [], log);
-    if (webhook.status === 'suspended' || !webhook.enabled) {
-      const judged = await this.caughtUp(job, webhook, log);
+    const state = inactive(webhook);
+    if (state) {
+      const judged = await this.caughtUp(job, webhook, state, log);
       if (!judged.ok) return this.dead(job, judged.reason, judged.error, [], log);
       webhook = judged.webhook;
     }
@@ -244,9 +245,9 @@ export class Deliverer {
   private async caughtUp(
     job: Job,
     webhook: Webhook,
+    state: 'suspended' | 'disabled',
     log: () => Logger,
   ): Promise<{ ok: true; webhook: Webhook } | { ok: false; reason: DeadLetterReason; error: string }> {
-    const state = webhook.status === 'suspended' ? 'suspended' : 'disabled';
     const wanted = webhookVersionOf(job.ctx.message.headers);
     if (wanted === null || wanted <= webhook.version || !this.o.awaitVersion)
       return { ok: false, reason: 'suspended', error: `webhook ${state}` };
@@ -270,12 +271,8 @@ export class Deliverer {
     }
     const now = this.o.lookup(webhook.id);
     if (!now) return { ok: false, reason: 'deleted', error: 'webhook no longer exists' };
-    if (now.status === 'suspended' || !now.enabled)
-      return {
-        ok: false,
-        reason: 'suspended',
-        error: `webhook ${now.status === 'suspended' ? 'suspended' : 'disabled'}`,
-      };
+    const still = inactive(now);
+    if (still) return { ok: false, reason: 'suspended', error: `webhook ${still}` };
     log().info({ tableVersion: now.version }, 'subscription table caught up; delivering');
     return { ok: true, webhook: now };
   }
@@ -440,6 +437,11 @@ export class Deliverer {
       }
     }
   }
+}
+
+/** Why a webhook takes no delivery now (dead-lettered as `suspended`), or null when it does. */
+function inactive(w: Webhook): 'suspended' | 'disabled' | null {
+  return w.status === 'suspended' ? 'suspended' : w.enabled ? null : 'disabled';
 }
 
 /** The attempt error of a batch whose webhook circuit was open (no request was made). */
