@@ -177,8 +177,13 @@ async function sampleOnce(ctx: PhaseContext, phase: string): Promise<Sample> {
     fanout: sum(of('fanout'), 'webhooks_fanout_events_consumed_total'),
     dispatched: sum(of('fanout'), 'webhooks_fanout_dispatched_total'),
     batcher: sum(of('batcher'), 'webhooks_batcher_records_consumed_total'),
-    batches: sum(of('batcher'), 'webhooks_batches_produced_total'),
-    batchEvents: sum(of('batcher'), 'webhooks_batch_size_events_sum'),
+    // The fan-out's batches of one (webhooks at max_events 1) are batches too.
+    batches:
+      sum(of('batcher'), 'webhooks_batches_produced_total') +
+      sum(of('fanout'), 'webhooks_fanout_single_batches_total'),
+    batchEvents:
+      sum(of('batcher'), 'webhooks_batch_size_events_sum') +
+      sum(of('fanout'), 'webhooks_fanout_single_batches_total'),
     delivered: delivery.reduce(
       (n, m) => n + sum(m, 'webhooks_delivery_requests_total', 'outcome="delivered"'),
       0,

@@ -16,6 +16,7 @@
  * text, spreads the record or serialises it (a retry record, a dead letter) sees the BatchRecord it
  * always saw.
  */
+import { createHash } from 'node:crypto';
 import type { BatchRecord } from './records.ts';
 import { hasMagic, splitFrame, writeFrame } from './wire-frame.ts';
 
@@ -35,7 +36,7 @@ export function isFramedBatch(value: Buffer): boolean {
  * The framed record of a batch: its fields but the body as JSON (in the BatchRecord's order), then the
  * body as the concatenation of `body` (one copy of each part into the record).
  */
-export function framedBatchRecord(meta: BatchMeta, body: readonly Buffer[]): Buffer {
+export function framedBatchRecord(meta: BatchMeta, body: readonly (Buffer | string)[]): Buffer {
   const head =
     `{"batch_id":${JSON.stringify(meta.batch_id)},"webhook_id":${JSON.stringify(meta.webhook_id)},` +
     `"format":${JSON.stringify(meta.format)},"event_ids":${JSON.stringify(meta.event_ids)},` +
@@ -73,4 +74,18 @@ export function withBodyBytes(meta: BatchMeta, bytes: Buffer): BatchRecord {
 /** The bytes to send for a batch: those it was parsed with (no copy), else its body string's UTF-8. */
 export function batchBodyBytes(batch: Pick<BatchRecord, 'body'>): Buffer {
   return (batch as { [BODY_BYTES]?: Buffer })[BODY_BYTES] ?? Buffer.from(batch.body, 'utf8');
+}
+
+/**
+ * A batch's id from the input record it began with: same input record → same id, so it is stable
+ * across a replay after an aborted transaction. The webhook is part of it: one record of an event
+ * lists every webhook of that event, so batches of several webhooks can begin at the same offset. The
+ * batcher's batches begin at a dispatch record, the fan-out's batches of one event (webhooks at
+ * max_events 1) at an event record, so the topic keeps the two apart.
+ */
+export function batchIdOf(topic: string, partition: number, firstOffset: string, webhookId: string): string {
+  return createHash('sha256')
+    .update(`${topic}\u0000${partition}\u0000${firstOffset}\u0000${webhookId}`)
+    .digest('base64url')
+    .slice(0, 22);
 }

@@ -1,4 +1,4 @@
-export { batchBodyBytes, framedBatchRecord, isFramedBatch } from './batch-wire.ts';
+export { batchBodyBytes, batchIdOf, framedBatchRecord, isFramedBatch } from './batch-wire.ts';
 export { openWebhook, SecretBox, sealWebhook } from './crypto.ts';
 export {
   DEAD_LETTER_HEADERS,
@@ -52,6 +52,7 @@ export { parseStoredWebhook } from './schemas.ts';
 export {
   activeSecrets,
   LIMITS,
+  maxEventsOf,
   type PayloadFormat,
   type SigningSecret,
   type Webhook,

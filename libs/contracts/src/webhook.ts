@@ -75,6 +75,11 @@ export interface Webhook {
   version: number;
 }
 
+/** Events a batch of the webhook holds at most: its `batch.max_events` within 1–500 (500 when unset). */
+export function maxEventsOf(w: Pick<Webhook, 'batch'>): number {
+  return Math.min(LIMITS.maxEventsPerBatch, Math.max(1, w.batch?.max_events ?? LIMITS.maxEventsPerBatch));
+}
+
 /** The secrets that sign a request at time `now`: every secret not yet expired, newest first. */
 export function activeSecrets(webhook: Pick<Webhook, 'secrets'>, now: number): string[] {
   return webhook.secrets

@@ -12,9 +12,9 @@
  * (@hookpost/contracts batch-wire.ts), whose body is the request body's bytes as they are, not a JSON
  * string of it to escape here and parse again in delivery.
  */
-import { createHash } from 'node:crypto';
 import {
   type BatchRecord,
+  batchIdOf,
   type DispatchRecord,
   framedBatchRecord,
   type PayloadFormat,
@@ -136,18 +136,6 @@ interface OpenBatch {
   lastOffset: string;
   firstEnqueuedAt: number;
   oldestEventAt: number;
-}
-
-/**
- * Same input records → same id: stable across a replay after an aborted transaction. The webhook is part
- * of it: one dispatch record lists every webhook of its event, so batches of several webhooks can start
- * at the same offset.
- */
-function batchId(topic: string, partition: number, firstOffset: string, webhookId: string): string {
-  return createHash('sha256')
-    .update(`${topic}\u0000${partition}\u0000${firstOffset}\u0000${webhookId}`)
-    .digest('base64url')
-    .slice(0, 22);
 }
 
 const COMMA = Buffer.from(',');
@@ -321,7 +309,7 @@ export class WindowAccumulator {
     this.buffered -= batch.events;
     this.hold(-batch.parts.length);
     const meta = {
-      batch_id: batchId(
+      batch_id: batchIdOf(
         this.options.topic,
         this.options.partition,
         batch.firstOffset,

@@ -11,6 +11,7 @@ import {
   type DeadLetterMessage,
   type DispatchRecord,
   LIMITS,
+  maxEventsOf,
   parseDispatchInput,
   type Webhook,
 } from '@hookpost/contracts';
@@ -74,14 +75,10 @@ const DRAIN_TO = 0.75;
 export const COMMIT_DELAY_MS = 100;
 
 function settingsOf(w: Webhook): BatchSettings {
-  const maxEvents = Math.min(
-    LIMITS.maxEventsPerBatch,
-    Math.max(1, w.batch?.max_events ?? LIMITS.maxEventsPerBatch),
-  );
   return {
     webhookId: w.id,
     format: w.format,
-    maxEvents,
+    maxEvents: maxEventsOf(w),
     windowMs: w.batch?.window_ms ?? LIMITS.defaultWindowMs,
   };
 }

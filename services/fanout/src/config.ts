@@ -38,6 +38,12 @@ export const schema = {
       default: 4,
       env: 'FANOUT_PARTITIONS_CONCURRENTLY',
     },
+    singleBatches: {
+      doc: "Webhooks at max_events 1 get each event's batch from the fan-out, on webhooks.batches in the same transaction, instead of through webhooks.dispatch and the batcher (which would close it as soon as it opened). false: every webhook through the batcher.",
+      format: Boolean,
+      default: true,
+      env: 'FANOUT_SINGLE_BATCHES',
+    },
   },
 };
 
@@ -50,5 +56,6 @@ export interface FanoutConfig extends CommonConfig {
     transactionTimeoutMs: number;
     partitionsConcurrently: number;
     sessionTimeoutMs: number;
+    singleBatches: boolean;
   };
 }

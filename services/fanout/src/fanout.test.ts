@@ -1,6 +1,8 @@
 import {
+  batchIdOf,
   deadLetterHeaders,
   type EventDispatchRecord,
+  parseBatchRecord,
   parseDeadLetter,
   parseDispatchInput,
   payloadText,
@@ -273,5 +275,127 @@ describe('fanOut', () => {
       }),
       { numRuns: 40 },
     );
+  });
+});
+
+describe('fanOut: batches of one event for webhooks at max_events 1', () => {
+  const single = (id: string, format: Webhook['format'] = 'json', extra: Partial<Webhook> = {}): Webhook =>
+    ({ ...hook(id), format, batch: { max_events: 1, window_ms: 1000 }, ...extra }) as Webhook;
+  const many = (id: string): Webhook =>
+    ({ ...hook(id), format: 'json', batch: { max_events: 500, window_ms: 30_000 } }) as Webhook;
+  const withBatches = (result: DecodeResult<EmailEvent>, webhooks: Webhook[]): FanoutDeps => ({
+    ...deps(result, webhooks),
+    topics: { dispatch: 'dispatch', dlq: 'dlq', batches: 'batches' },
+  });
+  const batchOf = (value: unknown) => {
+    const parsed = parseBatchRecord(value as Buffer);
+    if (!parsed.ok) throw new Error(parsed.error);
+    return parsed.value;
+  };
+
+  it("writes each one a batch record whose body is byte for byte the batcher's (JSON array or one line); the rest share the dispatch record", async () => {
+    const generate = eventGenerator({
+      domains: 3,
+      seed: 9,
+      mix: Object.fromEntries(EVENT_TYPES.map((t) => [t, 1])),
+    });
+    // Ids and urls with quotes, backslashes, control and non-ASCII characters, lone surrogates.
+    const text = fc.string({ unit: 'binary', minLength: 1, maxLength: 12 });
+    const target = fc.record({
+      id: text,
+      path: text,
+      kind: fc.constantFrom('json', 'jsonl', 'many'),
+    });
+    await fc.assert(
+      fc.asyncProperty(
+        fc.uniqueArray(target, { minLength: 1, maxLength: 5, selector: (t) => t.id }),
+        async (ts) => {
+          const e = generate();
+          const webhooks = ts.map((t) => ({
+            ...(t.kind === 'many' ? many(t.id) : single(t.id, t.kind as 'json' | 'jsonl')),
+            url: `https://x.example/${t.path}`,
+          }));
+          const trace = { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' };
+          const out = await fanOut(
+            source,
+            msg('x'),
+            withBatches({ ok: true, value: e, schemaId: 1 }, webhooks),
+            trace,
+          );
+          const data = renderData(e);
+          if (!data.ok || out.kind !== 'matched') throw new Error(`not rendered: ${out.kind}`);
+          const singles = webhooks.filter((w) => w.batch?.max_events === 1);
+          const others = webhooks.filter((w) => w.batch?.max_events !== 1);
+          expect(out).toMatchObject({ dispatched: webhooks.length, singles: singles.length });
+          const batches = out.records.filter((r) => r.topic === 'batches');
+          expect(batches.map((r) => r.key)).toEqual(singles.map((w) => w.id));
+          const dispatch = out.records.filter((r) => r.topic === 'dispatch');
+          expect(dispatch).toHaveLength(others.length > 0 ? 1 : 0);
+          if (dispatch[0])
+            expect(dispatchOf(dispatch[0].value).webhooks.map((w) => w.id)).toEqual(others.map((w) => w.id));
+          const fields = { type: e.type, domain_id: e.domain_id, created_at: isoMicros(e.created_at) };
+          for (const [i, w] of singles.entries()) {
+            const r = batches[i]!;
+            expect(r.headers).toEqual(trace);
+            const b = batchOf(r.value);
+            const payload = payloadText(fields, w, JSON.stringify(data.data));
+            // What the batcher closes for one event: the payload in brackets, or the payload and a newline.
+            expect(b.body).toBe(w.format === 'jsonl' ? `${payload}\n` : `[${payload}]`);
+            expect(JSON.parse(payload)).toEqual(JSON.parse(JSON.stringify(envelope(e, w, data.data))));
+            expect(b).toMatchObject({
+              webhook_id: w.id,
+              format: w.format,
+              event_ids: [e.id],
+              first_enqueued_at: 42,
+              oldest_event_at: e.created_at,
+              created_at: 42,
+            });
+            expect(b.batch_id).toBe(batchIdOf('events', 2, '7', w.id));
+          }
+        },
+      ),
+      { numRuns: 40 },
+    );
+  }, 30_000);
+
+  it('gives each batch an id from the event record and the webhook: the same on a replay, distinct across webhooks and records', async () => {
+    const webhooks = [single('a'), single('b', 'jsonl')];
+    const ids = async (offset: string) => {
+      const out = await fanOut(
+        source,
+        { ...msg('x'), offset } as KafkaRecord,
+        withBatches({ ok: true, value: event, schemaId: 1 }, webhooks),
+      );
+      return out.records.map((r) => batchOf(r.value).batch_id);
+    };
+    const first = await ids('7');
+    expect(await ids('7')).toEqual(first);
+    const next = await ids('8');
+    expect(new Set([...first, ...next]).size).toBe(4);
+    for (const id of [...first, ...next]) expect(id).toMatch(/^[A-Za-z0-9_-]{22}$/);
+  });
+
+  it('goes through the dispatch record when no batches topic is given (FANOUT_SINGLE_BATCHES=false)', async () => {
+    const out = await fanOut(source, msg('x'), deps({ ok: true, value: event, schemaId: 1 }, [single('a')]));
+    expect(out).toMatchObject({ kind: 'matched', dispatched: 1, singles: 0 });
+    expect(out.records.map((r) => r.topic)).toEqual(['dispatch']);
+    expect(dispatchOf(out.records[0]!.value).webhooks.map((w) => w.id)).toEqual(['a']);
+  });
+
+  it('dead-letters a suspended one as before and writes nothing for one whose filter does not match', async () => {
+    const out = await fanOut(
+      source,
+      msg('x'),
+      withBatches({ ok: true, value: event, schemaId: 1 }, [
+        single('parked', 'json', { status: 'suspended' }),
+        single('other', 'json', { filter: { type: 'activity.opened' } }),
+        single('live'),
+      ]),
+    );
+    expect(out).toMatchObject({ kind: 'matched', dispatched: 1, singles: 1, suspended: 1, filtered: 1 });
+    expect(out.records.map((r) => [r.topic, r.key])).toEqual([
+      ['dlq', 'parked'],
+      ['batches', 'live'],
+    ]);
   });
 });

@@ -1,15 +1,22 @@
 /**
  * The fan-out step for one input record: decode, match, render the event's `data` once, and say which
  * records to produce: one dispatch record listing every active webhook it goes to (the batcher renders
- * each webhook's payload around that `data`), and a dead letter per suspended one. Pure apart from the injected decoder; the partition's transaction (the caller)
+ * each webhook's payload around that `data`), a batch of this one event for each active webhook at
+ * `max_events` 1 (when `topics.batches` is set: such a batch is full as soon as it opens, so the
+ * batcher would only copy it through), and a dead letter per suspended one. Pure apart from the injected decoder; the partition's transaction (the caller)
  * produces the records and commits the offset with them, so each (event, webhook) leaves exactly once.
  */
 import {
+  batchIdOf,
   type DispatchRecord,
   type DispatchTarget,
   filterPredicate,
   filterSubject,
+  framedBatchRecord,
   framedDispatchRecord,
+  maxEventsOf,
+  payloadHead,
+  payloadMiddle,
   type Webhook,
 } from '@hookpost/contracts';
 import { type DecodeResult, type EmailEvent, isEventType } from '@hookpost/events';
@@ -29,7 +36,11 @@ export interface FanoutDeps {
   decode(buffer: Buffer | null): Promise<DecodeResult<EmailEvent>>;
   /** Enabled webhooks of the domain subscribed to the type, active or suspended. */
   match(domainId: string, type: string): Webhook[];
-  topics: { dispatch: string; dlq: string };
+  /**
+   * `batches`: where the batches of one event go for webhooks at `max_events` 1; absent, their events
+   * go through the dispatch record and the batcher like every other webhook's (FANOUT_SINGLE_BATCHES).
+   */
+  topics: { dispatch: string; dlq: string; batches?: string };
   now(): number;
   /** Spans of the fan-out (default TRACING_OFF). */
   tracing?: Tracing;
@@ -41,7 +52,10 @@ export type FanoutOutcome =
   | { kind: 'dropped'; records: [] }
   | {
       kind: 'matched';
+      /** (event, webhook) pairs sent on: listed in the dispatch record or in a batch of their own. */
       dispatched: number;
+      /** Of those, batches of this one event produced here (webhooks at max_events 1). */
+      singles: number;
       suspended: number;
       /** Webhooks whose content filter did not match the event: nothing produced for them. */
       filtered: number;
@@ -75,6 +89,7 @@ export async function fanOut(
   const now = deps.now();
   const records: OutputRecord[] = [];
   const targets: DispatchTarget[] = [];
+  const singles: Webhook[] = [];
   let suspended = 0;
   let filtered = 0;
   // What filters see, built once per event and only when a matched webhook has a filter.
@@ -90,7 +105,8 @@ export async function fanOut(
       }
     }
     if (webhook.status === 'active') {
-      targets.push({ id: webhook.id, url: webhook.url });
+      if (deps.topics.batches !== undefined && maxEventsOf(webhook) === 1) singles.push(webhook);
+      else targets.push({ id: webhook.id, url: webhook.url });
     } else {
       // Kept for replay after resume, not lost.
       suspended += 1;
@@ -108,6 +124,8 @@ export async function fanOut(
       });
     }
   }
+  // `data`'s JSON, once for every webhook of the event.
+  const dataJson = targets.length > 0 || singles.length > 0 ? JSON.stringify(rendered.data) : '';
   if (targets.length > 0) {
     // One record for every webhook of the event, the shared `data` serialised once, keyed by the domain
     // (every webhook here belongs to it) so each webhook's records stay in one partition, in order.
@@ -125,7 +143,7 @@ export async function fanOut(
         dispatched_at: now,
         webhooks: targets,
       },
-      JSON.stringify(rendered.data),
+      dataJson,
     );
     records.unshift({
       topic: deps.topics.dispatch,
@@ -134,8 +152,47 @@ export async function fanOut(
       ...(trace && { headers: trace }),
     });
   }
-  const dispatched = targets.length;
-  return { kind: 'matched', dispatched, suspended, filtered, records };
+  if (singles.length > 0) {
+    const head = payloadHead({ type: event.type, domain_id: event.domain_id, created_at: createdAt });
+    for (const webhook of singles)
+      records.push({
+        topic: deps.topics.batches!,
+        key: webhook.id,
+        value: singleBatch(source, message.offset, webhook, event, now, head, dataJson),
+        ...(trace && { headers: trace }),
+      });
+  }
+  const dispatched = targets.length + singles.length;
+  return { kind: 'matched', dispatched, singles: singles.length, suspended, filtered, records };
+}
+
+/**
+ * The framed batch record of one event for one webhook: byte for byte the body the batcher would have
+ * closed for it (the payload in brackets, or one line), its id from this event record (stable across a
+ * replay of the fan-out's transaction), enqueued and created now.
+ */
+function singleBatch(
+  source: Source,
+  offset: string,
+  webhook: Webhook,
+  event: EmailEvent,
+  now: number,
+  head: string,
+  dataJson: string,
+): Buffer {
+  const payload = [head, payloadMiddle({ id: webhook.id, url: webhook.url }), dataJson];
+  return framedBatchRecord(
+    {
+      batch_id: batchIdOf(source.topic, source.partition, offset, webhook.id),
+      webhook_id: webhook.id,
+      format: webhook.format,
+      event_ids: [event.id],
+      first_enqueued_at: now,
+      oldest_event_at: event.created_at,
+      created_at: now,
+    },
+    webhook.format === 'jsonl' ? [...payload, '}\n'] : ['[', ...payload, '}]'],
+  );
 }
 
 function poison(

@@ -36,6 +36,7 @@ export function fanoutHandler(deps: FanoutDeps, metrics: FanoutMetrics, logger: 
           } else {
             metrics.matched.inc();
             metrics.dispatched.inc(outcome.dispatched);
+            if (outcome.singles > 0) metrics.singles.inc(outcome.singles);
             metrics.suspended.inc(outcome.suspended);
             if (outcome.filtered > 0) metrics.filtered.inc(outcome.filtered);
           }

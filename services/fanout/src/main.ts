@@ -1,6 +1,7 @@
 /**
  * Composition root of the fan-out: email.events (Avro) → matched, rendered dispatch records on
- * webhooks.dispatch (keyed by webhook id), suspended and poison records on webhooks.dlq, exactly once
+ * webhooks.dispatch (keyed by domain id), batches of one event on webhooks.batches for webhooks at
+ * max_events 1 (keyed by webhook id), suspended and poison records on webhooks.dlq, exactly once
  * per input partition through Kafka transactions. Not ready until the subscription table caught up.
  */
 import { SecretBox } from '@hookpost/contracts';
@@ -18,8 +19,8 @@ await runService<FanoutConfig>({
   async start({ config, logger, kafka, admin, metrics, tracing }) {
     const prefix = config.topics.prefix;
     const catalog = topicCatalog({ prefix, partitions: config.topics.partitions });
-    const { events, subscriptions, dispatch, dlq } = catalog.topics;
-    await provisionTopics(admin, [events, subscriptions, dispatch, dlq], logger);
+    const { events, subscriptions, dispatch, batches, dlq } = catalog.topics;
+    await provisionTopics(admin, [events, subscriptions, dispatch, batches, dlq], logger);
 
     const table = await startSubscriptionTable({
       kafka,
@@ -50,7 +51,11 @@ await runService<FanoutConfig>({
         {
           decode: (buffer) => codec.decode(buffer),
           match: (domain, type) => table.forEvent(domain, type),
-          topics: { dispatch: dispatch.name, dlq: dlq.name },
+          topics: {
+            dispatch: dispatch.name,
+            dlq: dlq.name,
+            ...(config.fanout.singleBatches && { batches: batches.name }),
+          },
           now: Date.now,
           tracing,
         },

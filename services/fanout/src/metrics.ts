@@ -13,7 +13,11 @@ export function fanoutMetrics(registry: Registry) {
     ),
     dispatched: counter(
       'webhooks_fanout_dispatched_total',
-      'Dispatch records produced, one per (event, webhook)',
+      '(event, webhook) pairs sent on: listed in a dispatch record, or in a batch of their own (webhooks at max_events 1)',
+    ),
+    singles: counter(
+      'webhooks_fanout_single_batches_total',
+      'Batches of one event produced by the fan-out for webhooks at max_events 1 (not through the batcher)',
     ),
     suspended: counter(
       'webhooks_fanout_suspended_total',
