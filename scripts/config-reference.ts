@@ -20,7 +20,8 @@ export const OUTPUT = new URL('../docs/configuration.md', import.meta.url);
 export const SOURCES: readonly SchemaSource[] = [
   {
     name: 'fanout',
-    summary: 'Matches `email.events` to subscriptions and writes `webhooks.dispatch` (services/fanout).',
+    summary:
+      'Matches `email.events` to subscriptions and writes `webhooks.dispatch`, and the batches of one of webhooks at max_events 1 to `webhooks.batches` (services/fanout).',
     schema: fanout,
   },
   {
