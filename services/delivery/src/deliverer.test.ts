@@ -18,7 +18,7 @@ import type { SendOutcome } from '@hookpost/sender';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { TopicMessages } from './adapters/outbox.ts';
-import { CIRCUIT_OPEN, Deliverer, type Send } from './deliverer.ts';
+import { CIRCUIT_OPEN, Deliverer, type DelivererOptions, type Send } from './deliverer.ts';
 import { CircuitBreakers } from './domain/breaker.ts';
 import { KeyedLimiter } from './domain/limiter.ts';
 import { suspendedNotice } from './domain/records.ts';
@@ -62,6 +62,8 @@ function setup(
   publish?: (items: TopicMessages[]) => Promise<void>,
   limiter = new KeyedLimiter(2),
   metrics = new DeliveryMetrics(createRegistry()),
+  /** Options past the defaults here (a table of its own, version waits). */
+  extra: Partial<DelivererOptions> = {},
 ) {
   const published: TopicMessages[][] = [];
   const d = new Deliverer({
@@ -82,6 +84,7 @@ function setup(
     now: () => 1_000,
     random: () => 0,
     produceRetryMs: 1,
+    ...extra,
   });
   return { d, published };
 }
@@ -352,13 +355,13 @@ describe('Deliverer: a record produced under a newer webhook version than the ta
     const table: { wh1: Webhook | undefined } = { wh1: initial };
     const waits: { id: string; version: number; timeoutMs: number; settle: (reached: boolean) => void }[] =
       [];
-    const published: TopicMessages[][] = [];
     const metrics = new DeliveryMetrics(createRegistry());
     let sent = 0;
-    const d = new Deliverer({
-      catalog,
-      tiers,
-      jitter: 0,
+    const send: Send = async () => {
+      sent += 1;
+      return result({});
+    };
+    const { d, published } = setup(send, {}, undefined, undefined, metrics, {
       lookup: (id) => (id === 'wh1' ? table.wh1 : undefined),
       awaitVersion: (id, version, timeoutMs, signal) =>
         new Promise<boolean>((resolve, reject) => {
@@ -368,20 +371,6 @@ describe('Deliverer: a record produced under a newer webhook version than the ta
           );
         }),
       versionWaitMs: 50,
-      send: async () => {
-        sent += 1;
-        return result({});
-      },
-      limiter: new KeyedLimiter(2),
-      breakers: new CircuitBreakers({ failures: 2, cooldownMs: 60_000, now: () => 1_000 }),
-      publish: async (items) => {
-        published.push(items);
-      },
-      metrics,
-      logger: createLogger({ name: 't', level: 'silent' }),
-      now: () => 1_000,
-      random: () => 0,
-      produceRetryMs: 1,
     });
     const waitsBy = async (result: string) =>
       (await metrics.versionWaits.get()).values.find((v) => v.labels.result === result)?.value;

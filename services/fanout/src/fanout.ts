@@ -90,6 +90,7 @@ export async function fanOut(
   const records: OutputRecord[] = [];
   const targets: DispatchTarget[] = [];
   const singles: Webhook[] = [];
+  const batches = deps.topics.batches;
   let suspended = 0;
   let filtered = 0;
   // What filters see, built once per event and only when a matched webhook has a filter.
@@ -105,7 +106,7 @@ export async function fanOut(
       }
     }
     if (webhook.status === 'active') {
-      if (deps.topics.batches !== undefined && maxEventsOf(webhook) === 1) singles.push(webhook);
+      if (batches !== undefined && maxEventsOf(webhook) === 1) singles.push(webhook);
       else targets.push({ id: webhook.id, url: webhook.url });
     } else {
       // Kept for replay after resume, not lost.
@@ -152,11 +153,11 @@ export async function fanOut(
       ...(trace && { headers: trace }),
     });
   }
-  if (singles.length > 0) {
+  if (batches !== undefined && singles.length > 0) {
     const head = payloadHead({ type: event.type, domain_id: event.domain_id, created_at: createdAt });
     for (const webhook of singles)
       records.push({
-        topic: deps.topics.batches!,
+        topic: batches,
         key: webhook.id,
         value: singleBatch(source, message.offset, webhook, event, now, head, dataJson),
         ...(trace && { headers: trace }),
