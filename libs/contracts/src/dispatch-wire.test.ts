@@ -29,11 +29,14 @@ function framed(r: EventDispatchRecord): Buffer {
   return framedDispatchRecord(head, JSON.stringify(data));
 }
 
+/** The record as it reads, `data` parsed from the framed form's bytes (which the reader leaves unparsed). */
 function event(value: Buffer): { record: EventDispatchRecord; dataBytes?: Buffer } {
   const r = parseDispatchInput(value);
   if (!r.ok) throw new Error(r.error);
   if (r.value.kind !== 'event') throw new Error('not the per-event form');
-  return r.value;
+  const { record, dataBytes } = r.value;
+  if (dataBytes === undefined) return { record: record as EventDispatchRecord };
+  return { record: { ...record, data: JSON.parse(dataBytes.toString('utf8')) }, dataBytes };
 }
 
 const good: EventDispatchRecord = {
@@ -140,8 +143,9 @@ describe('framed dispatch records', () => {
           expect(r.value.kind).toBe('event');
           if (r.value.kind !== 'event') return;
           expect(r.value.record.webhooks.length).toBeGreaterThan(0);
-          // The bytes copied into payloads are the object the record holds.
-          expect(JSON.parse(r.value.dataBytes!.toString('utf8'))).toEqual(r.value.record.data);
+          // The bytes copied into payloads, taken without parsing, are one JSON object.
+          const data: unknown = JSON.parse(r.value.dataBytes!.toString('utf8'));
+          expect(typeof data === 'object' && data !== null && !Array.isArray(data)).toBe(true);
         },
       ),
       { numRuns: 1500 },
@@ -154,8 +158,9 @@ describe('framed dispatch records', () => {
       MAGIC,
       Buffer.from(`${JSON.stringify({ ...head, data: { lie: true } })}\n{"a":1}`),
     ]);
-    const r = event(value);
-    expect(r.record.data).toEqual({ a: 1 });
-    expect(r.dataBytes?.toString()).toBe('{"a":1}');
+    const r = parseDispatchInput(value);
+    if (!r.ok || r.value.kind !== 'event') throw new Error('not read as a per-event record');
+    // What the batcher copies into payloads (payloads.ts takes the bytes whenever they are there).
+    expect(r.value.dataBytes?.toString()).toBe('{"a":1}');
   });
 });

@@ -7,13 +7,14 @@
  * In the JSON form (`eventDispatchText`) the batcher parsed the whole record, `data` included, and
  * serialised `data` again to put it into each webhook's payload: the payload was parsed and
  * re-stringified between the fan-out and the POST (issue 15, point 2). Here the batcher parses only the
- * head and checks the data bytes (UTF-8, one JSON object), then copies them into the payloads as they
- * are: `data` is serialised once, by the fan-out.
+ * head and checks the data bytes (UTF-8, one JSON object, by a scanner that builds nothing:
+ * json-check.ts), then copies them into the payloads as they are: `data` is serialised once, by the
+ * fan-out, and parsed by no one on the way.
  *
- * `parseDispatchInput` gives a record read from this form as the EventDispatchRecord it always was
- * (`data` parsed: checking the bytes costs that parse either way) and, beside it, `dataBytes`: a view of
- * the record's bytes, no copy. Beside, not on the record: an accessor or a symbol defined on each parsed
- * record cost more than the serialisation it saved (6.5 against 4.8 µs per record parsed and rendered).
+ * `parseDispatchInput` gives a record read from this form as its head (every field but `data`) and,
+ * beside it, `dataBytes`: a view of the record's bytes, no copy. Beside, not on the record: an accessor
+ * or a symbol defined on each parsed record cost more than the serialisation it saved (6.5 against
+ * 4.8 µs per record parsed and rendered).
  */
 import { eventDispatchHeadText } from './dispatch-text.ts';
 import type { EventDispatchRecord } from './records.ts';

@@ -23,6 +23,7 @@ export {
   filterSubject,
 } from './filter.ts';
 export {
+  type EventDispatchInput,
   parseAttemptRecord,
   parseBatchRecord,
   parseDeadLetter,

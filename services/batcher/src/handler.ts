@@ -275,7 +275,7 @@ export function batcherHandler(deps: BatcherDeps) {
             );
           } else {
             const r = input.record;
-            const shared = sharedPieces(r, input.dataBytes);
+            const shared = sharedPieces(input);
             // Each webhook once, even in a record that lists one twice (the fan-out never writes that).
             const seen = new Set<string>();
             for (const target of r.webhooks) {

@@ -9,7 +9,7 @@
 import {
   type DispatchRecord,
   type DispatchTarget,
-  type EventDispatchRecord,
+  type EventDispatchInput,
   payloadHead,
   payloadMiddle,
   payloadText,
@@ -26,16 +26,20 @@ export interface SharedPieces {
 /** The `}` that closes a payload after its `data`. */
 const END = Buffer.from('}');
 
-/** `dataBytes`: the framed record's `data` as the fan-out serialised it (absent for the JSON form). */
-export function sharedPieces(r: EventDispatchRecord, dataBytes?: Buffer): SharedPieces {
+/**
+ * `input`: a per-event record; the framed form's `dataBytes` are `data` as the fan-out serialised it
+ * (checked to be one JSON object), the JSON form's `data` is serialised here once.
+ */
+export function sharedPieces(input: EventDispatchInput): SharedPieces {
+  const r = input.record;
   let head: Buffer | undefined;
-  // `data`'s JSON: the framed form's bytes as they came (checked to be one JSON object), else serialised
-  // here once. Its text only for a dead letter's payload.
+  // Its text only for a dead letter's payload.
   let text: string | undefined;
-  let utf8 = dataBytes;
+  let utf8 = input.dataBytes;
+  const parsed = input.dataBytes === undefined ? input.record.data : undefined;
   const dataUtf8 = () => {
     if (!utf8) {
-      text = JSON.stringify(r.data);
+      text = JSON.stringify(parsed);
       utf8 = Buffer.from(text);
     }
     return utf8;
