@@ -173,7 +173,10 @@ export async function runKafkaHooks(
   events: number,
   concurrency: number,
   round = 0,
+  /** Events sent and awaited before the measured ones (at least 1: it shows the consumer is running). */
+  warmup = 1,
 ): Promise<PeerResult> {
+  const warm = Math.max(1, warmup);
   const log = ctx.phase.log;
   const dir = installKafkaHooks(log);
   const name = `kh${roundSuffix(round)}`;
@@ -181,10 +184,10 @@ export async function runKafkaHooks(
   await provisionTopics(ctx.admin, [
     { name: topic, partitions: ctx.partitions, config: {}, doc: 'bench peer' },
   ]);
-  // One more event than measured: the warm-up record (the last index) shows the consumer is running.
+  // The warm-up events take the indices after the measured ones; they arrive (and are counted) first.
   await ctx.phase.receiver.setup({
     phase: name,
-    events: events + 1,
+    events: events + warm,
     perDomain: 1,
     secrets: {},
     failRate: 0,
@@ -222,15 +225,17 @@ export async function runKafkaHooks(
       });
       await producer.send(topic, messages);
     };
-    log(`phase ${name} (peer: @platformatic/kafka-hooks, concurrency ${concurrency}): warming up`);
-    await send(events, 1);
-    await waitForPairs(ctx, name, 1, 120_000, running);
+    log(
+      `phase ${name} (peer: @platformatic/kafka-hooks, concurrency ${concurrency}): warming up with ${warm} events`,
+    );
+    for (let sent = 0; sent < warm; sent += CHUNK) await send(events + sent, Math.min(CHUNK, warm - sent));
+    await waitForPairs(ctx, name, warm, 120_000, running);
     const pids = { 'kafka-hooks': child.pid, broker: ctx.brokerPid };
     const before = cpuOf(pids);
     const receiverBefore = receiverCpu(ctx);
     const started = Date.now();
     for (let sent = 0; sent < events; sent += CHUNK) await send(sent, Math.min(CHUNK, events - sent));
-    const last = await waitForPairs(ctx, name, events + 1, 60_000, running);
+    const last = await waitForPairs(ctx, name, events + warm, 60_000, running);
     const cpuSeconds = delta(cpuOf(pids), before);
     const receiverSeconds = receiverCpu(ctx) - receiverBefore;
     const seconds = (last - started) / 1000;
@@ -245,7 +250,8 @@ export async function runKafkaHooks(
       cpuMsPerEvent: (total(cpuSeconds) * 1000) / events,
       receiverCpuMsPerEvent: (receiverSeconds * 1000) / events,
       peakRssMiB: child.pid ? procStats(child.pid).peakRssMiB : null,
-      latencyMs: percentiles(await ctx.phase.receiver.latencies(name)),
+      // In arrival order, the warm-up's first: only the measured events' latencies.
+      latencyMs: percentiles((await ctx.phase.receiver.latencies(name)).subarray(warm)),
     };
     log(
       `  ${result.eventsPerSecond} events/s, ${result.cpuMsPerEvent.toFixed(3)} CPU ms/event, receiver ${result.receiverCpuMsPerEvent?.toFixed(3)} (${stats.duplicates} duplicates)`,
@@ -268,22 +274,31 @@ export async function runHookpostPeer(
   events: number,
   maxEvents: number,
   round = 0,
+  /** Events through a phase of their own (not measured) right before, as kafka-hooks gets its warm-up. */
+  warmup = 0,
 ): Promise<PeerResult> {
   const one: PhaseContext = { ...ctx.phase, webhooks: 1, domains: 1 };
+  // Full speed, a 1 s window, no faults: the warm-up and the measured phase alike.
+  const phase = (name: string, description: string, n: number) =>
+    runPhase(one, {
+      name: `${name}${maxEvents}${roundSuffix(round)}`,
+      description: `${description}: one webhook, max_events ${maxEvents}`,
+      events: n,
+      rate: 0,
+      windowMs: 1_000,
+      timeoutMs: 10_000,
+      hanging: false,
+      failRate: 0,
+      maxEvents,
+    });
+  if (warmup > 0) {
+    await phase('w', 'peer warm-up', warmup);
+    ctx.phase.written = one.written;
+  }
   const pids = { broker: ctx.brokerPid };
   const before = cpuOf(pids);
   const receiverBefore = receiverCpu(ctx);
-  const p = await runPhase(one, {
-    name: `p${maxEvents}${roundSuffix(round)}`,
-    description: `peer: one webhook, max_events ${maxEvents}`,
-    events,
-    rate: 0,
-    windowMs: 1_000,
-    timeoutMs: 10_000,
-    hanging: false,
-    failRate: 0,
-    maxEvents,
-  });
+  const p = await phase('p', 'peer', events);
   ctx.phase.written = one.written;
   // Which stage set the pace (each over the time its counter moved).
   ctx.phase.log(
