@@ -71,7 +71,11 @@ function decode(value: Buffer | null, text: string): unknown {
   if (value && isFramedDispatch(value)) {
     const r = parseDispatchInput(value);
     if (!r.ok) throw new Error(`tail: a framed dispatch record that does not read: ${r.error}`);
-    return { ...r.value.record };
+    const v = r.value;
+    // The framed form carries data as the record's bytes (checked, not parsed): a test reads them.
+    if (v.kind === 'event' && v.dataBytes)
+      return { ...v.record, data: JSON.parse(v.dataBytes.toString('utf8')) };
+    return { ...v.record };
   }
   if (!value || !isFramedBatch(value)) return JSON.parse(text);
   const r = parseBatchRecord(value);
