@@ -52,6 +52,11 @@ export interface ClosedBatch extends Omit<BatchRecord, 'body'> {
   value: Buffer;
   /** The body's length in bytes (UTF-8), what the byte cap counts. */
   bodyBytes: number;
+  /**
+   * The highest webhook version its records were produced under (x-webhook-version on replayed
+   * dispatch records), carried on to the batch record so delivery waits for it; absent when none had one.
+   */
+  version?: number;
 }
 
 /**
@@ -136,6 +141,7 @@ interface OpenBatch {
   lastOffset: string;
   firstEnqueuedAt: number;
   oldestEventAt: number;
+  version?: number;
 }
 
 const COMMA = Buffer.from(',');
@@ -187,8 +193,17 @@ export class WindowAccumulator {
     return this.addEntry(recordEntry(record, payloadJson), offset, settings, now);
   }
 
-  /** Adds one event's payload for the webhook of `settings`; returns the batches that closed because they are full. */
-  addEntry(entry: Entry, offset: string, settings: BatchSettings, now: number): ClosedBatch[] {
+  /**
+   * Adds one event's payload for the webhook of `settings`; returns the batches that closed because they
+   * are full. `version`: the webhook version its record carries (x-webhook-version), if any.
+   */
+  addEntry(
+    entry: Entry,
+    offset: string,
+    settings: BatchSettings,
+    now: number,
+    version?: number,
+  ): ClosedBatch[] {
     const closed: ClosedBatch[] = [];
     const size = entry.bytes + 1;
     let batch = this.open.get(settings.webhookId);
@@ -222,6 +237,8 @@ export class WindowAccumulator {
     this.hold(batch.parts.length - before);
     batch.eventIds.push(entry.eventId);
     batch.oldestEventAt = Math.min(batch.oldestEventAt, entry.eventCreatedAt);
+    if (version !== undefined && !(batch.version !== undefined && batch.version >= version))
+      batch.version = version;
     this.buffered += 1;
     if (batch.events >= batch.settings.maxEvents || batch.bytes >= this.options.maxBytes) {
       closed.push(this.close(batch, now));
@@ -326,6 +343,7 @@ export class WindowAccumulator {
     const value = serialise(meta, batch.parts.pieces());
     batch.parts.release();
     // The body: payloads plus one separator each (the last one is the closing bracket or the final newline).
-    return { ...meta, value, bodyBytes: batch.bytes - (meta.format === 'json' ? 0 : 1) };
+    const bodyBytes = batch.bytes - (meta.format === 'json' ? 0 : 1);
+    return { ...meta, value, bodyBytes, ...(batch.version !== undefined && { version: batch.version }) };
   }
 }

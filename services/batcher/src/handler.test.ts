@@ -3,7 +3,9 @@ import {
   deadLetterHeaders,
   parseBatchRecord,
   parseDeadLetter,
+  WEBHOOK_VERSION_HEADER,
   type Webhook,
+  webhookVersionHeader,
 } from '@hookpost/contracts';
 import type { KafkaRecord, OutputRecord, PartitionControl, PartitionTx } from '@hookpost/kafka';
 import { createLogger } from '@hookpost/logger';
@@ -106,6 +108,36 @@ describe('batcher handler', () => {
     expect(s.commits.at(-1)).toEqual([30_000, '3']);
     // Nothing is held any more: the watermark cannot matter again and is tombstoned.
     expect(s.sent.at(-1)).toEqual({ topic: 'marks', partition: 0, key: '0/a', value: null });
+  });
+
+  it("carries a replay's webhook version onto its batch: the highest of its records', none when none had one", async () => {
+    const s = setup({
+      a: { batch: { max_events: 3, window_ms: 1000 } },
+      b: { batch: { max_events: 2, window_ms: 30_000 } },
+    });
+    const versioned = (m: KafkaRecord, headers: Record<string, string | Buffer>) => ({ ...m, headers });
+    await s.feed([
+      // A replay that followed a resume: each record says which version its replayer saw.
+      versioned(message(0, 'a'), webhookVersionHeader(7)),
+      versioned(message(1, 'a'), webhookVersionHeader(9)),
+      versioned(message(2, 'a'), { [WEBHOOK_VERSION_HEADER]: Buffer.from('8') }),
+      // The fan-out's own records carry none; a header that is not one positive integer counts as none.
+      message(3, 'b'),
+      versioned(eventDispatchMessage(4, ['b']), { [WEBHOOK_VERSION_HEADER]: '1e3' }),
+      versioned(eventDispatchMessage(5, ['a']), webhookVersionHeader(3)),
+    ]);
+    const batches = s.sent.filter((r) => r.topic === 'batches');
+    expect(batches.map((r) => [r.key, decoded(r.value).event_ids, r.headers])).toEqual([
+      ['a', ['e0', 'e1', 'e2'], webhookVersionHeader(9)],
+      ['b', ['e3', 'e4'], undefined],
+    ]);
+    // The next batch of a starts afresh: its own record's version, not the last batch's.
+    s.advance(1000);
+    await s.settle();
+    expect(s.sent.filter((r) => r.topic === 'batches').at(-1)).toMatchObject({
+      key: 'a',
+      headers: webhookVersionHeader(3),
+    });
   });
 
   it(`produces a full batch at once and commits it within ${COMMIT_DELAY_MS} ms, whatever the service window`, async () => {

@@ -14,6 +14,8 @@ import {
   maxEventsOf,
   parseDispatchInput,
   type Webhook,
+  webhookVersionHeader,
+  webhookVersionOf,
 } from '@hookpost/contracts';
 import {
   type KafkaRecord,
@@ -138,11 +140,14 @@ export function batcherHandler(deps: BatcherDeps) {
     const toRecord = (b: ClosedBatch): OutputRecord => {
       deps.metrics.produced(b);
       const span = traces?.close(b);
+      // A replay's version (webhook-version.ts) goes on with its events: delivery waits for it.
+      const headers =
+        b.version === undefined ? span?.headers : { ...span?.headers, ...webhookVersionHeader(b.version) };
       return {
         topic: deps.topics.batches,
         key: b.webhook_id,
         value: b.value,
-        ...(span && { headers: span.headers }),
+        ...(headers && { headers }),
       };
     };
 
@@ -206,6 +211,7 @@ export function batcherHandler(deps: BatcherDeps) {
       out: Outgoing,
       entry: () => Entry,
       record: () => DispatchRecord,
+      version: number | undefined,
     ): void => {
       const key = webhookKey(partition, webhookId);
       if (marks.left(key, offset)) {
@@ -223,7 +229,8 @@ export function batcherHandler(deps: BatcherDeps) {
         return;
       }
       traces?.add(webhookId, eventId, m.headers);
-      for (const b of acc.addEntry(entry(), m.offset, settingsOf(webhook), now)) out.push(toRecord(b));
+      for (const b of acc.addEntry(entry(), m.offset, settingsOf(webhook), now, version))
+        out.push(toRecord(b));
     };
     /** Set by `place` when a record's webhook was skipped as already left. */
     let skippedAny = false;
@@ -261,6 +268,8 @@ export function batcherHandler(deps: BatcherDeps) {
             continue;
           }
           const input = parsed.value;
+          // Replayed records carry the webhook version their replayer saw; the fan-out's carry none.
+          const version = webhookVersionOf(m.headers) ?? undefined;
           if (input.kind === 'webhook') {
             const r = input.record;
             place(
@@ -272,6 +281,7 @@ export function batcherHandler(deps: BatcherDeps) {
               out,
               () => recordEntry(r),
               () => r,
+              version,
             );
           } else {
             const r = input.record;
@@ -290,6 +300,7 @@ export function batcherHandler(deps: BatcherDeps) {
                 out,
                 () => shared.entry(target),
                 () => shared.record(target),
+                version,
               );
             }
           }
