@@ -3,7 +3,7 @@
  * per function (name, file:line), the top entries, and self time per package, so the hot path of a
  * service can be named without a flame-graph viewer.
  *
- *   node bench/profile.ts bench/out/prof/CPU.<...>.cpuprofile [top=25]
+ *   bash scripts/hp node bench/profile.ts bench/out/prof/CPU.<...>.cpuprofile [top=25]
  */
 import { readFileSync } from 'node:fs';
 
@@ -21,7 +21,7 @@ interface Profile {
 }
 
 const file = process.argv[2];
-if (!file) throw new Error('usage: node bench/profile.ts <file.cpuprofile> [top]');
+if (!file) throw new Error('usage: bash scripts/hp node bench/profile.ts <file.cpuprofile> [top]');
 const top = Number(process.argv[3] ?? 25);
 const profile = JSON.parse(readFileSync(file, 'utf8')) as Profile;
 

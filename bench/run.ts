@@ -55,6 +55,7 @@ const { values: args } = parseArgs({
     'peer-concurrency': { type: 'string', default: '10' },
     'peer-rounds': { type: 'string', default: '2' },
     'peer-warmup': { type: 'string' },
+    'peer-modes': { type: 'string', default: '1,500' },
     webhooks: { type: 'string', default: '1000' },
     domains: { type: 'string', default: '200' },
     partitions: { type: 'string', default: '12' },
@@ -62,6 +63,7 @@ const { values: args } = parseArgs({
     'raw-produce-events': { type: 'string' },
     'cpu-prof': { type: 'string' },
     'service-env': { type: 'string', multiple: true, default: [] },
+    'node-arg': { type: 'string', multiple: true, default: [] },
     'no-results': { type: 'boolean', default: false },
     'keep-topics': { type: 'boolean', default: false },
     note: { type: 'string', multiple: true, default: [] },
@@ -191,7 +193,10 @@ try {
         {
           ...role,
           env: { ...common, ...role.env },
-          nodeArgs: profiled === role.name ? ['--cpu-prof', '--cpu-prof-dir', profDir] : [],
+          nodeArgs: [
+            ...(args['node-arg'] as string[]),
+            ...(profiled === role.name ? ['--cpu-prof', '--cpu-prof-dir', profDir] : []),
+          ],
         },
         logDir,
         (name) => {
@@ -394,7 +399,10 @@ try {
     // In rounds, each kafka-hooks then hookpost at max_events 1 and 500, so a burst of the machine's load
     // falls on every system; each system's figure is its rounds' totals.
     const rounds = Number(args['peer-rounds']);
-    const byMode: PeerResult[][] = [[], [], []];
+    const modes = args['peer-modes'].split(',').map(Number);
+    if (modes.some((m) => !Number.isInteger(m) || m < 1 || m > 500))
+      throw new Error('--peer-modes takes max_events values 1–500, comma separated');
+    const byMode: PeerResult[][] = [[], ...modes.map(() => [])];
     for (let round = 0; round < rounds; round++) {
       const kh = await runKafkaHooks(
         peerCtx,
@@ -404,12 +412,14 @@ try {
         peerWarmup,
       );
       const ours = [];
-      for (const maxEvents of [1, 500])
+      for (const maxEvents of modes)
         ours.push(await runHookpostPeer(peerCtx, peerEvents, maxEvents, round, peerWarmup));
       for (const [i, r] of [kh, ...ours].entries()) byMode[i]!.push(r);
-      log(
-        `  peer round ${round + 1}/${rounds}: max_events 1 ${(ours[0]!.eventsPerSecond / kh.eventsPerSecond).toFixed(2)}× kafka-hooks' events/s, max_events 500 ${(ours[1]!.eventsPerSecond / kh.eventsPerSecond).toFixed(2)}× (CPU per event ${(ours[1]!.cpuMsPerEvent / kh.cpuMsPerEvent).toFixed(2)}×)`,
+      const ratios = ours.map(
+        (r, i) =>
+          `max_events ${modes[i]} ${(r.eventsPerSecond / kh.eventsPerSecond).toFixed(2)}× kafka-hooks' events/s (CPU per event ${(r.cpuMsPerEvent / kh.cpuMsPerEvent).toFixed(2)}×)`,
       );
+      log(`  peer round ${round + 1}/${rounds}: ${ratios.join(', ')}`);
     }
     peers.push(...byMode.map(combinePeerRounds));
   }
@@ -421,7 +431,7 @@ try {
   stopping = true;
   await Promise.allSettled(services.map((s) => s.stop()));
   if (profiled)
-    notes.push(`CPU profile of ${profiled} written to ${profDir} (summarise: node bench/profile.ts <file>)`);
+    notes.push(`CPU profile of ${profiled} written to ${profDir} (summarise: bash scripts/hp node bench/profile.ts <file>)`);
 
   const o1 = phases.find((p) => p.name === 'o1');
   const oh = phases.find((p) => p.name === 'oh');
