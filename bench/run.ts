@@ -431,7 +431,9 @@ try {
   stopping = true;
   await Promise.allSettled(services.map((s) => s.stop()));
   if (profiled)
-    notes.push(`CPU profile of ${profiled} written to ${profDir} (summarise: bash scripts/hp node bench/profile.ts <file>)`);
+    notes.push(
+      `CPU profile of ${profiled} written to ${profDir} (summarise: bash scripts/hp node bench/profile.ts <file>)`,
+    );
 
   const o1 = phases.find((p) => p.name === 'o1');
   const oh = phases.find((p) => p.name === 'oh');
