@@ -3,7 +3,7 @@ import { provisionTopics, type SerialProducer } from '@hookpost/kafka';
 import { createLogger } from '@hookpost/logger';
 import { Registry } from '@hookpost/metrics';
 import { SubscriptionTable } from '@hookpost/subscriptions';
-import { describe, expect } from 'vitest';
+import { describe, expect, vi } from 'vitest';
 import { type TestEnv, uniq, waitFor } from '../support/env.ts';
 import { it, type Owner } from '../support/fixtures.ts';
 import { makeWebhook, subscriptions } from '../support/webhooks.ts';
@@ -70,6 +70,43 @@ describe('subscription table', () => {
     await table.waitForOffset(removed.partition, removed.offset);
     expect(table.get(w.id)).toBeUndefined();
     expect(table.forEvent(w.domain_id, 'activity.clicked').map((x) => x.id)).not.toContain(w.id);
+  });
+
+  it('settle: a webhook written just now is in the table once it resolves; thousands of callers share at most two catch-ups; a tombstoned one needs none', async ({
+    opened,
+  }) => {
+    const table = await open(opened);
+    const admins = vi.spyOn(env.kafka, 'admin');
+    const catchUps = () => admins.mock.calls.length;
+    try {
+      // 3 000 ids no table holds, asked at once: each caller is judged by a caught-up table.
+      const unknown = Array.from({ length: 3000 }, () => uniq('wh'));
+      expect(await Promise.all(unknown.map((id) => table.settle(id)))).toEqual(unknown.map(() => true));
+      expect(catchUps()).toBeGreaterThanOrEqual(1);
+      expect(catchUps()).toBeLessThanOrEqual(2);
+
+      // Acked by the broker before anyone asks (what a fan-out whose table read them first saw), asked
+      // at once, in the tick the acks arrive: whoever finds one missing gets it once settle resolves.
+      const written = Array.from({ length: 300 }, () => makeWebhook());
+      await Promise.all(written.map((w) => subs.writer.put(w)));
+      const before = catchUps();
+      const found = await Promise.all(
+        written.map(async (w) => {
+          await table.settle(w.id);
+          return table.get(w.id)?.id;
+        }),
+      );
+      expect(found).toEqual(written.map((w) => w.id));
+      expect(catchUps() - before).toBeLessThanOrEqual(2);
+
+      const removed = await subs.writer.remove(written[0]!.id);
+      await table.waitForOffset(removed.partition, removed.offset);
+      const atTombstone = catchUps();
+      await expect(table.settle(written[0]!.id)).resolves.toBe(false);
+      expect(catchUps()).toBe(atTombstone);
+    } finally {
+      admins.mockRestore();
+    }
   });
 
   it('keeps secrets sealed in the topic: the raw records hold no signing secret or password', async ({

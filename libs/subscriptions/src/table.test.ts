@@ -30,9 +30,9 @@ const webhook = (version: number, over: Partial<Webhook> = {}): Webhook => ({
  * A table that is never started: records are handed to it as its reader would (the private `apply`),
  * so what waitForVersion makes of each one is checked without a broker.
  */
-function table() {
+function table(kafka = {} as Kafka) {
   const t = new SubscriptionTable({
-    kafka: {} as Kafka,
+    kafka,
     topic: 'subs',
     box,
     logger: createLogger({ name: 't', level: 'silent' }),
@@ -45,7 +45,28 @@ function table() {
       0,
       String(offset++),
     );
-  return { t, feed };
+  /** What the reader reports after each fetch: everything up to `offset` of partition 0 handed on. */
+  const progress = (offset: number) =>
+    (t as unknown as { advance(p: number, o: number): void }).advance(0, offset);
+  return { t, feed, progress };
+}
+
+/** A broker whose subscriptions topic ends at `high()` on partition 0 (or whose offsets request fails). */
+function broker(high: () => number | Error) {
+  let asked = 0;
+  const kafka = {
+    admin: () => ({
+      connect: async () => {},
+      disconnect: async () => {},
+      fetchTopicOffsets: async () => {
+        asked += 1;
+        const h = high();
+        if (h instanceof Error) throw h;
+        return [{ partition: 0, low: '0', high: String(h), offset: String(h) }];
+      },
+    }),
+  } as unknown as Kafka;
+  return { kafka, asked: () => asked };
 }
 
 describe('SubscriptionTable.waitForVersion', () => {
@@ -108,5 +129,73 @@ describe('SubscriptionTable.waitForVersion', () => {
     await expect(t.waitForVersion('wh1', 4, 60_000, stop.signal)).rejects.toMatchObject({
       name: 'AbortError',
     });
+  });
+});
+
+describe('SubscriptionTable.settle', () => {
+  it("resolves only once the table has read as far as the topic's end when asked, then holds the webhook", async () => {
+    const b = broker(() => 3);
+    const { t, feed, progress } = table(b.kafka);
+    let done: boolean | undefined;
+    const settling = t.settle('wh1', 60_000).then((r) => {
+      done = r;
+    });
+    feed('wh0', webhook(1, { id: 'wh0' }));
+    feed('wh1', webhook(1));
+    progress(1);
+    await new Promise((r) => setImmediate(r));
+    expect(done).toBeUndefined();
+    feed('wh2', webhook(1, { id: 'wh2' }));
+    progress(2);
+    await settling;
+    expect(done).toBe(true);
+    expect(t.get('wh1')).toMatchObject({ id: 'wh1' });
+  });
+
+  it('answers at once for a webhook the table holds or saw deleted, without asking the broker', async () => {
+    const b = broker(() => 10);
+    const { t, feed } = table(b.kafka);
+    feed('wh1', webhook(1));
+    feed('wh2', webhook(1, { id: 'wh2' }));
+    feed('wh2', null);
+    await expect(t.settle('wh1')).resolves.toBe(false);
+    await expect(t.settle('wh2')).resolves.toBe(false);
+    expect(b.asked()).toBe(0);
+    // Created again after its tombstone (a restored document): a later tombstone is remembered again.
+    feed('wh2', webhook(2, { id: 'wh2' }));
+    expect(t.get('wh2')).toMatchObject({ version: 2 });
+  });
+
+  it('resolves false when the table does not get there in time, or the broker cannot be asked', async () => {
+    const slow = table(broker(() => 100).kafka);
+    await expect(slow.t.settle('wh1', 20)).resolves.toBe(false);
+    const down = table(broker(() => Object.assign(new Error('broker down'), { retriable: false })).kafka);
+    await expect(down.t.settle('wh1', 50)).resolves.toBe(false);
+  });
+
+  it('callers arriving during a catch-up share the next one, which asks for the end after they came', async () => {
+    let end = 1;
+    const b = broker(() => end);
+    const { t, feed, progress } = table(b.kafka);
+    feed('wh0', webhook(1, { id: 'wh0' }));
+    const first = t.settle('a', 60_000);
+    await new Promise((r) => setImmediate(r));
+    expect(b.asked()).toBe(1);
+    // Written after the first catch-up asked: only the next one waits for it.
+    feed('wh1', webhook(1));
+    end = 2;
+    const later = Array.from({ length: 5000 }, (_, i) => t.settle(`x${i}`, 60_000));
+    progress(0);
+    await expect(first).resolves.toBe(true);
+    let shared = 0;
+    void Promise.all(later).then(() => {
+      shared = later.length;
+    });
+    await new Promise((r) => setImmediate(r));
+    expect(shared).toBe(0);
+    progress(1);
+    expect(await Promise.all(later)).toEqual(later.map(() => true));
+    expect(shared).toBe(5000);
+    expect(b.asked()).toBe(2);
   });
 });

@@ -21,6 +21,11 @@ export type ChangeListener = (
   previous: Webhook | undefined,
 ) => void;
 
+/** How long a reader meeting an unknown webhook waits for its table to catch up (settle) by default. */
+const CATCH_UP_TIMEOUT_MS = 10_000;
+/** Tombstoned ids remembered (settle answers for them at once); older ones cost a catch-up. */
+const MAX_DELETED = 10_000;
+
 interface Waiter {
   partition: number;
   offset: number;
@@ -52,6 +57,11 @@ export class SubscriptionTable {
   private readonly versionWaiters = new Map<string, Set<VersionWaiter>>();
   private consumer: LogReader | undefined;
   private caughtUp = false;
+  /** Ids whose tombstone this table applied, newest last, bounded: a lookup of one needs no catch-up. */
+  private readonly deleted = new Set<string>();
+  /** The catch-up under way, and the one that callers arriving meanwhile share (catchUp). */
+  private catchingUp: Promise<boolean> | undefined;
+  private nextCatchUp: Promise<boolean> | undefined;
   private readonly log: Logger;
   private readonly records?: Counter;
   private readonly count?: Gauge;
@@ -172,6 +182,57 @@ export class SubscriptionTable {
   }
 
   /**
+   * Resolves `true` once the table has applied everything the topic held when this was called (its
+   * end then, asked of the broker), `false` if that took longer than `timeoutMs` or the broker could
+   * not be asked. Callers that arrive while one catch-up is under way share the next one, which asks
+   * for the end after they arrived: at most one is under way and one waiting, however many callers.
+   */
+  catchUp(timeoutMs = CATCH_UP_TIMEOUT_MS): Promise<boolean> {
+    if (!this.catchingUp) {
+      const run = this.catchUpOnce(timeoutMs);
+      this.catchingUp = run;
+      void run.finally(() => {
+        if (this.catchingUp === run) this.catchingUp = undefined;
+      });
+      return run;
+    }
+    this.nextCatchUp ??= this.catchingUp.then(() => {
+      this.nextCatchUp = undefined;
+      return this.catchUp(timeoutMs);
+    });
+    return this.nextCatchUp;
+  }
+
+  /**
+   * For a reader that meets a webhook id its table does not hold: the record may come from a service
+   * whose own table read the webhook's creation first (every service reads the topic on its own), so
+   * "deleted" is the verdict only once this table has read as far as the topic went. Resolves at once
+   * when the table holds the webhook or applied its tombstone; else after a catch-up, `true` when that
+   * completed (then every record read before this call is judged by a table that has seen what its
+   * producer saw).
+   */
+  async settle(id: string, timeoutMs = CATCH_UP_TIMEOUT_MS): Promise<boolean> {
+    if (this.byId.has(id) || this.deleted.has(id)) return false;
+    return this.catchUp(timeoutMs);
+  }
+
+  private async catchUpOnce(timeoutMs: number): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    try {
+      const targets = await lastOffsets(this.options.kafka, this.options.topic, { timeoutMs });
+      await Promise.all(
+        [...targets].map(([partition, offset]) =>
+          this.waitForOffset(partition, offset, Math.max(1, deadline - Date.now())),
+        ),
+      );
+      return true;
+    } catch (error) {
+      this.log.warn({ err: error, timeoutMs }, 'subscription table could not catch up with the topic');
+      return false;
+    }
+  }
+
+  /**
    * Resolves `true` once the table holds `version` of the webhook or a later one, or its deletion (no
    * later version will come then; the caller looks again and finds it gone), and `false` after
    * `timeoutMs`. An aborted `signal` rejects with an AbortError. For a reader whose record says that
@@ -254,8 +315,12 @@ export class SubscriptionTable {
     if (current) {
       this.byId.set(id, current);
       this.indexWebhook(current);
+      this.deleted.delete(id);
     } else {
       this.byId.delete(id);
+      this.deleted.delete(id);
+      this.deleted.add(id);
+      if (this.deleted.size > MAX_DELETED) this.deleted.delete(this.deleted.values().next().value!);
     }
     this.records?.inc({ result: 'applied' });
     if (this.versionWaiters.size > 0) this.wakeVersionWaiters(id, current);

@@ -57,7 +57,10 @@ function handlerDeps(webhooks: Record<string, Partial<Webhook>>, clock: Clock) {
   };
 }
 
-function setup(webhooks: Record<string, Partial<Webhook>>) {
+function setup(
+  webhooks: Record<string, Partial<Webhook>>,
+  overrides: Partial<Parameters<typeof batcherHandler>[0]> = {},
+) {
   const { clock, advance } = manualClock();
   const sent: OutputRecord[] = [];
   /** [time, committed offset] of every commit. */
@@ -74,7 +77,7 @@ function setup(webhooks: Record<string, Partial<Webhook>>) {
       handler.committed!();
     },
   };
-  const handler = batcherHandler(handlerDeps(webhooks, clock))(control);
+  const handler = batcherHandler({ ...handlerDeps(webhooks, clock), ...overrides })(control);
   const feed = async (messages: KafkaRecord[]) => {
     const decision = await handler.onMessages(messages, tx, async () => {});
     position = Number(messages.at(-1)!.offset) + 1;
@@ -256,6 +259,63 @@ describe('batcher handler', () => {
     expect(s.sent.map((r) => [r.topic, decoded(r.value).reason])).toEqual([
       ['dlq', 'deleted'],
       ['dlq', 'poison'],
+    ]);
+  });
+
+  it("batches a webhook its table learns of only on catching up (the fan-out's table read its creation first): one catch-up per fetch", async () => {
+    // The table holds 'late' only once settle() has run: what a table behind the fan-out's looks like.
+    const webhooks: Record<string, Partial<Webhook>> = {};
+    const settled: string[] = [];
+    const s = setup(webhooks, {
+      webhook: (id) =>
+        webhooks[id]
+          ? ({ id, format: 'json', batch: { max_events: 500, window_ms: 1000 } } as Webhook)
+          : undefined,
+      settle: async (id) => {
+        settled.push(id);
+        webhooks.late = {};
+        return true;
+      },
+    });
+    // Thousands of records of the fetch, of the new webhook and of one that is really gone.
+    const n = 3000;
+    await s.feed(Array.from({ length: n }, (_, i) => message(i, i % 3 === 2 ? 'gone' : 'late')));
+    expect(settled).toEqual(['late']);
+    s.advance(1000);
+    await s.settle();
+    const batched = s.ids('batches').flatMap(([, ids]) => ids as string[]);
+    expect(batched).toHaveLength(2000);
+    expect(s.sent.filter((r) => r.topic === 'dlq')).toHaveLength(1000);
+    expect(s.sent.filter((r) => r.topic === 'dlq').every((r) => decoded(r.value).reason === 'deleted')).toBe(
+      true,
+    );
+    // The next fetch catches up again for a webhook still unknown, and never for one the table holds.
+    await s.feed([message(n, 'gone'), message(n + 1, 'gone'), message(n + 2, 'late')]);
+    expect(settled).toEqual(['late', 'gone']);
+  });
+
+  it('judges a webhook deleted after a catch-up that timed out, and never waits for one that left already', async () => {
+    const settled: string[] = [];
+    const s = setup(
+      {},
+      {
+        settle: async (id) => {
+          settled.push(id);
+          return false;
+        },
+        // Before a crash, the record at offset 0 of 'left' went out (as a dead letter): skipped on replay.
+        readWatermarks: async (_partition, onRecord) => {
+          onRecord('0/left', '0');
+        },
+      },
+    );
+    await s.handler.init!(undefined);
+    await s.feed([message(0, 'left'), message(1, 'gone'), message(2, 'gone')]);
+    // Not caught up: each unknown webhook of the fetch asks again (the second may have caught up).
+    expect(settled).toEqual(['gone', 'gone']);
+    expect(s.sent.map((r) => [r.topic, decoded(r.value).reason, decoded(r.value).webhook_id])).toEqual([
+      ['dlq', 'deleted', 'gone'],
+      ['dlq', 'deleted', 'gone'],
     ]);
   });
 

@@ -48,6 +48,12 @@ export interface Clock {
 
 export interface BatcherDeps {
   webhook(id: string): Webhook | undefined;
+  /**
+   * Called before a webhook `webhook` does not know is judged deleted: resolves once the table has read
+   * as far as the subscriptions topic went (SubscriptionTable.settle), true when it caught up. The
+   * fan-out's table may have read a new webhook's creation before this one did. Absent: no wait.
+   */
+  settle?(id: string): Promise<boolean>;
   topics: { batches: string; dlq: string; watermarks: string };
   /** Reads the committed watermark records of one input partition (the same partition number). */
   /** Reads the partition's watermarks; `onRecord` answers false for a record that is not a valid watermark. */
@@ -246,6 +252,15 @@ export function batcherHandler(deps: BatcherDeps) {
         // A replayed record that already left moves the commit point too: without a commit for it, a
         // partition whose last records were all skipped would keep its committed offset behind them.
         skippedAny = false;
+        // One catch-up covers every record read before it began: at most one per fetch, and only for an
+        // unknown webhook with a record that has not left yet.
+        // (Checked before awaiting: the usual record costs no promise.)
+        let caughtUp = false;
+        const unsettled = (offset: bigint, id: string) =>
+          !caughtUp &&
+          deps.settle !== undefined &&
+          !deps.webhook(id) &&
+          !marks.left(webhookKey(partition, id), offset);
         for (let i = 0; i < messages.length; i += 1) {
           const m = messages[i]!;
           const offset = BigInt(m.offset);
@@ -272,6 +287,7 @@ export function batcherHandler(deps: BatcherDeps) {
           const version = webhookVersionOf(m.headers) ?? undefined;
           if (input.kind === 'webhook') {
             const r = input.record;
+            if (unsettled(offset, r.webhook_id)) caughtUp = await deps.settle!(r.webhook_id);
             place(
               m,
               offset,
@@ -291,6 +307,7 @@ export function batcherHandler(deps: BatcherDeps) {
             for (const target of r.webhooks) {
               if (seen.has(target.id)) continue;
               seen.add(target.id);
+              if (unsettled(offset, target.id)) caughtUp = await deps.settle!(target.id);
               place(
                 m,
                 offset,

@@ -56,6 +56,7 @@ await runService<BatcherConfig>({
       maxBytes: 4 * 1024 * 1024,
       createHandler: batcherHandler({
         webhook: (id) => table.get(id),
+        settle: (id) => table.settle(id),
         topics: { batches: batches.name, dlq: dlq.name, watermarks: watermarks.name },
         readWatermarks: (partition, onRecord) =>
           readToEnd({

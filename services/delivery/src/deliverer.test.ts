@@ -257,6 +257,40 @@ describe('Deliverer', () => {
     expect(sent).toBe(0);
   });
 
+  it('a webhook the table learns of only on catching up is delivered; one still unknown after it is dead-lettered as deleted', async () => {
+    // The batcher's (or fan-out's) table read the creation of wh1 before this one: a table behind.
+    const hooks: Record<string, Webhook> = {};
+    const settled: string[] = [];
+    let sent = 0;
+    const { d, published } = setup(
+      async () => {
+        sent += 1;
+        return result({});
+      },
+      hooks,
+      undefined,
+      undefined,
+      undefined,
+      {
+        settle: async (id) => {
+          settled.push(id);
+          if (id === 'wh1') hooks.wh1 = webhook;
+          return true;
+        },
+      },
+    );
+    await d.handleBatch(ctx(batch));
+    await d.handleBatch(ctx({ ...batch, batch_id: 'b2', webhook_id: 'gone' }));
+    expect(settled).toEqual(['wh1', 'gone']);
+    expect(sent).toBe(1);
+    expect(parse(published[0]![0]!)).toMatchObject({ batch_id: 'b1', outcome: 'delivered' });
+    const letter = parse<DeadLetter>(published[1]!.find((t) => t.topic === catalog.topics.dlq.name)!);
+    expect(letter).toMatchObject({ reason: 'deleted', webhook_id: 'gone' });
+    // A webhook the table holds never waits for a catch-up.
+    await d.handleBatch(ctx({ ...batch, batch_id: 'b3' }));
+    expect(settled).toEqual(['wh1', 'gone']);
+  });
+
   it('a sender that throws counts as a retryable failure, and a failed produce is retried', async () => {
     let calls = 0;
     const published: TopicMessages[][] = [];

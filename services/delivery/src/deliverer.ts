@@ -45,6 +45,11 @@ export interface DelivererOptions {
   jitter: number;
   lookup: (webhookId: string) => Webhook | undefined;
   /**
+   * Called before a webhook `lookup` does not know is judged deleted: resolves true once the table has
+   * read as far as the subscriptions topic went (SubscriptionTable.settle). Absent: no wait.
+   */
+  settle?: (webhookId: string) => Promise<boolean>;
+  /**
    * Resolves true once the lookup holds `version` of the webhook or later (or its deletion), false
    * after `timeoutMs`; rejects with an AbortError when `signal` aborts (SubscriptionTable.waitForVersion).
    * Without it, a record's x-webhook-version is not waited for.
@@ -154,6 +159,9 @@ export class Deliverer {
     await this.paced(batch.webhook_id);
     // Looked up after the wait: the webhook may have changed (suspended, deleted) meanwhile.
     let webhook = this.o.lookup(batch.webhook_id);
+    // Unknown here may be new rather than gone: the batch's producer read the creation first.
+    if (!webhook && this.o.settle && (await this.o.settle(batch.webhook_id)))
+      webhook = this.o.lookup(batch.webhook_id);
     if (!webhook) return this.dead(job, 'deleted', 'webhook no longer exists', [], log);
     const state = inactive(webhook);
     if (state) {

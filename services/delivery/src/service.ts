@@ -110,6 +110,7 @@ export async function startDelivery(deps: DeliveryDeps): Promise<DeliveryHandle>
     tiers: settings.tiers,
     jitter: settings.jitter,
     lookup: (id) => table.get(id),
+    settle: (id) => table.settle(id),
     awaitVersion: (id, version, timeoutMs, signal) => table.waitForVersion(id, version, timeoutMs, signal),
     versionWaitMs: settings.versionWaitMs,
     send,
