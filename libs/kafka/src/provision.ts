@@ -38,6 +38,10 @@ export async function provisionTopics(
       admin,
       missing.map((s) => s.name),
     );
+    await waitForServing(
+      admin,
+      missing.map((s) => s.name),
+    );
     result.created.push(...missing.map((s) => s.name));
   }
   const present = specs.filter((s) => existing.has(s.name));
@@ -95,6 +99,30 @@ export async function provisionTopics(
  * busy loading partitions after a restart gives for a topic it has just created. Ask again until
  * every partition has a leader, within a bound.
  */
+/**
+ * Until every partition of the new topics answers a ListOffsets request. Metadata can name a leader
+ * before that broker has applied the partition (KRaft), and a produce then fails with "not the leader":
+ * an idempotent producer that retries it after a later request to the same new partition succeeded
+ * gets "out of order sequence number" for good (KAFKA-15591; seen here once in a test's set-up).
+ * ListOffsets is served by the partition's leader itself, so once it answers, produces land.
+ */
+async function waitForServing(admin: Admin, topics: string[], timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (const topic of topics) {
+    for (let delay = 50; ; delay = Math.min(delay * 2, 1_000)) {
+      try {
+        await admin.fetchTopicOffsets(topic);
+        break;
+      } catch (error) {
+        if (classifyKafkaError(error) !== 'transient') throw error;
+      }
+      if (Date.now() > deadline)
+        throw new Error(`topic ${topic} is not served by its partition leaders after ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, delay));
+    }
+  }
+}
+
 async function waitForLeaders(admin: Admin, topics: string[], timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (let delay = 50; ; delay = Math.min(delay * 2, 1_000)) {
