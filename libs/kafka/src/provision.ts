@@ -95,10 +95,38 @@ export async function provisionTopics(
 }
 
 /**
+ * Asks `ready` again, backing off from 50 ms to 1 s, until it holds; a transient error counts as not
+ * yet, any other is thrown; past `timeoutMs` it throws `Error(failure)`.
+ */
+async function until(ready: () => Promise<boolean>, failure: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (let delay = 50; ; delay = Math.min(delay * 2, 1_000)) {
+    try {
+      if (await ready()) return;
+    } catch (error) {
+      if (classifyKafkaError(error) !== 'transient') throw error;
+    }
+    if (Date.now() > deadline) throw new Error(failure);
+    await new Promise((r) => setTimeout(r, delay));
+  }
+}
+
+/**
  * KafkaJS's own waitForLeaders gives up when the metadata answer is "unknown topic", which a broker
  * busy loading partitions after a restart gives for a topic it has just created. Ask again until
  * every partition has a leader, within a bound.
  */
+function waitForLeaders(admin: Admin, topics: string[], timeoutMs = 60_000): Promise<void> {
+  return until(
+    async () => {
+      const { topics: meta } = await admin.fetchTopicMetadata({ topics });
+      return meta.length === topics.length && meta.every((t) => t.partitions.every((p) => p.leader >= 0));
+    },
+    `topics ${topics.join(', ')} have no partition leaders after ${timeoutMs} ms`,
+    timeoutMs,
+  );
+}
+
 /**
  * Until every partition of the new topics answers a ListOffsets request. Metadata can name a leader
  * before that broker has applied the partition (KRaft), and a produce then fails with "not the leader":
@@ -106,35 +134,13 @@ export async function provisionTopics(
  * gets "out of order sequence number" for good (KAFKA-15591; seen here once in a test's set-up).
  * ListOffsets is served by the partition's leader itself, so once it answers, produces land.
  */
-async function waitForServing(admin: Admin, topics: string[], timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (const topic of topics) {
-    for (let delay = 50; ; delay = Math.min(delay * 2, 1_000)) {
-      try {
-        await admin.fetchTopicOffsets(topic);
-        break;
-      } catch (error) {
-        if (classifyKafkaError(error) !== 'transient') throw error;
-      }
-      if (Date.now() > deadline)
-        throw new Error(`topic ${topic} is not served by its partition leaders after ${timeoutMs} ms`);
-      await new Promise((r) => setTimeout(r, delay));
-    }
-  }
-}
-
-async function waitForLeaders(admin: Admin, topics: string[], timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (let delay = 50; ; delay = Math.min(delay * 2, 1_000)) {
-    try {
-      const { topics: meta } = await admin.fetchTopicMetadata({ topics });
-      if (meta.length === topics.length && meta.every((t) => t.partitions.every((p) => p.leader >= 0)))
-        return;
-    } catch (error) {
-      if (classifyKafkaError(error) !== 'transient') throw error;
-    }
-    if (Date.now() > deadline)
-      throw new Error(`topics ${topics.join(', ')} have no partition leaders after ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, delay));
-  }
+function waitForServing(admin: Admin, topics: string[], timeoutMs = 60_000): Promise<void> {
+  return until(
+    async () => {
+      for (const topic of topics) await admin.fetchTopicOffsets(topic);
+      return true;
+    },
+    `topics ${topics.join(', ')} are not served by their partition leaders after ${timeoutMs} ms`,
+    timeoutMs,
+  );
 }

@@ -237,8 +237,7 @@ export class WindowAccumulator {
     this.hold(batch.parts.length - before);
     batch.eventIds.push(entry.eventId);
     batch.oldestEventAt = Math.min(batch.oldestEventAt, entry.eventCreatedAt);
-    if (version !== undefined && !(batch.version !== undefined && batch.version >= version))
-      batch.version = version;
+    if (version !== undefined && (batch.version ?? 0) < version) batch.version = version;
     this.buffered += 1;
     if (batch.events >= batch.settings.maxEvents || batch.bytes >= this.options.maxBytes) {
       closed.push(this.close(batch, now));

@@ -253,8 +253,8 @@ export function batcherHandler(deps: BatcherDeps) {
         // partition whose last records were all skipped would keep its committed offset behind them.
         skippedAny = false;
         // One catch-up covers every record read before it began: at most one per fetch, and only for an
-        // unknown webhook with a record that has not left yet.
-        // (Checked before awaiting: the usual record costs no promise.)
+        // unknown webhook with a record that has not left yet (checked before awaiting, so the usual
+        // record costs no promise).
         let caughtUp = false;
         const unsettled = (offset: bigint, id: string) =>
           !caughtUp &&
