@@ -13,12 +13,21 @@ export interface TopicSpec {
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
+/** The batcher's watermark topics: compacted, the latest offset per key is all that matters. */
+const WATERMARKS_CONFIG = {
+  'cleanup.policy': 'compact',
+  'min.compaction.lag.ms': '0',
+  'segment.ms': String(DAY_MS),
+  'delete.retention.ms': String(DAY_MS),
+};
+
 const TOPIC_KEYS = [
   'events',
   'subscriptions',
   'dispatch',
   'batches',
   'watermarks',
+  'eventWatermarks',
   'dlq',
   'attempts',
   'operational',
@@ -79,13 +88,14 @@ export function topicCatalog(options: CatalogOptions = {}): TopicCatalog {
     watermarks: {
       name: name('webhooks.batcher-watermarks'),
       partitions,
-      config: {
-        'cleanup.policy': 'compact',
-        'min.compaction.lag.ms': '0',
-        'segment.ms': String(DAY_MS),
-        'delete.retention.ms': String(DAY_MS),
-      },
+      config: WATERMARKS_CONFIG,
       doc: "The batcher's emitted-offset watermarks, partitioned like webhooks.dispatch (partition p holds input partition p's): key `<partition>/<webhook id>` (or `<partition>/dlq`) → the last input offset that left in a committed batch (or dead letter), written in the same transaction; a new owner skips records at or below them when it consumes again.",
+    },
+    eventWatermarks: {
+      name: name('webhooks.event-watermarks'),
+      partitions,
+      config: WATERMARKS_CONFIG,
+      doc: 'The same watermarks for a batcher that reads email.events itself (BATCHER_INPUT=events), partitioned like email.events; a topic of its own, since an offset of email.events is not one of webhooks.dispatch.',
     },
     dlq: {
       name: name('webhooks.dlq'),

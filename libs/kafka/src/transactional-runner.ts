@@ -69,20 +69,31 @@ export class TransactionalRunner {
       topic: options.topic,
       groupId: options.groupId,
     });
-    if (options.metrics) {
+    const registry = options.metrics;
+    if (registry) {
+      // One set per registry: a process may run more than one loop (the batcher with BATCHER_INPUT=events).
+      const metric = <T>(name: string, make: () => T): T => (registry.getSingleMetric(name) as T) ?? make();
       this.metrics = {
-        transactions: new Counter({
-          name: 'webhooks_transactions_total',
-          help: 'Kafka transactions of the consume-transform-produce loop, by result (commit, abort)',
-          labelNames: ['result'],
-          registers: [options.metrics],
-        }),
-        lag: new Gauge({
-          name: 'webhooks_consumer_lag_records',
-          help: 'Records between the last fetched offset and the high watermark, per input topic and partition',
-          labelNames: ['topic', 'partition'],
-          registers: [options.metrics],
-        }),
+        transactions: metric(
+          'webhooks_transactions_total',
+          () =>
+            new Counter({
+              name: 'webhooks_transactions_total',
+              help: 'Kafka transactions of the consume-transform-produce loop, by result (commit, abort)',
+              labelNames: ['result'],
+              registers: [registry],
+            }),
+        ),
+        lag: metric(
+          'webhooks_consumer_lag_records',
+          () =>
+            new Gauge({
+              name: 'webhooks_consumer_lag_records',
+              help: 'Records between the last fetched offset and the high watermark, per input topic and partition',
+              labelNames: ['topic', 'partition'],
+              registers: [registry],
+            }),
+        ),
       };
     }
   }

@@ -12,10 +12,8 @@ import {
   type DispatchRecord,
   LIMITS,
   maxEventsOf,
-  parseDispatchInput,
   type Webhook,
   webhookVersionHeader,
-  webhookVersionOf,
 } from '@hookpost/contracts';
 import {
   type KafkaRecord,
@@ -32,12 +30,11 @@ import {
   type ClosedBatch,
   type Entry,
   type Held,
-  recordEntry,
   WindowAccumulator,
 } from './accumulator.ts';
 import { deadLetter } from './dead-letters.ts';
+import { dispatchReader, type InputReader, type ReaderContext } from './inputs.ts';
 import type { BatcherMetrics } from './metrics.ts';
-import { sharedPieces } from './payloads.ts';
 import { commitOffset, poisonKey, Watermarks, webhookKey } from './watermarks.ts';
 
 export interface Clock {
@@ -71,9 +68,12 @@ export interface BatcherDeps {
   logger: Logger;
   /** Batch spans linked to their events' traces (default: off). */
   tracing?: Tracing;
+  /** How a partition's records are read (inputs.ts; default: dispatch records). */
+  input?: (context: ReaderContext) => InputReader;
 }
 
 const HEARTBEAT_EVERY = 500;
+const KEYS_MAX = 50_000;
 /** Closed batches are sent (inside the open transaction) once this many value bytes or records wait. */
 const FLUSH_BYTES = 256 * 1024;
 const FLUSH_RECORDS = 1000;
@@ -82,7 +82,19 @@ const DRAIN_TO = 0.75;
 /** A closed batch waits at most this long for its commit: more commits cost broker work, fewer cost latency. */
 export const COMMIT_DELAY_MS = 100;
 
+/** Per webhook document (a new one on every update), so not rebuilt for every record. */
+const settingsCache = new WeakMap<Webhook, BatchSettings>();
+
 function settingsOf(w: Webhook): BatchSettings {
+  let s = settingsCache.get(w);
+  if (!s) {
+    s = computeSettings(w);
+    settingsCache.set(w, s);
+  }
+  return s;
+}
+
+function computeSettings(w: Webhook): BatchSettings {
   return {
     webhookId: w.id,
     format: w.format,
@@ -127,17 +139,34 @@ export function batcherHandler(deps: BatcherDeps) {
   return (control: PartitionControl): PartitionHandler => {
     const { partition } = control;
     const marks = new Watermarks();
+    // Each webhook's watermark key, built once rather than per record (bounded: cleared when full).
+    const keys = new Map<string, string>();
+    const keyOf = (webhookId: string): string => {
+      let key = keys.get(webhookId);
+      if (key === undefined) {
+        if (keys.size >= KEYS_MAX) keys.clear();
+        key = webhookKey(partition, webhookId);
+        keys.set(webhookId, key);
+      }
+      return key;
+    };
     const acc = new WindowAccumulator({
       topic: control.topic,
       partition,
       windowMs: deps.windowMs,
       maxBytes: deps.maxBytes,
       held,
-      onClose: (webhookId, lastOffset) => marks.emitted(webhookKey(partition, webhookId), BigInt(lastOffset)),
+      onClose: (webhookId, lastOffset) => marks.emitted(keyOf(webhookId), BigInt(lastOffset)),
     });
     deps.metrics.track(acc);
     const traces = deps.tracing?.batches();
     const log = deps.logger.child({ topic: control.topic, partition });
+    const reader = (deps.input ?? dispatchReader)({
+      control,
+      metrics: deps.metrics,
+      log,
+      tracing: deps.tracing,
+    });
     let cancel: (() => void) | undefined;
     let timerAt: number | undefined;
     /** When records were first sent in the open transaction (it must commit soon after), if any. */
@@ -219,7 +248,7 @@ export function batcherHandler(deps: BatcherDeps) {
       record: () => DispatchRecord,
       version: number | undefined,
     ): void => {
-      const key = webhookKey(partition, webhookId);
+      const key = keyOf(webhookId);
       if (marks.left(key, offset)) {
         skippedAny = true;
         return;
@@ -237,6 +266,26 @@ export function batcherHandler(deps: BatcherDeps) {
       traces?.add(webhookId, eventId, m.headers);
       for (const b of acc.addEntry(entry(), m.offset, settingsOf(webhook), now, version))
         out.push(toRecord(b));
+    };
+    /**
+     * A record dead-lettered for a suspended webhook (events input): its open batch leaves first, as in
+     * `place` for a deleted one, so the webhook's records leave in offset order.
+     */
+    const suspend = (
+      offset: bigint,
+      webhookId: string,
+      letter: () => DeadLetterMessage,
+      now: number,
+      out: Outgoing,
+    ): void => {
+      const key = keyOf(webhookId);
+      if (marks.left(key, offset)) {
+        skippedAny = true;
+        return;
+      }
+      for (const b of acc.closeWebhook(webhookId, now)) out.push(toRecord(b));
+      out.push(toDlq(letter()));
+      marks.emitted(key, offset);
     };
     /** Set by `place` when a record's webhook was skipped as already left. */
     let skippedAny = false;
@@ -257,68 +306,27 @@ export function batcherHandler(deps: BatcherDeps) {
         // record costs no promise).
         let caughtUp = false;
         const unsettled = (offset: bigint, id: string) =>
-          !caughtUp &&
-          deps.settle !== undefined &&
-          !deps.webhook(id) &&
-          !marks.left(webhookKey(partition, id), offset);
+          !caughtUp && deps.settle !== undefined && !deps.webhook(id) && !marks.left(keyOf(id), offset);
         for (let i = 0; i < messages.length; i += 1) {
           const m = messages[i]!;
           const offset = BigInt(m.offset);
           const now = deps.clock.now();
           deps.metrics.consumed.inc();
-          const parsed = parseDispatchInput(m.value);
-          if (!parsed.ok) {
-            if (marks.left(poisonKey(partition), offset)) {
-              skippedAny = true;
-              continue;
+          const read = await reader(m, now);
+          if (read.kind === 'none') {
+            // Nothing left for it: the commit point may pass it.
+            skippedAny = true;
+          } else if (read.kind === 'letter') {
+            if (marks.left(poisonKey(partition), offset)) skippedAny = true;
+            else {
+              out.push(toDlq(read.letter()));
+              marks.emitted(poisonKey(partition), offset);
             }
-            deps.metrics.deadLettered.inc({ reason: 'poison' });
-            log.warn({ offset: m.offset, error: parsed.error }, 'undecodable dispatch record dead-lettered');
-            out.push(
-              toDlq(
-                deadLetter('poison', control, m, null, parsed.error, now, deps.tracing?.carry(m.headers)),
-              ),
-            );
-            marks.emitted(poisonKey(partition), offset);
-            continue;
-          }
-          const input = parsed.value;
-          // Replayed records carry the webhook version their replayer saw; the fan-out's carry none.
-          const version = webhookVersionOf(m.headers) ?? undefined;
-          if (input.kind === 'webhook') {
-            const r = input.record;
-            if (unsettled(offset, r.webhook_id)) caughtUp = await deps.settle!(r.webhook_id);
-            place(
-              m,
-              offset,
-              r.webhook_id,
-              r.event_id,
-              now,
-              out,
-              () => recordEntry(r),
-              () => r,
-              version,
-            );
           } else {
-            const r = input.record;
-            const shared = sharedPieces(input);
-            // Each webhook once, even in a record that lists one twice (the fan-out never writes that).
-            const seen = new Set<string>();
-            for (const target of r.webhooks) {
-              if (seen.has(target.id)) continue;
-              seen.add(target.id);
+            for (const s of read.suspended) suspend(offset, s.id, s.letter, now, out);
+            for (const target of read.targets) {
               if (unsettled(offset, target.id)) caughtUp = await deps.settle!(target.id);
-              place(
-                m,
-                offset,
-                target.id,
-                r.event_id,
-                now,
-                out,
-                () => shared.entry(target),
-                () => shared.record(target),
-                version,
-              );
+              place(m, offset, target.id, read.eventId, now, out, target.entry, target.record, read.version);
             }
           }
           await out.sendIfFull();

@@ -27,6 +27,40 @@ export interface SharedPieces {
 const END = Buffer.from('}');
 
 /**
+ * Each webhook's middle (its id and URL) as bytes, made once rather than once per event: the same for
+ * every event of the webhook. Keyed by id, checked against the URL (an update may change it); cleared
+ * when it reaches MIDDLES_MAX webhooks, so it stays bounded.
+ */
+const middles = new Map<string, { url: string; bytes: Buffer }>();
+const MIDDLES_MAX = 50_000;
+
+function middleOf(target: DispatchTarget): Buffer {
+  const known = middles.get(target.id);
+  if (known?.url === target.url) return known.bytes;
+  if (middles.size >= MIDDLES_MAX) middles.clear();
+  const bytes = Buffer.from(payloadMiddle(target));
+  middles.set(target.id, { url: target.url, bytes });
+  return bytes;
+}
+
+/** A webhook's entry: the event's head, the webhook's middle, the event's `data`, the closing brace. */
+export function entryOf(
+  eventId: string,
+  eventCreatedAt: number,
+  head: Buffer,
+  target: DispatchTarget,
+  data: Buffer,
+): Entry {
+  const middle = middleOf(target);
+  return {
+    eventId,
+    eventCreatedAt,
+    chunks: [head, middle, data, END],
+    bytes: head.length + middle.length + data.length + 1,
+  };
+}
+
+/**
  * `input`: a per-event record; the framed form's `dataBytes` are `data` as the fan-out serialised it
  * (checked to be one JSON object), the JSON form's `data` is serialised here once.
  */
@@ -51,14 +85,7 @@ export function sharedPieces(input: EventDispatchInput): SharedPieces {
   return {
     entry(target) {
       head ??= Buffer.from(payloadHead(r));
-      const d = dataUtf8();
-      const middle = Buffer.from(payloadMiddle(target));
-      return {
-        eventId: r.event_id,
-        eventCreatedAt: r.event_created_at,
-        chunks: [head, middle, d, END],
-        bytes: head.length + middle.length + d.length + 1,
-      };
+      return entryOf(r.event_id, r.event_created_at, head, target, dataUtf8());
     },
     record(target) {
       return {

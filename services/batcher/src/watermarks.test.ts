@@ -5,12 +5,16 @@
  * record in exactly one committed batch or dead letter.
  */
 import type { Webhook } from '@hookpost/contracts';
+import type { DecodeResult, EmailEvent } from '@hookpost/events';
+import { fanoutMetrics } from '@hookpost/fanout';
 import type { KafkaRecord, OutputRecord, PartitionControl, PartitionTx } from '@hookpost/kafka';
+import { eventGenerator } from '@hookpost/loadgen';
 import { createLogger } from '@hookpost/logger';
 import { createRegistry } from '@hookpost/metrics';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { batcherHandler, type Clock } from './handler.ts';
+import { type BatcherDeps, batcherHandler, type Clock } from './handler.ts';
+import { eventReader } from './inputs.ts';
 import { batcherMetrics } from './metrics.ts';
 import { decoded, dispatchMessage, eventDispatchMessage } from './test-fixtures.ts';
 import { commitOffset, poisonKey, Watermarks, webhookKey } from './watermarks.ts';
@@ -106,7 +110,12 @@ interface Broker {
 }
 
 /** One owner of the partition: a fresh handler that loads the watermarks and replays from the committed offset. */
-async function owner(broker: Broker, hooks: Record<string, Webhook>, clock: ReturnType<typeof manual>) {
+async function owner(
+  broker: Broker,
+  hooks: Record<string, Webhook>,
+  clock: ReturnType<typeof manual>,
+  input?: BatcherDeps['input'],
+) {
   let pending: OutputRecord[] = [];
   let position = broker.committed;
   const tx: PartitionTx = { send: async (r) => void pending.push(...r) };
@@ -144,6 +153,7 @@ async function owner(broker: Broker, hooks: Record<string, Webhook>, clock: Retu
     clock: clock.clock,
     metrics: batcherMetrics(createRegistry()),
     logger: createLogger({ name: 't', level: 'silent' }),
+    input,
   })(control);
   await handler.init!(String(broker.committed));
   return {
@@ -190,6 +200,58 @@ function manual() {
   return { clock, advance };
 }
 
+/** The steps (fetch, time passing, SIGKILL and a new owner), then everything read and every window over. */
+async function play(
+  broker: Broker,
+  hooks: Record<string, Webhook>,
+  clock: ReturnType<typeof manual>,
+  steps: ({ fetch: number } | { advance: number } | { kill: boolean })[],
+  input: BatcherDeps['input'],
+): Promise<void> {
+  let o = await owner(broker, hooks, clock, input);
+  for (const s of steps) {
+    if ('fetch' in s) await o.fetch(s.fetch);
+    else if ('advance' in s) await clock.advance(s.advance);
+    else {
+      o.kill();
+      o = await owner(broker, hooks, clock, input);
+    }
+  }
+  while (!o.done()) await o.fetch(9);
+  await clock.advance(60_000);
+  await clock.advance(1000);
+}
+
+/** Every output once as expected, batch ids unique, the committed offset at the log's end. */
+function expectSettled(broker: Broker, got: string[], expected: string[]): void {
+  expect(got.sort()).toEqual(expected.sort());
+  const ids = broker.outputs.filter((r) => r.topic === 'batches').map((r) => decoded(r.value).batch_id);
+  expect(new Set(ids).size).toBe(ids.length);
+  expect(broker.committed).toBe(broker.log.length);
+}
+
+/** max_events of webhooks a, b and c. */
+const MAXES = fc.tuple(
+  fc.constantFrom(1, 3, 7, 500),
+  fc.constantFrom(1, 3, 7, 500),
+  fc.constantFrom(1, 3, 7, 500),
+);
+
+/** Webhooks a, b, c with those max_events and windows of 1, 5 and 60 s. */
+function threeHooks(maxes: [number, number, number]): Record<string, Webhook> {
+  const hooks: Record<string, Webhook> = {};
+  ['a', 'b', 'c'].forEach((id, i) => {
+    hooks[id] = {
+      id,
+      url: `https://example.com/${id}`,
+      status: 'active',
+      format: 'json',
+      batch: { max_events: maxes[i]!, window_ms: [1000, 5000, 60_000][i]! },
+    } as Webhook;
+  });
+  return hooks;
+}
+
 const step = fc.oneof(
   fc.record({ fetch: fc.integer({ min: 1, max: 9 }) }),
   fc.record({ advance: fc.constantFrom(50, 100, 400, 1000, 5000, 30_000) }),
@@ -209,17 +271,10 @@ describe('batcher handler across crashes (model of the broker)', () => {
           ),
           { minLength: 1, maxLength: 60 },
         ),
-        fc.tuple(fc.constantFrom(1, 3, 7, 500), fc.constantFrom(1, 3, 7, 500), fc.constantFrom(1, 3, 7, 500)),
+        MAXES,
         fc.array(step, { maxLength: 40 }),
         async (records, maxes, steps) => {
-          const hooks: Record<string, Webhook> = {};
-          ['a', 'b', 'c'].forEach((id, i) => {
-            hooks[id] = {
-              id,
-              format: 'json',
-              batch: { max_events: maxes[i]!, window_ms: [1000, 5000, 60_000][i]! },
-            } as Webhook;
-          });
+          const hooks = threeHooks(maxes);
           const broker: Broker = {
             log: records.map(([ws, n], i) =>
               n === 0 || n <= 3 ? dispatchMessage(i, ws[0]!, n === 0) : eventDispatchMessage(i, ws),
@@ -229,18 +284,7 @@ describe('batcher handler across crashes (model of the broker)', () => {
             marks: new Map(),
           };
           const clock = manual();
-          let o = await owner(broker, hooks, clock);
-          for (const s of steps) {
-            if ('fetch' in s) await o.fetch(s.fetch);
-            else if ('advance' in s) await clock.advance(s.advance);
-            else {
-              o.kill();
-              o = await owner(broker, hooks, clock);
-            }
-          }
-          while (!o.done()) await o.fetch(9);
-          await clock.advance(60_000);
-          await clock.advance(1000);
+          await play(broker, hooks, clock, steps, undefined);
           const got: string[] = [];
           for (const r of broker.outputs) {
             const v = decoded(r.value);
@@ -261,12 +305,88 @@ describe('batcher handler across crashes (model of the broker)', () => {
             const targets = n <= 3 ? [ws[0]!] : [...new Set(ws)];
             return targets.map((w) => (w === 'gone' ? `dlq${i}/gone` : `${w}/e${i}`));
           });
-          expect(got.sort()).toEqual(expected.sort());
-          const ids = broker.outputs
-            .filter((r) => r.topic === 'batches')
-            .map((r) => decoded(r.value).batch_id);
-          expect(new Set(ids).size).toBe(ids.length);
-          expect(broker.committed).toBe(broker.log.length);
+          expectSettled(broker, got, expected);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+});
+
+describe('batcher reading the events itself across crashes (BATCHER_INPUT=events, same model)', () => {
+  const generate = eventGenerator({
+    domains: 1,
+    seed: 3,
+    mix: { 'activity.delivered': 1, 'activity.opened': 1 },
+  });
+  // s is webhook b while suspended: b's status changes between records, so b may hold an open batch
+  // when one of its records is dead-lettered as suspended.
+  const pool = ['a', 'b', 'c', 's'];
+  const noTwice = (r: string[]) => (r.includes('b') ? r.filter((w) => w !== 's') : r);
+
+  it('every (event, webhook) lands in exactly one committed batch or dead letter; poison once; the committed offset passes the events no one wants', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        // Each record: the webhooks the table matches it to (none: dropped; s is b suspended), or poison.
+        fc.array(fc.oneof(fc.subarray(pool).map(noTwice), fc.constant('poison' as const)), {
+          minLength: 1,
+          maxLength: 60,
+        }),
+        MAXES,
+        fc.array(step, { maxLength: 40 }),
+        async (records, maxes, steps) => {
+          const hooks = threeHooks(maxes);
+          const suspendedB = { ...hooks.b!, status: 'suspended' } as Webhook;
+          const list = records.map(() => generate());
+          const broker: Broker = {
+            log: records.map(
+              (_r, i) =>
+                ({
+                  offset: String(i),
+                  key: Buffer.from('d'),
+                  value: Buffer.from(String(i)),
+                  headers: {},
+                }) as unknown as KafkaRecord,
+            ),
+            committed: 0,
+            outputs: [],
+            marks: new Map(),
+          };
+          let last = -1;
+          const decode = async (b: Buffer | null): Promise<DecodeResult<EmailEvent>> => {
+            last = Number(b!.toString());
+            return records[last] === 'poison'
+              ? { ok: false, reason: 'corrupt', error: 'x' }
+              : { ok: true, value: list[last]!, schemaId: 1 };
+          };
+          const matched = () =>
+            (records[last] as string[]).map((id) => (id === 's' ? suspendedB : hooks[id]!));
+          const input: BatcherDeps['input'] = (ctx) =>
+            eventReader(
+              { decode, match: matched, now: () => 0, fanoutMetrics: fanoutMetrics(createRegistry()) },
+              ctx,
+            );
+          const clock = manual();
+          await play(broker, hooks, clock, steps, input);
+          const got: string[] = [];
+          for (const r of broker.outputs) {
+            const v = decoded(r.value);
+            if (r.topic === 'batches') {
+              const body = JSON.parse(v.body) as { webhook_id: string; data: { id: string } }[];
+              expect(body).toHaveLength(v.event_ids.length);
+              v.event_ids.forEach((id: string, k: number) => {
+                expect(body[k]!.data.id).toBe(id);
+                expect(body[k]!.webhook_id).toBe(v.webhook_id);
+                got.push(`${v.webhook_id}/${id}`);
+              });
+            } else got.push(`dlq${v.source.offset}/${v.webhook_id}`);
+          }
+          const expected = records.flatMap((r, i) =>
+            r === 'poison'
+              ? [`dlq${i}/null`]
+              : r.map((w) => (w === 's' ? `dlq${i}/b` : `${w}/${list[i]!.id}`)),
+          );
+          expectSettled(broker, got, expected);
         },
       ),
       { numRuns: 300 },

@@ -8,7 +8,7 @@
  */
 import {
   batchIdOf,
-  type DispatchRecord,
+  type DeadLetterMessage,
   type DispatchTarget,
   filterPredicate,
   filterSubject,
@@ -62,36 +62,56 @@ export type FanoutOutcome =
       records: OutputRecord[];
     };
 
-export async function fanOut(
+/**
+ * What one input record comes to before anything is produced: a dead letter for unreadable input, or
+ * the webhooks it goes to (active ones; suspended ones with their letter, built on demand). The fan-out
+ * turns it into records (fanOut below); the batcher reading events itself (BATCHER_INPUT=events) puts
+ * the active webhooks' entries straight into their open batches.
+ */
+export type EventMatch =
+  | { kind: 'poison'; reason: string; letter: DeadLetterMessage }
+  | { kind: 'unknown_type'; type: string; letter: DeadLetterMessage }
+  | { kind: 'dropped' }
+  | {
+      kind: 'matched';
+      event: EmailEvent;
+      /** `created_at` as the payload carries it (ISO, microseconds). */
+      createdAt: string;
+      /** `data`'s JSON, serialised once for every webhook of the event ('' when none is active). */
+      dataJson: string;
+      active: Webhook[];
+      suspended: { webhook: Webhook; letter: () => DeadLetterMessage }[];
+      /** Webhooks whose content filter did not match the event. */
+      filtered: number;
+    };
+
+export type MatchDeps = Pick<FanoutDeps, 'decode' | 'match' | 'now'>;
+
+export async function matchEvent(
   source: Source,
   message: KafkaRecord,
-  deps: FanoutDeps,
-  /** The fan-out span's W3C headers: on every record this event leads to. */
+  deps: MatchDeps,
+  /** W3C headers for the dead letters (the fan-out span's). */
   trace?: TraceHeaders,
-): Promise<FanoutOutcome> {
+): Promise<EventMatch> {
   const decoded = await deps.decode(message.value);
   if (!decoded.ok)
     return poison(source, message, decoded.reason, `${decoded.reason}: ${decoded.error}`, deps, trace);
   const event = decoded.value;
-  if (!isEventType(event.type)) {
-    const letter = unknownTypeLetter(source, message, event.type, deps.now(), trace);
+  if (!isEventType(event.type))
     return {
       kind: 'unknown_type',
       type: event.type,
-      records: [{ topic: deps.topics.dlq, ...letter.record }],
+      letter: unknownTypeLetter(source, message, event.type, deps.now(), trace),
     };
-  }
   const webhooks = deps.match(event.domain_id, event.type);
-  if (webhooks.length === 0) return { kind: 'dropped', records: [] };
+  if (webhooks.length === 0) return { kind: 'dropped' };
   const rendered = renderData(event);
   if (!rendered.ok) return poison(source, message, 'invalid', `invalid: ${rendered.error}`, deps, trace);
 
   const now = deps.now();
-  const records: OutputRecord[] = [];
-  const targets: DispatchTarget[] = [];
-  const singles: Webhook[] = [];
-  const batches = deps.topics.batches;
-  let suspended = 0;
+  const active: Webhook[] = [];
+  const suspended: { webhook: Webhook; letter: () => DeadLetterMessage }[] = [];
   let filtered = 0;
   // What filters see, built once per event and only when a matched webhook has a filter.
   let subject: Record<string, unknown> | undefined;
@@ -105,28 +125,54 @@ export async function fanOut(
         continue;
       }
     }
-    if (webhook.status === 'active') {
-      if (batches !== undefined && maxEventsOf(webhook) === 1) singles.push(webhook);
-      else targets.push({ id: webhook.id, url: webhook.url });
-    } else {
-      // Kept for replay after resume, not lost.
-      suspended += 1;
-      const record: DispatchRecord = {
-        event_id: event.id,
-        webhook_id: webhook.id,
-        type: event.type,
-        event_created_at: event.created_at,
-        dispatched_at: now,
-        payload: envelope(event, webhook, rendered.data),
-      };
-      records.push({
-        topic: deps.topics.dlq,
-        ...suspendedLetter(source, message.offset, record, now, trace).record,
+    if (webhook.status === 'active') active.push(webhook);
+    // Kept for replay after resume, not lost.
+    else
+      suspended.push({
+        webhook,
+        letter: () =>
+          suspendedLetter(
+            source,
+            message.offset,
+            {
+              event_id: event.id,
+              webhook_id: webhook.id,
+              type: event.type,
+              event_created_at: event.created_at,
+              dispatched_at: now,
+              payload: envelope(event, webhook, rendered.data),
+            },
+            now,
+            trace,
+          ),
       });
-    }
   }
-  // `data`'s JSON, once for every webhook of the event.
-  const dataJson = targets.length > 0 || singles.length > 0 ? JSON.stringify(rendered.data) : '';
+  const dataJson = active.length > 0 ? JSON.stringify(rendered.data) : '';
+  return { kind: 'matched', event, createdAt, dataJson, active, suspended, filtered };
+}
+
+export async function fanOut(
+  source: Source,
+  message: KafkaRecord,
+  deps: FanoutDeps,
+  /** The fan-out span's W3C headers: on every record this event leads to. */
+  trace?: TraceHeaders,
+): Promise<FanoutOutcome> {
+  const m = await matchEvent(source, message, deps, trace);
+  if (m.kind === 'dropped') return { kind: 'dropped', records: [] };
+  if (m.kind === 'poison')
+    return { kind: 'poison', reason: m.reason, records: [{ topic: deps.topics.dlq, ...m.letter.record }] };
+  if (m.kind === 'unknown_type')
+    return { kind: 'unknown_type', type: m.type, records: [{ topic: deps.topics.dlq, ...m.letter.record }] };
+  const { event, createdAt, dataJson } = m;
+  const now = deps.now();
+  const batches = deps.topics.batches;
+  const targets: DispatchTarget[] = [];
+  const singles: Webhook[] = [];
+  for (const webhook of m.active)
+    if (batches !== undefined && maxEventsOf(webhook) === 1) singles.push(webhook);
+    else targets.push({ id: webhook.id, url: webhook.url });
+  const records: OutputRecord[] = [];
   if (targets.length > 0) {
     // One record for every webhook of the event, the shared `data` serialised once, keyed by the domain
     // (every webhook here belongs to it) so each webhook's records stay in one partition, in order.
@@ -146,13 +192,14 @@ export async function fanOut(
       },
       dataJson,
     );
-    records.unshift({
+    records.push({
       topic: deps.topics.dispatch,
       key: event.domain_id,
       value,
       ...(trace && { headers: trace }),
     });
   }
+  for (const s of m.suspended) records.push({ topic: deps.topics.dlq, ...s.letter().record });
   if (batches !== undefined && singles.length > 0) {
     const head = payloadHead({ type: event.type, domain_id: event.domain_id, created_at: createdAt });
     for (const webhook of singles)
@@ -164,7 +211,14 @@ export async function fanOut(
       });
   }
   const dispatched = targets.length + singles.length;
-  return { kind: 'matched', dispatched, singles: singles.length, suspended, filtered, records };
+  return {
+    kind: 'matched',
+    dispatched,
+    singles: singles.length,
+    suspended: m.suspended.length,
+    filtered: m.filtered,
+    records,
+  };
 }
 
 /**
@@ -201,9 +255,8 @@ function poison(
   message: KafkaRecord,
   reason: string,
   error: string,
-  deps: FanoutDeps,
+  deps: MatchDeps,
   trace: TraceHeaders,
-): FanoutOutcome {
-  const letter = poisonLetter(source, message, error, deps.now(), trace);
-  return { kind: 'poison', reason, records: [{ topic: deps.topics.dlq, ...letter.record }] };
+): EventMatch {
+  return { kind: 'poison', reason, letter: poisonLetter(source, message, error, deps.now(), trace) };
 }

@@ -277,7 +277,7 @@ function otherArbitraries(t: Targets) {
 }
 
 /** email.events: bytes no decoder may take for an event (Confluent wire format with schema `schemaId`). */
-function eventArbitrary(schemaId: number, reader: avro.Type, ids: string[]) {
+export function eventArbitrary(schemaId: number, reader: avro.Type, ids: string[]) {
   const wire = (id: number, body: Uint8Array) => {
     const b = Buffer.alloc(5 + body.length);
     b.writeUInt8(0, 0);
