@@ -276,12 +276,14 @@ export async function runHookpostPeer(
   round = 0,
   /** Events through a phase of their own (not measured) right before, as kafka-hooks gets its warm-up. */
   warmup = 0,
+  /** `ctx` is a pipeline whose batcher reads the events itself (BATCHER_INPUT=events, no fan-out). */
+  eventsInput = false,
 ): Promise<PeerResult> {
   const one: PhaseContext = { ...ctx.phase, webhooks: 1, domains: 1 };
   // Full speed, a 1 s window, no faults: the warm-up and the measured phase alike.
   const phase = (name: string, description: string, n: number) =>
     runPhase(one, {
-      name: `${name}${maxEvents}${roundSuffix(round)}`,
+      name: `${name}${eventsInput ? 'e' : ''}${maxEvents}${roundSuffix(round)}`,
       description: `${description}: one webhook, max_events ${maxEvents}`,
       events: n,
       rate: 0,
@@ -312,7 +314,7 @@ export async function runHookpostPeer(
   const receiverSeconds = receiverCpu(ctx) - receiverBefore;
   return {
     system: 'hookpost',
-    mode: `one webhook, max_events ${maxEvents}, window 1 s, ${ctx.perOrigin} per origin`,
+    mode: `one webhook, max_events ${maxEvents}, window 1 s, ${ctx.perOrigin} per origin${eventsInput ? ', batcher reads the events (no fan-out)' : ''}`,
     events,
     seconds: p.endToEnd.seconds,
     eventsPerSecond: p.endToEnd.eventsPerSecond,

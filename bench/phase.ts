@@ -172,18 +172,19 @@ async function sampleOnce(ctx: PhaseContext, phase: string): Promise<Sample> {
   const stats = await ctx.receiver.stats(phase);
   const of = (name: string) => new Map(all).get(name) ?? new Map<string, number>();
   const delivery = all.filter(([n]) => n.startsWith('delivery')).map(([, m]) => m);
+  // A batcher reading the events itself (BATCHER_INPUT=events) keeps the fan-out's counters.
+  const fan = ctx.services.some((s) => s.name === 'fanout') ? of('fanout') : of('batcher');
   return {
     t,
-    fanout: sum(of('fanout'), 'webhooks_fanout_events_consumed_total'),
-    dispatched: sum(of('fanout'), 'webhooks_fanout_dispatched_total'),
+    fanout: sum(fan, 'webhooks_fanout_events_consumed_total'),
+    dispatched: sum(fan, 'webhooks_fanout_dispatched_total'),
     batcher: sum(of('batcher'), 'webhooks_batcher_records_consumed_total'),
     // The fan-out's batches of one (webhooks at max_events 1) are batches too.
     batches:
       sum(of('batcher'), 'webhooks_batches_produced_total') +
-      sum(of('fanout'), 'webhooks_fanout_single_batches_total'),
+      sum(fan, 'webhooks_fanout_single_batches_total'),
     batchEvents:
-      sum(of('batcher'), 'webhooks_batch_size_events_sum') +
-      sum(of('fanout'), 'webhooks_fanout_single_batches_total'),
+      sum(of('batcher'), 'webhooks_batch_size_events_sum') + sum(fan, 'webhooks_fanout_single_batches_total'),
     delivered: delivery.reduce(
       (n, m) => n + sum(m, 'webhooks_delivery_requests_total', 'outcome="delivered"'),
       0,

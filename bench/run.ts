@@ -55,7 +55,7 @@ const { values: args } = parseArgs({
     'peer-concurrency': { type: 'string', default: '10' },
     'peer-rounds': { type: 'string', default: '2' },
     'peer-warmup': { type: 'string' },
-    'peer-modes': { type: 'string', default: '1,500' },
+    'peer-modes': { type: 'string', default: '1,500,e500' },
     webhooks: { type: 'string', default: '1000' },
     domains: { type: 'string', default: '200' },
     partitions: { type: 'string', default: '12' },
@@ -71,6 +71,16 @@ const { values: args } = parseArgs({
 });
 
 const root = new URL('..', import.meta.url).pathname;
+
+interface Role {
+  name: string;
+  entry: string;
+  env: Record<string, string>;
+}
+const DELIVERY_ROLES: Role[] = [
+  { name: 'delivery', entry: 'services/delivery/src/main.ts', env: { DELIVERY_ROLES: 'main,suspender' } },
+  { name: 'delivery-retry', entry: 'services/delivery/src/main.ts', env: { DELIVERY_ROLES: 'retry' } },
+];
 const outDir = `${root}bench/out`;
 const runStarted = Date.now();
 const stamp = new Date().toISOString();
@@ -103,14 +113,27 @@ const stack = `${root}scripts/stack.sh`;
 let startedStack = false;
 let receiver: ReceiverHandle | undefined;
 const services: Service[] = [];
+/** The peer phase's second pipeline (a batcher reading the events itself), while it runs. */
+const eventServices: Service[] = [];
 const closers: (() => Promise<unknown>)[] = [];
 let stopping = false;
 let cleaned: Promise<void> | undefined;
 
+/** Runs the provisioning service with `env`; returns what it printed. */
+function provision(env: Record<string, string>): string {
+  const run = spawnSync(process.execPath, ['services/provision/src/main.ts'], {
+    cwd: root,
+    env: { ...process.env, ...env },
+    encoding: 'utf8',
+  });
+  if (run.status !== 0) throw new Error(`provision failed: ${run.stderr || run.stdout}`);
+  return run.stdout.trim();
+}
+
 function cleanup(): Promise<void> {
   cleaned ??= (async () => {
     stopping = true;
-    await Promise.allSettled(services.map((s) => s.stop()));
+    await Promise.allSettled([...services, ...eventServices].map((s) => s.stop()));
     await receiver?.close().catch(() => {});
     for (const close of closers.reverse()) await close().catch(() => {});
     if (startedStack) execFileSync('bash', [stack, 'stop'], { stdio: 'inherit' });
@@ -155,13 +178,7 @@ try {
     DELIVERY_PER_ENDPOINT: String(args['peer-concurrency']),
     ...serviceEnv,
   };
-  const provision = spawnSync(process.execPath, ['services/provision/src/main.ts'], {
-    cwd: root,
-    env: { ...process.env, ...common },
-    encoding: 'utf8',
-  });
-  if (provision.status !== 0) throw new Error(`provision failed: ${provision.stderr || provision.stdout}`);
-  log(`topic prefix ${prefix} (${PARTITIONS} partitions); ${provision.stdout.trim()}`);
+  log(`topic prefix ${prefix} (${PARTITIONS} partitions); ${provision(common)}`);
 
   const logger = createLogger({ name: 'bench', level: 'warn' });
   const kafka = createKafka({ brokers, clientId: 'hookpost-bench', logger });
@@ -181,47 +198,61 @@ try {
   const profiled = args['cpu-prof'];
   const profDir = `${outDir}/prof`;
   if (profiled) mkdirSync(profDir, { recursive: true });
-  const roles: { name: string; entry: string; env: Record<string, string> }[] = [
+  const roles: Role[] = [
     { name: 'fanout', entry: 'services/fanout/src/main.ts', env: {} },
     { name: 'batcher', entry: 'services/batcher/src/main.ts', env: {} },
-    { name: 'delivery', entry: 'services/delivery/src/main.ts', env: { DELIVERY_ROLES: 'main,suspender' } },
-    { name: 'delivery-retry', entry: 'services/delivery/src/main.ts', env: { DELIVERY_ROLES: 'retry' } },
+    ...DELIVERY_ROLES,
   ];
-  for (const role of roles) {
-    services.push(
-      await startService(
-        {
-          ...role,
-          env: { ...common, ...role.env },
-          nodeArgs: [
-            ...(args['node-arg'] as string[]),
-            ...(profiled === role.name ? ['--cpu-prof', '--cpu-prof-dir', profDir] : []),
-          ],
-        },
-        logDir,
-        (name) => {
-          if (!stopping) {
-            log(`${name} exited unexpectedly (see ${logDir}/${name}.log); stopping`);
-            void cleanup().finally(() => process.exit(1));
-          }
-        },
-      ),
-    );
-  }
-  await Promise.all(services.map((s) => s.ready()));
+  /** Starts `roles` with `env` into `into` (their logs in `dir`); a service that dies stops the run. */
+  const startRoles = async (
+    list: Role[],
+    env: Record<string, string>,
+    dir: string,
+    into: Service[],
+    retired = () => false,
+  ) => {
+    mkdirSync(dir, { recursive: true });
+    for (const role of list)
+      into.push(
+        await startService(
+          {
+            ...role,
+            env: { ...env, ...role.env },
+            nodeArgs: [
+              ...(args['node-arg'] as string[]),
+              ...(profiled === role.name ? ['--cpu-prof', '--cpu-prof-dir', profDir] : []),
+            ],
+          },
+          dir,
+          (name) => {
+            if (!stopping && !retired()) {
+              log(`${name} exited unexpectedly (see ${dir}/${name}.log); stopping`);
+              void cleanup().finally(() => process.exit(1));
+            }
+          },
+        ),
+      );
+    await Promise.all(into.map((s) => s.ready()));
+  };
+  await startRoles(roles, common, logDir, services);
   log(`services ready: ${services.map((s) => `${s.name} (pid ${s.pid})`).join(', ')}; logs in ${logDir}`);
 
-  const writer = new SubscriptionWriter({
-    kafka,
-    topic: catalog.topics.subscriptions.name,
-    box: new SecretBox(encryptionKeys),
-  });
-  await writer.connect();
-  closers.push(() => writer.close());
   const registry = createRegistry(registryUrl);
-  const producer = new MtaProducer({ kafka, registry, registryUrl, topic: catalog.topics.events.name });
-  await producer.connect();
-  closers.push(() => producer.close());
+  /** The bench's writer of webhooks and MTA producer for the topics of `topics`, closed at the end. */
+  const clientsOf = async (topics: typeof catalog.topics) => {
+    const w = new SubscriptionWriter({
+      kafka,
+      topic: topics.subscriptions.name,
+      box: new SecretBox(encryptionKeys),
+    });
+    await w.connect();
+    closers.push(() => w.close());
+    const p = new MtaProducer({ kafka, registry, registryUrl, topic: topics.events.name });
+    await p.connect();
+    closers.push(() => p.close());
+    return { writer: w, producer: p };
+  };
+  const { writer, producer } = await clientsOf(catalog.topics);
 
   const ctx: PhaseContext = {
     webhooks: W,
@@ -399,9 +430,48 @@ try {
     // In rounds, each kafka-hooks then hookpost at max_events 1 and 500, so a burst of the machine's load
     // falls on every system; each system's figure is its rounds' totals.
     const rounds = Number(args['peer-rounds']);
-    const modes = args['peer-modes'].split(',').map(Number);
-    if (modes.some((m) => !Number.isInteger(m) || m < 1 || m > 500))
-      throw new Error('--peer-modes takes max_events values 1–500, comma separated');
+    // `e500`: max_events 500 through a second pipeline whose batcher reads the events itself.
+    const modes = args['peer-modes'].split(',').map((m) => ({
+      events: m.startsWith('e'),
+      maxEvents: Number(m.replace(/^e/, '')),
+    }));
+    if (modes.some((m) => !Number.isInteger(m.maxEvents) || m.maxEvents < 1 || m.maxEvents > 500))
+      throw new Error(
+        '--peer-modes takes max_events values 1–500 (e500: BATCHER_INPUT=events), comma separated',
+      );
+    let eventsCtx: typeof peerCtx | undefined;
+    let eventsDone = false;
+    if (modes.some((m) => m.events)) {
+      const ePrefix = `${prefix}ev.`;
+      const env = { ...common, TOPIC_PREFIX: ePrefix, BATCHER_INPUT: 'events' };
+      provision(env);
+      const eCatalog = topicCatalog({
+        prefix: ePrefix,
+        partitions: PARTITIONS,
+        retryTiers: TIERS.split(','),
+      });
+      const { writer: eWriter, producer: eProducer } = await clientsOf(eCatalog.topics);
+      // Started for the peer phase only, so they take no CPU from the phases before.
+      const batcher = { name: 'batcher', entry: 'services/batcher/src/main.ts', env: {} };
+      await startRoles(
+        [batcher, ...DELIVERY_ROLES],
+        env,
+        `${logDir}/events-input`,
+        eventServices,
+        () => eventsDone,
+      );
+      log(
+        `events-input pipeline ready (${ePrefix}): ${eventServices.map((s) => `${s.name} (pid ${s.pid})`).join(', ')}`,
+      );
+      const phase: PhaseContext = {
+        ...ctx,
+        writer: eWriter,
+        producer: eProducer,
+        services: eventServices,
+        written: 0,
+      };
+      eventsCtx = { ...peerCtx, phase, producer: eProducer, prefix: ePrefix };
+    }
     const byMode: PeerResult[][] = [[], ...modes.map(() => [])];
     for (let round = 0; round < rounds; round++) {
       const kh = await runKafkaHooks(
@@ -412,15 +482,26 @@ try {
         peerWarmup,
       );
       const ours = [];
-      for (const maxEvents of modes)
-        ours.push(await runHookpostPeer(peerCtx, peerEvents, maxEvents, round, peerWarmup));
+      for (const m of modes)
+        ours.push(
+          await runHookpostPeer(
+            m.events ? eventsCtx! : peerCtx,
+            peerEvents,
+            m.maxEvents,
+            round,
+            peerWarmup,
+            m.events,
+          ),
+        );
       for (const [i, r] of [kh, ...ours].entries()) byMode[i]!.push(r);
       const ratios = ours.map(
         (r, i) =>
-          `max_events ${modes[i]} ${(r.eventsPerSecond / kh.eventsPerSecond).toFixed(2)}× kafka-hooks' events/s (CPU per event ${(r.cpuMsPerEvent / kh.cpuMsPerEvent).toFixed(2)}×)`,
+          `${modes[i]!.events ? 'events input, ' : ''}max_events ${modes[i]!.maxEvents} ${(r.eventsPerSecond / kh.eventsPerSecond).toFixed(2)}× kafka-hooks' events/s (CPU per event ${(r.cpuMsPerEvent / kh.cpuMsPerEvent).toFixed(2)}×)`,
       );
       log(`  peer round ${round + 1}/${rounds}: ${ratios.join(', ')}`);
     }
+    eventsDone = true;
+    await Promise.allSettled(eventServices.map((s) => s.stop()));
     peers.push(...byMode.map(combinePeerRounds));
   }
 
