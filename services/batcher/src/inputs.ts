@@ -88,12 +88,18 @@ export function dispatchReader({ control, metrics, log, tracing }: ReaderContext
         version,
       };
     }
-    return { kind: 'targets', eventId: input.record.event_id, ...targetsOf(input), suspended: [], version };
+    return {
+      kind: 'targets',
+      eventId: input.record.event_id,
+      targets: targetsOf(input),
+      suspended: [],
+      version,
+    };
   };
 }
 
 /** Each listed webhook once, even in a record that lists one twice (the fan-out never writes that). */
-function targetsOf(input: EventDispatchInput): { targets: InputTarget[] } {
+function targetsOf(input: EventDispatchInput): InputTarget[] {
   const shared = sharedPieces(input);
   const seen = new Set<string>();
   const targets: InputTarget[] = [];
@@ -102,7 +108,7 @@ function targetsOf(input: EventDispatchInput): { targets: InputTarget[] } {
     seen.add(t.id);
     targets.push({ id: t.id, entry: () => shared.entry(t), record: () => shared.record(t) });
   }
-  return { targets };
+  return targets;
 }
 
 /**
@@ -133,6 +139,8 @@ export function eventReader(
       suspended: match.suspended.length,
       filtered: match.filtered,
     });
+    // Every webhook's filter refused it: as good as dropped (the commit point may pass it).
+    if (match.active.length === 0 && match.suspended.length === 0) return { kind: 'none' };
     const { event } = match;
     const head = Buffer.from(
       payloadHead({ type: event.type, domain_id: event.domain_id, created_at: match.createdAt }),

@@ -321,7 +321,8 @@ describe('batcher reading the events itself across crashes (BATCHER_INPUT=events
   });
   // s is webhook b while suspended: b's status changes between records, so b may hold an open batch
   // when one of its records is dead-lettered as suspended.
-  const pool = ['a', 'b', 'c', 's'];
+  // f has a content filter no event passes: an event only f matches leaves nothing, like a dropped one.
+  const pool = ['a', 'b', 'c', 's', 'f'];
   const noTwice = (r: string[]) => (r.includes('b') ? r.filter((w) => w !== 's') : r);
 
   it('every (event, webhook) lands in exactly one committed batch or dead letter; poison once; the committed offset passes the events no one wants', async () => {
@@ -337,6 +338,7 @@ describe('batcher reading the events itself across crashes (BATCHER_INPUT=events
         async (records, maxes, steps) => {
           const hooks = threeHooks(maxes);
           const suspendedB = { ...hooks.b!, status: 'suspended' } as Webhook;
+          const filtered = { ...hooks.c!, id: 'f', filter: { type: { $in: ['never'] } } } as Webhook;
           const list = records.map(() => generate());
           const broker: Broker = {
             log: records.map(
@@ -360,7 +362,9 @@ describe('batcher reading the events itself across crashes (BATCHER_INPUT=events
               : { ok: true, value: list[last]!, schemaId: 1 };
           };
           const matched = () =>
-            (records[last] as string[]).map((id) => (id === 's' ? suspendedB : hooks[id]!));
+            (records[last] as string[]).map((id) =>
+              id === 's' ? suspendedB : id === 'f' ? filtered : hooks[id]!,
+            );
           const input: BatcherDeps['input'] = (ctx) =>
             eventReader(
               { decode, match: matched, now: () => 0, fanoutMetrics: fanoutMetrics(createRegistry()) },
@@ -384,7 +388,7 @@ describe('batcher reading the events itself across crashes (BATCHER_INPUT=events
           const expected = records.flatMap((r, i) =>
             r === 'poison'
               ? [`dlq${i}/null`]
-              : r.map((w) => (w === 's' ? `dlq${i}/b` : `${w}/${list[i]!.id}`)),
+              : r.flatMap((w) => (w === 'f' ? [] : w === 's' ? [`dlq${i}/b`] : [`${w}/${list[i]!.id}`])),
           );
           expectSettled(broker, got, expected);
         },
