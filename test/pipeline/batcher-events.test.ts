@@ -78,10 +78,12 @@ async function caughtUp(): Promise<boolean> {
     groupId: GROUP(),
     topics: [env.catalog.topics.events.name],
   });
+  // A partition no record went to has nothing to commit.
   return ends.every(
     (end) =>
+      Number(end.high) === Number(end.low) ||
       Number(committed?.partitions.find((p) => p.partition === end.partition)?.offset ?? -1) >=
-      Number(end.high),
+        Number(end.high),
   );
 }
 
@@ -161,6 +163,58 @@ function makeEvents(doms: ReturnType<typeof domainsOf>, n: number): EmailEvent[]
     events.make(doms[i % doms.length]!.domain, i % 3 === 0 ? 'activity.opened' : 'activity.delivered'),
   );
 }
+
+// First in the file: the batcher's events group has no offsets yet, as at a real switch.
+describe('switching from the fan-out to BATCHER_INPUT=events', () => {
+  it("refuses to start while the fan-out runs; once it stopped, takes over the fan-out's offsets: no event batched twice, none skipped", async () => {
+    const doms = domainsOf(3);
+    await putAll(doms);
+    const hooks = new Set(doms.flatMap((d) => [...d.active, d.suspended].map((w) => w.id)));
+    const common = {
+      TOPIC_PREFIX: env.prefix,
+      TOPIC_PARTITIONS: String(PARTITIONS),
+      KAFKA_BROKERS: env.brokers,
+      SCHEMA_REGISTRY_URL: env.registryUrl,
+      SUBSCRIPTION_ENCRYPTION_KEYS: boxSpec,
+      BATCH_WINDOW_MS: '2000',
+    };
+    // The two-stage pipeline batches the first events.
+    const fanout = spawn('fanout', common);
+    const twoStage = spawn('batcher', common);
+    await Promise.all([fanout.ready(), twoStage.ready()]);
+    const before = makeEvents(doms, 600);
+    await events.producer.send(before);
+    const first = expectedPairs(before, doms);
+    await waitFor(
+      () => {
+        const c = counts(hooks);
+        return c.batched.size >= first.batched.size && c.suspended.size >= first.suspended.size;
+      },
+      { timeoutMs: 60_000, what: 'the two-stage pipeline batched the first events' },
+    );
+
+    const early = spawn('batcher', { ...common, BATCHER_INPUT: 'events' });
+    await waitFor(() => early.child.exitCode !== null, {
+      timeoutMs: 60_000,
+      what: 'the events batcher to refuse',
+    });
+    expect(early.child.exitCode).not.toBe(0);
+    expect(early.output()).toMatch(/stop the fan-out first/);
+
+    await fanout.kill('SIGTERM');
+    await twoStage.kill('SIGTERM');
+    // Produced while nothing reads them: the events batcher must start at them, not after them.
+    const between = makeEvents(doms, 400);
+    await events.producer.send(between);
+    const batcher = await startBatcher({ BATCH_WINDOW_MS: '2000' });
+    const after = makeEvents(doms, 300);
+    await events.producer.send(after);
+    const want = expectedPairs([...before, ...between, ...after], doms);
+    await exactlyOnce(want, hooks);
+    expect(batcher.output()).toMatch(/took over the fan-out's committed offsets/);
+    await batcher.kill('SIGTERM');
+  }, 240_000);
+});
 
 describe('batcher reading the events itself', () => {
   it('hostile bytes beside 3 000 good events over every partition: good pairs batched once with their payloads, suspended ones dead-lettered once, hostile ones poison with their bytes, every partition committed to its end', async () => {

@@ -34,6 +34,12 @@ export const schema = {
       default: 'dispatch',
       env: 'BATCHER_INPUT',
     },
+    fanoutGroupId: {
+      doc: "With BATCHER_INPUT=events: the fan-out's consumer group (its FANOUT_GROUP_ID; the topic prefix is prepended). The batcher refuses to start while that group has members (both would batch every event), and at its first start takes over the group's committed offsets of email.events, so switching from the fan-out neither repeats nor skips events.",
+      format: String,
+      default: 'hookpost-fanout',
+      env: 'BATCHER_FANOUT_GROUP_ID',
+    },
     groupId: {
       doc: 'Consumer group of the batcher (the topic prefix is prepended).',
       format: String,
@@ -73,6 +79,7 @@ export interface BatcherConfig extends CommonConfig {
   batch: { windowMs: number; maxBytes: number; maxBufferedBytes: number };
   batcher: {
     input: string;
+    fanoutGroupId: string;
     groupId: string;
     transactionalIdPrefix: string;
     transactionMarginMs: number;
