@@ -87,12 +87,17 @@ export interface PartitionConsumerOptions extends GroupMemberSettings {
 const TRACKED_FACTOR = 16;
 
 /**
- * Bytes of values one partition may hold queued behind its window: about one fetch of a partition
- * (KafkaJS's maxBytesPerPartition), enough to keep a busy window full through the next fetch, and
- * small beside the process's bytes budget, so a partition whose window hangs cannot take that budget
- * from the others with records it cannot start.
+ * Bytes of values one partition may hold queued behind its window: enough to keep a busy window full
+ * through the fetch wait a resumed partition waits behind (the fetch already on the broker for the
+ * other, idle partitions: up to maxWaitTimeMs), and small beside the process's bytes budget, which
+ * still bounds every partition's together (InFlightBytes), so a partition whose window hangs cannot
+ * take that budget from the others with records it cannot start. At 1 MiB a partition of batches of
+ * one (~1.3 KB each) queued ~800 records, 80 ms of work at the 10 000 requests/s the bench's peer
+ * phase reaches, less than the 100 ms fetch wait: the queue ran dry every cycle and delivery stayed at
+ * 9 600-9 800 requests/s whatever its concurrency (10 or 20), window (256 or 1 024) or outbox size.
+ * At 4 MiB: 12 000-12 200 (issue 15), and the tracked bound (16 windows) binds first for such records.
  */
-const MAX_WAITING_BYTES = 1024 * 1024;
+const MAX_WAITING_BYTES = 4 * 1024 * 1024;
 
 /** Every this many commit intervals, owned partitions are committed again even without progress (see CommitScheduler). */
 const RECOMMIT_EVERY = 10;

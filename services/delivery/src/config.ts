@@ -56,7 +56,7 @@ export const schema = {
       env: 'DELIVERY_JITTER',
     },
     partitionWindow: {
-      doc: 'Records of one partition in flight at once; fetched records past it wait in memory (up to 16 times this, and 1 MiB of values), and reaching that pauses the partition (backpressure).',
+      doc: 'Records of one partition in flight at once; fetched records past it wait in memory (up to 16 times this, and 4 MiB of values), and reaching that pauses the partition (backpressure).',
       format: positive,
       default: DELIVERY_DEFAULTS.partitionWindow,
       env: 'DELIVERY_PARTITION_WINDOW',
