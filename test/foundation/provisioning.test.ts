@@ -68,7 +68,7 @@ describe('the provisioning job', () => {
         },
         encoding: 'utf8',
       });
-    expect(run()).toMatch(/topics created 10, updated 0, unchanged 0; schema .*email\.events-value id \d+/);
-    expect(run()).toMatch(/topics created 0, updated 0, unchanged 10;/);
+    expect(run()).toMatch(/topics created 11, updated 0, unchanged 0; schema .*email\.events-value id \d+/);
+    expect(run()).toMatch(/topics created 0, updated 0, unchanged 11;/);
   });
 });

@@ -146,7 +146,7 @@ async function exactlyOnce(want: ReturnType<typeof expectedPairs>, hooks: Set<st
       const c = counts(hooks);
       return c.batched.size >= want.batched.size && c.suspended.size >= want.suspended.size;
     },
-    { timeoutMs: 90_000, what: 'every pair batched or dead-lettered' },
+    { timeoutMs: 180_000, what: 'every pair batched or dead-lettered' },
   );
   await waitFor(caughtUp, { timeoutMs: 60_000, what: 'the group committed to the end of every partition' });
   const c = counts(hooks);
@@ -322,7 +322,7 @@ describe('batcher reading the events itself', () => {
     expect(exactlyOnceReport(replayed(), new Set(held))).toEqual(EXACTLY_ONCE);
     expect(batcher.child.exitCode).toBeNull();
     await batcher.kill('SIGTERM');
-  }, 240_000);
+  }, 420_000);
 
   it('repeated SIGKILLs between mid-window commits and window ends under steady load: every pair in exactly one committed batch or dead letter, batch ids unique', async () => {
     const doms = domainsOf(4);
