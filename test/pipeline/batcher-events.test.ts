@@ -71,11 +71,11 @@ async function startBatcher(extra: Record<string, string> = {}) {
   return p;
 }
 
-/** Committed offset of the batcher's group at the end of every partition of the events topic. */
-async function caughtUp(): Promise<boolean> {
+/** Committed offset of the batcher's group (or another) at the end of every partition of the events topic. */
+async function caughtUp(groupId = GROUP()): Promise<boolean> {
   const ends = await env.admin.fetchTopicOffsets(env.catalog.topics.events.name);
   const [committed] = await env.admin.fetchOffsets({
-    groupId: GROUP(),
+    groupId,
     topics: [env.catalog.topics.events.name],
   });
   // A partition no record went to has nothing to commit.
@@ -140,7 +140,7 @@ function counts(webhooks: Set<string>) {
 }
 
 /** Waits until every pair is out and the group committed to the end; then each pair once, no other. */
-async function exactlyOnce(want: ReturnType<typeof expectedPairs>, hooks: Set<string>) {
+async function exactlyOnce(want: ReturnType<typeof expectedPairs>, hooks: Set<string>, group = GROUP()) {
   await waitFor(
     () => {
       const c = counts(hooks);
@@ -148,7 +148,10 @@ async function exactlyOnce(want: ReturnType<typeof expectedPairs>, hooks: Set<st
     },
     { timeoutMs: 180_000, what: 'every pair batched or dead-lettered' },
   );
-  await waitFor(caughtUp, { timeoutMs: 60_000, what: 'the group committed to the end of every partition' });
+  await waitFor(() => caughtUp(group), {
+    timeoutMs: 60_000,
+    what: 'the group committed to the end of every partition',
+  });
   const c = counts(hooks);
   expect(exactlyOnceReport(c.batched, want.batched)).toEqual(EXACTLY_ONCE);
   expect(exactlyOnceReport(c.suspended, want.suspended)).toEqual(EXACTLY_ONCE);
@@ -166,7 +169,7 @@ function makeEvents(doms: ReturnType<typeof domainsOf>, n: number): EmailEvent[]
 
 // First in the file: the batcher's events group has no offsets yet, as at a real switch.
 describe('switching from the fan-out to BATCHER_INPUT=events', () => {
-  it("refuses to start while the fan-out runs; once it stopped, takes over the fan-out's offsets: no event batched twice, none skipped", async () => {
+  it("refuses to start while the fan-out runs; once it stopped, takes over the fan-out's offsets, and the fan-out the batcher's when switching back, twice: no event batched twice, none skipped", async () => {
     const doms = domainsOf(3);
     await putAll(doms);
     const hooks = new Set(doms.flatMap((d) => [...d.active, d.suspended].map((w) => w.id)));
@@ -209,11 +212,44 @@ describe('switching from the fan-out to BATCHER_INPUT=events', () => {
     const batcher = await startBatcher({ BATCH_WINDOW_MS: '2000' });
     const after = makeEvents(doms, 300);
     await events.producer.send(after);
-    const want = expectedPairs([...before, ...between, ...after], doms);
-    await exactlyOnce(want, hooks);
-    expect(batcher.output()).toMatch(/took over the fan-out's committed offsets/);
+    let sent = [...before, ...between, ...after];
+    await exactlyOnce(expectedPairs(sent, doms), hooks);
+    expect(batcher.output()).toMatch(/took over \S*hookpost-fanout's committed offsets/);
+
+    // And back to the two-stage deployment: the fan-out refuses while the events batcher runs, then
+    // begins where it stopped, though its own group still holds the offsets of its first run.
+    const refused = spawn('fanout', common);
+    await waitFor(() => refused.child.exitCode !== null, {
+      timeoutMs: 60_000,
+      what: 'the fan-out to refuse',
+    });
+    expect(refused.child.exitCode).not.toBe(0);
+    expect(refused.output()).toMatch(/set BATCHER_INPUT=dispatch on every batcher/);
     await batcher.kill('SIGTERM');
-  }, 240_000);
+    const stopped = makeEvents(doms, 200);
+    await events.producer.send(stopped);
+    const fanoutAgain = spawn('fanout', common);
+    const twoStageAgain = spawn('batcher', common);
+    await Promise.all([fanoutAgain.ready(), twoStageAgain.ready()]);
+    const later = makeEvents(doms, 200);
+    await events.producer.send(later);
+    sent = [...sent, ...stopped, ...later];
+    await exactlyOnce(expectedPairs(sent, doms), hooks, `${env.prefix}hookpost-fanout`);
+    expect(fanoutAgain.output()).toMatch(/took over \S*hookpost-batcher\.events's committed offsets/);
+
+    // Once more to the events input, whose group now holds offsets from before the fan-out's second run.
+    await fanoutAgain.kill('SIGTERM');
+    await twoStageAgain.kill('SIGTERM');
+    const gap = makeEvents(doms, 200);
+    await events.producer.send(gap);
+    const batcherAgain = await startBatcher({ BATCH_WINDOW_MS: '2000' });
+    const last = makeEvents(doms, 200);
+    await events.producer.send(last);
+    sent = [...sent, ...gap, ...last];
+    await exactlyOnce(expectedPairs(sent, doms), hooks);
+    expect(batcherAgain.output()).toMatch(/took over \S*hookpost-fanout's committed offsets/);
+    await batcherAgain.kill('SIGTERM');
+  }, 400_000);
 });
 
 describe('batcher reading the events itself', () => {

@@ -39,5 +39,6 @@ export {
   SupervisedConsumer,
   stopAllConsumers,
 } from './supervised-consumer.ts';
+export { takeOverOffsets } from './takeover.ts';
 export { readTopics } from './topic-reader.ts';
 export { TransactionalRunner, type TransactionalRunnerOptions } from './transactional-runner.ts';

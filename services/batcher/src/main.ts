@@ -15,9 +15,9 @@ import {
   provisionTopics,
   recordSkipper,
   TransactionalRunner,
+  takeOverOffsets,
   topicCatalog,
 } from '@hookpost/kafka';
-import type { Logger } from '@hookpost/logger';
 import type { Registry } from '@hookpost/metrics';
 import { runService } from '@hookpost/service';
 import { type SubscriptionTable, servingFromTable, startSubscriptionTable } from '@hookpost/subscriptions';
@@ -50,9 +50,16 @@ await runService<BatcherConfig>({
     );
     for (const i of inputs) await watermarksCover(admin, i.topic.name, i.watermarks.name);
     if (events)
-      await takeOver(admin, t.events.name, {
+      // Replaces the fan-out (the two-stage deployment): refuses while it runs (every event would be
+      // batched twice), and begins where it stopped, not at the start of email.events (days of events
+      // again) nor at its end (those in between lost). Its dispatch records still on webhooks.dispatch
+      // are batched by this process's dispatch loop.
+      await takeOverOffsets(admin, {
+        topic: t.events.name,
         from: `${prefix}${config.batcher.fanoutGroupId}`,
         to: `${prefix}${config.batcher.groupId}.events`,
+        refusal:
+          'the fan-out is running, and a batcher at BATCHER_INPUT=events batches every event itself: stop the fan-out first (or set BATCHER_INPUT=dispatch for the two-stage deployment)',
         log: logger,
       });
 
@@ -169,39 +176,4 @@ async function watermarksCover(admin: Admin, input: string, watermarks: string):
     throw new Error(
       `${input} has ${count(input)} partitions and ${watermarks} ${count(watermarks)}: the batcher writes input partition p's watermarks to partition p; add partitions to ${watermarks} (kafka-topics --alter --partitions ${count(input)})`,
     );
-}
-
-/**
- * BATCHER_INPUT=events replaces the fan-out: refuses to start while the fan-out's group has members
- * (every event would be batched twice: once here, once through webhooks.dispatch), and at its group's
- * first start begins where the fan-out's committed offsets are, not at the beginning of email.events
- * (days of events again) nor at its end (those in between lost). The fan-out's dispatch records still on
- * webhooks.dispatch are batched by this process's dispatch loop.
- */
-async function takeOver(
-  admin: Admin,
-  topic: string,
-  groups: { from: string; to: string; log: Logger },
-): Promise<void> {
-  const [fanout] = await admin.describeGroups([groups.from]).then((d) => d.groups);
-  if (fanout && fanout.members.length > 0)
-    throw new Error(
-      `BATCHER_INPUT=events, but the fan-out's consumer group ${groups.from} has ${fanout.members.length} member(s): stop the fan-out first (both would batch every event)`,
-    );
-  const committed = async (groupId: string) =>
-    ((await admin.fetchOffsets({ groupId, topics: [topic] }))[0]?.partitions ?? []).filter(
-      (p) => Number(p.offset) >= 0,
-    );
-  if ((await committed(groups.to)).length > 0) return;
-  const from = await committed(groups.from);
-  if (from.length === 0) return;
-  await admin.setOffsets({
-    groupId: groups.to,
-    topic,
-    partitions: from.map((p) => ({ partition: p.partition, offset: p.offset })),
-  });
-  groups.log.info(
-    { from: groups.from, to: groups.to, partitions: from.length },
-    "first start reading the events: took over the fan-out's committed offsets",
-  );
 }

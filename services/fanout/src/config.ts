@@ -44,6 +44,12 @@ export const schema = {
       default: true,
       env: 'FANOUT_SINGLE_BATCHES',
     },
+    batcherEventsGroupId: {
+      doc: "The consumer group of a batcher reading email.events itself (BATCHER_INPUT=events, the batcher's default: its BATCHER_GROUP_ID plus .events; the topic prefix is prepended). The fan-out refuses to start while that group has members, as both would batch every event: run the fan-out only beside batchers at BATCHER_INPUT=dispatch.",
+      format: String,
+      default: 'hookpost-batcher.events',
+      env: 'FANOUT_BATCHER_EVENTS_GROUP_ID',
+    },
   },
 };
 
@@ -57,5 +63,6 @@ export interface FanoutConfig extends CommonConfig {
     partitionsConcurrently: number;
     sessionTimeoutMs: number;
     singleBatches: boolean;
+    batcherEventsGroupId: string;
   };
 }

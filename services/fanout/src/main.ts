@@ -6,7 +6,7 @@
  */
 import { SecretBox } from '@hookpost/contracts';
 import { AvroCodec, createRegistry, type EmailEvent, emailEventSchema } from '@hookpost/events';
-import { provisionTopics, TransactionalRunner, topicCatalog } from '@hookpost/kafka';
+import { provisionTopics, TransactionalRunner, takeOverOffsets, topicCatalog } from '@hookpost/kafka';
 import { runService } from '@hookpost/service';
 import { servingFromTable, startSubscriptionTable } from '@hookpost/subscriptions';
 import { type FanoutConfig, schema } from './config.ts';
@@ -21,6 +21,16 @@ await runService<FanoutConfig>({
     const catalog = topicCatalog({ prefix, partitions: config.topics.partitions });
     const { events, subscriptions, dispatch, batches, dlq } = catalog.topics;
     await provisionTopics(admin, [events, subscriptions, dispatch, batches, dlq], logger);
+    // The batchers at BATCHER_INPUT=events (the default) match and batch every event themselves:
+    // refuse while they run, and begin where they stopped (switching back to the two-stage deployment).
+    await takeOverOffsets(admin, {
+      topic: events.name,
+      from: `${prefix}${config.fanout.batcherEventsGroupId}`,
+      to: `${prefix}${config.fanout.groupId}`,
+      refusal:
+        'batchers at BATCHER_INPUT=events (their default) are running, and they batch every event themselves: set BATCHER_INPUT=dispatch on every batcher and roll them before starting the fan-out',
+      log: logger,
+    });
 
     const table = await startSubscriptionTable({
       kafka,
