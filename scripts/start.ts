@@ -3,7 +3,8 @@
  *
  * 1. Starts Kafka and the registry (unless KAFKA_BROKERS is given) and provisions topics and schemas.
  * 2. Runs every service as its own child process, as production runs them (one process per role,
- *    roles chosen by config): fan-out, batcher, delivery (main + suspender), delivery (retry tiers), API.
+ *    roles chosen by config): batcher (reading the events itself, the default: no fan-out), delivery
+ *    (main + suspender), delivery (retry tiers), API.
  * 3. Starts a demo receiver and creates three webhooks through the API: one JSON, one JSON Lines, and one
  *    whose endpoint always fails, so it walks the retry tiers and ends suspended.
  * 4. Starts the demo MTA producer, and prints as it happens: batches arriving (size, webhook, signature
@@ -108,7 +109,7 @@ say(provision.stdout.trim());
 // --- 2. the services -----------------------------------------------------------------------------
 
 const roles: Role[] = [
-  { name: 'fanout', entry: 'services/fanout/src/main.ts', env: { HTTP_PORT: ops(1) } },
+  // ops(1) was the fan-out's: the batcher reads email.events itself (BATCHER_INPUT=events, its default).
   {
     name: 'batcher',
     entry: 'services/batcher/src/main.ts',

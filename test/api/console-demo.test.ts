@@ -157,13 +157,15 @@ describe('the console over `npm start`', () => {
     await open('#/overview', HOOKS.failing);
     const text = await main();
     // Stage, group, topic, lag: the group right after its stage's name, no test prefix before it.
-    const stages: [string, string][] = [
-      ['fanout', 'email\\.events'],
-      ['batcher', 'webhooks\\.dispatch'],
-      ['delivery', 'webhooks\\.batches'],
+    // The demo runs no fan-out: the batcher reads email.events itself (BATCHER_INPUT=events).
+    const stages: [string, string, string][] = [
+      ['batcher', 'hookpost-batcher\\.events', 'email\\.events'],
+      ['batcher', 'hookpost-batcher', 'webhooks\\.dispatch'],
+      ['delivery', 'hookpost-delivery', 'webhooks\\.batches'],
     ];
-    for (const [stage, topic] of stages)
-      expect(text).toMatch(new RegExp(`${stage}\\s*hookpost-${stage}\\s*${topic}\\s*\\d+`));
+    for (const [stage, group, topic] of stages)
+      expect(text).toMatch(new RegExp(`${stage}\\s*${group}\\s*${topic}\\s*\\d+`));
+    expect(text).not.toMatch(/hookpost-fanout/);
     expect(await page.locator('#ov-suspended').textContent()).toBe('1');
     expect(text).toContain('suspended of 3 webhooks');
     expect(await page.locator('#ov-dlq-hour').textContent()).toMatch(/^\+[1-9]\d*$/);

@@ -105,7 +105,6 @@ describe('deploy/prometheus', () => {
     );
     expect(Object.fromEntries(targets)).toEqual({
       demo: 9470,
-      fanout: 9471,
       batcher: 9472,
       delivery: 9473,
       'delivery-retry': 9474,

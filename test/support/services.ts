@@ -14,6 +14,11 @@ export interface RunningProcess {
 /**
  * Spawns the real service (`node services/<name>/src/main.ts`) with the given env, ops server on a
  * free port. Tests kill it in afterAll; `kill('SIGKILL')` is the crash the exactly-once tests need.
+ *
+ * A batcher reads webhooks.dispatch here unless the test says otherwise: most suites run the
+ * two-stage pipeline (a fan-out beside the batcher, or dispatch records written by the test). The
+ * product's default, BATCHER_INPUT=events, has its own suite (test/pipeline/batcher-events.test.ts)
+ * and the suites that pass it.
  */
 export function spawnService(name: string, env: Record<string, string>): RunningProcess {
   const entry = `services/${name}/src/main.ts`;
@@ -24,6 +29,7 @@ export function spawnService(name: string, env: Record<string, string>): Running
       HTTP_PORT: '0',
       HTTP_HOST: '127.0.0.1',
       LOG_LEVEL: 'info',
+      ...(name === 'batcher' && { BATCHER_INPUT: 'dispatch' }),
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -102,13 +102,14 @@ export class OffsetsClient {
 
   /**
    * Records of `topic` the group has not committed past, over all partitions (a partition without a
-   * committed offset counts from its low offset); null when the group has committed nothing yet.
+   * committed offset counts from its low offset); null when the group has committed nothing yet on a
+   * topic that holds records (0 when it holds none: there is nothing to be behind on).
    */
   async groupLag(groupId: string, topic: string): Promise<number | null> {
     const ends = await fetchOffsets(this.admin, topic, { timeoutMs: 0 });
     const [committed] = await this.admin.fetchOffsets({ groupId, topics: [topic] });
     const at = new Map((committed?.partitions ?? []).map((p) => [p.partition, Number(p.offset)]));
-    if (![...at.values()].some((o) => o >= 0)) return null;
+    if (![...at.values()].some((o) => o >= 0)) return ends.every((e) => e.high <= e.low) ? 0 : null;
     let lag = 0;
     for (const e of ends) {
       const c = at.get(e.partition) ?? -1;

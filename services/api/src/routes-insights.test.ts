@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { lagOfStages } from './routes-insights.ts';
+import { activeStages, lagOfStages } from './routes-insights.ts';
 
 const groups = [
   { stage: 'fanout', group: 'g-fanout', topic: 'events' },
@@ -34,5 +34,37 @@ describe('stage lag of the overview', () => {
       },
     });
     expect(s!.note).toBe(`lag unavailable: ${'x'.repeat(200)}`);
+  });
+
+  describe('of the two groups that read the events in turn, the one in use', () => {
+    const stage = (group: string, lag: number | null) => ({
+      stage: group,
+      group,
+      topic: group === 'g-delivery' ? 'batches' : 'events',
+      lag,
+      note: lag === null ? 'no committed offsets (stage not running yet?)' : null,
+    });
+    const turn = ['g-batcher-events', 'g-fanout'];
+    const kept = (lags: [number | null, number | null]) =>
+      activeStages(
+        [stage('g-batcher-events', lags[0]), stage('g-fanout', lags[1]), stage('g-delivery', 3)],
+        turn,
+      ).map((s) => s.group);
+
+    it('the default (the batcher) when neither has committed, or when it is further on', () => {
+      expect(kept([null, null])).toEqual(['g-batcher-events', 'g-delivery']);
+      expect(kept([0, null])).toEqual(['g-batcher-events', 'g-delivery']);
+      expect(kept([5, 90_000])).toEqual(['g-batcher-events', 'g-delivery']);
+      expect(kept([5, 5])).toEqual(['g-batcher-events', 'g-delivery']);
+    });
+
+    it('the fan-out when only it committed, or it is further on (the two-stage deployment)', () => {
+      expect(kept([null, 12])).toEqual(['g-fanout', 'g-delivery']);
+      expect(kept([40_000, 0])).toEqual(['g-fanout', 'g-delivery']);
+    });
+
+    it('everything when only one of them is listed', () => {
+      expect(activeStages([stage('g-fanout', 1), stage('g-delivery', 3)], turn)).toHaveLength(2);
+    });
   });
 });

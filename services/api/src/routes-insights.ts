@@ -16,9 +16,15 @@ const HOUR = 60 * 60 * 1000;
 const WINDOW_HOURS = 24;
 const iso = (ms: number) => new Date(ms).toISOString();
 
-/** The consumer groups of the pipeline's stages (the services' default group names) and what they read. */
+/**
+ * The consumer groups of the pipeline's stages (the services' default group names) and what they
+ * read. Two groups read email.events in turn, never together (each service refuses to start while the
+ * other's group has members): the batcher's (BATCHER_INPUT=events, the default) and, in the two-stage
+ * deployment, the fan-out's. activeStages keeps the one in use.
+ */
 function stageGroups(prefix: string, topics: ApiDeps['topics']) {
   return [
+    { stage: 'batcher', group: `${prefix}hookpost-batcher.events`, topic: topics.events },
     { stage: 'fanout', group: `${prefix}hookpost-fanout`, topic: topics.events },
     { stage: 'batcher', group: `${prefix}hookpost-batcher`, topic: topics.dispatch },
     { stage: 'delivery', group: `${prefix}hookpost-delivery`, topic: topics.batches },
@@ -29,13 +35,30 @@ async function stageLag(deps: ApiDeps) {
   const offsets = new OffsetsClient(deps.kafka);
   await offsets.connect();
   try {
-    return await lagOfStages(stageGroups(deps.topicPrefix, deps.topics), offsets);
+    return activeStages(await lagOfStages(stageGroups(deps.topicPrefix, deps.topics), offsets), [
+      `${deps.topicPrefix}hookpost-batcher.events`,
+      `${deps.topicPrefix}hookpost-fanout`,
+    ]);
   } finally {
     await offsets.disconnect();
   }
 }
 
 type StageGroup = ReturnType<typeof stageGroups>[number];
+type StageLag = StageGroup & { lag: number | null; note: string | null };
+
+/**
+ * Of groups that read one topic in turn (`inTurn`, the default first), the one that ran last:
+ * committed offsets only move forward, so it is the one with the smallest lag. The first when none has
+ * committed anything (a new deployment, or the topic missing).
+ */
+export function activeStages(stages: StageLag[], inTurn: string[]): StageLag[] {
+  const readers = inTurn.flatMap((g) => stages.filter((s) => s.group === g));
+  if (readers.length < 2) return stages;
+  const withLag = readers.filter((s) => s.lag !== null);
+  const keep = withLag.length === 0 ? readers[0] : withLag.reduce((a, b) => (b.lag! < a.lag! ? b : a));
+  return stages.filter((s) => s === keep || !readers.includes(s));
+}
 
 /**
  * Each stage's lag, or why there is none. One metadata request says which topics exist: asking a
@@ -46,7 +69,7 @@ type StageGroup = ReturnType<typeof stageGroups>[number];
 export async function lagOfStages(
   groups: StageGroup[],
   offsets: Pick<OffsetsClient, 'topics' | 'groupLag'>,
-): Promise<(StageGroup & { lag: number | null; note: string | null })[]> {
+): Promise<StageLag[]> {
   const existing = new Set(await offsets.topics());
   return Promise.all(
     groups.map(async (g) => {

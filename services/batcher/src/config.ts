@@ -29,9 +29,9 @@ export const schema = {
   },
   batcher: {
     input: {
-      doc: "What the batcher reads. dispatch: the fan-out's records on webhooks.dispatch (run the fan-out). events: email.events itself, matched here with the fan-out's own step, so no fan-out runs and each event crosses the broker once less (in the bench about 40 % less CPU per event at max_events 500, broker included); its batches are per input partition, so they fill as with dispatch when the events are keyed by domain id (the topic's contract). Consumer group <BATCHER_GROUP_ID>.events, watermarks on webhooks.event-watermarks; needs SCHEMA_REGISTRY_URL.",
+      doc: "What the batcher reads. events (the default): email.events itself, matched here with the fan-out's own step, so no fan-out runs and each event crosses the broker once less (in the bench about 40 % less CPU per event at max_events 500, broker included); its batches are per input partition, so they fill as with dispatch when the events are keyed by domain id (the topic's contract). Consumer group <BATCHER_GROUP_ID>.events, watermarks on webhooks.event-watermarks; needs SCHEMA_REGISTRY_URL. It still reads webhooks.dispatch too, where the DLQ CLI replays suspended letters. dispatch: only the fan-out's records on webhooks.dispatch, the two-stage deployment (run the fan-out; scale matching apart from batching).",
       format: ['dispatch', 'events'],
-      default: 'dispatch',
+      default: 'events',
       env: 'BATCHER_INPUT',
     },
     fanoutGroupId: {
