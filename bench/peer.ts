@@ -283,7 +283,7 @@ export async function runHookpostPeer(
   // Full speed, a 1 s window, no faults: the warm-up and the measured phase alike.
   const phase = (name: string, description: string, n: number) =>
     runPhase(one, {
-      name: `${name}${eventsInput ? 'e' : ''}${maxEvents}${roundSuffix(round)}`,
+      name: `${name}${eventsInput ? 'e' : 'd'}${maxEvents}${roundSuffix(round)}`,
       description: `${description}: one webhook, max_events ${maxEvents}`,
       events: n,
       rate: 0,
@@ -314,7 +314,7 @@ export async function runHookpostPeer(
   const receiverSeconds = receiverCpu(ctx) - receiverBefore;
   return {
     system: 'hookpost',
-    mode: `one webhook, max_events ${maxEvents}, window 1 s, ${ctx.perOrigin} per origin${eventsInput ? ', batcher reads the events (no fan-out)' : ''}`,
+    mode: `one webhook, max_events ${maxEvents}, window 1 s, ${ctx.perOrigin} per origin${eventsInput ? ', batcher reads the events (no fan-out; the default)' : ', two-stage (fan-out, BATCHER_INPUT=dispatch)'}`,
     events,
     seconds: p.endToEnd.seconds,
     eventsPerSecond: p.endToEnd.eventsPerSecond,

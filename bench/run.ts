@@ -55,7 +55,8 @@ const { values: args } = parseArgs({
     'peer-concurrency': { type: 'string', default: '10' },
     'peer-rounds': { type: 'string', default: '2' },
     'peer-warmup': { type: 'string' },
-    'peer-modes': { type: 'string', default: '1,500,e1,e500' },
+    'peer-modes': { type: 'string', default: '1,500,d1,d500' },
+    input: { type: 'string', default: 'events' },
     webhooks: { type: 'string', default: '1000' },
     domains: { type: 'string', default: '200' },
     partitions: { type: 'string', default: '12' },
@@ -81,6 +82,15 @@ const DELIVERY_ROLES: Role[] = [
   { name: 'delivery', entry: 'services/delivery/src/main.ts', env: { DELIVERY_ROLES: 'main,suspender' } },
   { name: 'delivery-retry', entry: 'services/delivery/src/main.ts', env: { DELIVERY_ROLES: 'retry' } },
 ];
+/** What the batcher reads (--input): the events itself, the product's default, or the fan-out's records. */
+const INPUT = args.input;
+if (INPUT !== 'events' && INPUT !== 'dispatch') throw new Error('--input is events or dispatch');
+/** One pipeline's services: a batcher reading the events, or the two-stage fan-out and batcher. */
+function pipelineRoles(input: 'events' | 'dispatch'): Role[] {
+  const batcher = { name: 'batcher', entry: 'services/batcher/src/main.ts', env: { BATCHER_INPUT: input } };
+  const fanout = { name: 'fanout', entry: 'services/fanout/src/main.ts', env: {} };
+  return [...(input === 'dispatch' ? [fanout] : []), batcher, ...DELIVERY_ROLES];
+}
 const outDir = `${root}bench/out`;
 const runStarted = Date.now();
 const stamp = new Date().toISOString();
@@ -114,7 +124,7 @@ let startedStack = false;
 let receiver: ReceiverHandle | undefined;
 const services: Service[] = [];
 /** The peer phase's second pipeline (a batcher reading the events itself), while it runs. */
-const eventServices: Service[] = [];
+const otherServices: Service[] = [];
 const closers: (() => Promise<unknown>)[] = [];
 let stopping = false;
 let cleaned: Promise<void> | undefined;
@@ -133,7 +143,7 @@ function provision(env: Record<string, string>): string {
 function cleanup(): Promise<void> {
   cleaned ??= (async () => {
     stopping = true;
-    await Promise.allSettled([...services, ...eventServices].map((s) => s.stop()));
+    await Promise.allSettled([...services, ...otherServices].map((s) => s.stop()));
     await receiver?.close().catch(() => {});
     for (const close of closers.reverse()) await close().catch(() => {});
     if (startedStack) execFileSync('bash', [stack, 'stop'], { stdio: 'inherit' });
@@ -198,13 +208,7 @@ try {
   const profiled = args['cpu-prof'];
   const profDir = `${outDir}/prof`;
   if (profiled) mkdirSync(profDir, { recursive: true });
-  const roles: Role[] = [
-    { name: 'fanout', entry: 'services/fanout/src/main.ts', env: {} },
-    // The two-stage deployment, so the fan-out stage is measured on its own (`fanout-alone`, the
-    // headline); the product's default, the batcher reading the events, runs in the peer phase's e-modes.
-    { name: 'batcher', entry: 'services/batcher/src/main.ts', env: { BATCHER_INPUT: 'dispatch' } },
-    ...DELIVERY_ROLES,
-  ];
+  const roles = pipelineRoles(INPUT);
   /** Starts `roles` with `env` into `into` (their logs in `dir`); a service that dies stops the run. */
   const startRoles = async (
     list: Role[],
@@ -295,9 +299,10 @@ try {
     };
     const tp = await runPhase(ctx, tpSpec);
     phases.push(tp);
-    // The first phase: the fan-out's counter holds the tp's dispatch records alone.
-    const fanoutService = services.find((s) => s.name === 'fanout')!;
-    const tpDispatched = sum(await fanoutService.scrape(), 'webhooks_fanout_dispatched_total');
+    // The first phase: the fan-out's counter holds the tp's dispatch records alone (a batcher reading
+    // the events counts the same step's records it would have written).
+    const matcher = services.find((s) => s.name === 'fanout') ?? services.find((s) => s.name === 'batcher')!;
+    const tpDispatched = sum(await matcher.scrape(), 'webhooks_fanout_dispatched_total');
     tpVolume = {
       topics: perEvent(volumeBefore, await topicVolumes(admin, internal, dataDir), N, prefix),
       cpuMicros: Object.fromEntries(Object.entries(tp.cpuSeconds).map(([k, v]) => [k, (v * 1e6) / N])),
@@ -432,47 +437,43 @@ try {
     // In rounds, each kafka-hooks then hookpost at max_events 1 and 500, so a burst of the machine's load
     // falls on every system; each system's figure is its rounds' totals.
     const rounds = Number(args['peer-rounds']);
-    // `e500`: max_events 500 through a second pipeline whose batcher reads the events itself.
+    // `<n>`: max_events n through the pipeline of the other phases (--input); `e<n>` / `d<n>`: through a
+    // pipeline whose batcher reads the events itself / the fan-out's dispatch records, the main one
+    // when it is that, else a second one started for the peer phase only.
     const modes = args['peer-modes'].split(',').map((m) => ({
-      events: m.startsWith('e'),
-      maxEvents: Number(m.replace(/^e/, '')),
+      input: m.startsWith('e') ? 'events' : m.startsWith('d') ? 'dispatch' : INPUT,
+      maxEvents: Number(m.replace(/^[ed]/, '')),
     }));
     if (modes.some((m) => !Number.isInteger(m.maxEvents) || m.maxEvents < 1 || m.maxEvents > 500))
       throw new Error(
-        '--peer-modes takes max_events values 1–500 (e500: BATCHER_INPUT=events), comma separated',
+        '--peer-modes takes max_events values 1–500, each optionally prefixed e (BATCHER_INPUT=events) or d (dispatch: the fan-out and the batcher), comma separated',
       );
-    let eventsCtx: typeof peerCtx | undefined;
-    let eventsDone = false;
-    if (modes.some((m) => m.events)) {
-      const ePrefix = `${prefix}ev.`;
-      const env = { ...common, TOPIC_PREFIX: ePrefix, BATCHER_INPUT: 'events' };
+    let otherCtx: typeof peerCtx | undefined;
+    let otherDone = false;
+    const other = INPUT === 'events' ? 'dispatch' : 'events';
+    if (modes.some((m) => m.input === other)) {
+      const oPrefix = `${prefix}${other === 'events' ? 'ev' : 'ds'}.`;
+      const env = { ...common, TOPIC_PREFIX: oPrefix };
       provision(env);
-      const eCatalog = topicCatalog({
-        prefix: ePrefix,
+      const oCatalog = topicCatalog({
+        prefix: oPrefix,
         partitions: PARTITIONS,
         retryTiers: TIERS.split(','),
       });
-      const { writer: eWriter, producer: eProducer } = await clientsOf(eCatalog.topics);
+      const { writer: oWriter, producer: oProducer } = await clientsOf(oCatalog.topics);
       // Started for the peer phase only, so they take no CPU from the phases before.
-      const batcher = { name: 'batcher', entry: 'services/batcher/src/main.ts', env: {} };
-      await startRoles(
-        [batcher, ...DELIVERY_ROLES],
-        env,
-        `${logDir}/events-input`,
-        eventServices,
-        () => eventsDone,
-      );
+      await startRoles(pipelineRoles(other), env, `${logDir}/${other}-input`, otherServices, () => otherDone);
       log(
-        `events-input pipeline ready (${ePrefix}): ${eventServices.map((s) => `${s.name} (pid ${s.pid})`).join(', ')}`,
+        `${other}-input pipeline ready (${oPrefix}): ${otherServices.map((s) => `${s.name} (pid ${s.pid})`).join(', ')}`,
       );
       const phase: PhaseContext = {
         ...ctx,
-        writer: eWriter,
-        producer: eProducer,
-        services: eventServices,
+        writer: oWriter,
+        producer: oProducer,
+        services: otherServices,
         written: 0,
       };
-      eventsCtx = { ...peerCtx, phase, producer: eProducer, prefix: ePrefix };
+      otherCtx = { ...peerCtx, phase, producer: oProducer, prefix: oPrefix };
     }
     const byMode: PeerResult[][] = [[], ...modes.map(() => [])];
     for (let round = 0; round < rounds; round++) {
@@ -487,23 +488,23 @@ try {
       for (const m of modes)
         ours.push(
           await runHookpostPeer(
-            m.events ? eventsCtx! : peerCtx,
+            m.input === INPUT ? peerCtx : otherCtx!,
             peerEvents,
             m.maxEvents,
             round,
             peerWarmup,
-            m.events,
+            m.input === 'events',
           ),
         );
       for (const [i, r] of [kh, ...ours].entries()) byMode[i]!.push(r);
       const ratios = ours.map(
         (r, i) =>
-          `${modes[i]!.events ? 'events input, ' : ''}max_events ${modes[i]!.maxEvents} ${(r.eventsPerSecond / kh.eventsPerSecond).toFixed(2)}× kafka-hooks' events/s (CPU per event ${(r.cpuMsPerEvent / kh.cpuMsPerEvent).toFixed(2)}×)`,
+          `${modes[i]!.input === 'events' ? 'events input' : 'two-stage'}, max_events ${modes[i]!.maxEvents} ${(r.eventsPerSecond / kh.eventsPerSecond).toFixed(2)}× kafka-hooks' events/s (CPU per event ${(r.cpuMsPerEvent / kh.cpuMsPerEvent).toFixed(2)}×)`,
       );
       log(`  peer round ${round + 1}/${rounds}: ${ratios.join(', ')}`);
     }
-    eventsDone = true;
-    await Promise.allSettled(eventServices.map((s) => s.stop()));
+    otherDone = true;
+    await Promise.allSettled(otherServices.map((s) => s.stop()));
     peers.push(...byMode.map(combinePeerRounds));
   }
 

@@ -94,11 +94,11 @@ await runService<BatcherConfig>({
           transactionTimeoutMs: config.batch.windowMs + config.batcher.transactionMarginMs,
           partitionsConsumedConcurrently: config.batcher.partitionsConcurrently,
           sessionTimeoutMs: config.batcher.sessionTimeoutMs,
-          // 1 MiB is ~1 000 dispatch records (one per event, ~1 KB; ~3 500 events): enough to fill a
-          // 500-event batch in one fetch. Fetched records wait in memory beside the open batches, so the
-          // total stays at 4 MiB.
-          maxBytesPerPartition: 1024 * 1024,
-          maxBytes: 4 * 1024 * 1024,
+          // Dispatch records: 1 MiB is ~1 000 (one per event, ~1 KB; ~3 500 events), enough to fill a
+          // 500-event batch in one fetch. Events (~300 bytes): 256 KiB is ~900. Fetched records wait in
+          // memory beside the open batches, so the total stays small.
+          maxBytesPerPartition: i.topic === t.events ? 256 * 1024 : 1024 * 1024,
+          maxBytes: i.topic === t.events ? 1024 * 1024 : 4 * 1024 * 1024,
           createHandler: batcherHandler({
             webhook: (id) => table.get(id),
             settle: (id) => table.settle(id),
