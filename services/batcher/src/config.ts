@@ -35,7 +35,7 @@ export const schema = {
       env: 'BATCHER_INPUT',
     },
     fanoutGroupId: {
-      doc: "With BATCHER_INPUT=events: the fan-out's consumer group (its FANOUT_GROUP_ID; the topic prefix is prepended). The batcher refuses to start while that group has members (both would batch every event), and at its first start takes over the group's committed offsets of email.events, so switching from the fan-out neither repeats nor skips events.",
+      doc: "With BATCHER_INPUT=events: the fan-out's consumer group (its FANOUT_GROUP_ID; the topic prefix is prepended). The batcher refuses to start while that group has members (both would batch every event), and at start moves its own group's committed offsets of email.events up to that group's where those are further on (the fan-out ran last), so switching from the fan-out neither repeats nor skips events; the fan-out does the same the other way (FANOUT_BATCHER_EVENTS_GROUP_ID).",
       format: String,
       default: 'hookpost-fanout',
       env: 'BATCHER_FANOUT_GROUP_ID',
