@@ -250,6 +250,59 @@ describe('switching from the fan-out to BATCHER_INPUT=events', () => {
     expect(batcherAgain.output()).toMatch(/took over \S*hookpost-fanout's committed offsets/);
     await batcherAgain.kill('SIGTERM');
   }, 400_000);
+
+  it('a switch to the fan-out with batches still open sends nothing twice: the fan-out skips what the events batcher sent past its committed offset, by its watermarks', async () => {
+    // Per domain: a webhook at max_events 1 (each event leaves at once), one whose batch stays open
+    // (500 events, 60 s), and a suspended one (dead-lettered at once). The open batch holds the events
+    // group's committed offset at the first event, so the fan-out reads every event again.
+    const all = ['activity.delivered', 'activity.opened'] as const;
+    const doms = Array.from({ length: 3 }, (_, i) => {
+      const domain = uniq(`open${i}`);
+      return {
+        domain,
+        active: [
+          makeWebhook({ domain_id: domain, events: [...all], batch: { max_events: 1, window_ms: 1000 } }),
+          makeWebhook({ domain_id: domain, events: [...all], batch: { max_events: 500, window_ms: 60_000 } }),
+        ],
+        suspended: makeWebhook({ domain_id: domain, events: [...all], status: 'suspended' }),
+      };
+    });
+    await putAll(doms);
+    const hooks = new Set(doms.flatMap((d) => [...d.active, d.suspended].map((w) => w.id)));
+    const ones = new Set(doms.map((d) => d.active[0]!.id));
+    const open = new Set(doms.map((d) => d.active[1]!.id));
+    const batcher = await startBatcher({ BATCH_WINDOW_MS: '60000' });
+    const before = makeEvents(doms, 600);
+    await events.producer.send(before);
+    const first = expectedPairs(before, doms);
+    const sentAlready = [...first.batched].filter((k) => ones.has(k.split('>')[1]!));
+    await waitFor(
+      () => {
+        const c = counts(hooks);
+        return sentAlready.every((k) => c.batched.has(k)) && c.suspended.size >= first.suspended.size;
+      },
+      { timeoutMs: 60_000, what: 'the batches of one and the suspended letters out' },
+    );
+    expect([...counts(hooks).batched.keys()].some((k) => open.has(k.split('>')[1]!))).toBe(false);
+    await batcher.kill('SIGTERM');
+
+    const common = {
+      TOPIC_PREFIX: env.prefix,
+      TOPIC_PARTITIONS: String(PARTITIONS),
+      KAFKA_BROKERS: env.brokers,
+      SCHEMA_REGISTRY_URL: env.registryUrl,
+      SUBSCRIPTION_ENCRYPTION_KEYS: boxSpec,
+      BATCH_WINDOW_MS: '2000',
+    };
+    const fanout = spawn('fanout', common);
+    const twoStage = spawn('batcher', common);
+    await Promise.all([fanout.ready(), twoStage.ready()]);
+    const after = makeEvents(doms, 300);
+    await events.producer.send(after);
+    await exactlyOnce(expectedPairs([...before, ...after], doms), hooks, `${env.prefix}hookpost-fanout`);
+    await fanout.kill('SIGTERM');
+    await twoStage.kill('SIGTERM');
+  }, 240_000);
 });
 
 describe('batcher reading the events itself', () => {

@@ -10,17 +10,92 @@ const HEARTBEAT_EVERY = 500;
 /** Outputs are sent (inside the open transaction) in slices, so a large fetch never sits in memory whole. */
 const FLUSH_EVERY = 1000;
 
-export function fanoutHandler(deps: FanoutDeps, metrics: FanoutMetrics, logger: Logger) {
+/**
+ * Reads the partition's watermarks of a batcher that read email.events itself (BATCHER_INPUT=events;
+ * `<partition>/<webhook id>` and `<partition>#poison`, each the last input offset that left in one of
+ * its committed transactions), calling `onRecord` for each in order.
+ */
+export type ReadEventWatermarks = (
+  partition: number,
+  onRecord: (key: string, value: string | null) => void,
+) => Promise<void>;
+
+/**
+ * What an events batcher that owned the partition before this fan-out already sent: its committed
+ * offset stays at the first record of its oldest open batch, so the records after it that left in its
+ * batches (or dead letters) for some webhooks must not go to those webhooks again. Records above
+ * every watermark are untouched, so this costs one comparison per record once past them.
+ */
+class LeftBefore {
+  private readonly marks = new Map<string, bigint>();
+  private poison = -1n;
+  private max = -1n;
+
+  private readonly partition: number;
+
+  constructor(partition: number) {
+    this.partition = partition;
+  }
+
+  load(key: string, value: string | null): void {
+    const offset = value !== null && /^\d{1,19}$/.test(value) ? BigInt(value) : undefined;
+    if (key === `${this.partition}#poison`) this.poison = offset ?? -1n;
+    else if (key.startsWith(`${this.partition}/`)) {
+      const id = key.slice(key.indexOf('/') + 1);
+      if (offset === undefined) this.marks.delete(id);
+      else this.marks.set(id, offset);
+    } else return;
+    if (offset !== undefined && offset > this.max) this.max = offset;
+  }
+
+  /** The webhooks this record already reached, when any did. */
+  skipAt(offset: bigint): ((webhookId: string) => boolean) | undefined {
+    if (offset > this.max) return undefined;
+    return (id) => (this.marks.get(id) ?? -1n) >= offset;
+  }
+
+  letterLeft(offset: bigint): boolean {
+    return offset <= this.poison;
+  }
+}
+
+export function fanoutHandler(
+  deps: FanoutDeps,
+  metrics: FanoutMetrics,
+  logger: Logger,
+  readEventWatermarks?: ReadEventWatermarks,
+) {
   return (control: PartitionControl): PartitionHandler => {
     const source = { topic: control.topic, partition: control.partition };
     const log = logger.child({ topic: control.topic, partition: control.partition });
+    let left: LeftBefore | undefined;
     return {
+      // Once per ownership: after a switch from the events batcher, what it sent is in its watermarks.
+      init: async () => {
+        if (!readEventWatermarks) return;
+        const marks = new LeftBefore(control.partition);
+        await readEventWatermarks(control.partition, (key, value) => marks.load(key, value));
+        left = marks;
+      },
       onMessages: async (messages, tx, heartbeat) => {
         let out: OutputRecord[] = [];
         for (let i = 0; i < messages.length; i += 1) {
           const message = messages[i]!;
+          const offset = BigInt(message.offset);
+          const skip = left?.skipAt(offset);
           const span = deps.tracing?.fanout(source, message);
-          const outcome = await fanOut(source, message, deps, span?.headers);
+          let outcome = await fanOut(
+            source,
+            message,
+            skip ? { ...deps, match: (d, t) => deps.match(d, t).filter((w) => !skip(w.id)) } : deps,
+            span?.headers,
+          );
+          if (
+            skip &&
+            (outcome.kind === 'poison' || outcome.kind === 'unknown_type') &&
+            left!.letterLeft(offset)
+          )
+            outcome = { kind: 'dropped', records: [] };
           span?.end({ 'hookpost.outcome': outcome.kind, 'hookpost.records': outcome.records.length });
           countMatch(metrics, log, message.offset, outcome);
           for (const r of outcome.records) out.push(r);

@@ -5,6 +5,7 @@
  * per input partition through Kafka transactions. Not ready until the subscription table caught up.
  */
 import { SecretBox } from '@hookpost/contracts';
+import { readToEnd } from '@hookpost/deadletters';
 import { AvroCodec, createRegistry, type EmailEvent, emailEventSchema } from '@hookpost/events';
 import { provisionTopics, TransactionalRunner, takeOverOffsets, topicCatalog } from '@hookpost/kafka';
 import { runService } from '@hookpost/service';
@@ -19,8 +20,8 @@ await runService<FanoutConfig>({
   async start({ config, logger, kafka, admin, metrics, tracing }) {
     const prefix = config.topics.prefix;
     const catalog = topicCatalog({ prefix, partitions: config.topics.partitions });
-    const { events, subscriptions, dispatch, batches, dlq } = catalog.topics;
-    await provisionTopics(admin, [events, subscriptions, dispatch, batches, dlq], logger);
+    const { events, subscriptions, dispatch, batches, dlq, eventWatermarks } = catalog.topics;
+    await provisionTopics(admin, [events, subscriptions, dispatch, batches, dlq, eventWatermarks], logger);
     // The batchers at BATCHER_INPUT=events (the default) match and batch every event themselves:
     // refuse while they run, and begin where they stopped (switching back to the two-stage deployment).
     await takeOverOffsets(admin, {
@@ -71,6 +72,17 @@ await runService<FanoutConfig>({
         },
         fanoutMetrics(metrics),
         logger,
+        // A batcher that read the events before this fan-out (BATCHER_INPUT=events) sent some records
+        // past its committed offset already: its watermarks say which, per webhook.
+        (partition, onRecord) =>
+          readToEnd({
+            kafka,
+            topic: eventWatermarks.name,
+            partitions: [partition],
+            groupPrefix: `${prefix}hookpost-fanout`,
+            logger,
+            onMessage: (m) => onRecord(m.key?.toString() ?? '', m.value === null ? null : m.value.toString()),
+          }),
       ),
     });
     await runner.start();
