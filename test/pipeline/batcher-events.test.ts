@@ -55,20 +55,38 @@ it.beforeAll(async ({ env: e, producer: p, spawn: s, owned, tailOf }) => {
   dlq = await tailOf<DeadLetter>(t.dlq.name);
 });
 
-async function startBatcher(extra: Record<string, string> = {}) {
-  const p = spawn('batcher', {
+/** What every service of this file needs: the suite's topics, broker, registry and key. */
+function serviceEnv(extra: Record<string, string> = {}): Record<string, string> {
+  return {
     TOPIC_PREFIX: env.prefix,
     TOPIC_PARTITIONS: String(PARTITIONS),
     KAFKA_BROKERS: env.brokers,
     SCHEMA_REGISTRY_URL: env.registryUrl,
     SUBSCRIPTION_ENCRYPTION_KEYS: boxSpec,
-    BATCHER_INPUT: 'events',
-    BATCHER_SESSION_TIMEOUT_MS: '6000',
-    BATCH_WINDOW_MS: '5000',
     ...extra,
-  });
+  };
+}
+
+async function startBatcher(extra: Record<string, string> = {}) {
+  const p = spawn(
+    'batcher',
+    serviceEnv({
+      BATCHER_INPUT: 'events',
+      BATCHER_SESSION_TIMEOUT_MS: '6000',
+      BATCH_WINDOW_MS: '5000',
+      ...extra,
+    }),
+  );
   await p.ready();
   return p;
+}
+
+/** The two-stage deployment: a fan-out and a batcher at BATCHER_INPUT=dispatch, both ready. */
+async function startTwoStage(common: Record<string, string>) {
+  const fanout = spawn('fanout', common);
+  const batcher = spawn('batcher', common);
+  await Promise.all([fanout.ready(), batcher.ready()]);
+  return { fanout, batcher };
 }
 
 /** Committed offset of the batcher's group (or another) at the end of every partition of the events topic. */
@@ -173,18 +191,9 @@ describe('switching from the fan-out to BATCHER_INPUT=events', () => {
     const doms = domainsOf(3);
     await putAll(doms);
     const hooks = new Set(doms.flatMap((d) => [...d.active, d.suspended].map((w) => w.id)));
-    const common = {
-      TOPIC_PREFIX: env.prefix,
-      TOPIC_PARTITIONS: String(PARTITIONS),
-      KAFKA_BROKERS: env.brokers,
-      SCHEMA_REGISTRY_URL: env.registryUrl,
-      SUBSCRIPTION_ENCRYPTION_KEYS: boxSpec,
-      BATCH_WINDOW_MS: '2000',
-    };
+    const common = serviceEnv({ BATCH_WINDOW_MS: '2000' });
     // The two-stage pipeline batches the first events.
-    const fanout = spawn('fanout', common);
-    const twoStage = spawn('batcher', common);
-    await Promise.all([fanout.ready(), twoStage.ready()]);
+    const { fanout, batcher: twoStage } = await startTwoStage(common);
     const before = makeEvents(doms, 600);
     await events.producer.send(before);
     const first = expectedPairs(before, doms);
@@ -228,9 +237,7 @@ describe('switching from the fan-out to BATCHER_INPUT=events', () => {
     await batcher.kill('SIGTERM');
     const stopped = makeEvents(doms, 200);
     await events.producer.send(stopped);
-    const fanoutAgain = spawn('fanout', common);
-    const twoStageAgain = spawn('batcher', common);
-    await Promise.all([fanoutAgain.ready(), twoStageAgain.ready()]);
+    const { fanout: fanoutAgain, batcher: twoStageAgain } = await startTwoStage(common);
     const later = makeEvents(doms, 200);
     await events.producer.send(later);
     sent = [...sent, ...stopped, ...later];
@@ -286,17 +293,8 @@ describe('switching from the fan-out to BATCHER_INPUT=events', () => {
     expect([...counts(hooks).batched.keys()].some((k) => open.has(k.split('>')[1]!))).toBe(false);
     await batcher.kill('SIGTERM');
 
-    const common = {
-      TOPIC_PREFIX: env.prefix,
-      TOPIC_PARTITIONS: String(PARTITIONS),
-      KAFKA_BROKERS: env.brokers,
-      SCHEMA_REGISTRY_URL: env.registryUrl,
-      SUBSCRIPTION_ENCRYPTION_KEYS: boxSpec,
-      BATCH_WINDOW_MS: '2000',
-    };
-    const fanout = spawn('fanout', common);
-    const twoStage = spawn('batcher', common);
-    await Promise.all([fanout.ready(), twoStage.ready()]);
+    const common = serviceEnv({ BATCH_WINDOW_MS: '2000' });
+    const { fanout, batcher: twoStage } = await startTwoStage(common);
     const after = makeEvents(doms, 300);
     await events.producer.send(after);
     await exactlyOnce(expectedPairs([...before, ...after], doms), hooks, `${env.prefix}hookpost-fanout`);

@@ -50,6 +50,7 @@ export {
   type RetryRecord,
 } from './records.ts';
 export { parseStoredWebhook } from './schemas.ts';
+export { poisonKey, watermarkOffset, webhookKey } from './watermark-keys.ts';
 export {
   activeSecrets,
   LIMITS,

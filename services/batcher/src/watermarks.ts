@@ -11,18 +11,15 @@
  * not. Watermarks below the committed offset can never matter again and are tombstoned.
  */
 
+import { poisonKey, watermarkOffset, webhookKey } from '@hookpost/contracts';
+
 /** Input offset to commit: the consumed position, held at the first record of the oldest open batch. */
 export function commitOffset(position: bigint, firstOpenOffset: bigint | undefined): bigint {
   return firstOpenOffset !== undefined && firstOpenOffset < position ? firstOpenOffset : position;
 }
 
-export function webhookKey(partition: number, webhookId: string): string {
-  return `${partition}/${webhookId}`;
-}
-
-export function poisonKey(partition: number): string {
-  return `${partition}#poison`;
-}
+// The key format is shared with the fan-out's reader (libs/contracts).
+export { poisonKey, webhookKey };
 
 export interface WatermarkRecord {
   key: string;
@@ -97,9 +94,10 @@ export class Watermarks {
       this.durable.delete(key);
       return true;
     }
-    if (!/^\d{1,19}$/.test(value)) return false;
-    this.current.set(key, BigInt(value));
-    this.durable.set(key, BigInt(value));
+    const offset = watermarkOffset(value);
+    if (offset === undefined) return false;
+    this.current.set(key, offset);
+    this.durable.set(key, offset);
     return true;
   }
 }

@@ -1,5 +1,6 @@
 /** The fan-out's partition handler: every fetched batch is one transaction (outputs + offsets). */
 
+import { poisonKey, watermarkOffset, webhookKey } from '@hookpost/contracts';
 import type { OutputRecord, PartitionControl, PartitionHandler } from '@hookpost/kafka';
 import type { Logger } from '@hookpost/logger';
 import { type FanoutDeps, type FanoutOutcome, fanOut } from './fanout.ts';
@@ -38,14 +39,19 @@ class LeftBefore {
   }
 
   load(key: string, value: string | null): void {
-    const offset = value !== null && /^\d{1,19}$/.test(value) ? BigInt(value) : undefined;
-    if (key === `${this.partition}#poison`) this.poison = offset ?? -1n;
-    else if (key.startsWith(`${this.partition}/`)) {
-      const id = key.slice(key.indexOf('/') + 1);
+    const offset = watermarkOffset(value);
+    if (key === poisonKey(this.partition)) this.poison = offset ?? -1n;
+    else if (key.startsWith(webhookKey(this.partition, ''))) {
+      const id = key.slice(webhookKey(this.partition, '').length);
       if (offset === undefined) this.marks.delete(id);
       else this.marks.set(id, offset);
     } else return;
     if (offset !== undefined && offset > this.max) this.max = offset;
+  }
+
+  /** No watermark at all (the usual case: no events batcher ran before, or it left nothing open). */
+  get empty(): boolean {
+    return this.max < 0n;
   }
 
   /** The webhooks this record already reached, when any did. */
@@ -75,14 +81,14 @@ export function fanoutHandler(
         if (!readEventWatermarks) return;
         const marks = new LeftBefore(control.partition);
         await readEventWatermarks(control.partition, (key, value) => marks.load(key, value));
-        left = marks;
+        // Kept only when there is something to skip: otherwise the records pay nothing for it.
+        left = marks.empty ? undefined : marks;
       },
       onMessages: async (messages, tx, heartbeat) => {
         let out: OutputRecord[] = [];
         for (let i = 0; i < messages.length; i += 1) {
           const message = messages[i]!;
-          const offset = BigInt(message.offset);
-          const skip = left?.skipAt(offset);
+          const skip = left?.skipAt(BigInt(message.offset));
           const span = deps.tracing?.fanout(source, message);
           let outcome = await fanOut(
             source,
@@ -93,7 +99,7 @@ export function fanoutHandler(
           if (
             skip &&
             (outcome.kind === 'poison' || outcome.kind === 'unknown_type') &&
-            left!.letterLeft(offset)
+            left!.letterLeft(BigInt(message.offset))
           )
             outcome = { kind: 'dropped', records: [] };
           span?.end({ 'hookpost.outcome': outcome.kind, 'hookpost.records': outcome.records.length });
