@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 
 export { Counter, Gauge, Histogram, Registry } from 'prom-client';
+export { BoundCounter, BoundHistogram, type CounterSeries, type HistogramSeries } from './series.ts';
 
 export function createRegistry(labels: Record<string, string> = {}): Registry {
   const registry = new Registry();

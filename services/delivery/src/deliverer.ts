@@ -23,12 +23,13 @@ import {
 } from '@hookpost/contracts';
 import { HEADERS, type RecordContext, type TopicCatalog } from '@hookpost/kafka';
 import type { Logger } from '@hookpost/logger';
+import type { CounterSeries, HistogramSeries } from '@hookpost/metrics';
 import type { SendInput, SendOutcome } from '@hookpost/sender';
 import type { StageSpan, Tracing } from '@hookpost/tracing';
 import type { TopicMessages } from './adapters/outbox.ts';
 import { DELIVERY_DEFAULTS } from './definitions.ts';
 import { type CircuitBreakers, isCircuitFailure } from './domain/breaker.ts';
-import { endpointKey, type KeyedLimiter } from './domain/limiter.ts';
+import { EndpointKeys, type KeyedLimiter } from './domain/limiter.ts';
 import { RateLimits } from './domain/rate-limit.ts';
 import { attemptOutcome, attemptRecord, retryRecord } from './domain/records.ts';
 import { decide, MAIN_TIER, type Tier } from './domain/retry-policy.ts';
@@ -100,12 +101,39 @@ export class Deliverer {
   private readonly gates: RateGates;
   /** Aborted by stopWaiting(): ends the waits for a webhook version. */
   private readonly waits = new AbortController();
+  private readonly origins = new EndpointKeys();
+  /** Per tier, the series every attempt bumps (bound once: see @hookpost/metrics series.ts). */
+  private readonly tierSeries = new Map<string, TierSeries>();
+  private readonly batchWait: HistogramSeries;
 
   constructor(options: DelivererOptions) {
     this.o = options;
     this.rates = options.rates ?? new RateLimits();
     this.gates = new RateGates(this.rates, options.now);
     this.log = options.logger.child({ component: 'deliverer' });
+    this.batchWait = options.metrics.batchWait.series({});
+  }
+
+  private seriesOf(tier: string): TierSeries {
+    let t = this.tierSeries.get(tier);
+    if (!t) {
+      const metrics = this.o.metrics;
+      const requests = new Map<string, CounterSeries>();
+      t = {
+        latency: metrics.latency.series({ tier }),
+        requests: (outcome, status) => {
+          const key = `${outcome} ${status}`;
+          let c = requests.get(key);
+          if (!c) {
+            c = metrics.requests.series({ outcome, status_class: statusClass(status), tier });
+            requests.set(key, c);
+          }
+          return c;
+        },
+      };
+      this.tierSeries.set(tier, t);
+    }
+    return t;
   }
 
   /** A record of webhooks.batches: the first attempt. */
@@ -156,7 +184,9 @@ export class Deliverer {
         attempt: job.attempt,
         tier: job.tier,
       }));
-    await this.paced(batch.webhook_id);
+    // Most attempts need no wait: the wait (and its promise) only when the rate says so.
+    const wait = this.gates.wait(batch.webhook_id, this.o.lookup(batch.webhook_id)?.rate_limit?.per_second);
+    if (wait) await this.paced(wait);
     // Looked up after the wait: the webhook may have changed (suspended, deleted) meanwhile.
     let webhook = this.o.lookup(batch.webhook_id);
     // Unknown here may be new rather than gone: the batch's producer read the creation first.
@@ -173,7 +203,8 @@ export class Deliverer {
     const span = this.o.tracing?.attempt(ctx.message, batch, job.attempt, job.tier);
     const { at, r } = await this.exchange(job, webhook, span?.traceparent);
     if (r.status !== null) this.rates.record(webhook.id, r.status, r.retryAfterMs, this.o.now());
-    const history = [...job.history, attemptOutcome(job.attempt, job.tier, at, r)];
+    // The attempts so far with this one: for a retry record or a dead letter, not for a delivery.
+    const history = () => [...job.history, attemptOutcome(job.attempt, job.tier, at, r)];
     const decision = decide({
       outcome: r,
       fromTier: job.tier,
@@ -196,16 +227,23 @@ export class Deliverer {
         messages: [
           {
             key,
-            value: JSON.stringify({
-              ...attemptRecord(batch, job.attempt, job.tier, at, r, outcomeOf),
-              circuit: this.o.breakers.snapshot(webhook.id),
-            }),
+            value: JSON.stringify(
+              attemptRecord(
+                batch,
+                job.attempt,
+                job.tier,
+                at,
+                r,
+                outcomeOf,
+                this.o.breakers.snapshot(webhook.id),
+              ),
+            ),
           },
         ],
       },
     ];
     if (decision.kind === 'retry') {
-      const rec = retryRecord(batch, history, decision.tier.name, decision.dueAt, job.firstFailedAt ?? at);
+      const rec = retryRecord(batch, history(), decision.tier.name, decision.dueAt, job.firstFailedAt ?? at);
       const next = this.o.tracing?.retry(span, decision.tier.name, decision.dueAt, rec.attempt);
       items.push({
         topic: this.o.catalog.retryTopic(decision.tier.name),
@@ -234,7 +272,8 @@ export class Deliverer {
         );
       return;
     }
-    if (decision.kind === 'dead') return this.dead(job, decision.reason, r.error, history, log, items, span);
+    if (decision.kind === 'dead')
+      return this.dead(job, decision.reason, r.error, history(), log, items, span);
     await this.publish(items, log);
     if (this.log.isLevelEnabled('debug'))
       log().debug({ status: r.status, latencyMs: r.latencyMs }, 'delivered');
@@ -290,9 +329,7 @@ export class Deliverer {
    * timer: the record stays in flight, so its partition's window fills and the partition pauses
    * rather than buffering; nothing is dropped and the wait is not a failed attempt.
    */
-  private async paced(webhookId: string): Promise<void> {
-    const wait = this.gates.wait(webhookId, this.o.lookup(webhookId)?.rate_limit?.per_second);
-    if (!wait) return;
+  private async paced(wait: Promise<void>): Promise<void> {
     this.o.metrics.rateLimited.inc();
     this.o.metrics.rateWaiting.inc();
     try {
@@ -327,7 +364,7 @@ export class Deliverer {
   ): Promise<{ at: number; r: SendOutcome }> {
     const circuit = webhook.id;
     const breakers = this.o.breakers;
-    const origin = endpointKey(webhook.url);
+    const origin = this.origins.of(webhook.url);
     // A webhook that has failed and has a request hanging past the slow threshold gets no other
     // request meanwhile: treated as open, so its batches move on instead of waiting in line.
     const hanging = () => breakers.suspect(circuit) && this.o.limiter.isSlow(origin, circuit);
@@ -340,7 +377,7 @@ export class Deliverer {
               const at = this.o.now();
               if (job.dueAt !== null)
                 this.o.metrics.lateness.observe({ tier: job.tier }, Math.max(0, at - job.dueAt) / 1000);
-              this.o.metrics.inFlight.inc();
+              this.o.metrics.inFlight.n += 1;
               let r: SendOutcome;
               try {
                 r = await this.o.send({
@@ -354,7 +391,7 @@ export class Deliverer {
                 // The sender maps failures to values; anything thrown is unexpected, and retrying is safe.
                 r = unexpected(error);
               } finally {
-                this.o.metrics.inFlight.dec();
+                this.o.metrics.inFlight.n -= 1;
               }
               breakers.record(circuit, !isCircuitFailure(r));
               if (r.kind === 'delivered') this.o.limiter.observe(origin, r.latencyMs);
@@ -365,19 +402,14 @@ export class Deliverer {
           )
         : null;
     if (attempt) {
-      this.o.metrics.requests.inc({
-        outcome: attempt.r.kind,
-        status_class: statusClass(attempt.r.status),
-        tier: job.tier,
-      });
-      this.o.metrics.latency.observe({ tier: job.tier }, attempt.r.latencyMs / 1000);
-      if (job.attempt === 1)
-        this.o.metrics.batchWait.observe(Math.max(0, attempt.at - job.batch.created_at) / 1000);
-      if (attempt.r.kind === 'delivered')
-        this.o.metrics.eventAge.observe(
-          { tier: job.tier },
-          Math.max(0, attempt.at + attempt.r.latencyMs - job.batch.oldest_event_at) / 1000,
-        );
+      const m = this.seriesOf(job.tier);
+      m.requests(attempt.r.kind, attempt.r.status).inc();
+      m.latency.observe(attempt.r.latencyMs / 1000);
+      if (job.attempt === 1) this.batchWait.observe(Math.max(0, attempt.at - job.batch.created_at) / 1000);
+      if (attempt.r.kind === 'delivered') {
+        m.eventAge ??= this.o.metrics.eventAge.series({ tier: job.tier });
+        m.eventAge.observe(Math.max(0, attempt.at + attempt.r.latencyMs - job.batch.oldest_event_at) / 1000);
+      }
       return attempt;
     }
     this.o.metrics.circuitRefused.inc();
@@ -445,6 +477,14 @@ export class Deliverer {
       }
     }
   }
+}
+
+interface TierSeries {
+  latency: HistogramSeries;
+  /** Made at the first delivery: a tier whose attempts all fail has no age series, as before. */
+  eventAge?: HistogramSeries;
+  /** By outcome and status (a status is one of ~500 values, so the map stays small). */
+  requests: (outcome: SendOutcome['kind'], status: number | null) => CounterSeries;
 }
 
 /** Why a webhook takes no delivery now (dead-lettered as `suspended`), or null when it does. */

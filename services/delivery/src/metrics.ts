@@ -2,7 +2,7 @@
  * Delivery metrics, registered once on the injected registry. Labels are bounded: outcome, status
  * class, tier (from config), reason (a closed set), consumer (main or a tier); never webhook or URL.
  */
-import { Counter, Gauge, Histogram, type Registry } from '@hookpost/metrics';
+import { BoundCounter, BoundHistogram, Counter, Gauge, Histogram, type Registry } from '@hookpost/metrics';
 
 export function statusClass(status: number | null): string {
   if (status === null) return 'none';
@@ -11,17 +11,18 @@ export function statusClass(status: number | null): string {
 }
 
 export class DeliveryMetrics {
-  readonly requests: Counter<'outcome' | 'status_class' | 'tier'>;
-  readonly latency: Histogram<'tier'>;
+  readonly requests: BoundCounter<'outcome' | 'status_class' | 'tier'>;
+  readonly latency: BoundHistogram<'tier'>;
   readonly retries: Counter<'tier'>;
   readonly dead: Counter<'reason'>;
   readonly suspensions: Counter<'reason'>;
-  readonly inFlight: Gauge;
+  /** HTTP requests in flight now: a number the hot path bumps, read into its gauge at each scrape. */
+  readonly inFlight = { n: 0 };
   readonly paused: Gauge<'consumer'>;
   readonly lag: Gauge<'topic' | 'partition'>;
   readonly lateness: Histogram<'tier'>;
-  readonly batchWait: Histogram;
-  readonly eventAge: Histogram<'tier'>;
+  readonly batchWait: BoundHistogram;
+  readonly eventAge: BoundHistogram<'tier'>;
   readonly commitErrors: Counter<'consumer'>;
   readonly produceErrors: Counter;
   readonly dueHeaderInvalid: Counter<'tier' | 'reason'>;
@@ -35,13 +36,14 @@ export class DeliveryMetrics {
 
   constructor(registry: Registry) {
     const registers = [registry];
-    this.requests = new Counter({
+    // Bumped on every attempt: series bound once (@hookpost/metrics series.ts), not prom-client's per-call labels.
+    this.requests = new BoundCounter({
       name: 'webhooks_delivery_requests_total',
       help: 'HTTP attempts by outcome (delivered, retry, gone, refused), status class and tier (main or retry tier)',
       labelNames: ['outcome', 'status_class', 'tier'],
       registers,
     });
-    this.latency = new Histogram({
+    this.latency = new BoundHistogram({
       name: 'webhooks_delivery_request_duration_seconds',
       help: 'HTTP attempt latency, from request start to response body read or failure',
       labelNames: ['tier'],
@@ -71,10 +73,14 @@ export class DeliveryMetrics {
     for (const reason of ['exhausted', 'gone', 'refused', 'deleted', 'suspended', 'poison'])
       this.dead.inc({ reason }, 0);
     for (const reason of ['exhausted', 'gone']) this.suspensions.inc({ reason }, 0);
-    this.inFlight = new Gauge({
+    const inFlight = this.inFlight;
+    new Gauge({
       name: 'webhooks_delivery_inflight_requests',
       help: 'HTTP requests in flight in this process',
       registers,
+      collect() {
+        this.set(inFlight.n);
+      },
     });
     // The same name and labels as the exactly-once stages' gauge, so one panel and one alert cover
     // every stage. Measured from the finished prefix: records not yet delivered, retried or dead-lettered.
@@ -99,13 +105,13 @@ export class DeliveryMetrics {
     });
     // The parts of an event's latency after its batch closed, so a p99 above the window can be told
     // apart: `webhooks_batch_fill_seconds` (batcher) is the window, these are what follows it.
-    this.batchWait = new Histogram({
+    this.batchWait = new BoundHistogram({
       name: 'webhooks_delivery_batch_wait_seconds',
       help: "From a batch's close in the batcher to the start of its first attempt (its commit, the fetch, the queue for a slot); batcher and delivery clocks",
       buckets: [0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10, 30, 60],
       registers,
     });
-    this.eventAge = new Histogram({
+    this.eventAge = new BoundHistogram({
       name: 'webhooks_delivery_event_age_seconds',
       help: "For each delivered batch, its oldest event's age when the receiver answered: from the MTA's created_at, so MTA and delivery clocks",
       labelNames: ['tier'],

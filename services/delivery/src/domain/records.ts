@@ -26,6 +26,7 @@ export function attemptRecord(
   at: number,
   r: SendOutcome,
   outcome: AttemptRecord['outcome'],
+  circuit: AttemptRecord['circuit'],
 ): AttemptRecord {
   return {
     webhook_id: batch.webhook_id,
@@ -39,6 +40,7 @@ export function attemptRecord(
     error: r.error,
     response_excerpt: r.responseExcerpt === null ? null : r.responseExcerpt.slice(0, EXCERPT_MAX),
     event_count: batch.event_ids.length,
+    circuit,
   };
 }
 
