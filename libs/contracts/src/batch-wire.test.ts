@@ -1,6 +1,7 @@
+import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { batchBodyBytes, framedBatchRecord, isFramedBatch } from './batch-wire.ts';
+import { batchBodyBytes, batchIdOf, framedBatchRecord, isFramedBatch } from './batch-wire.ts';
 import { parseBatchRecord, parseRetryRecord } from './record-schemas.ts';
 import type { BatchRecord } from './records.ts';
 
@@ -169,5 +170,24 @@ describe('framed batch records', () => {
     const r = parseBatchRecord(value);
     expect(r.ok && r.value.body).toBe('[1]');
     expect(r.ok && batchBodyBytes(r.value).toString()).toBe('[1]');
+  });
+
+  it('a batch id is the same as every earlier release made it: replays and receivers dedupe on it', () => {
+    expect(batchIdOf('p.email.events', 3, '12345', 'wh_1')).toBe('7DMeVlAKE16mzuSZSxRvb0');
+    fc.assert(
+      fc.property(
+        id,
+        fc.nat(4096),
+        fc.bigInt({ min: 0n, max: 2n ** 63n }),
+        fc.string({ unit: 'grapheme' }),
+        (topic, p, o, w) => {
+          const before = createHash('sha256')
+            .update(`${topic}\u0000${p}\u0000${o}\u0000${w}`)
+            .digest('base64url')
+            .slice(0, 22);
+          expect(batchIdOf(topic, p, String(o), w)).toBe(before);
+        },
+      ),
+    );
   });
 });

@@ -16,7 +16,7 @@
  * text, spreads the record or serialises it (a retry record, a dead letter) sees the BatchRecord it
  * always saw.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { BatchRecord } from './records.ts';
 import { hasMagic, splitFrame, writeFrame } from './wire-frame.ts';
 
@@ -84,8 +84,10 @@ export function batchBodyBytes(batch: Pick<BatchRecord, 'body'>): Buffer {
  * max_events 1) at an event record, so the topic keeps the two apart.
  */
 export function batchIdOf(topic: string, partition: number, firstOffset: string, webhookId: string): string {
-  return createHash('sha256')
-    .update(`${topic}\u0000${partition}\u0000${firstOffset}\u0000${webhookId}`)
-    .digest('base64url')
-    .slice(0, 22);
+  // One-shot (no Hash object): once per batch, so once per event at max_events 1.
+  return hash(
+    'sha256',
+    `${topic}\u0000${partition}\u0000${firstOffset}\u0000${webhookId}`,
+    'base64url',
+  ).slice(0, 22);
 }

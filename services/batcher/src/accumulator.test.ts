@@ -1,7 +1,12 @@
 import type { BatchRecord, DispatchRecord } from '@hookpost/contracts';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { type BatchSettings, type ClosedBatch, WindowAccumulator } from './accumulator.ts';
+import {
+  type BatchSettings,
+  type ClosedBatch,
+  recordEntry as entryOf,
+  WindowAccumulator,
+} from './accumulator.ts';
 import { pages } from './pages.ts';
 import { decoded } from './test-fixtures.ts';
 
@@ -294,5 +299,54 @@ describe('WindowAccumulator', () => {
     expect(held.bytes).toBe(b.bytes);
     b.reset();
     expect(held.bytes).toBe(0);
+  });
+
+  it('a batch of one (max_events 1) is byte for byte the batch the paged path closes, its watermark included', () => {
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.record({
+            pad: fc.nat(3000),
+            text: fc.string({ unit: 'grapheme', maxLength: 40 }),
+            format: fc.constantFrom('json' as const, 'jsonl' as const),
+            version: fc.option(fc.nat(5), { nil: undefined }),
+            webhook: fc.constantFrom('w1', 'w2', 'w3'),
+          }),
+          { minLength: 1, maxLength: 40 },
+        ),
+        (events) => {
+          const closedAt: string[][] = [[], []];
+          const [one, paged] = [0, 1].map(
+            (k) =>
+              new WindowAccumulator({
+                topic: 't',
+                partition: 3,
+                windowMs: 30_000,
+                maxBytes: 1 << 20,
+                onClose: (w, offset) => closedAt[k]!.push(`${w}@${offset}`),
+              }),
+          );
+          events.forEach((e, i) => {
+            const r = {
+              ...rec(i, e.webhook, e.pad),
+              payload: { n: i, text: e.text, pad: 'x'.repeat(e.pad) },
+            };
+            const s = { webhookId: e.webhook, format: e.format, windowMs: 30_000 };
+            const [a] = one!.addEntry(entryOf(r), String(i), { ...s, maxEvents: 1 }, 50 + i, e.version);
+            expect(paged!.addEntry(entryOf(r), String(i), { ...s, maxEvents: 2 }, 50 + i, e.version)).toEqual(
+              [],
+            );
+            const [b] = paged!.closeWebhook(e.webhook, 50 + i);
+            expect(a).toEqual(b);
+            expect(parse(a!)).toEqual(e.format === 'jsonl' ? [r.payload] : [r.payload]);
+          });
+          expect(closedAt[0]).toEqual(closedAt[1]);
+          expect(one!.openBatches).toBe(0);
+          expect(one!.bufferedEvents).toBe(0);
+          expect(one!.bytes).toBe(0);
+        },
+      ),
+      { numRuns: 60 },
+    );
   });
 });

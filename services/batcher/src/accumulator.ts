@@ -204,9 +204,12 @@ export class WindowAccumulator {
     now: number,
     version?: number,
   ): ClosedBatch[] {
+    let batch = this.open.get(settings.webhookId);
+    // A batch of one closes as it opens: its bytes go straight into the record, no pages in between
+    // (at max_events 1 this is every event).
+    if (!batch && settings.maxEvents <= 1) return [this.single(entry, offset, settings, now, version)];
     const closed: ClosedBatch[] = [];
     const size = entry.bytes + 1;
-    let batch = this.open.get(settings.webhookId);
     if (batch && batch.bytes + size > this.options.maxBytes) {
       closed.push(this.close(batch, now));
       batch = undefined;
@@ -324,6 +327,43 @@ export class WindowAccumulator {
     this.options.onClose?.(batch.settings.webhookId, batch.lastOffset);
     this.buffered -= batch.events;
     this.hold(-batch.parts.length);
+    // serialise copies the pages' bytes, so they go back to the pool at once.
+    const closed = this.closed(batch, batch.eventIds, now, batch.parts.pieces());
+    batch.parts.release();
+    return closed;
+  }
+
+  /** The batch of one entry, closed at once: what add then close would give, without the pages. */
+  private single(
+    entry: Entry,
+    offset: string,
+    settings: BatchSettings,
+    now: number,
+    version?: number,
+  ): ClosedBatch {
+    this.options.onClose?.(settings.webhookId, offset);
+    const jsonl = settings.format === 'jsonl';
+    const batch = {
+      settings,
+      firstOffset: offset,
+      firstEnqueuedAt: now,
+      oldestEventAt: entry.eventCreatedAt,
+      // The payload and its one separator (the closing bracket, or the final newline), as add counts it.
+      bytes: entry.bytes + 2,
+      version: version !== undefined && version > 0 ? version : undefined,
+    };
+    return this.closed(batch, [entry.eventId], now, jsonl ? [...entry.chunks, NEWLINE] : entry.chunks);
+  }
+
+  private closed(
+    batch: Pick<
+      OpenBatch,
+      'settings' | 'firstOffset' | 'firstEnqueuedAt' | 'oldestEventAt' | 'bytes' | 'version'
+    >,
+    eventIds: string[],
+    now: number,
+    pieces: Buffer[],
+  ): ClosedBatch {
     const meta = {
       batch_id: batchIdOf(
         this.options.topic,
@@ -333,14 +373,12 @@ export class WindowAccumulator {
       ),
       webhook_id: batch.settings.webhookId,
       format: batch.settings.format,
-      event_ids: batch.eventIds,
+      event_ids: eventIds,
       first_enqueued_at: batch.firstEnqueuedAt,
       oldest_event_at: batch.oldestEventAt,
       created_at: now,
     };
-    // serialise copies the pages' bytes, so they go back to the pool at once.
-    const value = serialise(meta, batch.parts.pieces());
-    batch.parts.release();
+    const value = serialise(meta, pieces);
     // The body: payloads plus one separator each (the last one is the closing bracket or the final newline).
     const bodyBytes = batch.bytes - (meta.format === 'json' ? 0 : 1);
     return { ...meta, value, bodyBytes, ...(batch.version !== undefined && { version: batch.version }) };
