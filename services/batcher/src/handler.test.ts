@@ -12,7 +12,7 @@ import { createLogger } from '@hookpost/logger';
 import { createRegistry } from '@hookpost/metrics';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { batcherHandler, type Clock, COMMIT_DELAY_MS } from './handler.ts';
+import { batcherHandler, type Clock, COMMIT_DELAY_MS, COMMIT_LINGER_MS } from './handler.ts';
 import { batcherMetrics } from './metrics.ts';
 import { decoded, dispatchMessage, eventDispatchMessage } from './test-fixtures.ts';
 
@@ -143,13 +143,33 @@ describe('batcher handler', () => {
     });
   });
 
-  it(`produces a full batch at once and commits it within ${COMMIT_DELAY_MS} ms, whatever the service window`, async () => {
+  it(`produces a full batch at once and commits it within ${COMMIT_LINGER_MS} ms after a quiet spell, then commits at most every ${COMMIT_DELAY_MS} ms, whatever the service window`, async () => {
     const s = setup({ a: { batch: { max_events: 2, window_ms: 30_000 } } });
     await s.feed([message(0, 'a'), message(1, 'a'), message(2, 'a')]);
     expect(s.ids('batches')).toEqual([['a', ['e0', 'e1']]]);
-    s.advance(COMMIT_DELAY_MS);
+    s.advance(COMMIT_LINGER_MS - 1);
     await s.settle();
-    expect(s.commits).toEqual([[COMMIT_DELAY_MS, '2']]);
+    expect(s.commits).toEqual([]);
+    s.advance(1);
+    await s.settle();
+    expect(s.commits).toEqual([[COMMIT_LINGER_MS, '2']]);
+    // The next full batch, right after: its commit waits for the delay since the last one, not the linger.
+    await s.feed([message(3, 'a')]);
+    s.advance(COMMIT_DELAY_MS - 1);
+    await s.settle();
+    expect(s.commits).toHaveLength(1);
+    s.advance(1);
+    await s.settle();
+    expect(s.commits).toEqual([
+      [COMMIT_LINGER_MS, '2'],
+      [COMMIT_LINGER_MS + COMMIT_DELAY_MS, '4'],
+    ]);
+    // A quiet spell past the delay: the linger again.
+    s.advance(5 * COMMIT_DELAY_MS);
+    await s.feed([message(4, 'a'), message(5, 'a')]);
+    s.advance(COMMIT_LINGER_MS);
+    await s.settle();
+    expect(s.commits.at(-1)).toEqual([6 * COMMIT_DELAY_MS + 2 * COMMIT_LINGER_MS, '6']);
   });
 
   it('sends closed batches in few bounded sends, in offset order: one per 1 000 batches or ~256 KiB, not one per batch', async () => {
