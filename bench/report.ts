@@ -1,5 +1,6 @@
 /** Turning samples into figures, and figures into the Markdown table, the JSON file and results.md. */
 import { appendFileSync, existsSync, writeFileSync } from 'node:fs';
+import type { DeliveryAlone } from './delivery-alone.ts';
 import type { FanoutAlone } from './fanout-alone.ts';
 import type { PeerResult } from './peer.ts';
 import type { Memory } from './phase.ts';
@@ -92,6 +93,8 @@ export interface RunResult {
     fanoutAloneVsRawConsume?: number;
   };
   fanoutAlone?: FanoutAlone | null;
+  /** Delivery alone at one event per request (bench/delivery-alone.ts; `--phases …,dl`). */
+  deliveryAlone?: DeliveryAlone | null;
   /** Per event of the throughput phase: offsets and bytes per internal topic, CPU µs per service. */
   tpPerEvent: {
     topics: Record<string, { offsets: number; bytes: number | null }>;
@@ -146,6 +149,12 @@ export function markdown(run: RunResult): string {
   if (first) lines.push('', ...memoryTable(first));
   if (run.tpPerEvent) lines.push('', ...perEventTable(run.tpPerEvent));
   if (run.peers.length > 0) lines.push('', ...peerTable(run.peers));
+  const dl = run.deliveryAlone;
+  if (dl)
+    lines.push(
+      '',
+      `Delivery alone at one event per request (one webhook, its batches of one written beforehand, the bench receiver; median of ${dl.rounds.length} rounds, each between the receiver's 10 % and 90 %): ${f(dl.requestsPerSecond)} requests/s, ${dl.cpuMicrosPerRequest.toFixed(1)} CPU µs per request (rounds ${dl.rounds.map((r) => r.cpuMicrosPerRequest.toFixed(1)).join(' / ')}); the receiver ${dl.receiverCpuMicrosPerRequest.toFixed(1)} µs per request.`,
+    );
   if (run.notes.length > 0) lines.push('', ...run.notes.map((n) => `- ${n}`));
   lines.push('', `Wall time ${f(run.wallSeconds)} s.`);
   return lines.join('\n');

@@ -15,6 +15,7 @@
  *   oh   breaker scenario: as o1, but every tenth webhook (on that same origin) hangs past its 2 s timeout
  *   peer side by side with @platformatic/kafka-hooks: the same events through it (one POST per record)
  *        and through hookpost with one webhook at max_events 1 and 500 (bench/peer.ts)
+ *   dl   delivery alone at one event per request, not in the default phases (bench/delivery-alone.ts)
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
@@ -27,6 +28,7 @@ import { eventGenerator } from '@hookpost/loadgen';
 import { createLogger } from '@hookpost/logger';
 import { SubscriptionWriter } from '@hookpost/subscriptions';
 import { rawConsume, rawProduce } from './baseline.ts';
+import { type DeliveryAlone, runDeliveryAlone } from './delivery-alone.ts';
 import { type FanoutAlone, prepareFanoutAlone } from './fanout-alone.ts';
 import { ACTIVITY_MIX } from './layout.ts';
 import {
@@ -56,6 +58,8 @@ const { values: args } = parseArgs({
     'peer-rounds': { type: 'string', default: '2' },
     'peer-warmup': { type: 'string' },
     'peer-modes': { type: 'string', default: '1,500,d1,d500' },
+    'dl-requests': { type: 'string' },
+    'dl-rounds': { type: 'string', default: '3' },
     input: { type: 'string', default: 'events' },
     webhooks: { type: 'string', default: '1000' },
     domains: { type: 'string', default: '200' },
@@ -508,6 +512,32 @@ try {
     peers.push(...byMode.map(combinePeerRounds));
   }
 
+  // --- delivery alone at one event per request (opt-in: --phases …,dl) -----------------------------
+  let deliveryAlone: DeliveryAlone | null = null;
+  if (wanted.has('dl')) {
+    const requests = Number(args['dl-requests'] ?? (args.quick ? 30_000 : 60_000));
+    log(
+      `delivery alone: ${requests} batches of one, one webhook, ${args['dl-rounds']} rounds (a fresh delivery each)`,
+    );
+    deliveryAlone = await runDeliveryAlone({
+      kafka,
+      admin,
+      brokers,
+      receiver,
+      env: common,
+      prefix,
+      partitions: PARTITIONS,
+      requests,
+      rounds: Number(args['dl-rounds']),
+      logDir,
+      log,
+      nodeArgs: [
+        ...(args['node-arg'] as string[]),
+        ...(profiled === 'delivery-alone' ? ['--cpu-prof', '--cpu-prof-dir', profDir] : []),
+      ],
+    });
+  }
+
   // --- resources, then stop (a --cpu-prof profile is written when its process exits) ----------------
   const serviceStats: Record<string, ProcStats> = Object.fromEntries(
     services.map((s) => [s.name, s.stats()]),
@@ -567,6 +597,7 @@ try {
       fanoutAloneVsRawConsume: (alone?.eventsPerSecond ?? Number.NaN) / baseline.consume.perSecond,
     },
     fanoutAlone: alone,
+    deliveryAlone,
     tpPerEvent: tpVolume,
     peers,
     notes,
