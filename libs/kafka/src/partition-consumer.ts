@@ -348,7 +348,14 @@ export class PartitionConsumer {
    */
   private begin(s: PartitionState<RecordContext>, ctx: RecordContext): void {
     this.inFlight += 1;
-    this.options.handle(ctx).then(
+    let work: Promise<void>;
+    try {
+      work = this.options.handle(ctx);
+    } catch (error) {
+      // A handler that throws instead of rejecting still ends its record's work here.
+      work = Promise.reject(error);
+    }
+    work.then(
       () => this.done(s, ctx, null),
       (error: unknown) => this.done(s, ctx, error ?? new Error('record handler rejected')),
     );

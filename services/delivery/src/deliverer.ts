@@ -137,10 +137,11 @@ export class Deliverer {
   }
 
   /** A record of webhooks.batches: the first attempt. */
-  handleBatch = async (ctx: RecordContext): Promise<void> => {
+  /** Not async: the attempt's promise is the record's (one frame less per request at one event per request). */
+  handleBatch = (ctx: RecordContext): Promise<void> => {
     const parsed = parseBatchRecord(ctx.message.value);
     if (!parsed.ok) return this.poison(ctx, parsed.error);
-    await this.attempt({
+    return this.attempt({
       batch: parsed.value,
       attempt: 1,
       tier: MAIN_TIER,
