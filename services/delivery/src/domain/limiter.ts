@@ -71,7 +71,7 @@ export class KeyedLimiter {
    * `suspect` webhook also needs a free suspect slot and no other task of that webhook holding one.
    * `suspect` is asked again when a waiting task's turn comes (its webhook may have failed meanwhile).
    */
-  run<T>(
+  async run<T>(
     key: string,
     task: () => Promise<T>,
     webhook?: string,
@@ -79,21 +79,8 @@ export class KeyedLimiter {
   ): Promise<T> {
     const k = this.stateOf(key);
     const isSuspect = typeof suspect === 'function' ? suspect : () => suspect;
-    const admitted = this.acquire(k, webhook, isSuspect);
-    // A free slot starts the task in this turn: no promise and no tick to wait for one.
-    if (!(admitted instanceof Promise)) return this.held(key, k, task, webhook, admitted);
-    return admitted.then((lane) => this.held(key, k, task, webhook, lane));
-  }
-
-  /** Runs `task` in the slot just taken (`lane`: its webhook id when suspect) and releases it however it ends. */
-  private async held<T>(
-    key: string,
-    k: KeyState,
-    task: () => Promise<T>,
-    webhook: string | undefined,
-    lane: string | undefined,
-  ): Promise<T> {
-    const running: Running = { webhook, suspect: lane, slow: false, overdue: false, timer: undefined };
+    const asSuspect = await this.acquire(k, webhook, isSuspect);
+    const running: Running = { webhook, suspect: asSuspect, slow: false, overdue: false, timer: undefined };
     if (this.slow) {
       const threshold = Math.max(this.slow.floorMs, this.slow.factor * (this.latencies.get(key) ?? 0));
       running.timer = setTimeout(() => this.overdue(k, running), threshold);
@@ -136,22 +123,19 @@ export class KeyedLimiter {
     else k.fresh += 1;
   }
 
-  /**
-   * The lane the task is admitted in now (its webhook id when suspect, else undefined), or a promise of
-   * it when it has to wait for a slot.
-   */
+  /** Resolves with the lane the task was admitted in: its webhook id when suspect. */
   private acquire(
     k: KeyState,
     webhook: string | undefined,
     isSuspect: () => boolean,
-  ): string | undefined | Promise<string | undefined> {
+  ): Promise<string | undefined> {
     // Healthy tasks are FIFO. A waiting suspect task waits for its own webhook's running task (or a
     // full share), so another suspect webhook's newcomer that fits may start beside it.
     const suspect = webhook !== undefined && isSuspect() ? webhook : undefined;
     const lane = suspect === undefined ? k.normal : k.suspect;
     if ((suspect !== undefined || lane.length === 0) && this.fits(k, suspect)) {
       this.take(k, suspect);
-      return suspect;
+      return Promise.resolve(suspect);
     }
     return new Promise((resolve) => lane.push({ webhook, isSuspect, suspect, resolve }));
   }
