@@ -118,15 +118,20 @@ export class Deliverer {
     let t = this.tierSeries.get(tier);
     if (!t) {
       const metrics = this.o.metrics;
-      const requests = new Map<string, CounterSeries>();
+      // By outcome, then status: no key to build per attempt.
+      const requests = new Map<SendOutcome['kind'], Map<number | null, CounterSeries>>();
       t = {
         latency: metrics.latency.series({ tier }),
         requests: (outcome, status) => {
-          const key = `${outcome} ${status}`;
-          let c = requests.get(key);
+          let byStatus = requests.get(outcome);
+          if (!byStatus) {
+            byStatus = new Map();
+            requests.set(outcome, byStatus);
+          }
+          let c = byStatus.get(status);
           if (!c) {
             c = metrics.requests.series({ outcome, status_class: statusClass(status), tier });
-            requests.set(key, c);
+            byStatus.set(status, c);
           }
           return c;
         },
@@ -136,8 +141,10 @@ export class Deliverer {
     return t;
   }
 
-  /** A record of webhooks.batches: the first attempt. */
-  /** Not async: the attempt's promise is the record's (one frame less per request at one event per request). */
+  /**
+   * A record of webhooks.batches: the first attempt. Not async: the attempt's promise is the record's
+   * (one frame less per request at one event per request).
+   */
   handleBatch = (ctx: RecordContext): Promise<void> => {
     const parsed = parseBatchRecord(ctx.message.value);
     if (!parsed.ok) return this.poison(ctx, parsed.error);
