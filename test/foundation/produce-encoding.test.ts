@@ -1,9 +1,10 @@
 /**
  * Our produce encoding (libs/kafka/src/kafkajs-encode.ts) against the broker: records of every shape,
  * produced idempotently and in transactions, come back as they were sent. The broker checks each
- * batch's CRC and record layout, so a wrong byte fails the produce rather than the comparison.
+ * batch's CRC and record layout, so a wrong byte fails the produce rather than the comparison. Each
+ * answered request's frame is freed at once (releaseBytes): the records still come back whole.
  */
-import { createProducer, type Message, provisionTopics } from '@hookpost/kafka';
+import { createProducer, type Message, provisionTopics, releasedFrames } from '@hookpost/kafka';
 import fc from 'fast-check';
 import { describe, expect } from 'vitest';
 import { type TestEnv, uniq, waitFor } from '../support/env.ts';
@@ -81,6 +82,7 @@ describe('produce encoding against the broker', () => {
     await transactional.connect();
     // Sends of 1, 2 and up to 700 records (one batch per partition each), half of them in transactions.
     let sends = 0;
+    const released = releasedFrames.count;
     for (let at = 0, size = 1; at < sent.length; at += size, size = Math.min(size * 3, 700)) {
       const messages = sent.slice(at, at + size);
       if (sends++ % 2 === 0) await idempotent.send({ topic, messages });
@@ -90,6 +92,9 @@ describe('produce encoding against the broker', () => {
         await tx.commit();
       }
     }
+    // Every request of 4 KiB or more (all but the first few sends' and the transactions' control
+    // requests) had its frame freed as soon as the broker answered it.
+    expect(releasedFrames.count - released).toBeGreaterThanOrEqual(sends - 4);
     const back = await readBack(opened, topic, sent.length);
     expect(back.size).toBe(sent.length);
     sent.forEach((m, i) => {

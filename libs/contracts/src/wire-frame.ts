@@ -25,12 +25,19 @@ export function splitFrame(value: Buffer, magic: Buffer): { head: Buffer; part: 
   return { head: value.subarray(magic.length, end), part: value.subarray(end + 1) };
 }
 
+/**
+ * From this size a frame is a buffer of its own rather than a slice of Node's shared pool (64 KiB slabs
+ * in Node 24, used below 32 KiB): whoever sends it can free its memory once it is sent (@hookpost/kafka
+ * releaseBytes) instead of it, and the slab it shares, waiting for a full collection.
+ */
+const OWN_BUFFER_BYTES = 4096;
+
 /** magic · `head` (its UTF-8) · `\n` · the parts, concatenated: one buffer of the exact size, each part copied once. */
 export function writeFrame(magic: Buffer, head: string, parts: readonly (Buffer | string)[]): Buffer {
   const headBytes = Buffer.byteLength(head);
   let size = magic.length + headBytes + 1;
   for (const part of parts) size += typeof part === 'string' ? Buffer.byteLength(part) : part.length;
-  const out = Buffer.allocUnsafe(size);
+  const out = size >= OWN_BUFFER_BYTES ? Buffer.allocUnsafeSlow(size) : Buffer.allocUnsafe(size);
   magic.copy(out, 0);
   let at = magic.length + out.write(head, magic.length, headBytes, 'utf8');
   out[at++] = NEWLINE;

@@ -18,6 +18,7 @@ export {
   topicCatalog,
 } from './definitions.ts';
 export { InFlightBytes } from './in-flight-bytes.ts';
+export { releasedFrames } from './kafkajs-encode.ts';
 export { type KafkaRecord, LogReader } from './log-reader.ts';
 export { lastOffsets, OffsetsClient, topicOffsets, waitForOffsets } from './offsets.ts';
 export { PartitionConsumer, type RecordContext } from './partition-consumer.ts';
@@ -30,6 +31,7 @@ export {
   valueBytes,
 } from './partition-worker.ts';
 export { ConfigResourceTypes, provisionTopics } from './provision.ts';
+export { releaseBytes } from './release-bytes.ts';
 export { SerialProducer, serialProducer } from './serial-producer.ts';
 export { type RecordSkipper, recordSkipper, SKIPPED_RECORDS_METRIC } from './skipped-records.ts';
 export {

@@ -13,6 +13,7 @@
  * are written in place, and the CRC is computed natively.
  */
 import { createRequire } from 'node:module';
+import { releaseBytes } from './release-bytes.ts';
 
 const require = createRequire(import.meta.url);
 
@@ -139,10 +140,14 @@ export const original = {
   ) => Record<number, object[]>,
 };
 
-/** An encoder over a buffer of exactly `size` bytes (not zero-filled: only what is written is read). */
+/**
+ * An encoder over a buffer of exactly `size` bytes (not zero-filled: only what is written is read); from
+ * 4 KiB a buffer of its own, not a slice of Node's 64 KiB pool slabs, so a produce request's frame can be
+ * freed once answered (see RELEASE).
+ */
 function sized(size: number): Encoder {
   const e = Object.create(Encoder.prototype) as Encoder;
-  e.buf = Buffer.allocUnsafe(size);
+  e.buf = size >= 4096 ? Buffer.allocUnsafeSlow(size) : Buffer.allocUnsafe(size);
   e.offset = 0;
   return e;
 }
@@ -311,13 +316,19 @@ export async function RecordBatch(args: RecordBatchArgs): Promise<Encoder> {
   return e;
 }
 
+/** Produce request frames freed once answered (see RELEASE), for the tests. */
+export const releasedFrames = { count: 0 };
+
 /**
  * A request whose payload can be written after room left for its frame, so the frame is not a copy of
  * it (ours, for produce requests; any other request's payload is copied into the frame).
  */
 const FRAMED = Symbol('hookpost.encodeAfter');
+/** Frees the last frame `FRAMED` wrote (the request was answered, so it is on the wire and unused). */
+const RELEASE = Symbol('hookpost.releaseFrame');
 interface Framed {
   [FRAMED]?: (headroom: number) => Encoder;
+  [RELEASE]?: () => void;
 }
 
 /** A request's frame (Size, then ApiKey, ApiVersion, CorrelationId, ClientId and the payload) in one buffer. */
@@ -388,6 +399,9 @@ export function produceRequest(args: ProduceArgs) {
     });
     if (e.offset !== headroom + size)
       throw new Error(`produce request: wrote ${e.offset - headroom} bytes, planned ${size}`);
+    req[RELEASE] = () => {
+      if (releaseBytes(e.buf)) releasedFrames.count += 1;
+    };
     return e;
   };
   req.encode = async () => encodeAfter(0);
@@ -468,3 +482,22 @@ require.cache[path('recordBatch/crc32C/index.js')]!.exports = crc32C;
 const groupingPath = require.resolve('kafkajs/src/producer/groupMessagesPerPartition.js');
 require(groupingPath);
 require.cache[groupingPath]!.exports = groupMessagesPerPartition;
+
+// After the swaps above: connection.js takes request.js's exports as it loads.
+interface ConnectionProto {
+  send(protocol: { request: Framed & { expectResponse?: () => boolean } }): Promise<unknown>;
+}
+const Connection = require('kafkajs/src/network/connection.js') as { prototype: ConnectionProto };
+const send = Connection.prototype.send;
+/**
+ * A produce request's frame is freed once the broker has answered it (see releaseBytes): an answer
+ * means every byte was written, and KafkaJS encodes a request anew for each retry. Not on an error (a
+ * timed-out request may still be in the socket's queue), nor for a request that expects no answer
+ * (acks 0: `send` returns once it is queued).
+ */
+Connection.prototype.send = async function (this: ConnectionProto, protocol) {
+  const result = await send.call(this, protocol);
+  const { request } = protocol;
+  if (!request.expectResponse || request.expectResponse()) request[RELEASE]?.();
+  return result;
+};

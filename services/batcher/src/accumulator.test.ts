@@ -225,14 +225,15 @@ describe('WindowAccumulator', () => {
   }, 30_000);
 
   it('bodies crossing its 4 KiB pages come out byte for byte, for batches of several webhooks interleaved and reset', () => {
-    // Pieces at, just past and far past the page and slab sizes, with characters that escape to 2 or 6 bytes.
+    // Pieces at, just past and far past the page and slab sizes, with characters that escape to 2 or 6
+    // bytes or are 2, 3 or 4 bytes of UTF-8 (a string piece is written into the pages as UTF-8).
     const size = fc.oneof(
       fc.constantFrom(0, 1, 4095, 4096, 4097, 8191, 8192, 8193, 262_143, 262_144, 262_145, 600_000),
       fc.integer({ min: 0, max: 140_000 }),
     );
     fc.assert(
       fc.property(
-        fc.array(fc.tuple(size, fc.constantFrom('x', '"', '\\', '\n', 'é', '\u2028'), fc.nat(2)), {
+        fc.array(fc.tuple(size, fc.constantFrom('x', '"', '\\', '\n', 'é', '\u2028', '😀'), fc.nat(2)), {
           minLength: 1,
           maxLength: 30,
         }),

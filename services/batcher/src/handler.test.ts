@@ -14,7 +14,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { batcherHandler, type Clock, COMMIT_DELAY_MS, COMMIT_LINGER_MS } from './handler.ts';
 import { batcherMetrics } from './metrics.ts';
-import { decoded, dispatchMessage, eventDispatchMessage } from './test-fixtures.ts';
+import { decoded, dispatchMessage, eventDispatchMessage, onTheWire } from './test-fixtures.ts';
 
 /** A clock whose timers run only when the test advances time. */
 function manualClock() {
@@ -66,7 +66,7 @@ function setup(
   /** [time, committed offset] of every commit. */
   const commits: [number, string][] = [];
   let position = 0;
-  const tx: PartitionTx = { send: async (r) => void sent.push(...r) };
+  const tx: PartitionTx = { send: async (r) => void sent.push(...r.map(onTheWire)) };
   const control: PartitionControl = {
     topic: 'dispatch',
     partition: 0,
@@ -175,7 +175,7 @@ describe('batcher handler', () => {
   it('sends closed batches in few bounded sends, in offset order: one per 1 000 batches or ~256 KiB, not one per batch', async () => {
     const s = setup({ a: { batch: { max_events: 1, window_ms: 30_000 } } });
     const sends: OutputRecord[][] = [];
-    const counting: PartitionTx = { send: async (r) => void sends.push([...r]) };
+    const counting: PartitionTx = { send: async (r) => void sends.push(r.map(onTheWire)) };
     // At the threshold, just past it and far past it, with small and ~20 KiB batches.
     for (const [count, pad] of [
       [1000, 0],
@@ -348,7 +348,7 @@ describe('batcher handler', () => {
 
   it("the byte bound is the instance's: the partition whose fetch takes the total past it closes its own batches", async () => {
     const sent: OutputRecord[] = [];
-    const tx: PartitionTx = { send: async (r) => void sent.push(...r) };
+    const tx: PartitionTx = { send: async (r) => void sent.push(...r.map(onTheWire)) };
     const factory = batcherHandler(handlerDeps({ a: {}, b: {} }, manualClock().clock));
     const control = (partition: number): PartitionControl => ({
       topic: 'dispatch',
@@ -455,5 +455,40 @@ describe('batcher handler', () => {
       }),
       { numRuns: 200 },
     );
+  });
+
+  it("frees a closed batch's value once its send is acknowledged, and not when the send fails", async () => {
+    for (const outcome of ['acknowledged', 'failed'] as const) {
+      const s = setup({ a: { batch: { max_events: 500, window_ms: 30_000 } } });
+      const given: OutputRecord[] = [];
+      const copies: Buffer[] = [];
+      const tx: PartitionTx = {
+        send: async (records) => {
+          for (const r of records) {
+            given.push(r);
+            copies.push(Buffer.from(r.value as Buffer));
+          }
+          if (outcome === 'failed') throw new Error('broker unavailable');
+        },
+      };
+      // Two full batches of 500 (~9 KB each: values of their own, not on Node's pool).
+      const run = s.handler.onMessages(
+        Array.from({ length: 1000 }, (_, i) => message(i, 'a')),
+        tx,
+        async () => {},
+      );
+      if (outcome === 'failed') await expect(run).rejects.toThrow('broker unavailable');
+      else await run;
+      const batches = given.filter((r) => r.topic === 'batches');
+      expect(batches.length).toBeGreaterThanOrEqual(1);
+      const ids = copies.map((c) => decoded(c).event_ids.length);
+      expect(ids[0]).toBe(500);
+      for (const [i, r] of batches.entries()) {
+        const value = r.value as Buffer;
+        if (outcome === 'acknowledged') expect(value.length).toBe(0);
+        else expect(value.equals(copies[i]!)).toBe(true);
+      }
+      if (outcome === 'acknowledged') expect(ids).toEqual([500, 500]);
+    }
   });
 });

@@ -21,6 +21,7 @@ import {
   type PartitionControl,
   type PartitionHandler,
   type PartitionTx,
+  releaseBytes,
   valueBytes,
 } from '@hookpost/kafka';
 import type { Logger } from '@hookpost/logger';
@@ -120,6 +121,7 @@ function computeSettings(w: Webhook): BatchSettings {
  */
 class Outgoing {
   private list: OutputRecord[] = [];
+  private owned: Buffer[] = [];
   private bytes = 0;
   private readonly flush: (out: OutputRecord[]) => Promise<void>;
 
@@ -127,8 +129,13 @@ class Outgoing {
     this.flush = flush;
   }
 
-  push(r: OutputRecord): void {
+  /**
+   * `owned`: the record's value, made for it alone and used by nothing else, freed once the send is
+   * acknowledged (releaseBytes; not after a failed one, which the collector frees).
+   */
+  push(r: OutputRecord, owned?: Buffer): void {
     this.list.push(r);
+    if (owned) this.owned.push(owned);
     this.bytes += valueBytes(r);
   }
 
@@ -138,9 +145,12 @@ class Outgoing {
 
   async send(): Promise<void> {
     const out = this.list;
+    const owned = this.owned;
     this.list = [];
+    this.owned = [];
     this.bytes = 0;
     await this.flush(out);
+    for (const b of owned) releaseBytes(b);
   }
 }
 
@@ -209,7 +219,7 @@ export function batcherHandler(deps: BatcherDeps) {
     /** Closes `batches` one at a time into `out`, sending as it fills: never every closed value at once. */
     const closeInto = async (out: Outgoing, batches: Iterable<ClosedBatch>) => {
       for (const b of batches) {
-        out.push(toRecord(b));
+        out.push(toRecord(b), b.value);
         await out.sendIfFull();
       }
     };
@@ -272,7 +282,7 @@ export function batcherHandler(deps: BatcherDeps) {
       const webhook = deps.webhook(webhookId);
       if (!webhook) {
         // Its open batch leaves first: a webhook's records leave in offset order (watermarks.ts).
-        for (const b of acc.closeWebhook(webhookId, now)) out.push(toRecord(b));
+        for (const b of acc.closeWebhook(webhookId, now)) out.push(toRecord(b), b.value);
         deps.metrics.deadLettered.inc({ reason: 'deleted' });
         const trace = deps.tracing?.carry(m.headers);
         out.push(toDlq(deadLetter('deleted', control, m, record(), 'webhook was deleted', now, trace)));
@@ -281,7 +291,7 @@ export function batcherHandler(deps: BatcherDeps) {
       }
       traces?.add(webhookId, eventId, m.headers);
       for (const b of acc.addEntry(entry(), m.offset, settingsOf(webhook), now, version))
-        out.push(toRecord(b));
+        out.push(toRecord(b), b.value);
     };
     /**
      * A record dead-lettered for a suspended webhook (events input): its open batch leaves first, as in
@@ -299,7 +309,7 @@ export function batcherHandler(deps: BatcherDeps) {
         skippedAny = true;
         return;
       }
-      for (const b of acc.closeWebhook(webhookId, now)) out.push(toRecord(b));
+      for (const b of acc.closeWebhook(webhookId, now)) out.push(toRecord(b), b.value);
       out.push(toDlq(letter()));
       marks.emitted(key, offset);
     };

@@ -57,7 +57,7 @@ function flat(read: InputRead): Flat {
     eventId: read.eventId,
     targets: read.targets.map((t) => ({
       id: t.id,
-      entry: Buffer.concat(t.entry().chunks).toString(),
+      entry: t.entry().chunks.join(''),
       bytes: t.entry().bytes,
       record: t.record(),
     })),

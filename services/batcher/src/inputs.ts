@@ -142,10 +142,10 @@ export function eventReader(
     // Every webhook's filter refused it: as good as dropped (the commit point may pass it).
     if (match.active.length === 0 && match.suspended.length === 0) return { kind: 'none' };
     const { event } = match;
-    const head = Buffer.from(
-      payloadHead({ type: event.type, domain_id: event.domain_id, created_at: match.createdAt }),
-    );
-    const data = Buffer.from(match.dataJson);
+    // Strings, written into each webhook's pages (a Buffer of them would be garbage at once).
+    const head = payloadHead({ type: event.type, domain_id: event.domain_id, created_at: match.createdAt });
+    const data = match.dataJson;
+    const sharedBytes = Buffer.byteLength(head) + Buffer.byteLength(data);
     // The per-webhook record only for a `deleted` dead letter (a webhook the table dropped meanwhile).
     let shared: ReturnType<typeof sharedPieces> | undefined;
     const record = (w: DispatchTarget) => {
@@ -160,7 +160,7 @@ export function eventReader(
           dispatched_at: now,
           webhooks: [],
         },
-        dataBytes: data,
+        dataBytes: Buffer.from(data),
       });
       return shared.record(w);
     };
@@ -170,7 +170,7 @@ export function eventReader(
       // The table's match lists each webhook once.
       targets: match.active.map((w) => ({
         id: w.id,
-        entry: () => entryOf(event.id, event.created_at, head, w, data),
+        entry: () => entryOf(event.id, event.created_at, head, w, data, sharedBytes),
         record: () => record(w),
       })),
       suspended: match.suspended.map((s) => ({ id: s.webhook.id, letter: s.letter })),

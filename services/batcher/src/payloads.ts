@@ -43,22 +43,29 @@ function middleOf(target: DispatchTarget): Buffer {
   return bytes;
 }
 
-/** A webhook's entry: the event's head, the webhook's middle, the event's `data`, the closing brace. */
+/**
+ * A webhook's entry: the event's head, the webhook's middle, the event's `data`, the closing brace.
+ * `sharedBytes`: the UTF-8 bytes of the head and `data` together, worked out once per event.
+ */
 export function entryOf(
   eventId: string,
   eventCreatedAt: number,
-  head: Buffer,
+  head: Buffer | string,
   target: DispatchTarget,
-  data: Buffer,
+  data: Buffer | string,
+  sharedBytes = byteLength(head) + byteLength(data),
 ): Entry {
   const middle = middleOf(target);
   return {
     eventId,
     eventCreatedAt,
     chunks: [head, middle, data, END],
-    bytes: head.length + middle.length + data.length + 1,
+    bytes: sharedBytes + middle.length + 1,
   };
 }
+
+const byteLength = (piece: Buffer | string) =>
+  typeof piece === 'string' ? Buffer.byteLength(piece) : piece.length;
 
 /**
  * `input`: a per-event record; the framed form's `dataBytes` are `data` as the fan-out serialised it

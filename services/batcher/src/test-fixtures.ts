@@ -6,7 +6,7 @@ import {
   isFramedBatch,
   parseBatchRecord,
 } from '@hookpost/contracts';
-import type { KafkaRecord } from '@hookpost/kafka';
+import type { KafkaRecord, OutputRecord } from '@hookpost/kafka';
 
 /**
  * A record the batcher produced, decoded: a batch (framed, @hookpost/contracts batch-wire.ts) through
@@ -68,3 +68,10 @@ export const eventDispatchMessage = (
     headers: {},
   } as unknown as KafkaRecord;
 };
+
+/**
+ * A record as the broker keeps it: its value copied. The handler frees a closed batch's value once
+ * its send resolves (releaseBytes), so a fake transaction that kept the record itself would read it empty.
+ */
+export const onTheWire = (r: OutputRecord): OutputRecord =>
+  Buffer.isBuffer(r.value) ? { ...r, value: Buffer.from(r.value) } : r;

@@ -16,7 +16,7 @@ import { describe, expect, it } from 'vitest';
 import { type BatcherDeps, batcherHandler, type Clock } from './handler.ts';
 import { eventReader } from './inputs.ts';
 import { batcherMetrics } from './metrics.ts';
-import { decoded, dispatchMessage, eventDispatchMessage } from './test-fixtures.ts';
+import { decoded, dispatchMessage, eventDispatchMessage, onTheWire } from './test-fixtures.ts';
 import { commitOffset, poisonKey, Watermarks, webhookKey } from './watermarks.ts';
 
 describe('commitOffset', () => {
@@ -118,7 +118,7 @@ async function owner(
 ) {
   let pending: OutputRecord[] = [];
   let position = broker.committed;
-  const tx: PartitionTx = { send: async (r) => void pending.push(...r) };
+  const tx: PartitionTx = { send: async (r) => void pending.push(...r.map(onTheWire)) };
   const commit = async () => {
     const target = Number(await handler.prepareCommit!(tx, String(position)));
     for (const r of pending) {
