@@ -145,9 +145,10 @@ export const original = {
  * 4 KiB a buffer of its own, not a slice of Node's 64 KiB pool slabs, so a produce request's frame can be
  * freed once answered (see RELEASE).
  */
+const OWN_BUFFER_BYTES = 4096;
 function sized(size: number): Encoder {
   const e = Object.create(Encoder.prototype) as Encoder;
-  e.buf = size >= 4096 ? Buffer.allocUnsafeSlow(size) : Buffer.allocUnsafe(size);
+  e.buf = size >= OWN_BUFFER_BYTES ? Buffer.allocUnsafeSlow(size) : Buffer.allocUnsafe(size);
   e.offset = 0;
   return e;
 }

@@ -109,8 +109,15 @@ class PagedBytes {
    */
   push(piece: Buffer | string): void {
     if (typeof piece === 'string') {
-      const size = Buffer.byteLength(piece);
       if (!this.page || this.used === PAGE_SIZE) this.nextPage();
+      // A UTF-16 code unit is at most 3 bytes of UTF-8: with that much room it fits without measuring.
+      if (PAGE_SIZE - this.used >= piece.length * 3) {
+        const n = this.page!.bytes.write(piece, this.used, 'utf8');
+        this.used += n;
+        this.length += n;
+        return;
+      }
+      const size = Buffer.byteLength(piece);
       if (PAGE_SIZE - this.used >= size) {
         this.page!.bytes.write(piece, this.used, size, 'utf8');
         this.used += size;

@@ -208,6 +208,9 @@ export function batcherHandler(deps: BatcherDeps) {
       };
     };
 
+    /** A closed batch's record, its value freed once sent (the batch's own bytes). */
+    const pushBatch = (out: Outgoing, b: ClosedBatch) => out.push(toRecord(b), b.value);
+
     const toDlq = (letter: DeadLetterMessage): OutputRecord => ({ topic: deps.topics.dlq, ...letter.record });
 
     const send = async (tx: PartitionTx, out: OutputRecord[]) => {
@@ -219,7 +222,7 @@ export function batcherHandler(deps: BatcherDeps) {
     /** Closes `batches` one at a time into `out`, sending as it fills: never every closed value at once. */
     const closeInto = async (out: Outgoing, batches: Iterable<ClosedBatch>) => {
       for (const b of batches) {
-        out.push(toRecord(b), b.value);
+        pushBatch(out, b);
         await out.sendIfFull();
       }
     };
@@ -282,7 +285,7 @@ export function batcherHandler(deps: BatcherDeps) {
       const webhook = deps.webhook(webhookId);
       if (!webhook) {
         // Its open batch leaves first: a webhook's records leave in offset order (watermarks.ts).
-        for (const b of acc.closeWebhook(webhookId, now)) out.push(toRecord(b), b.value);
+        for (const b of acc.closeWebhook(webhookId, now)) pushBatch(out, b);
         deps.metrics.deadLettered.inc({ reason: 'deleted' });
         const trace = deps.tracing?.carry(m.headers);
         out.push(toDlq(deadLetter('deleted', control, m, record(), 'webhook was deleted', now, trace)));
@@ -290,8 +293,7 @@ export function batcherHandler(deps: BatcherDeps) {
         return;
       }
       traces?.add(webhookId, eventId, m.headers);
-      for (const b of acc.addEntry(entry(), m.offset, settingsOf(webhook), now, version))
-        out.push(toRecord(b), b.value);
+      for (const b of acc.addEntry(entry(), m.offset, settingsOf(webhook), now, version)) pushBatch(out, b);
     };
     /**
      * A record dead-lettered for a suspended webhook (events input): its open batch leaves first, as in
@@ -309,7 +311,7 @@ export function batcherHandler(deps: BatcherDeps) {
         skippedAny = true;
         return;
       }
-      for (const b of acc.closeWebhook(webhookId, now)) out.push(toRecord(b), b.value);
+      for (const b of acc.closeWebhook(webhookId, now)) pushBatch(out, b);
       out.push(toDlq(letter()));
       marks.emitted(key, offset);
     };
