@@ -15,12 +15,16 @@ export const SERVICE_NODE_ARGS: readonly string[] = ['--max-semi-space-size=2'];
  * V8 flag set in both takes this value: the image's CMD and the k8s manifests' commands carry them,
  * checked by the k8s test.
  *
- * delivery, `--max-semi-space-size=8`: at one event per request it holds ~256 records per partition
- * for ~15 ms each (request, then the outcome's acknowledgement), which a 2 MiB young generation
- * copied and promoted before they died. Bench peer phase, `max_events` 1, 30 000 events,
- * interleaved 8 / 2 / 8 / 2: delivery CPU 4.5 / 5.1 / 4.2 / 4.8 s, end to end 4 269 / 3 914 /
- * 4 603 / 4 100 events/s; with 16 no better. Its peak RSS in the throughput phase 229 against 257 MiB
- * (within the runs' spread).
+ * delivery, `--max-semi-space-size=16`: at one event per request it queues up to 16 windows of records
+ * per partition (KafkaJS message objects, ~1 KB of heap each) behind the window for ~100 ms, long
+ * enough to outlive a small young generation: each scavenge copied ~1 MiB of them and promoted half
+ * as much. 8 (against 2) cut delivery CPU 4.5 / 5.1 / 4.2 / 4.8 s (8 / 2 / 8 / 2, 30 000 events).
+ * 16 halves the scavenges again: bench peer phase, `max_events` 1, 50 000 events, `--trace-gc`, main
+ * thread in scavenges 1 375 ms (314 of them) at 8 against 781 ms (158) at 16 over the run. Peer-only
+ * runs interleaved with the tree at 8 (three pairs each, two sessions of the same hour): delivery CPU
+ * 3.9 / 3.8 / 3.8 against 4.3 / 4.2 / 4.1 s and 5.6 / 5.7 / 5.3 against 5.7 / 5.8 / 6.4 s; ratio to
+ * kafka-hooks 0.53 / 0.56 / 0.55 against 0.51 / 0.52 / 0.46. The cost is its young generation: peak
+ * RSS in the throughput phase 225–236 MiB against 188–217 (under the 256 bound).
  *
  * batcher, `--heap-growing-percent=100`: the old generation may grow to twice what the last full
  * collection left, not the up to 4x V8 allows a small heap whose collections are fast. The batcher's
@@ -31,7 +35,7 @@ export const SERVICE_NODE_ARGS: readonly string[] = ['--max-semi-space-size=2'];
  * 214 / 202 / 203 (73 / 63 / 67) with it; CPU per event 47 / 39 / 45 against 51 / 41 / 48 us.
  */
 export const SERVICE_NODE_ARGS_OF: Readonly<Record<string, readonly string[]>> = {
-  delivery: ['--max-semi-space-size=8'],
+  delivery: ['--max-semi-space-size=16'],
   batcher: ['--heap-growing-percent=100'],
 };
 
