@@ -21,9 +21,10 @@ export const SERVICE_NODE_ARGS: readonly string[] = ['--max-semi-space-size=2'];
  * as much. 8 (against 2) cut delivery CPU 4.5 / 5.1 / 4.2 / 4.8 s (8 / 2 / 8 / 2, 30 000 events).
  * 16 halves the scavenges again: bench peer phase, `max_events` 1, 50 000 events, `--trace-gc`, main
  * thread in scavenges 1 375 ms (314 of them) at 8 against 781 ms (158) at 16 over the run. Peer-only
- * runs interleaved with the tree at 8 (three pairs each, two sessions of the same hour): delivery CPU
- * 3.9 / 3.8 / 3.8 against 4.3 / 4.2 / 4.1 s and 5.6 / 5.7 / 5.3 against 5.7 / 5.8 / 6.4 s; ratio to
- * kafka-hooks 0.53 / 0.56 / 0.55 against 0.51 / 0.52 / 0.46. The cost is its young generation: peak
+ * runs interleaved with the tree at 8 (three pairs each, two sessions of the same hour; in the first
+ * the batcher also ran at 8, since dropped): delivery CPU 3.9 / 3.8 / 3.8 against 4.3 / 4.2 / 4.1 s and
+ * 5.6 / 5.7 / 5.3 against 5.7 / 5.8 / 6.4 s; in the second, ratio to kafka-hooks 0.53 / 0.56 / 0.55
+ * against 0.51 / 0.52 / 0.46. The cost is its young generation: peak
  * RSS in the throughput phase 225–236 MiB against 188–217 (under the 256 bound).
  *
  * batcher, `--heap-growing-percent=100`: the old generation may grow to twice what the last full
