@@ -15,17 +15,20 @@ export const SERVICE_NODE_ARGS: readonly string[] = ['--max-semi-space-size=2'];
  * V8 flag set in both takes this value: the image's CMD and the k8s manifests' commands carry them,
  * checked by the k8s test.
  *
- * delivery, `--max-semi-space-size=16`: at one event per request it queues up to 16 windows of records
- * per partition (KafkaJS message objects, ~1 KB of heap each) behind the window for ~100 ms, long
- * enough to outlive a small young generation: each scavenge copied ~1 MiB of them and promoted half
- * as much. 8 (against 2) cut delivery CPU 4.5 / 5.1 / 4.2 / 4.8 s (8 / 2 / 8 / 2, 30 000 events).
- * 16 halves the scavenges again: bench peer phase, `max_events` 1, 50 000 events, `--trace-gc`, main
- * thread in scavenges 1 375 ms (314 of them) at 8 against 781 ms (158) at 16 over the run. Peer-only
- * runs interleaved with the tree at 8 (three pairs each, two sessions of the same hour; in the first
- * the batcher also ran at 8, since dropped): delivery CPU 3.9 / 3.8 / 3.8 against 4.3 / 4.2 / 4.1 s and
- * 5.6 / 5.7 / 5.3 against 5.7 / 5.8 / 6.4 s; in the second, ratio to kafka-hooks 0.53 / 0.56 / 0.55
- * against 0.51 / 0.52 / 0.46. The cost is its young generation: peak
- * RSS in the throughput phase 225–236 MiB against 188–217 (under the 256 bound).
+ * delivery, `--max-semi-space-size=32 --heap-growing-percent=100`: at one event per request it queues
+ * up to 16 windows of records per partition (KafkaJS message objects, ~1 KB of heap each) behind the
+ * window, enough for the ~100 ms a resumed partition waits for its next fetch, and at ~200 MB/s of
+ * allocation (~26 KB per request) a 16 MiB young generation was scavenged every ~80 ms: most queued
+ * records outlived one scavenge and many were promoted. At 32 the scavenges come every ~160 ms and
+ * most of them die young. Bench peer phase, `max_events` 1, 50 000 events, peer-only runs interleaved
+ * with the tree at 16 (six pairs at 32 alone, three with the growing limit, one session):
+ * delivery CPU 5.0 / 5.3 / 5.4 / 5.1 / 4.2 / 4.2 and 5.3 / 4.6 / 5.2 s against 6.4 / 6.4 / 6.4 / 5.4 /
+ * 4.6 / 5.1 and 5.7 / 5.7 / 6.2 s, requests/s +26 % in the last three pairs. (8 -> 16 had halved the
+ * scavenges once already: ~9 % less delivery CPU.) The cost is the young generation: peak RSS in the
+ * throughput phase 230 / 251 MiB at 32 alone against 211-226 at 16, too close to the 256 bound; with
+ * `--heap-growing-percent=100` (as the batcher, below: the old generation grows to twice what the
+ * last full collection left) 199 / 203 MiB: external memory read 41 / 58 against 66-88 MiB, as
+ * mark-compacts come sooner and free what promoted Buffers held (release-bytes.ts).
  *
  * batcher, `--heap-growing-percent=100`: the old generation may grow to twice what the last full
  * collection left, not the up to 4x V8 allows a small heap whose collections are fast. The batcher's
@@ -36,7 +39,7 @@ export const SERVICE_NODE_ARGS: readonly string[] = ['--max-semi-space-size=2'];
  * 214 / 202 / 203 (73 / 63 / 67) with it; CPU per event 47 / 39 / 45 against 51 / 41 / 48 us.
  */
 export const SERVICE_NODE_ARGS_OF: Readonly<Record<string, readonly string[]>> = {
-  delivery: ['--max-semi-space-size=16'],
+  delivery: ['--max-semi-space-size=32', '--heap-growing-percent=100'],
   batcher: ['--heap-growing-percent=100'],
 };
 
