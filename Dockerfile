@@ -62,4 +62,4 @@ EXPOSE 9464 8080
 # libs/service/src/node-args.ts; the k8s test checks they match).
 # exec: node replaces the shell as PID 1, so the kubelet's SIGTERM reaches runService's graceful
 # shutdown directly (node installs its own SIGTERM/SIGINT handlers, so no init process is needed).
-CMD ["sh", "-c", "case \"$SERVICE\" in delivery) set -- --max-semi-space-size=32 --heap-growing-percent=100 ;; batcher) set -- --heap-growing-percent=100 ;; *) set -- ;; esac; exec node \"$@\" services/${SERVICE}/src/main.ts"]
+CMD ["sh", "-c", "case \"$SERVICE\" in delivery) set -- --max-semi-space-size=32 --heap-growing-percent=100 ;; batcher) set -- --max-semi-space-size=16 --heap-growing-percent=100 ;; *) set -- ;; esac; exec node \"$@\" services/${SERVICE}/src/main.ts"]
