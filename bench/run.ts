@@ -55,7 +55,7 @@ const { values: args } = parseArgs({
     phases: { type: 'string', default: 'tp,l30,l1,rt,sl,peer' },
     'peer-events': { type: 'string' },
     'peer-concurrency': { type: 'string', default: '10' },
-    'peer-rounds': { type: 'string', default: '2' },
+    'peer-rounds': { type: 'string', default: '3' },
     'peer-warmup': { type: 'string' },
     'peer-modes': { type: 'string', default: '1,500,d1,d500' },
     'dl-requests': { type: 'string' },
