@@ -34,8 +34,14 @@ export interface PeerResult {
    * signatures, parses the body) than for kafka-hooks' unsigned records (reads two headers).
    */
   receiverCpuMsPerEvent?: number;
-  /** The peer's own process (started for the phase); hookpost's services' peaks are the run's. */
+  /**
+   * Peak RSS over the measured phase: the peer's own process (started for it), or the sum of
+   * hookpost's services' peaks (`servicePeaksMiB`; each reset at the phase's start, so a bound on
+   * what they held together). Null when not known.
+   */
   peakRssMiB: number | null;
+  /** Hookpost's services one by one (the worst round when combined). */
+  servicePeaksMiB?: Record<string, number>;
   latencyMs: Percentiles;
   /** Rounds summed (the run interleaves the systems in rounds). */
   rounds?: number;
@@ -88,6 +94,10 @@ export function combinePeerRounds(rounds: PeerResult[]): PeerResult {
     for (const [k, v] of Object.entries(r.cpuSeconds)) cpuSeconds[k] = (cpuSeconds[k] ?? 0) + v;
   const worst = (k: keyof Percentiles) => Math.max(...rounds.map((r) => r.latencyMs[k]));
   const rss = rounds.map((r) => r.peakRssMiB).filter((v): v is number => v !== null);
+  const peaks: Record<string, number> = {};
+  for (const r of rounds)
+    for (const [k, v] of Object.entries(r.servicePeaksMiB ?? {})) peaks[k] = Math.max(peaks[k] ?? 0, v);
+  const servicePeaksMiB = Object.keys(peaks).length > 0 ? peaks : undefined;
   return {
     ...first,
     events,
@@ -98,6 +108,7 @@ export function combinePeerRounds(rounds: PeerResult[]): PeerResult {
     receiverCpuMsPerEvent:
       rounds.reduce((t, r) => t + (r.receiverCpuMsPerEvent ?? Number.NaN) * r.events, 0) / events,
     peakRssMiB: rss.length > 0 ? Math.max(...rss) : null,
+    ...(servicePeaksMiB && { servicePeaksMiB }),
     latencyMs: {
       p50: worst('p50'),
       p95: worst('p95'),
@@ -321,7 +332,8 @@ export async function runHookpostPeer(
     cpuSeconds,
     cpuMsPerEvent: (total(cpuSeconds) * 1000) / events,
     receiverCpuMsPerEvent: (receiverSeconds * 1000) / events,
-    peakRssMiB: null,
+    peakRssMiB: p.peakRssMiB ? Object.values(p.peakRssMiB).reduce((a, b) => a + b, 0) : null,
+    ...(p.peakRssMiB && { servicePeaksMiB: p.peakRssMiB }),
     latencyMs: p.latencyMs,
   };
 }

@@ -210,6 +210,8 @@ export async function runPhase(ctx: PhaseContext, spec: PhaseSpec): Promise<Phas
   });
 
   const cpuBefore = new Map(ctx.services.map((s) => [s.name, s.stats().cpuSeconds]));
+  // Each service's peak RSS over this phase alone (the run's peak says which service, not when).
+  const peaksReset = ctx.services.map((s) => s.resetPeak()).every(Boolean);
   const samples: Sample[] = [await sampleOnce(ctx, spec.name)];
   let sampling = true;
   const sampler = (async () => {
@@ -296,6 +298,9 @@ export async function runPhase(ctx: PhaseContext, spec: PhaseSpec): Promise<Phas
   const cpuSeconds = Object.fromEntries(
     ctx.services.map((s) => [s.name, s.stats().cpuSeconds - (cpuBefore.get(s.name) ?? 0)]),
   );
+  const peakRssMiB = peaksReset
+    ? Object.fromEntries(ctx.services.map((s) => [s.name, s.phasePeakMiB()]))
+    : undefined;
   const latencyMs = percentiles(await ctx.receiver.latencies(spec.name));
   // The parts of that latency, from the services' histograms over the phase (seconds).
   const part = (name: string, ...having: string[]) => {
@@ -350,5 +355,6 @@ export async function runPhase(ctx: PhaseContext, spec: PhaseSpec): Promise<Phas
     latencyParts,
     cpuSeconds,
     memoryMiB: peakMemory(samples),
+    ...(peakRssMiB && { peakRssMiB }),
   };
 }

@@ -4,7 +4,7 @@
  * past a bound). Output goes to a log file per service under bench/out/.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createWriteStream, readFileSync } from 'node:fs';
+import { createWriteStream, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { SERVICE_ENV, serviceNodeArgs } from '@hookpost/service';
 
@@ -31,7 +31,16 @@ export interface Service {
   ready(timeoutMs?: number): Promise<void>;
   /** Metric samples: `name{labels}` (labels as printed) → value. */
   scrape(): Promise<Map<string, number>>;
+  /** CPU time so far and the peak RSS of the whole run (VmHWM, with the peaks of earlier phases). */
   stats(): ProcStats;
+  /**
+   * Starts a phase's peak: folds VmHWM into the run's peak, then resets it to the current RSS
+   * (`/proc/<pid>/clear_refs` 5). False when the kernel refused the reset: `phasePeakMiB` then
+   * still counts from the process's start.
+   */
+  resetPeak(): boolean;
+  /** Peak RSS since the last `resetPeak` (VmHWM). */
+  phasePeakMiB(): number;
   stop(): Promise<void>;
 }
 
@@ -100,6 +109,8 @@ export async function startService(spec: ServiceSpec, logDir: string, onExit: (n
     onExit(spec.name);
   });
   const url = `http://127.0.0.1:${port}`;
+  /** The run's peak before the last reset of VmHWM. */
+  let earlierPeak = 0;
   const service: Service = {
     name: spec.name,
     pid: child.pid!,
@@ -131,7 +142,21 @@ export async function startService(spec: ServiceSpec, logDir: string, onExit: (n
         }
       }
     },
-    stats: () => procStats(child.pid!),
+    stats: () => {
+      const s = procStats(child.pid!);
+      return { ...s, peakRssMiB: Math.max(earlierPeak, s.peakRssMiB) };
+    },
+    resetPeak: () => {
+      const now = procStats(child.pid!).peakRssMiB;
+      if (Number.isFinite(now)) earlierPeak = Math.max(earlierPeak, now);
+      try {
+        writeFileSync(`/proc/${child.pid}/clear_refs`, '5');
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    phasePeakMiB: () => procStats(child.pid!).peakRssMiB,
     async stop() {
       if (exited) return;
       const done = new Promise((r) => child.once('exit', r));

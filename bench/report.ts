@@ -70,6 +70,8 @@ export interface PhaseResult {
   cpuSeconds: Record<string, number>;
   /** Per service, the peak of each memory figure over the phase's samples (every 500 ms). */
   memoryMiB: Record<string, Memory>;
+  /** Per service, the kernel's peak RSS over the phase (VmHWM reset at its start); absent if refused. */
+  peakRssMiB?: Record<string, number>;
 }
 
 export interface RunResult {
@@ -137,12 +139,12 @@ export function markdown(run: RunResult): string {
   }
   lines.push(
     '',
-    '| service | CPU s (first phase) | CPU s (run) | peak RSS MiB |',
-    '| --- | ---: | ---: | ---: |',
+    '| service | CPU s (first phase) | CPU s (run) | peak RSS MiB (run) | peak RSS MiB by phase |',
+    '| --- | ---: | ---: | ---: | --- |',
   );
   for (const [name, st] of Object.entries(run.services)) {
     lines.push(
-      `| ${name} | ${r2(run.phases[0]?.cpuSeconds[name] ?? Number.NaN)} | ${r2(st.cpuSeconds)} | ${f(st.peakRssMiB)} |`,
+      `| ${name} | ${r2(run.phases[0]?.cpuSeconds[name] ?? Number.NaN)} | ${r2(st.cpuSeconds)} | ${f(st.peakRssMiB)} | ${phasePeaks(run, name)} |`,
     );
   }
   const first = run.phases[0];
@@ -158,6 +160,19 @@ export function markdown(run: RunResult): string {
   if (run.notes.length > 0) lines.push('', ...run.notes.map((n) => `- ${n}`));
   lines.push('', `Wall time ${f(run.wallSeconds)} s.`);
   return lines.join('\n');
+}
+
+/**
+ * Where a service's run-wide peak came from: its peak in each phase (VmHWM reset at the phase's
+ * start), and the worst of the peer phase's hookpost rounds.
+ */
+function phasePeaks(run: RunResult, service: string): string {
+  const parts = run.phases
+    .filter((p) => p.peakRssMiB?.[service] !== undefined)
+    .map((p) => `${p.name} ${f(p.peakRssMiB![service]!)}`);
+  const peer = run.peers.map((p) => p.servicePeaksMiB?.[service]).filter((v): v is number => v !== undefined);
+  if (peer.length > 0) parts.push(`peer ${f(Math.max(...peer))}`);
+  return parts.length > 0 ? parts.join(', ') : '–';
 }
 
 /** What dominates each service's memory in the first phase: V8 heap or external (Buffers). */
@@ -203,10 +218,19 @@ function peerTable(peers: PeerResult[]): string[] {
   for (const p of peers) {
     lines.push(
       `| ${p.system} | ${p.mode} | ${f(p.events)}${p.rounds && p.rounds > 1 ? ` (${p.rounds} rounds)` : ''} | ${f(p.eventsPerSecond)} | ${r2(p.eventsPerSecond / base.eventsPerSecond)} | ` +
-        `${p.cpuMsPerEvent.toFixed(3)} | ${r2(p.cpuMsPerEvent / base.cpuMsPerEvent)} | ${p.receiverCpuMsPerEvent === undefined ? '–' : p.receiverCpuMsPerEvent.toFixed(3)} | ${f(p.latencyMs.p50)}/${f(p.latencyMs.p99)} | ${p.peakRssMiB === null ? 'see services' : f(p.peakRssMiB)} |`,
+        `${p.cpuMsPerEvent.toFixed(3)} | ${r2(p.cpuMsPerEvent / base.cpuMsPerEvent)} | ${p.receiverCpuMsPerEvent === undefined ? '–' : p.receiverCpuMsPerEvent.toFixed(3)} | ${f(p.latencyMs.p50)}/${f(p.latencyMs.p99)} | ${peerRss(p)} |`,
     );
   }
   return lines;
+}
+
+/** A peer row's peak RSS: the process's, or the services' sum with each beside it. */
+function peerRss(p: PeerResult): string {
+  if (p.peakRssMiB === null) return '–';
+  const each = Object.entries(p.servicePeaksMiB ?? {});
+  return each.length === 0
+    ? f(p.peakRssMiB)
+    : `${f(p.peakRssMiB)} (${each.map(([k, v]) => `${k} ${f(v)}`).join(', ')})`;
 }
 
 export function writeOutputs(run: RunResult, outDir: string, resultsFile?: string): string {
