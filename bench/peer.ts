@@ -42,6 +42,8 @@ export interface PeerResult {
   peakRssMiB: number | null;
   /** Hookpost's services one by one (the worst round when combined). */
   servicePeaksMiB?: Record<string, number>;
+  /** Hookpost's: the pipeline the row ran through, by its batcher's input (each has its own processes). */
+  pipeline?: 'events' | 'dispatch';
   latencyMs: Percentiles;
   /** Rounds summed (the run interleaves the systems in rounds). */
   rounds?: number;
@@ -334,6 +336,7 @@ export async function runHookpostPeer(
     receiverCpuMsPerEvent: (receiverSeconds * 1000) / events,
     peakRssMiB: p.peakRssMiB ? Object.values(p.peakRssMiB).reduce((a, b) => a + b, 0) : null,
     ...(p.peakRssMiB && { servicePeaksMiB: p.peakRssMiB }),
+    pipeline: eventsInput ? 'events' : 'dispatch',
     latencyMs: p.latencyMs,
   };
 }

@@ -164,13 +164,17 @@ export function markdown(run: RunResult): string {
 
 /**
  * Where a service's run-wide peak came from: its peak in each phase (VmHWM reset at the phase's
- * start), and the worst of the peer phase's hookpost rounds.
+ * start), and the worst of the peer phase's hookpost rounds through the same pipeline (a second
+ * pipeline, started for the other input, has processes of the same names: its rows say theirs).
  */
 function phasePeaks(run: RunResult, service: string): string {
   const parts = run.phases
     .filter((p) => p.peakRssMiB?.[service] !== undefined)
     .map((p) => `${p.name} ${f(p.peakRssMiB![service]!)}`);
-  const peer = run.peers.map((p) => p.servicePeaksMiB?.[service]).filter((v): v is number => v !== undefined);
+  const peer = run.peers
+    .filter((p) => p.pipeline === run.options.input)
+    .map((p) => p.servicePeaksMiB?.[service])
+    .filter((v): v is number => v !== undefined);
   if (peer.length > 0) parts.push(`peer ${f(Math.max(...peer))}`);
   return parts.length > 0 ? parts.join(', ') : '–';
 }
