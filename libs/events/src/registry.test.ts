@@ -68,21 +68,22 @@ describe('schema registry client: a registry that accepts a request and never an
   it('registers once the unanswered requests time out and are sent again', async () => {
     const fake = await flakyRegistry(1, answers);
     close = fake.close;
-    const registry = createRegistry(fake.url, { requestTimeoutMs: 200 });
-    const id = await registerSchema(registry, fake.url, 'probe-value', SCHEMA, 'BACKWARD', 200);
+    const registry = createRegistry(fake.url, { requestTimeoutMs: 500 });
+    const id = await registerSchema(registry, fake.url, 'probe-value', SCHEMA, 'BACKWARD', 500);
     expect(id).toBe(7);
-    // Each call was left unanswered once, then sent again.
-    expect(fake.seen.get('PUT /config/probe-value')).toBe(2);
-    expect(fake.seen.get('POST /subjects/probe-value/versions')).toBe(2);
+    // Each call was left unanswered once, then sent again (a stalled test process may add a try:
+    // its timer then fires before the answer is read).
+    expect(fake.seen.get('PUT /config/probe-value')).toBeGreaterThanOrEqual(2);
+    expect(fake.seen.get('POST /subjects/probe-value/versions')).toBeGreaterThanOrEqual(2);
   });
 
   it('fetches a schema by id once an unanswered fetch times out', async () => {
     const fake = await flakyRegistry(2, answers);
     close = fake.close;
-    const registry = createRegistry(fake.url, { requestTimeoutMs: 200 });
+    const registry = createRegistry(fake.url, { requestTimeoutMs: 500 });
     const schema = await registry.getSchema(7);
     expect(schema).toBeDefined();
-    expect(fake.seen.get('GET /schemas/ids/7')).toBe(3);
+    expect(fake.seen.get('GET /schemas/ids/7')).toBeGreaterThanOrEqual(3);
   });
 
   it('fails, naming the timeout, when the registry never answers, instead of waiting for ever', async () => {
