@@ -1,6 +1,8 @@
 // First: fixes KafkaJS before any module of this package loads it.
 import './kafkajs-fixes.ts';
 import './kafkajs-encode.ts';
+// Snappy, LZ4 and zstd batches (KafkaJS reads only gzip): before any consumer fetches.
+import './compression.ts';
 
 export type { Admin, Kafka, Message } from 'kafkajs';
 export {
