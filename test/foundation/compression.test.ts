@@ -6,13 +6,17 @@
  *   snappy-java xerial framing, lz4-java frames and zstd-jni frames, which our codecs must read;
  * - batches KafkaJS compressed with our codecs: the broker decompresses each to validate it, so a
  *   wrong byte fails the produce (CORRUPT_MESSAGE) rather than the comparison.
- * Both come back record for record, across batches larger than snappy-java's 32 KiB block.
+ * Both come back record for record, across batches larger than snappy-java's 32 KiB block. And a
+ * batch that would expand past the bound (a decompression bomb the broker accepts: it bounds the
+ * compressed size) is refused loudly by a real service, which stays up.
  */
+import { SecretBox } from '@hookpost/contracts';
 import { createProducer, type Message, provisionTopics } from '@hookpost/kafka';
 import fc from 'fast-check';
 import { describe, expect } from 'vitest';
 import { type TestEnv, uniq, waitFor } from '../support/env.ts';
 import { it, type Owner } from '../support/fixtures.ts';
+import { metricsText, metricValue, spawnService } from '../support/services.ts';
 
 let env: TestEnv;
 it.beforeAll(async ({ env: e }) => {
@@ -88,4 +92,43 @@ describe('compressed batches', () => {
       await roundTrip(opened, topic, TYPES[name], messages(1_500, 20 + n));
     });
   }
+
+  it('a batch expanding past 64 MiB: the fan-out logs the CompressionError, rebuilds its consumer, stays up', async () => {
+    const t = env.catalog.topics;
+    await provisionTopics(env.admin, [t.events, t.subscriptions, t.dispatch, t.dlq]);
+    const fanout = spawnService('fanout', {
+      TOPIC_PREFIX: env.prefix,
+      TOPIC_PARTITIONS: '3',
+      KAFKA_BROKERS: env.brokers,
+      SCHEMA_REGISTRY_URL: env.registryUrl,
+      SUBSCRIPTION_ENCRYPTION_KEYS: SecretBox.generateSpec(),
+    });
+    const producer = createProducer(env.kafka, { idempotent: true, maxInFlightRequests: 1 });
+    try {
+      await fanout.ready();
+      await producer.connect();
+      // 65 MiB of zeros is ~2 KiB of zstd: the broker takes it (its bound is on compressed bytes).
+      await producer.send({
+        topic: t.events.name,
+        compression: TYPES.zstd,
+        messages: [{ key: 'dom-bomb', value: Buffer.alloc(65 * 1024 * 1024) }],
+      });
+      await waitFor(
+        () =>
+          /CompressionError: zstd batch would decompress to more than 67108864 bytes/.test(fanout.output()) &&
+          /rebuilding consumer/.test(fanout.output()),
+        { what: 'the fan-out logging the refused batch and rebuilding its consumer', timeoutMs: 60_000 },
+      );
+      await waitFor(
+        async () => metricValue(await metricsText(fanout), 'webhooks_consumer_rebuilds_total') >= 1,
+        {
+          what: 'a consumer rebuild counted',
+        },
+      );
+      expect(fanout.child.exitCode).toBeNull();
+    } finally {
+      await producer.disconnect();
+      await fanout.kill();
+    }
+  }, 120_000);
 });

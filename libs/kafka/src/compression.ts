@@ -128,9 +128,17 @@ const zstd: Codec = {
     ),
   decompress: (buffer) =>
     new Promise((resolve, reject) =>
-      zstdDecompress(buffer, { maxOutputLength: MAX_DECOMPRESSED_BYTES }, (error, out) =>
-        error ? reject(new CompressionError(`zstd frame unreadable: ${error.message}`)) : resolve(out),
-      ),
+      zstdDecompress(buffer, { maxOutputLength: MAX_DECOMPRESSED_BYTES }, (error, out) => {
+        if (!error) return resolve(out);
+        // zlib stops at maxOutputLength with ERR_BUFFER_TOO_LARGE: the bound, not a corrupt frame.
+        reject(
+          new CompressionError(
+            (error as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE'
+              ? `zstd batch would decompress to more than ${MAX_DECOMPRESSED_BYTES} bytes`
+              : `zstd frame unreadable: ${error.message}`,
+          ),
+        );
+      }),
     ),
 };
 
