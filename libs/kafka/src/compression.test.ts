@@ -3,10 +3,12 @@ import { zstdCompressSync } from 'node:zlib';
 import './index.ts';
 import fc from 'fast-check';
 import kafkajs from 'kafkajs';
+import { compressFrameSync } from 'lz4-napi';
 import { compressSync } from 'snappy';
 import { describe, expect, it } from 'vitest';
 import {
   CompressionError,
+  lz4Bound,
   MAX_DECOMPRESSED_BYTES,
   snappyDecompress,
   snappyXerialCompress,
@@ -103,4 +105,40 @@ describe('compression codecs registered for KafkaJS', () => {
       );
     },
   );
+
+  it('lz4: the bound read from block headers covers what a frame holds, and refuses a bomb unread', async () => {
+    await fc.assert(
+      fc.property(payload, (bytes) => {
+        const frame = compressFrameSync(Buffer.from(bytes));
+        const most = lz4Bound(frame);
+        expect(most).not.toBeNull();
+        expect(most!).toBeGreaterThanOrEqual(bytes.length);
+        // Full blocks but the last: within one block (4 MiB at most) of the truth.
+        expect(most! - bytes.length).toBeLessThanOrEqual(4 * 1024 * 1024);
+      }),
+      { numRuns: 60 },
+    );
+    // 250 MiB of zeros is just under 1 MiB of lz4: about the most one batch of the events topic holds.
+    const bomb = compressFrameSync(Buffer.alloc(250 * 1024 * 1024));
+    expect(bomb.length).toBeLessThan(1024 * 1024);
+    await expect(codec(CompressionTypes.LZ4).decompress(bomb)).rejects.toThrow(
+      /lz4 batch would decompress to \d+ bytes, more than 67108864/,
+    );
+    // Unread: with its first block's data spoilt, the decoder would fail on it; the bound refuses first.
+    const spoilt = Buffer.from(bomb);
+    const flg = spoilt[4]!;
+    const first = 7 + (flg & 0x08 ? 8 : 0) + (flg & 0x01 ? 4 : 0);
+    spoilt.fill(0xff, first + 4, first + 4 + (spoilt.readUInt32LE(first) & 0x7fffffff));
+    await expect(codec(CompressionTypes.LZ4).decompress(spoilt)).rejects.toThrow(/more than 67108864/);
+    // Whatever the bytes, a number or null (left to the decoder), never a throw.
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 200 }), fc.boolean(), (bytes, framed) => {
+        const b = Buffer.from(bytes);
+        if (framed && b.length >= 4) b.writeUInt32LE(0x184d2204, 0);
+        const most = lz4Bound(b);
+        expect(most === null || Number.isFinite(most)).toBe(true);
+      }),
+      { numRuns: 2_000 },
+    );
+  });
 });

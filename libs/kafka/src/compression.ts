@@ -107,9 +107,52 @@ const snappy: Codec = {
   decompress: async (buffer) => snappyDecompress(buffer),
 };
 
+const LZ4_MAGIC = 0x184d2204;
+/** Block maximum sizes by the BD byte's bits 6-4 (LZ4 frame format 1.6.x). */
+const LZ4_BLOCK_MAX: Record<number, number> = {
+  4: 64 * 1024,
+  5: 256 * 1024,
+  6: 1024 * 1024,
+  7: 4 * 1024 * 1024,
+};
+
+/**
+ * The most bytes LZ4 frames can decompress to, read from their block headers alone (each compressed
+ * block at most the frame's block maximum, each stored block its own size), so a bomb is refused
+ * before anything is allocated: lz4-napi has no output limit, and lz4 expands up to 255-fold, so a
+ * 1 MiB batch could ask for 255 MiB. The content size a frame may declare is not trusted. Frames that
+ * do not parse are left to the decoder to refuse.
+ */
+export function lz4Bound(buffer: Buffer): number | null {
+  let bound = 0;
+  let at = 0;
+  while (at < buffer.length) {
+    if (at + 7 > buffer.length || buffer.readUInt32LE(at) !== LZ4_MAGIC) return null;
+    const flg = buffer[at + 4]!;
+    const blockMax = LZ4_BLOCK_MAX[(buffer[at + 5]! >> 4) & 0x7];
+    if (blockMax === undefined) return null;
+    at += 6 + (flg & 0x08 ? 8 : 0) + (flg & 0x01 ? 4 : 0) + 1;
+    for (;;) {
+      if (at + 4 > buffer.length) return null;
+      const word = buffer.readUInt32LE(at);
+      at += 4;
+      if (word === 0) break;
+      const size = word & 0x7fffffff;
+      bound += word & 0x80000000 ? size : blockMax;
+      at += size + (flg & 0x10 ? 4 : 0);
+    }
+    if (flg & 0x04) at += 4;
+  }
+  return bound;
+}
+
 const lz4: Codec = {
   compress: (encoder) => compressFrame(encoder.buffer),
   decompress: async (buffer) => {
+    // Refused unread when its blocks could hold more than the bound: encoders fill every block but a
+    // frame's last, so for what they write the bound is the size within one block.
+    const most = lz4Bound(buffer);
+    if (most !== null) bounded(most, 'lz4');
     let out: Buffer;
     try {
       out = await decompressFrame(buffer);
