@@ -1,5 +1,6 @@
 /**
- * Snappy, LZ4 and zstd for KafkaJS, which reads only uncompressed and gzip batches by itself: a record
+ * Snappy, LZ4 and zstd for KafkaJS, which reads only uncompressed and gzip batches by itself (and gzip
+ * with no bound on what it inflates to, so its codec is replaced too): a record
  * batch in any other codec failed the whole fetch it came in (KafkaJSNotImplemented), again at every
  * retry, so one MTA producing with compression stalled every partition fetched beside it. Clients
  * compress by default in places (franz-go: snappy; many teams set `compression.type=lz4` or `zstd` in
@@ -7,7 +8,7 @@
  *
  * Registered once, when @hookpost/kafka loads (KafkaJS keeps one table for the process). Libraries
  * where a library does it better: `snappy` and `lz4-napi` (native, prebuilt for each platform, kept
- * by the napi-rs community), zstd from Node's own zlib. Our producers still send uncompressed.
+ * by the napi-rs community), zstd and gzip from Node's own zlib. Our producers still send uncompressed.
  *
  * - Snappy: Kafka's Java client writes snappy-java's xerial framing (a magic header, then blocks, each
  *   with its length); librdkafka and franz-go write one raw snappy block. Both are read; we write the
@@ -18,7 +19,7 @@
  * A batch may decompress to at most MAX_DECOMPRESSED_BYTES: the broker bounds a batch's compressed
  * size only, and a small batch of zeros can expand a thousandfold.
  */
-import { zstdCompress, zstdDecompress } from 'node:zlib';
+import { gzip as gzipCompress, unzip, zstdCompress, zstdDecompress } from 'node:zlib';
 import kafkajs from 'kafkajs';
 import { compressFrame, decompressFrame } from 'lz4-napi';
 import { compressSync as snappyCompress, uncompressSync as snappyUncompress } from 'snappy';
@@ -164,6 +165,29 @@ const lz4: Codec = {
   },
 };
 
+/** zlib's refusal of an output past maxOutputLength, in the words of the other codecs. */
+function zlibError(codec: string, error: Error): CompressionError {
+  return new CompressionError(
+    (error as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE'
+      ? `${codec} batch would decompress to more than ${MAX_DECOMPRESSED_BYTES} bytes`
+      : `${codec} data unreadable: ${error.message}`,
+  );
+}
+
+/** KafkaJS's own gzip codec, with the bound: zlib would otherwise inflate a 1 MiB batch to 1 GiB. */
+const gzip: Codec = {
+  compress: (encoder) =>
+    new Promise((resolve, reject) =>
+      gzipCompress(encoder.buffer, (error, out) => (error ? reject(error) : resolve(out))),
+    ),
+  decompress: (buffer) =>
+    new Promise((resolve, reject) =>
+      unzip(buffer, { maxOutputLength: MAX_DECOMPRESSED_BYTES }, (error, out) =>
+        error ? reject(zlibError('gzip', error)) : resolve(out),
+      ),
+    ),
+};
+
 const zstd: Codec = {
   compress: (encoder) =>
     new Promise((resolve, reject) =>
@@ -171,23 +195,16 @@ const zstd: Codec = {
     ),
   decompress: (buffer) =>
     new Promise((resolve, reject) =>
-      zstdDecompress(buffer, { maxOutputLength: MAX_DECOMPRESSED_BYTES }, (error, out) => {
-        if (!error) return resolve(out);
-        // zlib stops at maxOutputLength with ERR_BUFFER_TOO_LARGE: the bound, not a corrupt frame.
-        reject(
-          new CompressionError(
-            (error as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE'
-              ? `zstd batch would decompress to more than ${MAX_DECOMPRESSED_BYTES} bytes`
-              : `zstd frame unreadable: ${error.message}`,
-          ),
-        );
-      }),
+      zstdDecompress(buffer, { maxOutputLength: MAX_DECOMPRESSED_BYTES }, (error, out) =>
+        error ? reject(zlibError('zstd', error)) : resolve(out),
+      ),
     ),
 };
 
 // KafkaJS is CommonJS: its table is a property of the module object, not a named export Node can see.
 const { CompressionCodecs, CompressionTypes } = kafkajs;
 const codecs = CompressionCodecs as unknown as Record<number, () => Codec>;
+codecs[CompressionTypes.GZIP] = () => gzip;
 codecs[CompressionTypes.Snappy] = () => snappy;
 codecs[CompressionTypes.LZ4] = () => lz4;
 codecs[CompressionTypes.ZSTD] = () => zstd;
