@@ -19,6 +19,7 @@
  * A batch may decompress to at most MAX_DECOMPRESSED_BYTES: the broker bounds a batch's compressed
  * size only, and a small batch of zeros can expand a thousandfold.
  */
+import { promisify } from 'node:util';
 import { gzip as gzipCompress, unzip, zstdCompress, zstdDecompress } from 'node:zlib';
 import kafkajs from 'kafkajs';
 import { compressFrame, decompressFrame } from 'lz4-napi';
@@ -174,32 +175,24 @@ function zlibError(codec: string, error: Error): CompressionError {
   );
 }
 
-/** KafkaJS's own gzip codec, with the bound: zlib would otherwise inflate a 1 MiB batch to 1 GiB. */
-const gzip: Codec = {
-  compress: (encoder) =>
-    new Promise((resolve, reject) =>
-      gzipCompress(encoder.buffer, (error, out) => (error ? reject(error) : resolve(out))),
-    ),
-  decompress: (buffer) =>
-    new Promise((resolve, reject) =>
-      unzip(buffer, { maxOutputLength: MAX_DECOMPRESSED_BYTES }, (error, out) =>
-        error ? reject(zlibError('gzip', error)) : resolve(out),
-      ),
-    ),
-};
+/** A codec of Node's zlib, its output bounded by maxOutputLength (zlib stops there). */
+function zlibCodec(
+  name: string,
+  compress: (input: Buffer) => Promise<Buffer>,
+  decompress: (input: Buffer, options: { maxOutputLength: number }) => Promise<Buffer>,
+): Codec {
+  return {
+    compress: (encoder) => compress(encoder.buffer),
+    decompress: (buffer) =>
+      decompress(buffer, { maxOutputLength: MAX_DECOMPRESSED_BYTES }).catch((error: Error) => {
+        throw zlibError(name, error);
+      }),
+  };
+}
 
-const zstd: Codec = {
-  compress: (encoder) =>
-    new Promise((resolve, reject) =>
-      zstdCompress(encoder.buffer, (error, out) => (error ? reject(error) : resolve(out))),
-    ),
-  decompress: (buffer) =>
-    new Promise((resolve, reject) =>
-      zstdDecompress(buffer, { maxOutputLength: MAX_DECOMPRESSED_BYTES }, (error, out) =>
-        error ? reject(zlibError('zstd', error)) : resolve(out),
-      ),
-    ),
-};
+/** KafkaJS's own gzip codec, with the bound: zlib would otherwise inflate a 1 MiB batch to 1 GiB. */
+const gzip = zlibCodec('gzip', promisify(gzipCompress), promisify(unzip));
+const zstd = zlibCodec('zstd', promisify(zstdCompress), promisify(zstdDecompress));
 
 // KafkaJS is CommonJS: its table is a property of the module object, not a named export Node can see.
 const { CompressionCodecs, CompressionTypes } = kafkajs;
